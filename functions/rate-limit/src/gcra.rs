@@ -1,0 +1,512 @@
+//! The limiter maths: the Generic Cell Rate Algorithm (GCRA), in whole milliseconds.
+//!
+//! A quota of `L` requests per `W` seconds is enforced by remembering one number per key, the
+//! *theoretical arrival time* `tat` (ms since the epoch; a key never seen has `tat = 0`). With
+//!
+//! - `P = W * 1000`, the window in ms,
+//! - `T = ceil(P / L)`, the emission interval: one request's worth of quota comes back every `T` ms,
+//! - `tau = L * T`, the burst tolerance: how far ahead of `now` the `tat` may run,
+//!
+//! a request of cost `c` at `now` is decided as follows:
+//!
+//! - `tat' = max(tat, now) + c * T`;
+//! - it is allowed iff `tat' - now <= tau`; only then is `tat'` stored;
+//! - `remaining = floor((tau - (tat' - now)) / T)` when allowed, else
+//!   `floor((tau - (max(tat, now) - now)) / T)`;
+//! - `retry_after_ms = tat' - now - tau` when refused, `0` when allowed;
+//! - `reset_after_ms = stored tat - now` (0 when the stored `tat` is already past).
+//!
+//! Rounding, and why `tau` is `L * T` rather than `P`: `T` must be a whole number of ms, and
+//! when `L` does not divide `P` no whole `T` can make a burst of exactly `L` fit inside `P`
+//! (for 70 per second, `T` would have to lie in (14.08, 14.28] ms). Rounding `T` up never lets
+//! the sustained rate exceed `L` per `W`; measuring the burst tolerance in the same rounded unit
+//! (`tau = L * T`) keeps the burst at exactly `L`. When `L` divides `P` (100 per minute, 5 per
+//! minute, 10 per second ...) `tau == P` and these are the textbook formulas. When it does not,
+//! a fully used key needs `tau` ms to recover completely, which is less than `L` ms longer than
+//! `W`. `remaining` rounds down: a partly recovered request is not counted until it is whole.
+//!
+//! The Postgres store (`check_rate_limit`, migration 0013) runs the same algorithm on the
+//! database clock in microseconds, with `T = floor(W * 10^6 / L)` and a tolerance of exactly
+//! `W`. Whenever `L` divides `W * 1000` the two make identical decisions; otherwise their
+//! tolerances differ by less than `L` ms, and for very high rates (over about
+//! `1000 * sqrt(W)` requests per window) its rounded-down `T` can admit a burst slightly above
+//! `L` where this one cannot.
+//!
+//! Two guards keep odd inputs harmless. A cost above `L` can never fit, so it is refused with
+//! [`Refusal::CostExceedsQuota`] and no retry time. A stored `tat` more than `tau` ahead of `now`
+//! can only come from a clock that ran ahead of the one deciding now (a legitimate `tat` never
+//! runs further ahead than `tau`); it is treated as `now + tau`, a fully used key, so the skew
+//! can neither admit more than `L` nor lock a key out for longer than one window. All
+//! arithmetic is done in `u128`, so no input overflows; a stored `tat` beyond `u64::MAX`
+//! (only reachable with `now` within one window of `u64::MAX`) saturates.
+
+use std::fmt;
+
+/// A validated limit: `max_requests` per `window_seconds`, both at least 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    max_requests: u32,
+    window_seconds: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuotaError {
+    ZeroRequests,
+    ZeroWindow,
+}
+
+impl fmt::Display for QuotaError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            QuotaError::ZeroRequests => f.write_str("max_requests must be at least 1"),
+            QuotaError::ZeroWindow => f.write_str("window_seconds must be at least 1"),
+        }
+    }
+}
+
+impl std::error::Error for QuotaError {}
+
+impl Quota {
+    pub const fn new(max_requests: u32, window_seconds: u32) -> Result<Quota, QuotaError> {
+        if max_requests == 0 {
+            return Err(QuotaError::ZeroRequests);
+        }
+        if window_seconds == 0 {
+            return Err(QuotaError::ZeroWindow);
+        }
+        Ok(Quota { max_requests, window_seconds })
+    }
+
+    pub const fn max_requests(self) -> u32 {
+        self.max_requests
+    }
+
+    pub const fn window_seconds(self) -> u32 {
+        self.window_seconds
+    }
+
+    /// `P`: the window in milliseconds.
+    pub const fn window_ms(self) -> u64 {
+        self.window_seconds as u64 * 1000
+    }
+
+    /// `T = ceil(P / L)`: how often one request's worth of quota comes back.
+    pub const fn emission_interval_ms(self) -> u64 {
+        self.window_ms().div_ceil(self.max_requests as u64)
+    }
+
+    /// `tau = L * T`: how far the theoretical arrival time may run ahead of now. At most
+    /// `P + L - 1`, so it always fits in a `u64`.
+    pub const fn burst_tolerance_ms(self) -> u64 {
+        self.emission_interval_ms() * self.max_requests as u64
+    }
+}
+
+/// Why a request was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The quota is used up for now; `retry_after_ms` says when this cost will fit.
+    OverLimit,
+    /// The request costs more than the whole quota, so it can never be admitted.
+    CostExceedsQuota,
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::OverLimit => f.write_str("rate limit reached; retry after the indicated time"),
+            Refusal::CostExceedsQuota => f.write_str("the request costs more than the whole quota and can never be admitted"),
+        }
+    }
+}
+
+/// The outcome of one check, and the state to store for the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    /// `None` when the request is admitted.
+    pub refusal: Option<Refusal>,
+    /// Requests of cost 1 that would still be admitted right now, after this one.
+    pub remaining: u32,
+    /// How long until this request's cost fits; 0 when admitted or when it never can.
+    pub retry_after_ms: u64,
+    /// How long until the key's quota is whole again.
+    pub reset_after_ms: u64,
+    /// The theoretical arrival time to store for the key (unchanged when refused, except that
+    /// a skewed value is pulled back to `now + tau`).
+    pub tat_ms: u64,
+}
+
+impl Decision {
+    pub fn allowed(&self) -> bool {
+        self.refusal.is_none()
+    }
+}
+
+/// Decides a request of `cost` at `now_ms` against `stored_tat_ms` (0 for a key never seen).
+/// A cost of 0 admits without consuming anything: it reports the key's current state.
+pub fn check(quota: Quota, stored_tat_ms: u64, now_ms: u64, cost: u32) -> Decision {
+    let interval = u128::from(quota.emission_interval_ms());
+    let tolerance = u128::from(quota.burst_tolerance_ms());
+    let now = u128::from(now_ms);
+    let tat = u128::from(stored_tat_ms).min(now + tolerance);
+    let used_before = tat.max(now) - now;
+    let remaining_before = remaining_units(tolerance - used_before, interval);
+
+    if cost > quota.max_requests() {
+        return Decision {
+            refusal: Some(Refusal::CostExceedsQuota),
+            remaining: remaining_before,
+            retry_after_ms: 0,
+            reset_after_ms: saturate(tat.saturating_sub(now)),
+            tat_ms: saturate(tat),
+        };
+    }
+
+    let new_tat = tat.max(now) + u128::from(cost) * interval;
+    let used_after = new_tat - now;
+    if used_after <= tolerance {
+        Decision {
+            refusal: None,
+            remaining: remaining_units(tolerance - used_after, interval),
+            retry_after_ms: 0,
+            reset_after_ms: saturate(used_after),
+            tat_ms: saturate(new_tat),
+        }
+    } else {
+        Decision {
+            refusal: Some(Refusal::OverLimit),
+            remaining: remaining_before,
+            retry_after_ms: saturate(used_after - tolerance),
+            reset_after_ms: saturate(tat.saturating_sub(now)),
+            tat_ms: saturate(tat),
+        }
+    }
+}
+
+/// `floor(headroom / interval)`; never above `L`, because `headroom <= tau = L * T`.
+fn remaining_units(headroom: u128, interval: u128) -> u32 {
+    u32::try_from(headroom / interval).unwrap_or(u32::MAX)
+}
+
+fn saturate(value: u128) -> u64 {
+    u64::try_from(value).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: u64 = 1_700_000_000_000;
+
+    fn quota(max_requests: u32, window_seconds: u32) -> Quota {
+        Quota::new(max_requests, window_seconds).unwrap()
+    }
+
+    /// Sends `count` requests of cost 1 at the same instant; returns the decisions and final state.
+    fn burst(quota: Quota, mut tat: u64, now: u64, count: u32) -> (Vec<Decision>, u64) {
+        let mut decisions = Vec::new();
+        for _ in 0..count {
+            let decision = check(quota, tat, now, 1);
+            tat = decision.tat_ms;
+            decisions.push(decision);
+        }
+        (decisions, tat)
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn zero_requests_or_zero_window_is_not_a_quota() {
+        assert_eq!(Quota::new(0, 60), Err(QuotaError::ZeroRequests));
+        assert_eq!(Quota::new(10, 0), Err(QuotaError::ZeroWindow));
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn divisible_quota_uses_the_window_as_tolerance() {
+        let q = quota(100, 60);
+        assert_eq!(q.emission_interval_ms(), 600);
+        assert_eq!(q.burst_tolerance_ms(), 60_000);
+        assert_eq!(q.burst_tolerance_ms(), q.window_ms());
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn burst_of_exactly_the_limit_is_admitted_then_refused() {
+        let q = quota(5, 60);
+        let (decisions, tat) = burst(q, 0, NOW, 5);
+        let remaining: Vec<u32> = decisions.iter().map(|d| d.remaining).collect();
+        assert!(decisions.iter().all(Decision::allowed));
+        assert_eq!(remaining, vec![4, 3, 2, 1, 0]);
+        assert_eq!(tat, NOW + 60_000);
+
+        let sixth = check(q, tat, NOW, 1);
+        assert_eq!(sixth.refusal, Some(Refusal::OverLimit));
+        assert_eq!(sixth.remaining, 0);
+        assert_eq!(sixth.retry_after_ms, 12_000);
+        assert_eq!(sixth.reset_after_ms, 60_000);
+        assert_eq!(sixth.tat_ms, tat, "a refusal must not consume quota");
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn admits_again_exactly_one_emission_interval_later() {
+        let q = quota(5, 60);
+        let (_, tat) = burst(q, 0, NOW, 5);
+        let one_ms_early = check(q, tat, NOW + 12_000 - 1, 1);
+        assert_eq!(one_ms_early.refusal, Some(Refusal::OverLimit));
+        assert_eq!(one_ms_early.retry_after_ms, 1);
+
+        let on_time = check(q, tat, NOW + 12_000, 1);
+        assert!(on_time.allowed());
+        assert_eq!(on_time.remaining, 0);
+        assert_eq!(on_time.tat_ms, NOW + 72_000);
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn waiting_the_reported_retry_after_is_enough() {
+        let q = quota(7, 10);
+        let (_, tat) = burst(q, 0, NOW, 7);
+        let refused = check(q, tat, NOW + 333, 3);
+        assert!(!refused.allowed());
+        let later = NOW + 333 + refused.retry_after_ms;
+        assert!(check(q, tat, later, 3).allowed());
+        assert!(!check(q, tat, later - 1, 3).allowed());
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn quota_is_whole_again_after_the_window() {
+        let q = quota(10, 60);
+        let (_, tat) = burst(q, 0, NOW, 10);
+        let almost = check(q, tat, NOW + 60_000 - 1, 0);
+        assert_eq!(almost.remaining, 9);
+        assert_eq!(almost.reset_after_ms, 1);
+
+        let later = NOW + 60_000;
+        let (decisions, _) = burst(q, tat, later, 11);
+        assert_eq!(decisions.iter().filter(|d| d.allowed()).count(), 10);
+        assert_eq!(decisions[0].remaining, 9);
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn reset_after_reports_time_until_the_quota_is_whole() {
+        let q = quota(4, 2);
+        let first = check(q, 0, NOW, 1);
+        assert_eq!(first.reset_after_ms, 500);
+        let second = check(q, first.tat_ms, NOW + 100, 1);
+        assert_eq!(second.reset_after_ms, 900);
+        assert_eq!(check(q, second.tat_ms, NOW + 5_000, 0).reset_after_ms, 0);
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn cost_above_one_consumes_that_many_requests() {
+        let q = quota(10, 10);
+        let first = check(q, 0, NOW, 4);
+        assert!(first.allowed());
+        assert_eq!(first.remaining, 6);
+        let second = check(q, first.tat_ms, NOW, 6);
+        assert!(second.allowed());
+        assert_eq!(second.remaining, 0);
+
+        let third = check(q, second.tat_ms, NOW, 2);
+        assert_eq!(third.refusal, Some(Refusal::OverLimit));
+        assert_eq!(third.retry_after_ms, 2_000);
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn refused_cost_reports_the_remaining_smaller_requests() {
+        let q = quota(10, 10);
+        let used = check(q, 0, NOW, 8).tat_ms;
+        let refused = check(q, used, NOW, 3);
+        assert_eq!(refused.refusal, Some(Refusal::OverLimit));
+        assert_eq!(refused.remaining, 2);
+        assert_eq!(refused.retry_after_ms, 1_000);
+        assert!(check(q, used, NOW, 2).allowed());
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn cost_above_the_limit_is_always_refused_with_its_own_reason() {
+        let q = quota(5, 60);
+        for (tat, now) in [(0, NOW), (NOW + 60_000, NOW), (0, u64::MAX)] {
+            let decision = check(q, tat, now, 6);
+            assert_eq!(decision.refusal, Some(Refusal::CostExceedsQuota));
+            assert_eq!(decision.retry_after_ms, 0, "there is no time after which it fits");
+        }
+        let fresh = check(q, 0, NOW, 6);
+        assert_eq!(fresh.remaining, 5);
+        assert_eq!(fresh.tat_ms, 0, "an impossible request must not consume quota");
+        assert!(Refusal::CostExceedsQuota.to_string().contains("more than the whole quota"));
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn cost_zero_reports_state_without_consuming() {
+        let q = quota(3, 30);
+        let used = check(q, 0, NOW, 2).tat_ms;
+        let peek = check(q, used, NOW, 0);
+        assert!(peek.allowed());
+        assert_eq!(peek.remaining, 1);
+        assert_eq!(peek.tat_ms, used);
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn window_edge_request_that_lands_exactly_on_the_tolerance_is_admitted() {
+        let q = quota(2, 1);
+        let first = check(q, 0, NOW, 1);
+        assert_eq!(first.tat_ms, NOW + 500);
+        let second = check(q, first.tat_ms, NOW, 1);
+        assert!(second.allowed(), "tat' - now == tau is inside the quota");
+        assert_eq!(second.tat_ms - NOW, q.burst_tolerance_ms());
+        assert!(!check(q, second.tat_ms, NOW, 1).allowed());
+        assert!(!check(q, second.tat_ms, NOW + 499, 1).allowed());
+        assert!(check(q, second.tat_ms, NOW + 500, 1).allowed());
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn a_stale_tat_from_long_ago_counts_as_a_fresh_key() {
+        let q = quota(3, 60);
+        let long_ago = NOW - 86_400_000;
+        assert_eq!(check(q, long_ago, NOW, 1), check(q, 0, NOW, 1));
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn burst_is_exactly_the_limit_when_the_limit_does_not_divide_the_window() {
+        for window_seconds in [1, 2, 7, 60, 3_600] {
+            for max_requests in 1..=150 {
+                let q = quota(max_requests, window_seconds);
+                let (decisions, _) = burst(q, 0, NOW, max_requests + 1);
+                let admitted = decisions.iter().filter(|d| d.allowed()).count() as u32;
+                assert_eq!(admitted, max_requests, "{max_requests} per {window_seconds} s");
+                assert!(q.burst_tolerance_ms() >= q.window_ms());
+                assert!(q.burst_tolerance_ms() < q.window_ms() + u64::from(max_requests));
+            }
+        }
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn rounding_the_interval_up_never_raises_the_sustained_rate() {
+        let q = quota(70, 1);
+        assert_eq!(q.emission_interval_ms(), 15);
+        // One request per ms for ten seconds: the burst of 70 plus one every 15 ms.
+        let mut tat = 0;
+        let mut admitted = 0u64;
+        for now in NOW..NOW + 10_000 {
+            let decision = check(q, tat, now, 1);
+            tat = decision.tat_ms;
+            admitted += u64::from(decision.allowed());
+        }
+        assert!(admitted <= 70 + 10 * 70, "admitted {admitted}");
+        assert_eq!(admitted, 70 + (10_000 - 1) / 15);
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn admissions_never_exceed_burst_plus_elapsed_intervals_under_random_traffic() {
+        let q = quota(13, 7);
+        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut tat = 0;
+        let mut now = NOW;
+        let mut admitted_cost = 0u64;
+        for _ in 0..20_000 {
+            now += next() % 900;
+            let cost = (next() % 4) as u32;
+            let decision = check(q, tat, now, cost);
+            assert!(decision.remaining <= q.max_requests());
+            assert!(decision.reset_after_ms <= q.burst_tolerance_ms());
+            if decision.allowed() {
+                admitted_cost += u64::from(cost);
+            } else {
+                assert!(decision.retry_after_ms <= u64::from(cost) * q.emission_interval_ms());
+            }
+            tat = decision.tat_ms;
+            let bound = u64::from(q.max_requests()) + (now - NOW) / q.emission_interval_ms();
+            assert!(admitted_cost <= bound, "admitted {admitted_cost} > bound {bound}");
+        }
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn clock_running_backwards_never_admits_more_than_the_limit() {
+        let q = quota(10, 60);
+        let mut tat = 0;
+        let mut admitted = 0;
+        // Every request comes from a clock one second behind the previous one. Each admission
+        // pushes tat 6 s ahead and each step moves now 1 s back, so the used time grows by 7 s
+        // per request: the step back is counted as used, never handed out again.
+        for step in 0..100u64 {
+            let decision = check(q, tat, NOW - step * 1_000, 1);
+            tat = decision.tat_ms;
+            admitted += u32::from(decision.allowed());
+        }
+        assert_eq!(admitted, 1 + (60 - 6) / 7);
+        assert!(admitted <= q.max_requests());
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn tat_stored_by_a_clock_far_ahead_is_treated_as_a_full_key_not_a_lockout() {
+        let q = quota(10, 60);
+        let from_the_future = NOW + 3_600_000;
+        let decision = check(q, from_the_future, NOW, 1);
+        assert_eq!(decision.refusal, Some(Refusal::OverLimit));
+        assert_eq!(decision.remaining, 0);
+        assert_eq!(decision.retry_after_ms, q.emission_interval_ms());
+        assert_eq!(decision.tat_ms, NOW + q.burst_tolerance_ms());
+        assert_eq!(decision.reset_after_ms, q.burst_tolerance_ms());
+
+        let (decisions, _) = burst(q, decision.tat_ms, NOW + q.window_ms(), 11);
+        assert_eq!(decisions.iter().filter(|d| d.allowed()).count(), 10);
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn tat_slightly_ahead_of_this_clock_still_counts_what_was_used() {
+        let q = quota(4, 4);
+        let (_, tat) = burst(q, 0, NOW, 2);
+        let behind = NOW - 500;
+        let decision = check(q, tat, behind, 1);
+        assert!(decision.allowed());
+        assert_eq!(decision.remaining, 0, "2 used plus 500 ms of skew leaves room for 1");
+        let (decisions, _) = burst(q, tat, behind, 4);
+        assert_eq!(decisions.iter().filter(|d| d.allowed()).count(), 1);
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn huge_values_never_overflow() {
+        let widest = quota(u32::MAX, u32::MAX);
+        let slowest = quota(1, u32::MAX);
+        assert_eq!(slowest.burst_tolerance_ms(), u64::from(u32::MAX) * 1000);
+        for q in [widest, slowest, quota(1, 1)] {
+            for tat in [0, NOW, u64::MAX - 1, u64::MAX] {
+                for now in [0, NOW, u64::MAX - 1, u64::MAX] {
+                    for cost in [0, 1, q.max_requests(), u32::MAX] {
+                        let decision = check(q, tat, now, cost);
+                        assert!(decision.remaining <= q.max_requests());
+                    }
+                }
+            }
+        }
+        let at_end_of_time = check(slowest, 0, u64::MAX, 1);
+        assert!(at_end_of_time.allowed());
+        assert_eq!(at_end_of_time.tat_ms, u64::MAX);
+        let full_burst = check(widest, 0, NOW, u32::MAX);
+        assert!(full_burst.allowed());
+        assert_eq!(full_burst.remaining, 0);
+    }
+}

@@ -1,0 +1,37 @@
+//! The rate limiter every rls-edge function calls before doing any work.
+//!
+//! A request is charged to a key (the verified user, else the API key presented, else the
+//! client IP: [`key`]) under the quota that applies to its endpoint and the caller's plan
+//! ([`policy`], from `system_rate_limits` with built-in defaults). The decision is the
+//! Generic Cell Rate Algorithm with exact, documented integer semantics ([`gcra`]); the Postgres
+//! fallback RPC `check_rate_limit` runs the same algorithm (the differences are in [`gcra`]). Every guarded response carries
+//! the IETF draft `RateLimit-Policy` and `RateLimit` fields, and a refusal `Retry-After`
+//! ([`headers`]).
+//!
+//! This crate is not an authenticator: it trusts the caller facts it is handed to be verified
+//! already. It is not a quota or billing meter either: state is a single timestamp per key and
+//! nothing is recorded about requests beyond that.
+//!
+//! # Defaults per endpoint
+//!
+//! Used when `system_rate_limits` has no row for the endpoint (see [`policy`] for the order in
+//! which rows and defaults apply). Limits are per key; failure mode is what happens when the
+//! store holding the limiter state cannot be reached. The store is `auto` for every endpoint:
+//! the Durable Object when its binding is configured, else the Postgres RPC.
+//!
+//! | endpoint       | limit per key   | when the store is down | why                                           |
+//! |----------------|-----------------|------------------------|-----------------------------------------------|
+//! | `signup`       | 5 per 60 s      | closed (503)           | account creation is what abuse goes for first |
+//! | `api-keys`     | 30 per 60 s     | closed (503)           | guards the secrets vault and provider checks  |
+//! | `lead-scoring` | 60 per 60 s     | open                   | RLS still bounds what a caller can touch      |
+//! | `webhooks`     | 600 per 60 s    | open                   | a refused delivery is a delayed payment event |
+//! | `rate-limit`   | 1000 per 60 s   | closed (503)           | the check endpoint is itself the store        |
+//! | `default`      | 60 per 60 s     | closed (503)           | any endpoint without its own entry            |
+//!
+//! Overrides: `RATE_LIMIT_STORE` (e.g. `webhooks=postgres,default=durable-object`) and
+//! `RATE_LIMIT_FAILURE_MODE` (e.g. `lead-scoring=closed`); see [`policy::StoreSettings`].
+
+pub mod gcra;
+pub mod headers;
+pub mod key;
+pub mod policy;

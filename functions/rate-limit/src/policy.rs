@@ -1,0 +1,430 @@
+//! Which limit applies to a request, which store keeps its state, and what happens when that
+//! store cannot be reached.
+//!
+//! Limits come from rows of `system_rate_limits` (endpoint, plan, max_requests,
+//! window_seconds), with built-in defaults per endpoint when the table has nothing to say.
+//! The resolution order, most specific first:
+//!
+//! 1. a row for this endpoint and this plan;
+//! 2. a row for this endpoint and any plan (plan `'default'`, the column's default in
+//!    migration 0011, or `'*'` or `NULL`);
+//! 3. the built-in default for this endpoint, if it has one;
+//! 4. a row for endpoint `default` and this plan, then for `default` and any plan;
+//! 5. the built-in `default`.
+//!
+//! A table row for an endpoint always beats the code's defaults, but a `default` row never
+//! loosens an endpoint that has a default of its own (signup stays strict even when `default`
+//! is generous). Rows that cannot be a quota (a count or window below 1, or too large) are
+//! ignored. When two rows are equally specific the stricter one wins.
+//!
+//! Store and failure mode are configuration (see [`StoreSettings::parse`]); the defaults are
+//! in the crate documentation's table and in [`BUILT_IN_DEFAULTS`].
+
+use crate::gcra::Quota;
+use serde::Deserialize;
+use std::fmt;
+
+/// The plan assumed when a caller's token says nothing about theirs.
+pub const DEFAULT_PLAN: &str = "free";
+
+/// Plan values in `system_rate_limits` that mean "every plan without a row of its own".
+const ANY_PLAN: [&str; 2] = ["default", "*"];
+
+/// The endpoint whose limits apply to endpoints with none of their own.
+pub const DEFAULT_ENDPOINT: &str = "default";
+
+/// A `system_rate_limits` row as PostgREST returns it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RateLimitRow {
+    pub endpoint: String,
+    pub plan: Option<String>,
+    pub max_requests: i64,
+    pub window_seconds: i64,
+}
+
+impl RateLimitRow {
+    fn quota(&self) -> Option<Quota> {
+        let max_requests = u32::try_from(self.max_requests).ok()?;
+        let window_seconds = u32::try_from(self.window_seconds).ok()?;
+        Quota::new(max_requests, window_seconds).ok()
+    }
+
+    fn matches_endpoint(&self, endpoint: &str) -> bool {
+        self.endpoint.trim().eq_ignore_ascii_case(endpoint)
+    }
+
+    fn plan_match(&self, plan: &str) -> Option<PlanMatch> {
+        match self.plan.as_deref().map(str::trim) {
+            None => Some(PlanMatch::AnyPlan),
+            Some(row_plan) if ANY_PLAN.iter().any(|any| row_plan.eq_ignore_ascii_case(any)) => Some(PlanMatch::AnyPlan),
+            Some(row_plan) if row_plan.eq_ignore_ascii_case(plan) => Some(PlanMatch::ThisPlan),
+            Some(_) => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum PlanMatch {
+    ThisPlan,
+    AnyPlan,
+}
+
+/// What to do when the store holding the limiter state cannot be reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureMode {
+    /// Let the request through unlimited (and log it): availability beats the limit.
+    Open,
+    /// Refuse the request with a 503: the limit protects something that matters more.
+    Closed,
+}
+
+/// Where the limiter state lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreChoice {
+    /// The Durable Object when its binding is configured, else the Postgres RPC.
+    Auto,
+    /// Only the Durable Object; a missing binding counts as an unreachable store.
+    DurableObject,
+    /// Only the Postgres RPC `check_rate_limit`.
+    Postgres,
+}
+
+/// A built-in limit and failure mode for one endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BuiltInDefault {
+    pub endpoint: &'static str,
+    pub quota: Quota,
+    pub failure_mode: FailureMode,
+}
+
+const fn built_in(endpoint: &'static str, max_requests: u32, window_seconds: u32, failure_mode: FailureMode) -> BuiltInDefault {
+    let quota = match Quota::new(max_requests, window_seconds) {
+        Ok(quota) => quota,
+        Err(_) => panic!("built-in quotas are at least 1 request per 1 second"),
+    };
+    BuiltInDefault { endpoint, quota, failure_mode }
+}
+
+/// The defaults when `system_rate_limits` has no row for an endpoint. Kept in step with the
+/// table in the crate documentation.
+pub const BUILT_IN_DEFAULTS: [BuiltInDefault; 6] = [
+    built_in("signup", 5, 60, FailureMode::Closed),
+    built_in("api-keys", 30, 60, FailureMode::Closed),
+    built_in("lead-scoring", 60, 60, FailureMode::Open),
+    built_in("webhooks", 600, 60, FailureMode::Open),
+    built_in("rate-limit", 1_000, 60, FailureMode::Closed),
+    built_in(DEFAULT_ENDPOINT, 60, 60, FailureMode::Closed),
+];
+
+fn built_in_for(endpoint: &str) -> Option<&'static BuiltInDefault> {
+    BUILT_IN_DEFAULTS.iter().find(|default| default.endpoint == endpoint)
+}
+
+fn default_built_in() -> &'static BuiltInDefault {
+    &BUILT_IN_DEFAULTS[BUILT_IN_DEFAULTS.len() - 1]
+}
+
+/// Where a resolved quota came from, for logs and for explaining a limit to an operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QuotaSource {
+    Table { endpoint: String, plan: Option<String> },
+    BuiltIn { endpoint: &'static str },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedQuota {
+    pub quota: Quota,
+    pub source: QuotaSource,
+}
+
+/// The quota for `endpoint` and `plan` (both compared case-insensitively), following the order
+/// in the module documentation.
+pub fn resolve_quota(rows: &[RateLimitRow], endpoint: &str, plan: &str) -> ResolvedQuota {
+    let endpoint = endpoint.trim().to_ascii_lowercase();
+    if let Some(found) = best_row(rows, &endpoint, plan) {
+        return found;
+    }
+    if let Some(default) = built_in_for(&endpoint) {
+        return ResolvedQuota { quota: default.quota, source: QuotaSource::BuiltIn { endpoint: default.endpoint } };
+    }
+    if let Some(found) = best_row(rows, DEFAULT_ENDPOINT, plan) {
+        return found;
+    }
+    let default = default_built_in();
+    ResolvedQuota { quota: default.quota, source: QuotaSource::BuiltIn { endpoint: default.endpoint } }
+}
+
+fn best_row(rows: &[RateLimitRow], endpoint: &str, plan: &str) -> Option<ResolvedQuota> {
+    rows.iter()
+        .filter(|row| row.matches_endpoint(endpoint))
+        .filter_map(|row| Some((row.plan_match(plan)?, row.quota()?, row)))
+        .min_by(|(match_a, quota_a, _), (match_b, quota_b, _)| {
+            match_a.cmp(match_b).then_with(|| compare_rates(*quota_a, *quota_b))
+        })
+        .map(|(_, quota, row)| ResolvedQuota {
+            quota,
+            source: QuotaSource::Table { endpoint: row.endpoint.clone(), plan: row.plan.clone() },
+        })
+}
+
+/// Orders quotas by sustained rate, slowest first: `L1 / W1 < L2 / W2` iff `L1 * W2 < L2 * W1`.
+fn compare_rates(a: Quota, b: Quota) -> std::cmp::Ordering {
+    let a_rate = u64::from(a.max_requests()) * u64::from(b.window_seconds());
+    let b_rate = u64::from(b.max_requests()) * u64::from(a.window_seconds());
+    a_rate.cmp(&b_rate)
+}
+
+/// Store and failure mode for one endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EndpointSettings {
+    pub store: StoreChoice,
+    pub failure_mode: FailureMode,
+}
+
+/// The store and failure-mode configuration: built-in defaults plus per-endpoint overrides.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreSettings {
+    stores: Vec<(String, StoreChoice)>,
+    failure_modes: Vec<(String, FailureMode)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingsError {
+    pub variable: &'static str,
+    pub entry: String,
+    pub expected: &'static str,
+}
+
+impl fmt::Display for SettingsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: cannot read entry `{}`; write comma-separated `endpoint=value` pairs where value is {}",
+            self.variable, self.entry, self.expected
+        )
+    }
+}
+
+impl std::error::Error for SettingsError {}
+
+/// The variable naming per-endpoint stores, e.g. `webhooks=postgres,default=auto`.
+pub const STORE_VARIABLE: &str = "RATE_LIMIT_STORE";
+/// The variable naming per-endpoint failure modes, e.g. `lead-scoring=closed`.
+pub const FAILURE_MODE_VARIABLE: &str = "RATE_LIMIT_FAILURE_MODE";
+
+impl StoreSettings {
+    /// Reads the two optional override lists ([`STORE_VARIABLE`], [`FAILURE_MODE_VARIABLE`]).
+    /// Stores: `auto`, `durable-object`, `postgres`; failure modes: `open`, `closed`.
+    /// Precedence follows the quota resolution: an endpoint's own entry, then its built-in
+    /// default, then the `default` entry, then the built-in `default`. So `default=open`
+    /// opens unknown endpoints but never signup or api-keys; they need their own entry.
+    pub fn parse(stores: Option<&str>, failure_modes: Option<&str>) -> Result<StoreSettings, SettingsError> {
+        Ok(StoreSettings {
+            stores: parse_pairs(STORE_VARIABLE, stores, "auto, durable-object or postgres", |value| match value {
+                "auto" => Some(StoreChoice::Auto),
+                "durable-object" => Some(StoreChoice::DurableObject),
+                "postgres" => Some(StoreChoice::Postgres),
+                _ => None,
+            })?,
+            failure_modes: parse_pairs(FAILURE_MODE_VARIABLE, failure_modes, "open or closed", |value| match value {
+                "open" => Some(FailureMode::Open),
+                "closed" => Some(FailureMode::Closed),
+                _ => None,
+            })?,
+        })
+    }
+
+    pub fn for_endpoint(&self, endpoint: &str) -> EndpointSettings {
+        let endpoint = endpoint.trim().to_ascii_lowercase();
+        let store = lookup(&self.stores, &endpoint).unwrap_or(StoreChoice::Auto);
+        let failure_mode = self
+            .failure_modes
+            .iter()
+            .find(|(name, _)| *name == endpoint)
+            .map(|(_, mode)| *mode)
+            .or_else(|| built_in_for(&endpoint).map(|default| default.failure_mode))
+            .or_else(|| lookup(&self.failure_modes, DEFAULT_ENDPOINT))
+            .unwrap_or(default_built_in().failure_mode);
+        EndpointSettings { store, failure_mode }
+    }
+}
+
+fn lookup<T: Copy>(pairs: &[(String, T)], endpoint: &str) -> Option<T> {
+    let find = |name: &str| pairs.iter().find(|(entry, _)| entry == name).map(|(_, value)| *value);
+    find(endpoint).or_else(|| find(DEFAULT_ENDPOINT))
+}
+
+fn parse_pairs<T>(
+    variable: &'static str,
+    text: Option<&str>,
+    expected: &'static str,
+    parse_value: impl Fn(&str) -> Option<T>,
+) -> Result<Vec<(String, T)>, SettingsError> {
+    let Some(text) = text else { return Ok(Vec::new()) };
+    text.split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            let error = || SettingsError { variable, entry: entry.to_string(), expected };
+            let (endpoint, value) = entry.split_once('=').ok_or_else(error)?;
+            let endpoint = endpoint.trim().to_ascii_lowercase();
+            if endpoint.is_empty() {
+                return Err(error());
+            }
+            let value = parse_value(&value.trim().to_ascii_lowercase()).ok_or_else(error)?;
+            Ok((endpoint, value))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(endpoint: &str, plan: Option<&str>, max_requests: i64, window_seconds: i64) -> RateLimitRow {
+        RateLimitRow { endpoint: endpoint.into(), plan: plan.map(Into::into), max_requests, window_seconds }
+    }
+
+    fn quota(max_requests: u32, window_seconds: u32) -> Quota {
+        Quota::new(max_requests, window_seconds).unwrap()
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn empty_table_falls_back_to_each_endpoints_built_in_default() {
+        for default in BUILT_IN_DEFAULTS {
+            let resolved = resolve_quota(&[], default.endpoint, DEFAULT_PLAN);
+            assert_eq!(resolved.quota, default.quota);
+            assert_eq!(resolved.source, QuotaSource::BuiltIn { endpoint: default.endpoint });
+        }
+        assert_eq!(resolve_quota(&[], "signup", "free").quota, quota(5, 60));
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn unknown_endpoint_gets_the_default_limit() {
+        let resolved = resolve_quota(&[], "reports", "free");
+        assert_eq!(resolved.quota, quota(60, 60));
+        assert_eq!(resolved.source, QuotaSource::BuiltIn { endpoint: "default" });
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn plan_row_beats_any_plan_row_which_beats_built_in() {
+        let rows = vec![
+            row("lead-scoring", None, 100, 60),
+            row("lead-scoring", Some("pro"), 1_000, 60),
+            row("lead-scoring", Some("team"), 5_000, 60),
+        ];
+        assert_eq!(resolve_quota(&rows, "lead-scoring", "pro").quota, quota(1_000, 60));
+        assert_eq!(resolve_quota(&rows, "lead-scoring", "free").quota, quota(100, 60));
+        assert_eq!(
+            resolve_quota(&rows, "lead-scoring", "pro").source,
+            QuotaSource::Table { endpoint: "lead-scoring".into(), plan: Some("pro".into()) }
+        );
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn default_star_or_null_plan_means_any_plan() {
+        for any in [Some("default"), Some("*"), None] {
+            let rows = vec![row("signup", any, 3, 3_600)];
+            assert_eq!(resolve_quota(&rows, "signup", "enterprise").quota, quota(3, 3_600), "{any:?}");
+        }
+        let rows = vec![row("signup", Some("default"), 3, 3_600), row("signup", Some("enterprise"), 9, 3_600)];
+        assert_eq!(resolve_quota(&rows, "signup", "enterprise").quota, quota(9, 3_600));
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn names_compare_case_insensitively() {
+        let rows = vec![row("Lead-Scoring", Some("PRO"), 7, 60)];
+        assert_eq!(resolve_quota(&rows, "lead-scoring", "pro").quota, quota(7, 60));
+        assert_eq!(resolve_quota(&rows, " LEAD-SCORING ", "Pro").quota, quota(7, 60));
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn default_rows_cover_unknown_endpoints_but_never_loosen_a_built_in_one() {
+        let rows = vec![row("default", None, 10_000, 60), row("default", Some("pro"), 20_000, 60)];
+        assert_eq!(resolve_quota(&rows, "reports", "free").quota, quota(10_000, 60));
+        assert_eq!(resolve_quota(&rows, "reports", "pro").quota, quota(20_000, 60));
+        assert_eq!(resolve_quota(&rows, "signup", "pro").quota, quota(5, 60));
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn rows_that_cannot_be_a_quota_are_ignored() {
+        let rows = vec![
+            row("signup", None, 0, 60),
+            row("signup", Some("free"), 10, 0),
+            row("signup", Some("free"), -5, 60),
+            row("signup", Some("free"), i64::from(u32::MAX) + 1, 60),
+        ];
+        let resolved = resolve_quota(&rows, "signup", "free");
+        assert_eq!(resolved.source, QuotaSource::BuiltIn { endpoint: "signup" });
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn equally_specific_duplicates_resolve_to_the_stricter_rate() {
+        let rows = vec![row("webhooks", None, 100, 10), row("webhooks", None, 500, 60), row("webhooks", None, 20, 1)];
+        assert_eq!(resolve_quota(&rows, "webhooks", "free").quota, quota(500, 60));
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn rows_deserialize_from_postgrest_json_including_null_plan() {
+        let rows: Vec<RateLimitRow> = serde_json::from_str(
+            r#"[{"endpoint":"signup","plan":null,"max_requests":3,"window_seconds":60},
+                {"endpoint":"signup","plan":"pro","max_requests":9,"window_seconds":60}]"#,
+        )
+        .unwrap();
+        assert_eq!(rows[0].plan, None);
+        assert_eq!(resolve_quota(&rows, "signup", "pro").quota, quota(9, 60));
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn default_failure_modes_follow_the_documented_table() {
+        let settings = StoreSettings::default();
+        let mode = |endpoint| settings.for_endpoint(endpoint).failure_mode;
+        assert_eq!(mode("webhooks"), FailureMode::Open);
+        assert_eq!(mode("signup"), FailureMode::Closed);
+        assert_eq!(mode("api-keys"), FailureMode::Closed);
+        assert_eq!(mode("lead-scoring"), FailureMode::Open);
+        assert_eq!(mode("reports"), FailureMode::Closed);
+        assert_eq!(settings.for_endpoint("signup").store, StoreChoice::Auto);
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn overrides_replace_defaults_per_endpoint() {
+        let settings =
+            StoreSettings::parse(Some("webhooks=postgres, default=durable-object"), Some("Signup=open,default=open"))
+                .unwrap();
+        assert_eq!(settings.for_endpoint("webhooks").store, StoreChoice::Postgres);
+        assert_eq!(settings.for_endpoint("signup").store, StoreChoice::DurableObject);
+        assert_eq!(settings.for_endpoint("signup").failure_mode, FailureMode::Open);
+        assert_eq!(settings.for_endpoint("reports").failure_mode, FailureMode::Open);
+        assert_eq!(
+            settings.for_endpoint("api-keys").failure_mode,
+            FailureMode::Closed,
+            "a default override must not loosen an endpoint's own built-in"
+        );
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn malformed_overrides_name_the_variable_and_the_entry() {
+        let error = StoreSettings::parse(Some("webhooks=redis"), None).unwrap_err();
+        assert_eq!(error.variable, STORE_VARIABLE);
+        assert_eq!(error.entry, "webhooks=redis");
+        assert!(error.to_string().contains("durable-object"));
+
+        let error = StoreSettings::parse(None, Some("signup")).unwrap_err();
+        assert_eq!(error.variable, FAILURE_MODE_VARIABLE);
+        assert!(StoreSettings::parse(None, Some("=open")).is_err());
+        assert_eq!(StoreSettings::parse(Some(" , "), Some("")).unwrap(), StoreSettings::default());
+    }
+}
