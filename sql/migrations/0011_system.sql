@@ -245,3 +245,39 @@ create policy "Only the service role manages feature flags" on public.system_fea
 
 revoke all on public.system_feature_flags from anon, authenticated;
 grant all on public.system_feature_flags to service_role;
+
+-- write_system_log(level text, source text, message text, details jsonb default '{}')
+--   returns uuid (the new system_logs id)
+--   For the narrow roles that report what they did (maintenance run summaries, webhook intake)
+--   without any other access to system_logs. Errors: 22P02 (400) for an unknown level, 22023
+--   (400) for a blank source or message.
+create or replace function public.write_system_log(
+  level text,
+  source text,
+  message text,
+  details jsonb default '{}'::jsonb
+) returns uuid
+language plpgsql volatile security definer
+set search_path = ''
+as $$
+declare
+  log_id uuid;
+begin
+  if coalesce(btrim(write_system_log.source), '') = '' or coalesce(btrim(write_system_log.message), '') = '' then
+    raise exception 'source and message are required' using errcode = '22023';
+  end if;
+  insert into public.system_logs (level, source, message, details)
+  values (
+    write_system_log.level::public.log_level,
+    left(write_system_log.source, 200),
+    left(write_system_log.message, 2000),
+    coalesce(write_system_log.details, '{}'::jsonb)
+  )
+  returning id into log_id;
+  return log_id;
+end
+$$;
+
+revoke execute on function public.write_system_log(text, text, text, jsonb) from public, anon, authenticated;
+grant execute on function public.write_system_log(text, text, text, jsonb)
+  to maintenance, webhook_ingest, service_role;
