@@ -1,0 +1,244 @@
+//! The few fields of an event the intake needs before handing the whole payload to the
+//! database: which provider, the event id (the idempotency key), the event type and when the
+//! provider created it. Read only from verified bodies: the constructors take the types that
+//! only a successful signature check produces.
+
+use crate::stripe::VerifiedStripeBody;
+use crate::svix::VerifiedSvixMessage;
+use serde::Deserialize;
+use serde_json::Value;
+use std::fmt;
+
+/// Longest event id or type accepted; real ones are a few dozen characters.
+pub const MAX_FIELD_CHARS: usize = 255;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provider {
+    Stripe,
+    Resend,
+}
+
+impl Provider {
+    /// The name stored with each event in the inbox.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Stripe => "stripe",
+            Provider::Resend => "resend",
+        }
+    }
+}
+
+/// When the provider created the event, in the form the provider writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Created {
+    /// Stripe's `created`.
+    UnixSeconds(i64),
+    /// Resend's `created_at`, an RFC 3339 timestamp kept as sent.
+    Rfc3339(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventEnvelope {
+    pub provider: Provider,
+    pub id: String,
+    pub event_type: String,
+    pub created: Created,
+}
+
+/// An authentic body that is not an event we can store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvelopeError {
+    NotJson { line: usize, column: usize },
+    NotAnObject,
+    MissingField { field: &'static str },
+    WrongField { field: &'static str, expected: &'static str },
+    NotSnapshotEvent,
+}
+
+impl fmt::Display for EnvelopeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EnvelopeError::NotJson { line, column } => {
+                write!(f, "the body is not valid JSON (problem at line {line}, column {column})")
+            }
+            EnvelopeError::NotAnObject => write!(f, "the body is JSON but not an object"),
+            EnvelopeError::MissingField { field } => write!(f, "the event has no `{field}` field"),
+            EnvelopeError::WrongField { field, expected } => {
+                write!(f, "the event's `{field}` field must be {expected}")
+            }
+            EnvelopeError::NotSnapshotEvent => write!(
+                f,
+                "this is not a Stripe snapshot event (`object` is not \"event\"); point a snapshot \
+                 event destination at this endpoint, not a thin one"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for EnvelopeError {}
+
+/// Only the envelope fields are kept; serde skips everything else in the body without
+/// building it.
+#[derive(Deserialize)]
+struct RawFields {
+    id: Option<Value>,
+    object: Option<Value>,
+    #[serde(rename = "type")]
+    event_type: Option<Value>,
+    created: Option<Value>,
+    created_at: Option<Value>,
+}
+
+impl EventEnvelope {
+    pub fn from_stripe(verified: &VerifiedStripeBody<'_>) -> Result<EventEnvelope, EnvelopeError> {
+        let raw = raw_fields(verified.body())?;
+        if let Some(object) = &raw.object {
+            if object.as_str() != Some("event") {
+                return Err(EnvelopeError::NotSnapshotEvent);
+            }
+        }
+        let created = match required(raw.created, "created")? {
+            Value::Number(number) => number.as_i64(),
+            _ => None,
+        }
+        .ok_or(EnvelopeError::WrongField { field: "created", expected: "Unix seconds" })?;
+        Ok(EventEnvelope {
+            provider: Provider::Stripe,
+            id: short_text(required(raw.id, "id")?, "id")?,
+            event_type: short_text(required(raw.event_type, "type")?, "type")?,
+            created: Created::UnixSeconds(created),
+        })
+    }
+
+    /// Resend's payload has no id of its own; the Svix message id, stable across retries,
+    /// identifies the event.
+    pub fn from_resend(verified: &VerifiedSvixMessage<'_>) -> Result<EventEnvelope, EnvelopeError> {
+        let raw = raw_fields(verified.body())?;
+        let created_at = match required(raw.created_at, "created_at")? {
+            Value::String(text) if !text.is_empty() => text,
+            _ => return Err(EnvelopeError::WrongField { field: "created_at", expected: "a timestamp string" }),
+        };
+        Ok(EventEnvelope {
+            provider: Provider::Resend,
+            id: short_text(Value::String(verified.id().to_string()), "svix-id")?,
+            event_type: short_text(required(raw.event_type, "type")?, "type")?,
+            created: Created::Rfc3339(created_at),
+        })
+    }
+}
+
+fn raw_fields(body: &[u8]) -> Result<RawFields, EnvelopeError> {
+    let not_json = |error: serde_json::Error| EnvelopeError::NotJson { line: error.line(), column: error.column() };
+    // A derived struct would also accept a JSON array of its fields; an event is an object.
+    let opens_an_object = body.iter().find(|byte| !byte.is_ascii_whitespace()) == Some(&b'{');
+    if !opens_an_object {
+        return Err(match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+            Ok(_) => EnvelopeError::NotAnObject,
+            Err(error) => not_json(error),
+        });
+    }
+    serde_json::from_slice(body).map_err(not_json)
+}
+
+fn required(value: Option<Value>, field: &'static str) -> Result<Value, EnvelopeError> {
+    match value {
+        None | Some(Value::Null) => Err(EnvelopeError::MissingField { field }),
+        Some(value) => Ok(value),
+    }
+}
+
+fn short_text(value: Value, field: &'static str) -> Result<String, EnvelopeError> {
+    match value {
+        Value::String(text) if !text.is_empty() && text.chars().count() <= MAX_FIELD_CHARS => Ok(text),
+        _ => Err(EnvelopeError::WrongField { field, expected: "a non-empty string of at most 255 characters" }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stripe(body: &str) -> Result<EventEnvelope, EnvelopeError> {
+        EventEnvelope::from_stripe(&VerifiedStripeBody { body: body.as_bytes(), signed_at: 0 })
+    }
+
+    fn resend(id: &str, body: &str) -> Result<EventEnvelope, EnvelopeError> {
+        EventEnvelope::from_resend(&VerifiedSvixMessage { id: id.into(), signed_at: 0, body: body.as_bytes() })
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn reads_a_stripe_event_and_skips_the_rest() {
+        let body = r#"{"id":"evt_1","object":"event","api_version":"2024-06-20","created":1700000000,
+            "data":{"object":{"id":"sub_1","items":[1,2,3]}},"type":"customer.subscription.updated"}"#;
+        assert_eq!(
+            stripe(body).unwrap(),
+            EventEnvelope {
+                provider: Provider::Stripe,
+                id: "evt_1".into(),
+                event_type: "customer.subscription.updated".into(),
+                created: Created::UnixSeconds(1_700_000_000),
+            }
+        );
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn names_the_stripe_field_that_is_wrong() {
+        assert_eq!(stripe(r#"["evt_1","event","x",1]"#).unwrap_err(), EnvelopeError::NotAnObject);
+        assert_eq!(stripe("{\"id\":").unwrap_err(), EnvelopeError::NotJson { line: 1, column: 6 });
+        assert_eq!(stripe("").unwrap_err(), EnvelopeError::NotJson { line: 1, column: 0 });
+        assert_eq!(stripe(r#"{"type":"x","created":1}"#).unwrap_err(), EnvelopeError::MissingField { field: "id" });
+        assert_eq!(
+            stripe(r#"{"id":"evt_1","type":"x","created":"2024-01-01T00:00:00Z"}"#).unwrap_err(),
+            EnvelopeError::WrongField { field: "created", expected: "Unix seconds" }
+        );
+        assert_eq!(
+            stripe(r#"{"id":"","type":"x","created":1}"#).unwrap_err(),
+            EnvelopeError::WrongField { field: "id", expected: "a non-empty string of at most 255 characters" }
+        );
+        let long_type = format!(r#"{{"id":"evt_1","type":"{}","created":1}}"#, "x".repeat(256));
+        assert!(matches!(stripe(&long_type), Err(EnvelopeError::WrongField { field: "type", .. })));
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn refuses_stripe_thin_events() {
+        let thin = r#"{"id":"evt_1","object":"v2.core.event","type":"x","created":"2024-01-01T00:00:00Z"}"#;
+        assert_eq!(stripe(thin).unwrap_err(), EnvelopeError::NotSnapshotEvent);
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn reads_a_resend_event_with_the_svix_id() {
+        let body = r#"{"type":"email.bounced","created_at":"2024-11-22T23:41:12.126Z","data":{"email_id":"e1"}}"#;
+        assert_eq!(
+            resend("msg_1", body).unwrap(),
+            EventEnvelope {
+                provider: Provider::Resend,
+                id: "msg_1".into(),
+                event_type: "email.bounced".into(),
+                created: Created::Rfc3339("2024-11-22T23:41:12.126Z".into()),
+            }
+        );
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn names_the_resend_field_that_is_wrong() {
+        assert_eq!(
+            resend("msg_1", r#"{"created_at":"2024-11-22T23:41:12Z"}"#).unwrap_err(),
+            EnvelopeError::MissingField { field: "type" }
+        );
+        assert_eq!(
+            resend("msg_1", r#"{"type":"email.sent","created_at":5}"#).unwrap_err(),
+            EnvelopeError::WrongField { field: "created_at", expected: "a timestamp string" }
+        );
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn messages_name_the_problem() {
+        assert_eq!(EnvelopeError::MissingField { field: "id" }.to_string(), "the event has no `id` field");
+    }
+}
