@@ -31,31 +31,31 @@
 
 -- erasure ------------------------------------------------------------------------------------
 
--- Deletes or anonymises everything that is `subject`'s, and returns row counts per category.
+-- Deletes or anonymises everything that is `erased_user`'s, and returns row counts per category.
 -- Shared workspaces survive: ownership passes to the longest-standing member with the highest
--- role, and the subject's leads and contacts there are reassigned to the (new) owner; workspaces
+-- role, and the erased user's leads and contacts there are reassigned to the (new) owner; workspaces
 -- nobody else belongs to are deleted with all their data. Internal: no API role may call it.
-create or replace function public.erase_user_data(subject uuid) returns jsonb
+create or replace function public.erase_user_data(erased_user uuid) returns jsonb
 language plpgsql volatile security definer
 set search_path = ''
 as $$
 declare
-  subject_email text;
+  erased_email text;
   owned record;
   successor uuid;
-  counts jsonb := '{}'::jsonb;
+  counts jsonb := '{"workspaces_transferred": 0}'::jsonb;
   n integer;
 begin
-  select coalesce(p.email, u.email) into subject_email
+  select coalesce(p.email, u.email) into erased_email
   from auth.users u full join public.user_profiles p on p.id = u.id
-  where coalesce(u.id, p.id) = subject;
+  where coalesce(u.id, p.id) = erased_user;
 
-  -- Workspaces the subject owns: hand over or delete.
+  -- Workspaces the erased_user owns: hand over or delete.
   n := 0;
-  for owned in select w.id from public.workspaces w where w.owner_id = subject for update loop
+  for owned in select w.id from public.workspaces w where w.owner_id = erased_user for update loop
     select m.user_id into successor
     from public.workspace_members m
-    where m.workspace_id = owned.id and m.user_id <> subject
+    where m.workspace_id = owned.id and m.user_id <> erased_user
     order by m.role desc, m.created_at, m.user_id
     limit 1;
 
@@ -66,7 +66,7 @@ begin
       update public.workspaces w set owner_id = successor, is_personal = false where w.id = owned.id;
       update public.workspace_members m set role = 'owner'
       where m.workspace_id = owned.id and m.user_id = successor;
-      counts := counts || jsonb_build_object('workspaces_transferred', coalesce((counts ->> 'workspaces_transferred')::integer, 0) + 1);
+      counts := counts || jsonb_build_object('workspaces_transferred', (counts ->> 'workspaces_transferred')::integer + 1);
     end if;
   end loop;
   counts := counts || jsonb_build_object('workspaces_deleted', n);
@@ -75,7 +75,7 @@ begin
   with moved as (
     update public.crm_leads l set user_id = w.owner_id
     from public.workspaces w
-    where l.workspace_id = w.id and l.user_id = subject
+    where l.workspace_id = w.id and l.user_id = erased_user
     returning 1
   ) select count(*) into n from moved;
   counts := counts || jsonb_build_object('crm_leads_reassigned', n);
@@ -83,104 +83,104 @@ begin
   with moved as (
     update public.crm_contacts c set user_id = w.owner_id
     from public.workspaces w
-    where c.workspace_id = w.id and c.user_id = subject
+    where c.workspace_id = w.id and c.user_id = erased_user
     returning 1
   ) select count(*) into n from moved;
   counts := counts || jsonb_build_object('crm_contacts_reassigned', n);
 
-  with gone as (delete from public.crm_lead_notes t where t.user_id = subject returning 1)
+  with gone as (delete from public.crm_lead_notes t where t.user_id = erased_user returning 1)
   select count(*) into n from gone;
   counts := counts || jsonb_build_object('crm_lead_notes', n);
 
-  with gone as (delete from public.deals t where t.user_id = subject returning 1)
+  with gone as (delete from public.deals t where t.user_id = erased_user returning 1)
   select count(*) into n from gone;
   counts := counts || jsonb_build_object('deals', n);
 
-  with gone as (delete from public.re_documents t where t.user_id = subject returning 1)
+  with gone as (delete from public.re_documents t where t.user_id = erased_user returning 1)
   select count(*) into n from gone;
   counts := counts || jsonb_build_object('re_documents', n);
 
-  with gone as (delete from public.re_properties t where t.user_id = subject returning 1)
+  with gone as (delete from public.re_properties t where t.user_id = erased_user returning 1)
   select count(*) into n from gone;
   counts := counts || jsonb_build_object('re_properties', n);
 
-  with gone as (delete from public.security_api_keys t where t.user_id = subject returning 1)
+  with gone as (delete from public.security_api_keys t where t.user_id = erased_user returning 1)
   select count(*) into n from gone;
   counts := counts || jsonb_build_object('security_api_keys', n);
 
-  with gone as (delete from public.security_event_logs t where t.user_id = subject returning 1)
+  with gone as (delete from public.security_event_logs t where t.user_id = erased_user returning 1)
   select count(*) into n from gone;
   counts := counts || jsonb_build_object('security_event_logs', n);
 
-  with gone as (delete from public.security_reset_tokens t where t.user_id = subject returning 1)
+  with gone as (delete from public.security_reset_tokens t where t.user_id = erased_user returning 1)
   select count(*) into n from gone;
   counts := counts || jsonb_build_object('security_reset_tokens', n);
 
-  with gone as (delete from public.billing_subscription_events t where t.user_id = subject returning 1)
+  with gone as (delete from public.billing_subscription_events t where t.user_id = erased_user returning 1)
   select count(*) into n from gone;
   counts := counts || jsonb_build_object('billing_subscription_events', n);
 
-  with gone as (delete from public.billing_stripe_customers t where t.user_id = subject returning 1)
+  with gone as (delete from public.billing_stripe_customers t where t.user_id = erased_user returning 1)
   select count(*) into n from gone;
   counts := counts || jsonb_build_object('billing_stripe_customers', n);
 
-  with gone as (delete from public.user_subscriptions t where t.user_id = subject returning 1)
+  with gone as (delete from public.user_subscriptions t where t.user_id = erased_user returning 1)
   select count(*) into n from gone;
   counts := counts || jsonb_build_object('user_subscriptions', n);
 
-  with gone as (delete from public.user_plans t where t.user_id = subject returning 1)
+  with gone as (delete from public.user_plans t where t.user_id = erased_user returning 1)
   select count(*) into n from gone;
   counts := counts || jsonb_build_object('user_plans', n);
 
   with gone as (
     delete from public.comms_email_logs t
-    where t.user_id = subject or (subject_email is not null and lower(t.to_email) = lower(subject_email))
+    where t.user_id = erased_user or (erased_email is not null and lower(t.to_email) = lower(erased_email))
     returning 1
   ) select count(*) into n from gone;
   counts := counts || jsonb_build_object('comms_email_logs', n);
 
   with gone as (
     delete from public.workspace_invitations t
-    where subject_email is not null and lower(t.email) = lower(subject_email)
+    where erased_email is not null and lower(t.email) = lower(erased_email)
     returning 1
   ) select count(*) into n from gone;
   counts := counts || jsonb_build_object('workspace_invitations', n);
 
-  with gone as (delete from public.workspace_members t where t.user_id = subject returning 1)
+  with gone as (delete from public.workspace_members t where t.user_id = erased_user returning 1)
   select count(*) into n from gone;
   counts := counts || jsonb_build_object('workspace_members', n);
 
   -- Webhook payloads and limiter keys can carry the id or address.
   with gone as (
     delete from public.system_webhook_events t
-    where strpos(t.payload::text, subject::text) > 0
-       or (subject_email is not null and strpos(lower(t.payload::text), lower(subject_email)) > 0)
+    where strpos(t.payload::text, erased_user::text) > 0
+       or (erased_email is not null and strpos(lower(t.payload::text), lower(erased_email)) > 0)
     returning 1
   ) select count(*) into n from gone;
   counts := counts || jsonb_build_object('system_webhook_events', n);
 
   with gone as (
     delete from public.system_rate_limit_counters t
-    where strpos(t.identifier, subject::text) > 0
+    where strpos(t.identifier, erased_user::text) > 0
     returning 1
   ) select count(*) into n from gone;
   counts := counts || jsonb_build_object('system_rate_limit_counters', n);
 
-  with gone as (delete from public.user_email_preferences t where t.user_id = subject returning 1)
+  with gone as (delete from public.user_email_preferences t where t.user_id = erased_user returning 1)
   select count(*) into n from gone;
   counts := counts || jsonb_build_object('user_email_preferences', n);
 
-  with gone as (delete from public.user_onboarding_status t where t.user_id = subject returning 1)
+  with gone as (delete from public.user_onboarding_status t where t.user_id = erased_user returning 1)
   select count(*) into n from gone;
   counts := counts || jsonb_build_object('user_onboarding_status', n);
 
-  with gone as (delete from public.user_profiles t where t.id = subject returning 1)
+  with gone as (delete from public.user_profiles t where t.id = erased_user returning 1)
   select count(*) into n from gone;
   counts := counts || jsonb_build_object('user_profiles', n);
 
   -- On Supabase the function owner (postgres) may delete from auth.users; GoTrue's other auth.*
   -- rows (identities, sessions...) cascade from it.
-  with gone as (delete from auth.users t where t.id = subject returning 1)
+  with gone as (delete from auth.users t where t.id = erased_user returning 1)
   select count(*) into n from gone;
   counts := counts || jsonb_build_object('auth_users', n);
 
