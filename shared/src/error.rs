@@ -1,0 +1,130 @@
+//! The one error type at the HTTP boundary and its one JSON shape:
+//! `{"error":{"code":"snake_case","message":"...","request_id":"...","details":...}}`.
+//!
+//! Every function returns `ApiError` from its handlers; the router renders it. The message is
+//! written for the client: it names what is wrong and what to do, and never carries secrets,
+//! tokens or request bodies.
+
+use serde_json::{json, Value};
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub status: u16,
+    pub code: &'static str,
+    pub message: String,
+    pub details: Option<Value>,
+    /// Extra response headers this error must carry (`Allow`, `Retry-After`, ...).
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl ApiError {
+    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError { status, code, message: message.into(), details: None, headers: Vec::new() }
+    }
+
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(400, code, message)
+    }
+
+    /// A 400 naming the offending field, so a form can put the message next to it.
+    pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
+        Self::new(400, "invalid_field", message).with_details(json!({ "field": field }))
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(401, "unauthorized", message).with_header("WWW-Authenticate", "Bearer")
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(403, "forbidden", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(404, "not_found", message)
+    }
+
+    pub fn method_not_allowed(method: &str, allowed: &[&str]) -> Self {
+        Self::new(405, "method_not_allowed", format!("{method} is not allowed here; use {}", allowed.join(", ")))
+            .with_header("Allow", allowed.join(", "))
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(409, "conflict", message)
+    }
+
+    pub fn payload_too_large(limit_bytes: usize) -> Self {
+        Self::new(413, "payload_too_large", format!("request body exceeds the limit of {limit_bytes} bytes"))
+    }
+
+    pub fn unsupported_media_type(expected: &str) -> Self {
+        Self::new(415, "unsupported_media_type", format!("send the body as {expected}"))
+    }
+
+    pub fn too_many_requests(retry_after_seconds: u64) -> Self {
+        Self::new(429, "rate_limited", format!("too many requests; retry in {retry_after_seconds} s"))
+            .with_header("Retry-After", retry_after_seconds.to_string())
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(500, "internal", message)
+    }
+
+    /// A dependency (PostgREST, a JWKS endpoint, a store) is down: the client should retry.
+    pub fn unavailable(message: impl Into<String>, retry_after_seconds: u64) -> Self {
+        Self::new(503, "service_unavailable", message).with_header("Retry-After", retry_after_seconds.to_string())
+    }
+
+    /// The response body for this error, stamped with the request id.
+    pub fn body(&self, request_id: &str) -> Value {
+        let mut error = json!({ "code": self.code, "message": self.message, "request_id": request_id });
+        if let Some(details) = &self.details {
+            error["details"] = details.clone();
+        }
+        json!({ "error": error })
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: {}", self.status, self.code, self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_has_the_one_error_shape() {
+        let body = ApiError::not_found("no route for /x").body("req-1");
+        assert_eq!(body, json!({"error": {"code": "not_found", "message": "no route for /x", "request_id": "req-1"}}));
+    }
+
+    #[test]
+    fn invalid_field_names_the_field_in_details() {
+        let body = ApiError::invalid_field("full_name", "must not be empty").body("r");
+        assert_eq!(body["error"]["details"]["field"], "full_name");
+        assert_eq!(body["error"]["code"], "invalid_field");
+    }
+
+    #[test]
+    fn method_not_allowed_lists_allowed_methods_in_header_and_message() {
+        let err = ApiError::method_not_allowed("PATCH", &["GET", "POST"]);
+        assert_eq!(err.status, 405);
+        assert_eq!(err.headers, vec![("Allow", "GET, POST".to_string())]);
+        assert!(err.message.contains("GET, POST"));
+    }
+}

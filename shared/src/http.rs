@@ -1,0 +1,499 @@
+//! The HTTP edge every function shares: routing under `/functions/v1/<name>/...`, request ids,
+//! CORS, reading bodies within limits, JSON responses, the one error shape and the request log.
+//!
+//! [`serve`] wraps a dispatcher: it answers CORS preflights, resolves the function from the
+//! path, runs it, renders any [`ApiError`], stamps every response with `x-request-id` and CORS
+//! headers, and writes one log line. Handlers receive a [`RequestContext`] and never build
+//! error bodies themselves.
+
+use crate::auth::{self, Claims, DatabaseRole, JwksCache, JwksCachePolicy, TokenVerifier, VerifierConfig};
+use crate::config::{ConfigError, CoreConfig};
+use crate::db::Db;
+use crate::error::ApiError;
+use crate::logging::{self, RequestLog};
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::cell::RefCell;
+use std::future::Future;
+use std::rc::Rc;
+use worker::{Env, Fetch, Headers, Method, Request, Response};
+
+/// Every function is served below this path, the shape Supabase Edge Functions use, so
+/// `supabase.functions.invoke('<name>')` works unchanged.
+pub const FUNCTIONS_PREFIX: &str = "/functions/v1/";
+
+/// Methods any function may use; browsers need them listed in the preflight answer, or they
+/// refuse to send PUT and DELETE.
+const CORS_ALLOW_METHODS: &str = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
+/// What Supabase clients send, plus the webhook and rate-limit headers our endpoints read.
+const CORS_ALLOW_HEADERS: &str = "authorization, apikey, x-client-info, content-type, x-api-key, x-region";
+const CORS_EXPOSE_HEADERS: &str = "x-request-id, retry-after, ratelimit, ratelimit-policy, content-range, location";
+
+thread_local! {
+    /// Parsed once per isolate: the environment of a running Worker does not change.
+    static CORE_CONFIG: RefCell<Option<Rc<Result<CoreConfig, Vec<ConfigError>>>>> = const { RefCell::new(None) };
+}
+
+fn core_config(env: &Env) -> Rc<Result<CoreConfig, Vec<ConfigError>>> {
+    CORE_CONFIG.with(|cell| {
+        cell.borrow_mut()
+            .get_or_insert_with(|| {
+                let parsed = CoreConfig::from_source(env);
+                if let Err(errors) = &parsed {
+                    log_config_errors(errors);
+                }
+                Rc::new(parsed)
+            })
+            .clone()
+    })
+}
+
+/// Logs configuration problems by variable name; values never reach the log.
+pub fn log_config_errors(errors: &[ConfigError]) {
+    let problems: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    logging::emit(&serde_json::json!({ "level": "error", "msg": "configuration", "problems": problems }).to_string());
+}
+
+/// The error a handler returns when a variable it needs is missing or malformed. The log line
+/// names the variables; the client learns only that the server is misconfigured.
+pub fn config_error(errors: &[ConfigError]) -> ApiError {
+    log_config_errors(errors);
+    ApiError::internal("the server is misconfigured; its log names the variable to fix")
+        .with_details(serde_json::json!({ "code": "config_invalid" }))
+}
+
+thread_local! {
+    /// The JWKS keys, shared by every request of the isolate (leaked once: it lives as long as
+    /// the isolate, and `verify_with_jwks` needs a reference that outlives an `.await`).
+    static JWKS_CACHE: &'static RefCell<JwksCache> = Box::leak(Box::new(RefCell::new(JwksCache::new(JwksCachePolicy::default()))));
+}
+
+/// How long the tokens minted for narrow database roles live: long enough for one request's
+/// PostgREST calls, short enough that a leaked one is useless soon.
+pub const ROLE_TOKEN_TTL_SECONDS: u64 = 60;
+
+/// A caller whose JWT has been verified.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The access token exactly as received, forwarded to PostgREST so RLS sees the caller.
+    pub token: String,
+    pub claims: Claims,
+}
+
+impl Caller {
+    pub fn user_id(&self) -> Option<&str> {
+        self.claims.user_id()
+    }
+}
+
+/// What a handler knows about the request besides the request itself.
+#[derive(Clone)]
+pub struct RequestContext {
+    inner: Rc<ContextInner>,
+}
+
+struct ContextInner {
+    request_id: String,
+    env: Env,
+    config: Rc<Result<CoreConfig, Vec<ConfigError>>>,
+    function: String,
+    segments: Vec<String>,
+    user_id: RefCell<Option<String>>,
+    caller: RefCell<Option<Result<Caller, ApiError>>>,
+}
+
+impl RequestContext {
+    pub fn request_id(&self) -> &str {
+        &self.inner.request_id
+    }
+
+    pub fn env(&self) -> &Env {
+        &self.inner.env
+    }
+
+    /// The validated core configuration, or a 500 naming nothing but logging everything.
+    pub fn config(&self) -> Result<&CoreConfig, ApiError> {
+        self.inner.config.as_ref().as_ref().map_err(|errors| config_error(errors))
+    }
+
+    /// The configuration problems, for the health report.
+    pub fn config_problems(&self) -> Vec<ConfigError> {
+        self.inner.config.as_ref().as_ref().err().cloned().unwrap_or_default()
+    }
+
+    /// The function name: the path segment after `/functions/v1/`.
+    pub fn function(&self) -> &str {
+        &self.inner.function
+    }
+
+    /// The path segments after the function name, for the function's own routing.
+    pub fn segments(&self) -> Vec<&str> {
+        self.inner.segments.iter().map(String::as_str).collect()
+    }
+
+    /// The verified caller: 401 when the `Authorization` header is missing or its token is
+    /// forged, expired, for another audience or signed with a disallowed algorithm; 503 when the
+    /// JWKS endpoint is down. Verified once per request, however often it is asked.
+    pub async fn caller(&self, req: &Request) -> Result<Caller, ApiError> {
+        if let Some(known) = self.inner.caller.borrow().clone() {
+            return known;
+        }
+        let verified = self.verify_caller(req).await;
+        if let Ok(caller) = &verified {
+            if let Some(user_id) = caller.user_id() {
+                self.set_user_id(user_id);
+            }
+        }
+        *self.inner.caller.borrow_mut() = Some(verified.clone());
+        verified
+    }
+
+    async fn verify_caller(&self, req: &Request) -> Result<Caller, ApiError> {
+        let config = self.config()?;
+        let authorization = header(req, "authorization");
+        let token = auth::bearer_token(authorization.as_deref()).map_err(auth_error)?.to_string();
+        let verifier = TokenVerifier::new(
+            VerifierConfig {
+                audience: Some(config.jwt.audience.clone()),
+                issuer: None,
+                leeway_seconds: config.jwt.leeway_seconds,
+            },
+            config.jwt.secret.as_deref(),
+        );
+        let now = crate::clock::now_seconds();
+        let claims = match &config.jwt.jwks_url {
+            Some(url) => {
+                let cache = JWKS_CACHE.with(|cache| *cache);
+                verifier.verify_with_jwks(&token, cache, &|| fetch_jwks(url), now).await
+            }
+            None => verifier.verify(&token, None, now),
+        }
+        .map_err(auth_error)?;
+        Ok(Caller { token, claims })
+    }
+
+    /// A PostgREST client acting as the caller, with the caller's own JWT: RLS decides.
+    pub fn db_as_caller(&self, caller: &Caller) -> Result<Db, ApiError> {
+        Ok(Db::new(self.config()?, &caller.token))
+    }
+
+    /// A PostgREST client acting as a narrow database role (webhook intake, cron jobs, the
+    /// rate limiter), through a token minted for this request that expires in a minute.
+    pub fn db_as_role(&self, role: DatabaseRole, job: &str) -> Result<Db, ApiError> {
+        let config = self.config()?;
+        let secret = config.jwt.secret.as_deref().ok_or_else(|| {
+            config_error(&[ConfigError {
+                variable: "SUPABASE_JWT_SECRET",
+                problem: format!("is required to act as the {} database role", role.as_str()),
+            }])
+        })?;
+        let token = auth::mint_role_token(
+            secret,
+            role,
+            job,
+            ROLE_TOKEN_TTL_SECONDS,
+            crate::clock::now_seconds(),
+            serde_json::Map::new(),
+        );
+        Ok(Db::new(config, &token))
+    }
+
+    /// Records who the caller is, for the request log line.
+    pub fn set_user_id(&self, user_id: &str) {
+        *self.inner.user_id.borrow_mut() = Some(user_id.to_string());
+    }
+}
+
+/// Runs `dispatch` for one request and turns its outcome into the final response.
+pub async fn serve<F, Fut>(req: Request, env: Env, now_millis: fn() -> u64, dispatch: F) -> Response
+where
+    F: FnOnce(Request, RequestContext) -> Fut,
+    Fut: Future<Output = Result<Response, ApiError>>,
+{
+    let started = now_millis();
+    let method = req.method();
+    let path = req.path();
+    let request_id = request_id(&req);
+    let origin = req.headers().get("origin").ok().flatten();
+    let config = core_config(&env);
+    let cors_origin = config.as_ref().as_ref().ok().and_then(|config| config.allowed_origins.allow(origin.as_deref()));
+
+    let context = match parse_function_path(&path) {
+        Some((function, segments)) => Some(RequestContext {
+            inner: Rc::new(ContextInner {
+                request_id: request_id.clone(),
+                env,
+                config,
+                function,
+                segments,
+                user_id: RefCell::new(None),
+                caller: RefCell::new(None),
+            }),
+        }),
+        None => None,
+    };
+
+    let outcome = match (&method, context.clone()) {
+        (Method::Options, _) => preflight(),
+        (_, None) => Err(ApiError::not_found(format!("no route for {path}; functions live under {FUNCTIONS_PREFIX}<name>"))),
+        (_, Some(context)) => dispatch(req, context).await,
+    };
+    let (mut response, error_code) = match outcome {
+        Ok(response) => (response, None),
+        Err(error) => (error_response(&error, &request_id), Some(error.code)),
+    };
+
+    let headers = response.headers_mut();
+    set_header(headers, "x-request-id", &request_id);
+    if let Some(allowed) = cors_origin {
+        set_header(headers, "access-control-allow-origin", &allowed);
+        set_header(headers, "access-control-expose-headers", CORS_EXPOSE_HEADERS);
+        if allowed != "*" {
+            set_header(headers, "vary", "Origin");
+        }
+    }
+
+    let user_id = context.as_ref().and_then(|context| context.inner.user_id.borrow().clone());
+    let line = RequestLog {
+        method: method.as_ref(),
+        path: &path,
+        status: response.status_code(),
+        duration_ms: now_millis().saturating_sub(started),
+        request_id: &request_id,
+        user_id: user_id.as_deref(),
+        error_code,
+    }
+    .to_line();
+    logging::emit(&line);
+    response
+}
+
+/// 401 for anything wrong with the caller's credentials, 503 when the key server is down.
+fn auth_error(error: auth::AuthError) -> ApiError {
+    let mapped = if error.is_service_unavailable() {
+        ApiError::unavailable(error.to_string(), crate::db::RETRY_AFTER_SECONDS)
+    } else {
+        ApiError::unauthorized(error.to_string())
+    };
+    mapped.with_details(serde_json::json!({ "reason": error.code() }))
+}
+
+async fn fetch_jwks(url: &str) -> Result<String, String> {
+    let url = url.parse().map_err(|_| "JWKS_URL is not a valid URL".to_string())?;
+    let mut response = Fetch::Url(url).send().await.map_err(|error| format!("JWKS request failed: {error}"))?;
+    if response.status_code() / 100 != 2 {
+        return Err(format!("JWKS endpoint answered {}", response.status_code()));
+    }
+    response.text().await.map_err(|error| format!("JWKS body unreadable: {error}"))
+}
+
+fn preflight() -> Result<Response, ApiError> {
+    let mut response = empty_response(204);
+    let headers = response.headers_mut();
+    set_header(headers, "access-control-allow-methods", CORS_ALLOW_METHODS);
+    set_header(headers, "access-control-allow-headers", CORS_ALLOW_HEADERS);
+    set_header(headers, "access-control-max-age", "86400");
+    Ok(response)
+}
+
+/// `/functions/v1/<name>/<rest...>` -> (name, rest). Empty segments (double or trailing
+/// slashes) are dropped.
+pub fn parse_function_path(path: &str) -> Option<(String, Vec<String>)> {
+    let rest = path.strip_prefix(FUNCTIONS_PREFIX).or_else(|| (path == "/functions/v1").then_some(""))?;
+    let mut segments = rest.split('/').filter(|segment| !segment.is_empty()).map(String::from);
+    let function = segments.next()?;
+    Some((function, segments.collect()))
+}
+
+/// `cf-ray` when Cloudflare assigned one (so our logs join theirs), else a random id.
+fn request_id(req: &Request) -> String {
+    if let Ok(Some(ray)) = req.headers().get("cf-ray") {
+        if !ray.is_empty() && ray.len() <= 64 {
+            return ray;
+        }
+    }
+    let mut bytes = [0u8; 12];
+    match crate::crypto::fill_random(&mut bytes) {
+        Ok(()) => bytes.iter().map(|byte| format!("{byte:02x}")).collect(),
+        Err(_) => "unknown".to_string(),
+    }
+}
+
+fn set_header(headers: &mut Headers, name: &str, value: &str) {
+    // Header names here are constants and values are ours, so `set` cannot fail on them.
+    let _ = headers.set(name, value);
+}
+
+fn empty_response(status: u16) -> Response {
+    Response::builder().with_status(status).empty()
+}
+
+/// Renders an error in the one JSON shape, with its extra headers.
+pub fn error_response(error: &ApiError, request_id: &str) -> Response {
+    let mut response = Response::builder()
+        .with_status(error.status)
+        .fixed(error.body(request_id).to_string().into_bytes());
+    let headers = response.headers_mut();
+    set_header(headers, "content-type", "application/json");
+    for (name, value) in &error.headers {
+        set_header(headers, name, value);
+    }
+    response
+}
+
+/// A JSON response with the given status.
+pub fn json_response<T: Serialize>(status: u16, body: &T) -> Result<Response, ApiError> {
+    let bytes = serde_json::to_vec(body).map_err(|error| ApiError::internal(format!("could not encode response: {error}")))?;
+    let mut response = Response::builder().with_status(status).fixed(bytes);
+    set_header(response.headers_mut(), "content-type", "application/json");
+    Ok(response)
+}
+
+/// A 204 with no body.
+pub fn no_content() -> Response {
+    empty_response(204)
+}
+
+/// The 405 for `req`, listing the methods the route does accept.
+pub fn method_not_allowed(req: &Request, allowed: &[&str]) -> ApiError {
+    ApiError::method_not_allowed(req.method().as_ref(), allowed)
+}
+
+/// The 404 for a path below a function that has no such route.
+pub fn no_route(context: &RequestContext) -> ApiError {
+    ApiError::not_found(format!("{} has no route /{}", context.function(), context.segments().join("/")))
+}
+
+/// Reads the raw body, refusing more than `limit` bytes (413) before buffering it all: the
+/// declared `Content-Length` is checked first, then the bytes actually received.
+pub async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, ApiError> {
+    if let Ok(Some(length)) = req.headers().get("content-length") {
+        if length.trim().parse::<u64>().map_or(true, |length| length > limit as u64) {
+            return Err(ApiError::payload_too_large(limit));
+        }
+    }
+    let mut stream = match req.stream() {
+        Ok(stream) => stream,
+        Err(_) => return Ok(Vec::new()),
+    };
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| ApiError::bad_request("invalid_body", "the request body could not be read"))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::payload_too_large(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Whether a `Content-Type` value is JSON (`application/json`, with or without parameters).
+pub fn is_json_content_type(value: Option<&str>) -> bool {
+    value
+        .and_then(|value| value.split(';').next())
+        .map(|media| media.trim().eq_ignore_ascii_case("application/json"))
+        .unwrap_or(false)
+}
+
+/// Decodes a JSON body. Syntax errors say where (line and column); shape errors name the field.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|error| {
+        use serde_json::error::Category;
+        match error.classify() {
+            Category::Data => ApiError::bad_request("invalid_body", error.to_string()),
+            Category::Syntax | Category::Eof | Category::Io => ApiError::bad_request(
+                "invalid_json",
+                format!("malformed JSON at line {}, column {}", error.line(), error.column()),
+            ),
+        }
+    })
+}
+
+/// Reads a required JSON body: 415 unless `Content-Type: application/json`, 413 past the
+/// configured limit, 400 when empty or malformed.
+pub async fn read_json<T: DeserializeOwned>(req: &mut Request, context: &RequestContext) -> Result<T, ApiError> {
+    let body = read_json_bytes(req, context).await?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request("invalid_json", "the request body is empty; send a JSON object"));
+    }
+    parse_json(&body)
+}
+
+/// Like [`read_json`], but an absent or empty body yields `T::default()`.
+pub async fn read_optional_json<T: DeserializeOwned + Default>(
+    req: &mut Request,
+    context: &RequestContext,
+) -> Result<T, ApiError> {
+    let declared_empty = matches!(req.headers().get("content-length"), Ok(Some(length)) if length.trim() == "0");
+    let has_content_type = matches!(req.headers().get("content-type"), Ok(Some(_)));
+    if declared_empty || (!has_content_type && req.inner().body().is_none()) {
+        return Ok(T::default());
+    }
+    let body = read_json_bytes(req, context).await?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    parse_json(&body)
+}
+
+async fn read_json_bytes(req: &mut Request, context: &RequestContext) -> Result<Vec<u8>, ApiError> {
+    let limit = context.config()?.max_body_bytes;
+    let content_type = req.headers().get("content-type").ok().flatten();
+    if !is_json_content_type(content_type.as_deref()) {
+        return Err(ApiError::unsupported_media_type("application/json"));
+    }
+    read_body(req, limit).await
+}
+
+/// A request header's value, if present and valid.
+pub fn header(req: &Request, name: &str) -> Option<String> {
+    req.headers().get(name).ok().flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[test]
+    fn function_path_splits_name_and_rest() {
+        assert_eq!(parse_function_path("/functions/v1/signup"), Some(("signup".into(), vec![])));
+        assert_eq!(
+            parse_function_path("/functions/v1/api-keys/openai/check/"),
+            Some(("api-keys".into(), vec!["openai".into(), "check".into()]))
+        );
+        assert_eq!(parse_function_path("/functions/v1/"), None);
+        assert_eq!(parse_function_path("/functions/v2/signup"), None);
+        assert_eq!(parse_function_path("/other"), None);
+    }
+
+    #[test]
+    fn json_content_type_accepts_parameters_and_case() {
+        assert!(is_json_content_type(Some("application/json")));
+        assert!(is_json_content_type(Some("Application/JSON; charset=utf-8")));
+        assert!(!is_json_content_type(Some("text/plain")));
+        assert!(!is_json_content_type(None));
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+    }
+
+    #[test]
+    fn malformed_json_says_where() {
+        let error = parse_json::<Body>(b"{\n  \"name\": }").unwrap_err();
+        assert_eq!(error.code, "invalid_json");
+        assert_eq!(error.message, "malformed JSON at line 2, column 11");
+    }
+
+    #[test]
+    fn wrong_shape_names_the_field() {
+        let error = parse_json::<Body>(br#"{"name":"a","role":"admin"}"#).unwrap_err();
+        assert_eq!(error.code, "invalid_body");
+        assert!(error.message.contains("role"), "{}", error.message);
+    }
+}

@@ -1,0 +1,20 @@
+//! The crate every rls-edge function stands on.
+//!
+//! It turns an HTTP request into a verified caller and a PostgREST client acting under that
+//! caller's own JWT, and turns every failure into the project's one JSON error shape. It holds
+//! only what two or more functions need: auth (JWT verification and role tokens), db
+//! (PostgREST access and error mapping), http (request reading, responses, CORS, request ids),
+//! config (variables and secrets, validated once), crypto (HMAC, constant-time compare,
+//! randomness), clock (the JS clock on wasm) and logging (one JSON line per request).
+//!
+//! It is not a framework: functions own their routes and their logic, and pure logic never
+//! sees a `worker` type.
+
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod logging;

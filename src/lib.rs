@@ -1,0 +1,27 @@
+//! The rls-edge bundle Worker: every function behind one router, plus the cron handler.
+//!
+//! This crate only wires. Each function crate owns its routes and logic; `shared` owns the
+//! HTTP edge (paths, CORS, errors, logging). Adding a function is one line in [`dispatch`] and
+//! one in [`health::FUNCTIONS`].
+
+mod health;
+
+use shared::error::ApiError;
+use shared::http::{self, RequestContext};
+use worker::{event, Context, Env, Request, Response};
+
+#[event(fetch)]
+pub async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    Ok(http::serve(req, env, shared::clock::now_millis, dispatch).await)
+}
+
+async fn dispatch(req: Request, context: RequestContext) -> Result<Response, ApiError> {
+    match context.function() {
+        "health" => health::handle(req, context).await,
+        "webhooks" => webhooks::handle(req, context).await,
+        other => Err(ApiError::not_found(format!(
+            "no function named '{other}'; available: {}",
+            health::FUNCTIONS.join(", ")
+        ))),
+    }
+}

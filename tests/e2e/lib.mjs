@@ -1,0 +1,90 @@
+// Helpers shared by the end-to-end tests. They talk to the running stack over real HTTP and,
+// for setting up users and checking what landed in the database, to Postgres through psql.
+// tools/scripts/test.sh starts the stack and sets the environment read here.
+import { execFileSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { SignJWT } from "jose";
+
+function required(name) {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set; run the end-to-end tests through \`npm test\``);
+  return value;
+}
+
+export const env = {
+  get workerUrl() { return required("WORKER_URL"); },
+  get functionsUrl() { return required("FUNCTIONS_URL"); },
+  get postgrestUrl() { return required("POSTGREST_URL"); },
+  get databaseUrl() { return required("DATABASE_URL"); },
+  get jwtSecret() { return required("JWT_SECRET"); },
+  get anonKey() { return required("ANON_KEY"); },
+};
+
+/** Runs SQL as the superuser and returns the rows as parsed JSON (wrap selects in json_agg). */
+export function sql(query) {
+  const output = execFileSync("psql", [env.databaseUrl, "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-c", query], {
+    encoding: "utf8",
+  }).trim();
+  return output;
+}
+
+/** The rows of a select, as objects. */
+export function rows(query) {
+  const output = sql(`select coalesce(json_agg(t), '[]') from (${query}) t`);
+  return JSON.parse(output);
+}
+
+/** Signs a Supabase-shaped access token. `claims` override the defaults. */
+export async function token(claims = {}, { secret = env.jwtSecret, expiresIn = 3600 } = {}) {
+  const now = Math.floor(Date.now() / 1000);
+  const { sub = randomUUID(), ...rest } = claims;
+  return new SignJWT({ role: "authenticated", aud: "authenticated", ...rest })
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setSubject(sub)
+    .setIssuedAt(now)
+    .setExpirationTime(now + expiresIn)
+    .sign(new TextEncoder().encode(secret));
+}
+
+/** Creates a user in auth.users (as Supabase Auth would) and returns { id, email, token }. */
+export async function newUser({ email, metadata = {}, claims = {} } = {}) {
+  const id = randomUUID();
+  const address = email ?? `user-${id.slice(0, 8)}@example.test`;
+  sql(
+    `insert into auth.users (id, email, raw_user_meta_data) values ('${id}', '${address}', '${JSON.stringify(metadata).replaceAll("'", "''")}'::jsonb)`,
+  );
+  const access = await token({ sub: id, email: address, user_metadata: metadata, ...claims });
+  return { id, email: address, token: access };
+}
+
+/**
+ * Calls a function: `call("POST", "/signup", { token, json })`. Returns
+ * { status, headers, body } with body parsed as JSON when it is JSON.
+ */
+export async function call(method, path, { token: bearer, json, body, headers = {} } = {}) {
+  const init = { method, headers: { ...headers } };
+  if (bearer) init.headers.authorization = `Bearer ${bearer}`;
+  if (json !== undefined) {
+    init.headers["content-type"] ??= "application/json";
+    init.body = JSON.stringify(json);
+  } else if (body !== undefined) {
+    init.body = body;
+  }
+  const response = await fetch(`${env.functionsUrl}${path}`, init);
+  const text = await response.text();
+  let parsed = text;
+  if ((response.headers.get("content-type") ?? "").includes("json") && text) parsed = JSON.parse(text);
+  return { status: response.status, headers: response.headers, body: parsed };
+}
+
+/** Asserts the project's one error shape and returns the error object. */
+export function expectError(assert, response, status, code) {
+  assert.equal(response.status, status, `expected ${status}, got ${response.status}: ${JSON.stringify(response.body)}`);
+  assert.equal(typeof response.body, "object", "error body must be JSON");
+  const error = response.body.error;
+  assert.ok(error, `missing "error" in ${JSON.stringify(response.body)}`);
+  if (code) assert.equal(error.code, code);
+  assert.equal(typeof error.message, "string");
+  assert.equal(typeof error.request_id, "string");
+  return error;
+}
