@@ -2,7 +2,7 @@
 // Usage: node tools/scripts/demo-jwt.mjs <jwt-secret> [sub] [email] [ttl-seconds]
 import { SignJWT } from "jose";
 
-const [secret, sub = "11111111-1111-4111-8111-111111111111", email = "alice@example.com", ttl = "86400"] =
+const [secret, sub = "a11ce000-0000-4000-8000-000000000001", email = "alice@example.com", ttl = "86400"] =
   process.argv.slice(2);
 if (!secret) {
   console.error("usage: node tools/scripts/demo-jwt.mjs <jwt-secret> [sub] [email] [ttl-seconds]");
