@@ -114,7 +114,7 @@ create policy "Owners can delete their shared workspaces" on public.workspaces
 
 revoke all on public.workspaces from anon, authenticated;
 grant select, delete on public.workspaces to authenticated;
-grant insert (name, owner_id) on public.workspaces to authenticated;
+grant insert (id, name, owner_id) on public.workspaces to authenticated;
 grant update (name) on public.workspaces to authenticated;
 grant all on public.workspaces to service_role;
 
