@@ -1,0 +1,64 @@
+//! The sign-up RPC's own errors made precise. `shared::db` maps PostgREST's answers in general;
+//! for this one function two of them deserve more: a rejected argument (SQLSTATE 22023, whose
+//! message starts with the argument's name) becomes a 400 naming that field, like the edge's
+//! own validation; a unique violation (23505) can only be another profile holding the token's
+//! email, so it says so.
+
+use crate::request::FIELDS;
+use shared::error::ApiError;
+
+pub fn explain(error: ApiError) -> ApiError {
+    let db_code = error.details.as_ref().and_then(|details| details["db_code"].as_str()).unwrap_or_default();
+    match db_code {
+        "22023" => match FIELDS.iter().find(|field| error.message.starts_with(*field)) {
+            Some(field) => ApiError::invalid_field(field, error.message),
+            None => error,
+        },
+        "23505" => ApiError::new(
+            409,
+            "email_taken",
+            "another profile already uses the email address in your token; sign in to that account instead",
+        ),
+        _ => error,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use shared::db::map_postgrest_error;
+
+    fn postgrest(status: u16, code: &str, message: &str) -> ApiError {
+        map_postgrest_error(status, &json!({ "code": code, "message": message, "details": null, "hint": null }).to_string())
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn a_rejected_argument_names_its_field() {
+        let error = explain(postgrest(400, "22023", "timezone Mars/Olympus is not a known IANA time zone"));
+        assert_eq!((error.status, error.code), (400, "invalid_field"));
+        assert_eq!(error.details.unwrap()["field"], "timezone");
+        assert_eq!(error.message, "timezone Mars/Olympus is not a known IANA time zone");
+        let error = explain(postgrest(400, "22023", "full_name must be 1 to 120 characters without control characters"));
+        assert_eq!(error.details.unwrap()["field"], "full_name");
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn a_duplicate_email_is_explained() {
+        let error = explain(postgrest(409, "23505", "duplicate key value violates unique constraint \"user_profiles_email_key\""));
+        assert_eq!((error.status, error.code), (409, "email_taken"));
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn other_errors_pass_through_unchanged() {
+        let refused = postgrest(403, "28000", "user 7c1f does not exist in auth.users");
+        assert_eq!(explain(refused.clone()), refused);
+        let unnamed = postgrest(400, "22023", "something else is wrong");
+        assert_eq!(explain(unnamed.clone()), unnamed);
+        let down = postgrest(503, "", "");
+        assert_eq!(explain(down.clone()), down);
+    }
+}

@@ -1,0 +1,119 @@
+//! Whose token may create a profile. Checked at the edge, before the body is read, so a refused
+//! caller learns why in plain words instead of through a database error.
+//!
+//! | token | answer |
+//! |---|---|
+//! | no `sub` (e.g. the anon key) or a `role` other than `authenticated` | 403 `user_token_required` |
+//! | `is_anonymous: true`, unless [`SignupPolicy::allow_anonymous`] | 403 `anonymous_not_allowed` |
+//! | no `email`, or a blank one | 422 `email_required` |
+//!
+//! 422 rather than 400 for a missing email: the request itself is well formed; it is the
+//! account behind the token that cannot have a profile until it has an email address.
+
+use shared::auth::Claims;
+use shared::error::ApiError;
+
+/// The role PostgREST runs signed-in users' requests as; the only one granted the RPC.
+pub const USER_ROLE: &str = "authenticated";
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SignupPolicy {
+    /// Let anonymous sign-ins (`is_anonymous: true`) through; they still need an email.
+    pub allow_anonymous: bool,
+}
+
+/// Refuses tokens that cannot own a profile; see the module table.
+pub fn check(claims: &Claims, policy: SignupPolicy) -> Result<(), ApiError> {
+    if claims.user_id().is_none() || claims.role.as_deref() != Some(USER_ROLE) {
+        return Err(ApiError::new(
+            403,
+            "user_token_required",
+            "sign-up needs a signed-in user's access token (role 'authenticated' with a subject); this token belongs to no user",
+        ));
+    }
+    if claims.is_anonymous == Some(true) && !policy.allow_anonymous {
+        return Err(ApiError::new(
+            403,
+            "anonymous_not_allowed",
+            "anonymous sessions cannot create a profile; add an email to the account (supabase.auth.updateUser({ email })) and call again",
+        ));
+    }
+    if claims.email.as_deref().is_none_or(|email| email.trim().is_empty()) {
+        return Err(ApiError::new(
+            422,
+            "email_required",
+            "the access token carries no email address; a profile needs one, so sign in with an email or add one to the account first",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    fn claims(overrides: Value) -> Claims {
+        let mut base = json!({
+            "sub": "7c1f2e4a-0000-4000-8000-000000000001",
+            "role": "authenticated",
+            "aud": "authenticated",
+            "exp": 1_900_000_000u64,
+            "email": "ada@example.com",
+            "is_anonymous": false
+        });
+        for (key, value) in overrides.as_object().unwrap() {
+            base[key] = value.clone();
+        }
+        serde_json::from_value(base).unwrap()
+    }
+
+    fn refusal(overrides: Value, policy: SignupPolicy) -> (u16, &'static str) {
+        let error = check(&claims(overrides), policy).unwrap_err();
+        (error.status, error.code)
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn a_signed_in_user_with_an_email_may_sign_up() {
+        assert!(check(&claims(json!({})), SignupPolicy::default()).is_ok());
+        // Supabase omits is_anonymous in tokens from older sessions.
+        let mut older = claims(json!({}));
+        older.is_anonymous = None;
+        assert!(check(&older, SignupPolicy::default()).is_ok());
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn tokens_of_no_user_are_refused() {
+        let policy = SignupPolicy::default();
+        assert_eq!(refusal(json!({ "sub": "" }), policy), (403, "user_token_required"));
+        assert_eq!(refusal(json!({ "role": "anon" }), policy), (403, "user_token_required"));
+        assert_eq!(refusal(json!({ "role": "service_role" }), policy), (403, "user_token_required"));
+        let mut no_role = claims(json!({}));
+        no_role.role = None;
+        assert_eq!(check(&no_role, policy).unwrap_err().code, "user_token_required");
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn anonymous_users_are_refused_unless_allowed() {
+        let anonymous = json!({ "is_anonymous": true, "email": "" });
+        assert_eq!(refusal(anonymous.clone(), SignupPolicy::default()), (403, "anonymous_not_allowed"));
+        // Allowed, an anonymous user still needs an email.
+        let allowed = SignupPolicy { allow_anonymous: true };
+        assert_eq!(refusal(anonymous, allowed), (422, "email_required"));
+        assert!(check(&claims(json!({ "is_anonymous": true })), allowed).is_ok());
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn tokens_without_an_email_are_refused() {
+        let policy = SignupPolicy::default();
+        assert_eq!(refusal(json!({ "email": "" }), policy), (422, "email_required"));
+        assert_eq!(refusal(json!({ "email": "   " }), policy), (422, "email_required"));
+        let mut phone_only = claims(json!({ "phone": "+15550100" }));
+        phone_only.email = None;
+        assert_eq!(check(&phone_only, policy).unwrap_err().code, "email_required");
+    }
+}
