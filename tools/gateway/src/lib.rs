@@ -1,0 +1,28 @@
+//! `gateway`: a local stand-in for PostgREST (v14 behaviour) on a real Postgres, for
+//! development and tests on machines that cannot run PostgREST or Supabase's Docker stack.
+//!
+//! It serves PostgREST's HTTP API under a base path (`/rest/v1` by default): reads with
+//! select/filters/order/ranges/counts and embedding, inserts, upserts, updates, deletes and
+//! RPC, with JWT auth, one transaction per request, `request.jwt.claims` and the other
+//! `request.*` settings, PostgREST's error codes and a schema cache reloaded on
+//! `NOTIFY pgrst`. It is not a production server, has no OpenAPI output, no CSV/XML/binary
+//! bodies, no aggregates and no spread embeds (those answer a clear error); see README.md.
+//!
+//! Layout: `config` (settings), `auth` (JWT), `schema` (catalog cache), `request` (parsing
+//! the query string and headers), `plan` (SQL generation), `db` (the transaction),
+//! `handler` (one request end to end), `response`, `server` (HTTP), `reload` (LISTEN).
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod handler;
+pub mod plan;
+pub mod reload;
+pub mod request;
+pub mod response;
+pub mod schema;
+pub mod server;
+
+pub use config::Config;
+pub use server::{start, Gateway};

@@ -1,0 +1,358 @@
+//! Turns a parsed read (select, filters, order, limits, embeds) into SQL over one relation:
+//! the projection, WHERE conditions and ORDER BY of a level, with embedded relations as
+//! correlated subqueries so each level is filtered, ordered and limited on its own.
+
+use std::collections::HashSet;
+
+use super::sql::{array_literal, ident, qualified, Params};
+use crate::error::ApiError;
+use crate::request::{
+    Condition, EmbedPath, Field, IsValue, JsonKey, JsonStep, Operation, OrderTerm, QueryParams, SelectItem,
+};
+use crate::schema::{find_relationship, Cardinality, Column, Relationship, SchemaCache};
+
+/// A relation as a level of the query sees it: its columns and, when it is a real relation,
+/// its key for finding relationships.
+#[derive(Debug, Clone)]
+pub struct RelView<'a> {
+    pub key: Option<(String, String)>,
+    pub display_name: String,
+    pub columns: &'a [Column],
+}
+
+/// The SQL pieces of one level.
+#[derive(Debug, Default)]
+pub struct Level {
+    pub projection: Vec<String>,
+    pub conditions: Vec<String>,
+    pub order: Vec<String>,
+}
+
+pub struct ReadBuilder<'a> {
+    pub cache: &'a SchemaCache,
+    pub query: &'a QueryParams,
+    pub params: Params,
+    next_alias: usize,
+    seen_embeds: HashSet<EmbedPath>,
+    /// For a mutation's returned rows: the filters already chose the rows, so the top level
+    /// projects only.
+    pub top_level_projection_only: bool,
+}
+
+impl<'a> ReadBuilder<'a> {
+    pub fn new(cache: &'a SchemaCache, query: &'a QueryParams) -> Self {
+        ReadBuilder {
+            cache,
+            query,
+            params: Params::default(),
+            next_alias: 0,
+            seen_embeds: HashSet::new(),
+            top_level_projection_only: false,
+        }
+    }
+
+    fn alias(&mut self, prefix: &str) -> String {
+        self.next_alias += 1;
+        ident(&format!("pgrst_{prefix}_{}", self.next_alias))
+    }
+
+    /// Builds a level: `items` is that level's select list, `qualifier` the SQL name of its rows.
+    pub fn level(&mut self, rel: &RelView<'a>, qualifier: &str, items: &[SelectItem], path: &EmbedPath) -> Result<Level, ApiError> {
+        let mut level = Level::default();
+        let embeds: Vec<&SelectItem> = items.iter().filter(|i| matches!(i, SelectItem::Embed { .. })).collect();
+        for item in items {
+            match item {
+                SelectItem::Star => {
+                    for column in rel.columns {
+                        level.projection.push(format!("{qualifier}.{}", ident(&column.name)));
+                    }
+                }
+                SelectItem::Column { field, alias, cast } => {
+                    let mut expr = self.field_sql(rel, qualifier, field)?;
+                    if let Some(cast) = cast {
+                        expr = format!("({expr})::{cast}");
+                    }
+                    let name = alias.clone().unwrap_or_else(|| field.output_name());
+                    level.projection.push(format!("{expr} AS {}", ident(&name)));
+                }
+                SelectItem::Embed { children, inner, .. } => {
+                    let label = item.embed_label().unwrap_or_default().to_string();
+                    let mut child_path = path.clone();
+                    child_path.push(label.clone());
+                    self.seen_embeds.insert(child_path.clone());
+                    let embed = self.embed(rel, qualifier, item, &child_path)?;
+                    if !children.is_empty() {
+                        level.projection.push(format!("{} AS {}", embed.value_sql, ident(&label)));
+                    }
+                    if *inner {
+                        level.conditions.push(embed.exists_sql.clone());
+                    }
+                }
+            }
+        }
+        if path.is_empty() && self.top_level_projection_only {
+            return Ok(level);
+        }
+        for (cond_path, condition) in &self.query.conditions {
+            if cond_path != path {
+                continue;
+            }
+            let sql = self.condition_sql(rel, qualifier, condition, &embeds, path)?;
+            level.conditions.push(sql);
+        }
+        if let Some(terms) = self.query.orders.get(path) {
+            for term in terms {
+                level.order.push(self.order_sql(rel, qualifier, term, &embeds)?);
+            }
+        }
+        Ok(level)
+    }
+
+    /// Every filter, order and limit must address an embed that the select actually has.
+    pub fn check_embed_paths(&self) -> Result<(), ApiError> {
+        let paths = self
+            .query
+            .conditions
+            .iter()
+            .map(|(p, _)| p)
+            .chain(self.query.orders.keys())
+            .chain(self.query.limits.keys())
+            .chain(self.query.offsets.keys());
+        for path in paths {
+            if !path.is_empty() && !self.seen_embeds.contains(path) {
+                let name = path.join(".");
+                return Err(ApiError::new(400, "PGRST108", format!("'{name}' is not an embedded resource in this request"))
+                    .with_hint(format!("Verify that '{name}' is included in the 'select' query parameter.")));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn field_sql(&mut self, rel: &RelView, qualifier: &str, field: &Field) -> Result<String, ApiError> {
+        if !rel.columns.iter().any(|c| c.name == field.name) {
+            return Err(ApiError::unknown_column(&rel.display_name, &field.name));
+        }
+        let mut sql = format!("{qualifier}.{}", ident(&field.name));
+        for step in &field.json_path {
+            let (arrow, key) = match step {
+                JsonStep::Arrow(k) => ("->", k),
+                JsonStep::DoubleArrow(k) => ("->>", k),
+            };
+            let key_sql = match key {
+                JsonKey::Index(i) => i.to_string(),
+                JsonKey::Key(k) => format!("{}::text", self.params.push(k.clone())),
+            };
+            sql = format!("{sql}{arrow}{key_sql}");
+        }
+        Ok(sql)
+    }
+
+    pub fn condition_sql(
+        &mut self,
+        rel: &RelView<'a>,
+        qualifier: &str,
+        condition: &Condition,
+        embeds: &[&SelectItem],
+        path: &EmbedPath,
+    ) -> Result<String, ApiError> {
+        match condition {
+            Condition::Logic { and, negated, children } => {
+                if children.is_empty() {
+                    let empty = if *and { "true" } else { "false" };
+                    return Ok(if *negated { format!("not {empty}") } else { empty.into() });
+                }
+                let mut parts = Vec::new();
+                for child in children {
+                    parts.push(self.condition_sql(rel, qualifier, child, embeds, path)?);
+                }
+                let joined = format!("({})", parts.join(if *and { " and " } else { " or " }));
+                Ok(if *negated { format!("not {joined}") } else { joined })
+            }
+            Condition::Filter { field, negated, operation } => {
+                let is_column = rel.columns.iter().any(|c| c.name == field.name);
+                if field.json_path.is_empty() && !is_column {
+                    if let Some(embed) = embeds.iter().find(|e| e.embed_label() == Some(field.name.as_str())) {
+                        return self.embed_null_filter(rel, qualifier, embed, *negated, operation, path);
+                    }
+                }
+                let lhs = self.field_sql(rel, qualifier, field)?;
+                let expr = self.operation_sql(&lhs, operation);
+                Ok(if *negated { format!("not ({expr})") } else { expr })
+            }
+        }
+    }
+
+    fn operation_sql(&mut self, lhs: &str, operation: &Operation) -> String {
+        match operation {
+            Operation::Compare { op, value } => format!("{lhs} {} {}", op.sql(), self.params.push(value.clone())),
+            Operation::Quantified { op, all, array_literal } => format!(
+                "{lhs} {} {}({})",
+                op.sql(),
+                if *all { "all" } else { "any" },
+                self.params.push(array_literal.clone())
+            ),
+            Operation::In(values) => format!("{lhs} = any({})", self.params.push(array_literal(values))),
+            Operation::Is(v) => format!(
+                "{lhs} is {}",
+                match v {
+                    IsValue::Null => "null",
+                    IsValue::NotNull => "not null",
+                    IsValue::True => "true",
+                    IsValue::False => "false",
+                    IsValue::Unknown => "unknown",
+                }
+            ),
+            Operation::Fts { kind, language, value } => {
+                let value = self.params.push(value.clone());
+                match language {
+                    Some(lang) => {
+                        let lang = self.params.push(lang.clone());
+                        format!("{lhs} @@ {}({lang}::regconfig, {value})", kind.function())
+                    }
+                    None => format!("{lhs} @@ {}({value})", kind.function()),
+                }
+            }
+        }
+    }
+
+    /// `?embed=is.null` / `?embed=not.is.null`: keep rows without / with a related row.
+    fn embed_null_filter(
+        &mut self,
+        rel: &RelView<'a>,
+        qualifier: &str,
+        embed: &SelectItem,
+        negated: bool,
+        operation: &Operation,
+        path: &EmbedPath,
+    ) -> Result<String, ApiError> {
+        let label = embed.embed_label().unwrap_or_default().to_string();
+        let wants_present = match operation {
+            Operation::Is(IsValue::Null) => negated,
+            Operation::Is(IsValue::NotNull) => !negated,
+            _ => {
+                return Err(ApiError::new(400, "PGRST120", format!("Bad operator on the '{label}' embedded resource"))
+                    .with_details("Only is null or not is null filters are allowed on embedded resources"))
+            }
+        };
+        let mut child_path = path.clone();
+        child_path.push(label);
+        let built = self.embed(rel, qualifier, embed, &child_path)?;
+        Ok(if wants_present { built.exists_sql } else { format!("not {}", built.exists_sql) })
+    }
+
+    fn order_sql(&mut self, rel: &RelView<'a>, qualifier: &str, term: &OrderTerm, embeds: &[&SelectItem]) -> Result<String, ApiError> {
+        let expr = match &term.relation {
+            None => self.field_sql(rel, qualifier, &term.field)?,
+            Some(label) => {
+                let Some(embed) = embeds.iter().find(|e| e.embed_label() == Some(label.as_str())) else {
+                    return Err(ApiError::new(400, "PGRST108", format!("'{label}' is not an embedded resource in this request"))
+                        .with_hint(format!("Verify that '{label}' is included in the 'select' query parameter.")));
+                };
+                let SelectItem::Embed { name, hint, .. } = embed else { unreachable!("filtered to embeds") };
+                let relationship = self.relationship(rel, name, hint.as_deref())?;
+                if !relationship.is_to_one() {
+                    return Err(ApiError::new(400, "PGRST118", format!("A related order on '{label}' is not possible"))
+                        .with_details(format!("'{}' and '{label}' do not form a many-to-one or one-to-one relationship", rel.display_name)));
+                }
+                let target = self.target_view(&relationship)?;
+                let alias = self.alias("order");
+                let column = self.field_sql(&target, &alias, &term.field)?;
+                let joins = join_conditions(&relationship, qualifier, &alias);
+                format!(
+                    "(select {column} from {} as {alias} where {})",
+                    qualified(&relationship.target.0, &relationship.target.1),
+                    joins.join(" and ")
+                )
+            }
+        };
+        let mut sql = expr;
+        match term.descending {
+            Some(true) => sql.push_str(" desc"),
+            Some(false) => sql.push_str(" asc"),
+            None => {}
+        }
+        match term.nulls_first {
+            Some(true) => sql.push_str(" nulls first"),
+            Some(false) => sql.push_str(" nulls last"),
+            None => {}
+        }
+        Ok(sql)
+    }
+
+    fn relationship(&self, rel: &RelView, name: &str, hint: Option<&str>) -> Result<Relationship, ApiError> {
+        let Some(origin) = &rel.key else {
+            return Err(ApiError::new(400, "PGRST200", format!(
+                "Could not find a relationship between '{}' and '{name}' in the schema cache",
+                rel.display_name
+            )));
+        };
+        find_relationship(self.cache, origin, name, hint)
+    }
+
+    fn target_view(&self, relationship: &Relationship) -> Result<RelView<'a>, ApiError> {
+        let table = self
+            .cache
+            .table(&relationship.target.0, &relationship.target.1)
+            .ok_or_else(|| ApiError::internal("relationship target vanished from the schema cache"))?;
+        Ok(RelView { key: Some(relationship.target.clone()), display_name: table.name.clone(), columns: &table.columns })
+    }
+
+    fn embed(&mut self, rel: &RelView<'a>, qualifier: &str, item: &SelectItem, path: &EmbedPath) -> Result<BuiltEmbed, ApiError> {
+        let SelectItem::Embed { name, hint, children, .. } = item else {
+            return Err(ApiError::internal("embed() called on a column"));
+        };
+        let relationship = self.relationship(rel, name, hint.as_deref())?;
+        let target = self.target_view(&relationship)?;
+        let alias = self.alias(name);
+        let mut child = self.level(&target, &alias, children, path)?;
+        let mut conditions = join_conditions(&relationship, qualifier, &alias);
+        if let Cardinality::ManyToMany { junction, origin_pairs, target_pairs, .. } = &relationship.cardinality {
+            let junction_alias = self.alias("junction");
+            let mut links: Vec<String> = origin_pairs
+                .iter()
+                .map(|(j, o)| format!("{junction_alias}.{} = {qualifier}.{}", ident(j), ident(o)))
+                .collect();
+            links.extend(target_pairs.iter().map(|(j, t)| format!("{junction_alias}.{} = {alias}.{}", ident(j), ident(t))));
+            conditions.push(format!(
+                "exists (select 1 from {} as {junction_alias} where {})",
+                qualified(&junction.0, &junction.1),
+                links.join(" and ")
+            ));
+        }
+        conditions.append(&mut child.conditions);
+        let from = format!("{} as {alias}", qualified(&relationship.target.0, &relationship.target.1));
+        let where_sql = if conditions.is_empty() { "true".to_string() } else { conditions.join(" and ") };
+        let exists_sql = format!("exists (select 1 from {from} where {where_sql})");
+        let row_alias = self.alias("row");
+        let projection = if child.projection.is_empty() { "null".to_string() } else { child.projection.join(", ") };
+        let value_sql = if relationship.is_to_one() {
+            format!("(select row_to_json({row_alias}) from (select {projection} from {from} where {where_sql} limit 1) as {row_alias})")
+        } else {
+            let mut inner = format!("select {projection} from {from} where {where_sql}");
+            if !child.order.is_empty() {
+                inner.push_str(&format!(" order by {}", child.order.join(", ")));
+            }
+            if let Some(limit) = self.query.limits.get(path) {
+                inner.push_str(&format!(" limit {}", self.params.push(limit.to_string())));
+            }
+            if let Some(offset) = self.query.offsets.get(path) {
+                inner.push_str(&format!(" offset {}", self.params.push(offset.to_string())));
+            }
+            format!("(select coalesce(json_agg({row_alias}), '[]') from ({inner}) as {row_alias})")
+        };
+        Ok(BuiltEmbed { value_sql, exists_sql })
+    }
+}
+
+struct BuiltEmbed {
+    value_sql: String,
+    exists_sql: String,
+}
+
+fn join_conditions(relationship: &Relationship, origin: &str, target: &str) -> Vec<String> {
+    relationship
+        .pairs
+        .iter()
+        .map(|(o, t)| format!("{target}.{} = {origin}.{}", ident(t), ident(o)))
+        .collect()
+}
