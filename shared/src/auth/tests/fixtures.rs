@@ -31,6 +31,10 @@ pub const JWKS_INITIAL: &str = match std::str::from_utf8(fixture!("jwks-initial.
     Ok(text) => text,
     Err(_) => panic!("fixture is not UTF-8"),
 };
+pub const JOSE_VECTORS: &str = match std::str::from_utf8(fixture!("jose-vectors.json")) {
+    Ok(text) => text,
+    Err(_) => panic!("fixture is not UTF-8"),
+};
 pub const JWKS_ROTATED: &str = match std::str::from_utf8(fixture!("jwks-rotated.json")) {
     Ok(text) => text,
     Err(_) => panic!("fixture is not UTF-8"),

@@ -3,6 +3,7 @@
 //! and on wasm32 in Node.
 
 mod fixtures;
+mod interop;
 mod jwks_cache;
 mod mint;
 mod verify;
