@@ -11,9 +11,10 @@
 -- user_metadata.full_name, then user_metadata.name. In one transaction it makes sure the caller
 -- has: a profile (role 'user'), a personal workspace they own (owner row in workspace_members),
 -- default user_email_preferences (marketing off unless marketing_opt_in) and
--- user_onboarding_status. Every insert is ON CONFLICT DO NOTHING on a unique key, so a repeat
--- call (or ten racing first calls) ends with exactly one of each; `created` is true only for the
--- call that inserted the profile. A repeat call never overwrites what is stored.
+-- user_onboarding_status. Calls for one user are serialised by a transaction-scoped advisory
+-- lock and every insert is ON CONFLICT DO NOTHING on a unique key, so a repeat call (or ten
+-- racing first calls) ends with exactly one of each; `created` is true only for the call that
+-- inserted the profile. A repeat call never overwrites what is stored.
 --
 -- Errors (SQLSTATE -> PostgREST status):
 --   28000 -> 403  no `sub` in the token; no email in the token; the sub is not in auth.users
@@ -84,7 +85,11 @@ begin
     left(coalesce(profile_name, split_part(caller_email, '@', 1)), 108) || '''s workspace'
   );
 
-  -- A concurrent first call blocks here until the winner commits, then finds the conflict.
+  -- Racing first calls for one user queue here, one transaction at a time. ON CONFLICT alone is
+  -- not enough: it only arbitrates the primary key, and a racing insert can trip the unique
+  -- email index first and fail with 23505 instead of finding the existing profile.
+  perform pg_advisory_xact_lock(hashtextextended('create_profile_on_signup:' || caller::text, 0));
+
   insert into public.user_profiles (id, email, full_name, avatar_url, timezone, role)
   values (caller, caller_email, profile_name, avatar_url, timezone, 'user')
   on conflict (id) do nothing
