@@ -166,6 +166,15 @@ begin
   ) select count(*) into n from gone;
   counts := counts || jsonb_build_object('system_rate_limit_counters', n);
 
+  -- Earlier, cancelled requests name the user too; the pending one is closed by the caller.
+  with gone as (
+    delete from public.system_scheduled_deletions t
+    where t.user_id = erased_user and t.status = 'cancelled'
+    returning 1
+  ) select count(*) into n from gone;
+  counts := counts || jsonb_build_object('system_scheduled_deletions', n);
+  update public.system_scheduled_deletions t set requested_by = null where t.requested_by = erased_user;
+
   with gone as (delete from public.user_email_preferences t where t.user_id = erased_user returning 1)
   select count(*) into n from gone;
   counts := counts || jsonb_build_object('user_email_preferences', n);

@@ -44,6 +44,9 @@ insert into re_documents (user_id, title, type, file_url, uploaded_by) values (:
 insert into system_rate_limit_counters (identifier, endpoint, theoretical_arrival_at) values ('user:' || :'erin_id', 'signup', now() + interval '1 minute');
 insert into system_webhook_events (provider, event_id, event_type, payload, status) values
   ('stripe', 'evt_erin_checkout', 'checkout.session.completed', '{"data": {"object": {"customer_details": {"email": "erin@example.com"}}}}', 'processed');
+insert into system_scheduled_deletions (user_id, requested_by, scheduled_for, status) values
+  (:'erin_id', :'erin_id', now() - interval '60 days', 'cancelled'),
+  (:'vera_id', :'erin_id', now() + interval '60 days', 'cancelled');
 insert into system_scheduled_deletions (id, user_id, scheduled_for) values
   ('eeee0000-0000-4000-8000-0000000000d1', :'erin_id', now() - interval '1 minute'),
   ('b0b00000-0000-4000-8000-0000000000d2', :'bob_id', now() + interval '1 day');
@@ -88,6 +91,8 @@ select is((select count(*)::int from comms_email_logs where lower(to_email) = 'e
 select is((select count(*)::int from workspace_invitations where email = 'erin@example.com'), 0, 'No invitation to Erin''s address remains');
 select is((select count(*)::int from system_webhook_events where payload::text like '%erin@example.com%'), 0, 'No webhook payload with Erin''s address remains');
 select is((select count(*)::int from system_rate_limit_counters where identifier like '%' || :'erin_id' || '%'), 0, 'No limiter counter keyed by Erin remains');
+select is((select count(*)::int from system_scheduled_deletions where user_id = :'erin_id' or requested_by = :'erin_id'), 0,
+  'No deletion request names Erin any more, not even her earlier cancelled one');
 select is((select count(*)::int from workspaces where id = :'erin_ws'), 0, 'The workspace only Erin belonged to is deleted');
 select is((select count(*)::int from crm_leads where id = 'eeee0000-0000-4000-8000-0000000000a1'), 0, '...with its leads');
 
@@ -147,7 +152,7 @@ select ok((select scheduled_for <= now() from request_account_deletion(null, 0))
 select is(cancel_account_deletion(), true, 'Vera can cancel her pending erasure');
 select is(cancel_account_deletion(), false, 'Cancelling again finds nothing pending');
 reset role;
-select is((select count(*)::int from system_scheduled_deletions where user_id = :'vera_id'), 1, 'Vera''s requests made one row');
+select is((select count(*)::int from system_scheduled_deletions where user_id = :'vera_id' and requested_by = :'vera_id'), 1, 'Vera''s requests made one row');
 set local role anon;
 set local request.jwt.claims = '{"role": "anon"}';
 select throws_ok('select request_account_deletion()', '42501', null, 'An anonymous visitor cannot schedule an erasure');
