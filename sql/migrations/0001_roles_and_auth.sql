@@ -129,7 +129,15 @@ begin
 end
 $$;
 
-grant usage on schema auth
-  to anon, authenticated, service_role, webhook_ingest, maintenance, rate_limiter;
-grant execute on function auth.uid(), auth.role(), auth.jwt(), auth.email()
-  to anon, authenticated, service_role, webhook_ingest, maintenance, rate_limiter;
+-- On Supabase the auth schema belongs to supabase_auth_admin and the API roles can already use
+-- it; a grant the migration role may not give is reported, not fatal.
+do $$
+begin
+  grant usage on schema auth
+    to anon, authenticated, service_role, webhook_ingest, maintenance, rate_limiter;
+  grant execute on function auth.uid(), auth.role(), auth.jwt(), auth.email()
+    to anon, authenticated, service_role, webhook_ingest, maintenance, rate_limiter;
+exception when insufficient_privilege then
+  raise notice 'auth schema grants left to its owner: %', sqlerrm;
+end
+$$;
