@@ -19,6 +19,7 @@ async fn dispatch(req: Request, context: RequestContext) -> Result<Response, Api
     match context.function() {
         "health" => health::handle(req, context).await,
         "webhooks" => webhooks::handle(req, context).await,
+        "api-keys" => api_keys::handle(req, context).await,
         "signup" => signup::handle(req, context).await,
         other => Err(ApiError::not_found(format!(
             "no function named '{other}'; available: {}",

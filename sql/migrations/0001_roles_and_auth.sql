@@ -41,8 +41,23 @@ begin
 end
 $$;
 
-grant anon, authenticated, service_role to authenticator;
-grant webhook_ingest, maintenance, rate_limiter to authenticator;
+-- authenticator may switch to every API role. Only missing memberships are granted: on Supabase
+-- the built-in ones exist already and belong to another admin.
+do $$
+declare
+  api_role text;
+begin
+  foreach api_role in array array['anon', 'authenticated', 'service_role', 'webhook_ingest', 'maintenance', 'rate_limiter']
+  loop
+    if not exists (
+      select 1 from pg_auth_members m
+      where m.roleid = api_role::regrole and m.member = 'authenticator'::regrole
+    ) then
+      execute format('grant %I to authenticator', api_role);
+    end if;
+  end loop;
+end
+$$;
 
 grant usage on schema public
   to anon, authenticated, service_role, webhook_ingest, maintenance, rate_limiter;
