@@ -6,7 +6,7 @@
 --   system_rate_limit_counters  nobody directly: check_rate_limit (0013) owns it
 --   system_scheduled_deletions  maintenance reads; request_account_deletion (0015) writes
 --   system_deletion_audits      maintenance reads; written by the erasure only
---   system_logs                 maintenance reads; write_system_log (0015) writes
+--   system_logs                 maintenance reads; write_system_log (below) writes
 --   system_logs_settings        maintenance reads (retention per level)
 --   system_settings             maintenance reads
 --   system_feature_flags        service_role only
