@@ -62,6 +62,20 @@ $$;
 grant usage on schema public
   to anon, authenticated, service_role, webhook_ingest, maintenance, rate_limiter;
 
+-- private schema ------------------------------------------------------------------------------
+
+-- Internal functions (trigger functions, webhook effect helpers, the erasure itself) live in
+-- `private`: a schema PostgREST does not expose and no API role may use.
+do $$
+begin
+  if not exists (select 1 from pg_namespace where nspname = 'private') then
+    create schema private;
+  end if;
+end
+$$;
+
+revoke all on schema private from public;
+
 -- auth schema ---------------------------------------------------------------------------------
 
 do $$

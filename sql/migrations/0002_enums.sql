@@ -182,7 +182,7 @@ $$;
 -- updated_at trigger ---------------------------------------------------------------------------
 
 -- Sets updated_at on every UPDATE so no client can forge or forget it.
-create or replace function public.set_updated_at() returns trigger
+create or replace function private.set_updated_at() returns trigger
 language plpgsql
 set search_path = ''
 as $$
@@ -192,4 +192,4 @@ begin
 end
 $$;
 
-revoke execute on function public.set_updated_at() from public, anon, authenticated;
+revoke execute on function private.set_updated_at() from public, anon, authenticated;

@@ -27,7 +27,7 @@ create table if not exists public.user_profiles (
 
 create or replace trigger user_profiles_set_updated_at
   before update on public.user_profiles
-  for each row execute function public.set_updated_at();
+  for each row execute function private.set_updated_at();
 
 -- Platform admin check used by policies across the schema. SECURITY DEFINER so that policies on
 -- user_profiles can call it without recursing into their own RLS.
@@ -46,7 +46,7 @@ grant execute on function public.is_admin() to authenticated, service_role;
 
 -- Nobody changes their own role, and only admins change anyone's. Policies cannot compare old
 -- and new values, so a trigger does; it only restrains requests made as `authenticated`.
-create or replace function public.guard_user_profile_role() returns trigger
+create or replace function private.guard_user_profile_role() returns trigger
 language plpgsql
 set search_path = ''
 as $$
@@ -64,11 +64,11 @@ begin
 end
 $$;
 
-revoke execute on function public.guard_user_profile_role() from public, anon, authenticated;
+revoke execute on function private.guard_user_profile_role() from public, anon, authenticated;
 
 create or replace trigger user_profiles_guard_role
   before update on public.user_profiles
-  for each row execute function public.guard_user_profile_role();
+  for each row execute function private.guard_user_profile_role();
 
 alter table public.user_profiles enable row level security;
 
@@ -115,7 +115,7 @@ create table if not exists public.user_email_preferences (
 
 create or replace trigger user_email_preferences_set_updated_at
   before update on public.user_email_preferences
-  for each row execute function public.set_updated_at();
+  for each row execute function private.set_updated_at();
 
 alter table public.user_email_preferences enable row level security;
 
@@ -156,7 +156,7 @@ create table if not exists public.user_onboarding_status (
 
 create or replace trigger user_onboarding_status_set_updated_at
   before update on public.user_onboarding_status
-  for each row execute function public.set_updated_at();
+  for each row execute function private.set_updated_at();
 
 alter table public.user_onboarding_status enable row level security;
 
@@ -202,7 +202,7 @@ create table if not exists public.user_plans (
 
 create or replace trigger user_plans_set_updated_at
   before update on public.user_plans
-  for each row execute function public.set_updated_at();
+  for each row execute function private.set_updated_at();
 
 alter table public.user_plans enable row level security;
 
@@ -253,7 +253,7 @@ create index if not exists idx_user_subscriptions_customer on public.user_subscr
 
 create or replace trigger user_subscriptions_set_updated_at
   before update on public.user_subscriptions
-  for each row execute function public.set_updated_at();
+  for each row execute function private.set_updated_at();
 
 alter table public.user_subscriptions enable row level security;
 

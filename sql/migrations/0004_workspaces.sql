@@ -26,7 +26,7 @@ create unique index if not exists idx_workspaces_personal_owner_unique
 
 create or replace trigger workspaces_set_updated_at
   before update on public.workspaces
-  for each row execute function public.set_updated_at();
+  for each row execute function private.set_updated_at();
 
 -- workspace_members ----------------------------------------------------------------------------
 
@@ -43,7 +43,7 @@ create index if not exists idx_workspace_members_user_id on public.workspace_mem
 
 create or replace trigger workspace_members_set_updated_at
   before update on public.workspace_members
-  for each row execute function public.set_updated_at();
+  for each row execute function private.set_updated_at();
 
 -- True when the caller belongs to `workspace` with at least `minimum_role`. SECURITY DEFINER so
 -- policies on workspace_members (and everything workspace-scoped) can use it without recursion.
@@ -67,7 +67,7 @@ grant execute on function public.is_workspace_member(uuid, public.workspace_role
   to authenticated, service_role;
 
 -- The creator of a workspace becomes its owner member in the same statement.
-create or replace function public.add_workspace_owner_membership() returns trigger
+create or replace function private.add_workspace_owner_membership() returns trigger
 language plpgsql security definer
 set search_path = ''
 as $$
@@ -79,11 +79,11 @@ begin
 end
 $$;
 
-revoke execute on function public.add_workspace_owner_membership() from public, anon, authenticated;
+revoke execute on function private.add_workspace_owner_membership() from public, anon, authenticated;
 
 create or replace trigger workspaces_add_owner_membership
   after insert on public.workspaces
-  for each row execute function public.add_workspace_owner_membership();
+  for each row execute function private.add_workspace_owner_membership();
 
 alter table public.workspaces enable row level security;
 
@@ -204,7 +204,7 @@ create unique index if not exists idx_workspace_invitations_pending_unique
 
 create or replace trigger workspace_invitations_set_updated_at
   before update on public.workspace_invitations
-  for each row execute function public.set_updated_at();
+  for each row execute function private.set_updated_at();
 
 alter table public.workspace_invitations enable row level security;
 

@@ -40,7 +40,7 @@ create index if not exists idx_security_api_keys_key_version on public.security_
 
 create or replace trigger security_api_keys_set_updated_at
   before update on public.security_api_keys
-  for each row execute function public.set_updated_at();
+  for each row execute function private.set_updated_at();
 
 alter table public.security_api_keys enable row level security;
 

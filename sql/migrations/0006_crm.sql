@@ -64,7 +64,7 @@ create index if not exists idx_crm_leads_scored_at
 
 create or replace trigger crm_leads_set_updated_at
   before update on public.crm_leads
-  for each row execute function public.set_updated_at();
+  for each row execute function private.set_updated_at();
 
 -- True when the caller may act on `lead` with at least `minimum_role` in its workspace. Used by
 -- the policies of tables that hang off a lead; SECURITY DEFINER to read membership directly.
@@ -162,7 +162,7 @@ create index if not exists idx_crm_contacts_email_lower on public.crm_contacts (
 
 create or replace trigger crm_contacts_set_updated_at
   before update on public.crm_contacts
-  for each row execute function public.set_updated_at();
+  for each row execute function private.set_updated_at();
 
 alter table public.crm_contacts enable row level security;
 
@@ -267,7 +267,7 @@ create index if not exists idx_crm_lead_notes_user_id on public.crm_lead_notes (
 
 create or replace trigger crm_lead_notes_set_updated_at
   before update on public.crm_lead_notes
-  for each row execute function public.set_updated_at();
+  for each row execute function private.set_updated_at();
 
 alter table public.crm_lead_notes enable row level security;
 
@@ -326,7 +326,7 @@ create index if not exists idx_crm_lead_scoring_rules_workspace_order
 
 create or replace trigger crm_lead_scoring_rules_set_updated_at
   before update on public.crm_lead_scoring_rules
-  for each row execute function public.set_updated_at();
+  for each row execute function private.set_updated_at();
 
 alter table public.crm_lead_scoring_rules enable row level security;
 
@@ -380,7 +380,7 @@ create table if not exists public.crm_lead_scoring_settings (
 
 create or replace trigger crm_lead_scoring_settings_set_updated_at
   before update on public.crm_lead_scoring_settings
-  for each row execute function public.set_updated_at();
+  for each row execute function private.set_updated_at();
 
 alter table public.crm_lead_scoring_settings enable row level security;
 

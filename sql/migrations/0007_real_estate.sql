@@ -59,7 +59,7 @@ create index if not exists idx_re_properties_active on public.re_properties (use
 
 create or replace trigger re_properties_set_updated_at
   before update on public.re_properties
-  for each row execute function public.set_updated_at();
+  for each row execute function private.set_updated_at();
 
 alter table public.re_properties enable row level security;
 
@@ -129,7 +129,7 @@ create index if not exists idx_deals_user_status_covering on public.deals (user_
 
 create or replace trigger deals_set_updated_at
   before update on public.deals
-  for each row execute function public.set_updated_at();
+  for each row execute function private.set_updated_at();
 
 alter table public.deals enable row level security;
 
@@ -202,7 +202,7 @@ create index if not exists idx_re_documents_metadata_gin on public.re_documents 
 
 create or replace trigger re_documents_set_updated_at
   before update on public.re_documents
-  for each row execute function public.set_updated_at();
+  for each row execute function private.set_updated_at();
 
 alter table public.re_documents enable row level security;
 
@@ -250,7 +250,7 @@ create index if not exists idx_re_lead_documents_type on public.re_lead_document
 
 create or replace trigger re_lead_documents_set_updated_at
   before update on public.re_lead_documents
-  for each row execute function public.set_updated_at();
+  for each row execute function private.set_updated_at();
 
 alter table public.re_lead_documents enable row level security;
 

@@ -22,7 +22,7 @@ create table if not exists public.billing_stripe_customers (
 
 create or replace trigger billing_stripe_customers_set_updated_at
   before update on public.billing_stripe_customers
-  for each row execute function public.set_updated_at();
+  for each row execute function private.set_updated_at();
 
 alter table public.billing_stripe_customers enable row level security;
 

@@ -35,7 +35,7 @@ create index if not exists idx_comms_email_logs_status on public.comms_email_log
 
 create or replace trigger comms_email_logs_set_updated_at
   before update on public.comms_email_logs
-  for each row execute function public.set_updated_at();
+  for each row execute function private.set_updated_at();
 
 alter table public.comms_email_logs enable row level security;
 

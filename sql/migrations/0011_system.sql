@@ -29,7 +29,7 @@ create table if not exists public.system_rate_limits (
 
 create or replace trigger system_rate_limits_set_updated_at
   before update on public.system_rate_limits
-  for each row execute function public.set_updated_at();
+  for each row execute function private.set_updated_at();
 
 alter table public.system_rate_limits enable row level security;
 
@@ -93,7 +93,7 @@ create unique index if not exists idx_system_scheduled_deletions_pending_user
 
 create or replace trigger system_scheduled_deletions_set_updated_at
   before update on public.system_scheduled_deletions
-  for each row execute function public.set_updated_at();
+  for each row execute function private.set_updated_at();
 
 alter table public.system_scheduled_deletions enable row level security;
 
@@ -173,7 +173,7 @@ create table if not exists public.system_logs_settings (
 
 create or replace trigger system_logs_settings_set_updated_at
   before update on public.system_logs_settings
-  for each row execute function public.set_updated_at();
+  for each row execute function private.set_updated_at();
 
 -- Defaults only; an operator's changes survive re-running this file.
 insert into public.system_logs_settings (level, retention_days) values
@@ -204,7 +204,7 @@ create table if not exists public.system_settings (
 
 create or replace trigger system_settings_set_updated_at
   before update on public.system_settings
-  for each row execute function public.set_updated_at();
+  for each row execute function private.set_updated_at();
 
 alter table public.system_settings enable row level security;
 
@@ -233,7 +233,7 @@ create table if not exists public.system_feature_flags (
 
 create or replace trigger system_feature_flags_set_updated_at
   before update on public.system_feature_flags
-  for each row execute function public.set_updated_at();
+  for each row execute function private.set_updated_at();
 
 alter table public.system_feature_flags enable row level security;
 

@@ -52,12 +52,13 @@
 -- Backoff: next_attempt_at = now + 1 minute * 2^(attempts - 1), at most 6 hours.
 --
 -- All SECURITY DEFINER (the effects cross users' rows that no narrow role may touch directly);
--- the apply_* helpers are internal and executable by no API role.
+-- the helpers (apply_*, process_webhook_event...) live in schema private, out of PostgREST's
+-- reach, and are executable by no API role.
 
 -- helpers ------------------------------------------------------------------------------------
 
 -- The provider's own event time, or null when the payload has none that parses.
-create or replace function public.webhook_event_time(provider public.webhook_provider, payload jsonb)
+create or replace function private.webhook_event_time(provider public.webhook_provider, payload jsonb)
 returns timestamptz
 language plpgsql stable
 set search_path = ''
@@ -73,7 +74,7 @@ end
 $$;
 
 -- A uuid from text, or null when it is not one.
-create or replace function public.try_uuid(value text) returns uuid
+create or replace function private.try_uuid(value text) returns uuid
 language plpgsql immutable
 set search_path = ''
 as $$
@@ -85,34 +86,34 @@ end
 $$;
 
 -- Unix seconds (as Stripe sends them) to timestamptz; null stays null.
-create or replace function public.unix_to_timestamptz(value text) returns timestamptz
+create or replace function private.unix_to_timestamptz(value text) returns timestamptz
 language sql immutable
 set search_path = ''
 as $$
   select case when value is null then null else to_timestamp(value::double precision) end
 $$;
 
-revoke execute on function public.webhook_event_time(public.webhook_provider, jsonb) from public, anon, authenticated;
-revoke execute on function public.try_uuid(text) from public, anon, authenticated;
-revoke execute on function public.unix_to_timestamptz(text) from public, anon, authenticated;
+revoke execute on function private.webhook_event_time(public.webhook_provider, jsonb) from public, anon, authenticated;
+revoke execute on function private.try_uuid(text) from public, anon, authenticated;
+revoke execute on function private.unix_to_timestamptz(text) from public, anon, authenticated;
 
 -- stripe -------------------------------------------------------------------------------------
 
 -- The user a Stripe object belongs to: metadata.user_id when it names a profile, else the user
 -- linked to its customer.
-create or replace function public.stripe_object_user(stripe_object jsonb) returns uuid
+create or replace function private.stripe_object_user(stripe_object jsonb) returns uuid
 language sql stable security definer
 set search_path = ''
 as $$
   select coalesce(
     (select p.id from public.user_profiles p
-     where p.id = public.try_uuid(stripe_object -> 'metadata' ->> 'user_id')),
+     where p.id = private.try_uuid(stripe_object -> 'metadata' ->> 'user_id')),
     (select c.user_id from public.billing_stripe_customers c
      where c.stripe_customer_id = stripe_object ->> 'customer')
   )
 $$;
 
-create or replace function public.apply_stripe_checkout_completed(session jsonb, event_at timestamptz)
+create or replace function private.apply_stripe_checkout_completed(session jsonb, event_at timestamptz)
 returns text
 language plpgsql security definer
 set search_path = ''
@@ -129,14 +130,14 @@ begin
   end if;
 
   select p.id into buyer from public.user_profiles p
-  where p.id = public.try_uuid(coalesce(session ->> 'client_reference_id', session -> 'metadata' ->> 'user_id'));
+  where p.id = private.try_uuid(coalesce(session ->> 'client_reference_id', session -> 'metadata' ->> 'user_id'));
   if buyer is null then
     raise exception 'checkout session % names no known user (client_reference_id or metadata.user_id)',
       session ->> 'id';
   end if;
 
   select m.workspace_id into workspace from public.workspace_members m
-  where m.workspace_id = public.try_uuid(session -> 'metadata' ->> 'workspace_id') and m.user_id = buyer;
+  where m.workspace_id = private.try_uuid(session -> 'metadata' ->> 'workspace_id') and m.user_id = buyer;
 
   insert into public.billing_stripe_customers as b
     (user_id, workspace_id, stripe_customer_id, email, last_event_at)
@@ -160,7 +161,7 @@ begin
 end
 $$;
 
-create or replace function public.apply_stripe_subscription_change(
+create or replace function private.apply_stripe_subscription_change(
   event_type text,
   subscription jsonb,
   event_at timestamptz
@@ -172,7 +173,7 @@ declare
   subscription_id text := subscription ->> 'id';
   customer_id text := subscription ->> 'customer';
   first_item jsonb := subscription -> 'items' -> 'data' -> 0;
-  subscriber uuid := public.stripe_object_user(subscription);
+  subscriber uuid := private.stripe_object_user(subscription);
   new_status public.subscription_status;
   plan text;
   entitled boolean;
@@ -205,10 +206,10 @@ begin
   ) values (
     subscriber, subscription_id, customer_id, first_item -> 'price' ->> 'id', plan, new_status,
     -- Newer Stripe API versions moved the period onto the subscription item.
-    public.unix_to_timestamptz(coalesce(subscription ->> 'current_period_start', first_item ->> 'current_period_start')),
-    public.unix_to_timestamptz(coalesce(subscription ->> 'current_period_end', first_item ->> 'current_period_end')),
+    private.unix_to_timestamptz(coalesce(subscription ->> 'current_period_start', first_item ->> 'current_period_start')),
+    private.unix_to_timestamptz(coalesce(subscription ->> 'current_period_end', first_item ->> 'current_period_end')),
     coalesce((subscription ->> 'cancel_at_period_end')::boolean, false),
-    public.unix_to_timestamptz(subscription ->> 'canceled_at'),
+    private.unix_to_timestamptz(subscription ->> 'canceled_at'),
     event_at
   )
   on conflict on constraint user_subscriptions_stripe_subscription_id_key do update
@@ -254,7 +255,7 @@ begin
 end
 $$;
 
-create or replace function public.apply_stripe_invoice_event(
+create or replace function private.apply_stripe_invoice_event(
   event public.system_webhook_events,
   invoice jsonb,
   event_at timestamptz
@@ -264,7 +265,7 @@ set search_path = ''
 as $$
 declare
   invoice_id text := invoice ->> 'id';
-  payer uuid := public.stripe_object_user(invoice);
+  payer uuid := private.stripe_object_user(invoice);
 begin
   if invoice_id is null then
     raise exception 'invoice event without an invoice id';
@@ -302,7 +303,7 @@ begin
 end
 $$;
 
-create or replace function public.apply_stripe_event(event public.system_webhook_events)
+create or replace function private.apply_stripe_event(event public.system_webhook_events)
 returns text
 language plpgsql security definer
 set search_path = ''
@@ -313,11 +314,11 @@ declare
 begin
   case event.event_type
     when 'checkout.session.completed' then
-      return public.apply_stripe_checkout_completed(stripe_object, event_at);
+      return private.apply_stripe_checkout_completed(stripe_object, event_at);
     when 'customer.subscription.created', 'customer.subscription.updated', 'customer.subscription.deleted' then
-      return public.apply_stripe_subscription_change(event.event_type, stripe_object, event_at);
+      return private.apply_stripe_subscription_change(event.event_type, stripe_object, event_at);
     when 'invoice.paid', 'invoice.payment_failed' then
-      return public.apply_stripe_invoice_event(event, stripe_object, event_at);
+      return private.apply_stripe_invoice_event(event, stripe_object, event_at);
     else
       return 'unknown_type';
   end case;
@@ -326,7 +327,7 @@ $$;
 
 -- resend -------------------------------------------------------------------------------------
 
-create or replace function public.apply_resend_event(event public.system_webhook_events)
+create or replace function private.apply_resend_event(event public.system_webhook_events)
 returns text
 language plpgsql security definer
 set search_path = ''
@@ -403,7 +404,7 @@ $$;
 -- processing ---------------------------------------------------------------------------------
 
 -- Applies one stored event in a sub-transaction and records the outcome on its inbox row.
-create or replace function public.process_webhook_event(event public.system_webhook_events)
+create or replace function private.process_webhook_event(event public.system_webhook_events)
 returns jsonb
 language plpgsql security definer
 set search_path = ''
@@ -415,8 +416,8 @@ declare
 begin
   begin
     outcome := case event.provider
-      when 'stripe' then public.apply_stripe_event(event)
-      when 'resend' then public.apply_resend_event(event)
+      when 'stripe' then private.apply_stripe_event(event)
+      when 'resend' then private.apply_resend_event(event)
     end;
 
     update public.system_webhook_events e
@@ -454,13 +455,13 @@ begin
 end
 $$;
 
-revoke execute on function public.stripe_object_user(jsonb) from public, anon, authenticated;
-revoke execute on function public.apply_stripe_checkout_completed(jsonb, timestamptz) from public, anon, authenticated;
-revoke execute on function public.apply_stripe_subscription_change(text, jsonb, timestamptz) from public, anon, authenticated;
-revoke execute on function public.apply_stripe_invoice_event(public.system_webhook_events, jsonb, timestamptz) from public, anon, authenticated;
-revoke execute on function public.apply_stripe_event(public.system_webhook_events) from public, anon, authenticated;
-revoke execute on function public.apply_resend_event(public.system_webhook_events) from public, anon, authenticated;
-revoke execute on function public.process_webhook_event(public.system_webhook_events) from public, anon, authenticated;
+revoke execute on function private.stripe_object_user(jsonb) from public, anon, authenticated;
+revoke execute on function private.apply_stripe_checkout_completed(jsonb, timestamptz) from public, anon, authenticated;
+revoke execute on function private.apply_stripe_subscription_change(text, jsonb, timestamptz) from public, anon, authenticated;
+revoke execute on function private.apply_stripe_invoice_event(public.system_webhook_events, jsonb, timestamptz) from public, anon, authenticated;
+revoke execute on function private.apply_stripe_event(public.system_webhook_events) from public, anon, authenticated;
+revoke execute on function private.apply_resend_event(public.system_webhook_events) from public, anon, authenticated;
+revoke execute on function private.process_webhook_event(public.system_webhook_events) from public, anon, authenticated;
 
 -- receive_webhook_event ----------------------------------------------------------------------
 
@@ -501,7 +502,7 @@ begin
     receive_webhook_event.event_id,
     receive_webhook_event.event_type,
     receive_webhook_event.payload,
-    public.webhook_event_time(known_provider, receive_webhook_event.payload)
+    private.webhook_event_time(known_provider, receive_webhook_event.payload)
   )
   on conflict on constraint system_webhook_events_provider_event_id_key do nothing
   returning * into stored;
@@ -512,7 +513,7 @@ begin
     return jsonb_build_object('status', 'duplicate', 'event', stored.id, 'error', null, 'reason', null);
   end if;
 
-  return public.process_webhook_event(stored);
+  return private.process_webhook_event(stored);
 end
 $$;
 
@@ -537,7 +538,7 @@ begin
   if stored.status <> 'failed' then
     return jsonb_build_object('status', stored.status, 'event', stored.id, 'error', null, 'reason', 'not_failed');
   end if;
-  return public.process_webhook_event(stored);
+  return private.process_webhook_event(stored);
 end
 $$;
 
@@ -584,7 +585,7 @@ begin
     limit batch_size
     for update skip locked
   loop
-    result := public.process_webhook_event(due);
+    result := private.process_webhook_event(due);
     counts := counts
       || jsonb_build_object('retried', (counts ->> 'retried')::integer + 1)
       || jsonb_build_object(result ->> 'status', (counts ->> (result ->> 'status'))::integer + 1);

@@ -35,7 +35,7 @@
 -- Shared workspaces survive: ownership passes to the longest-standing member with the highest
 -- role, and the erased user's leads and contacts there are reassigned to the (new) owner; workspaces
 -- nobody else belongs to are deleted with all their data. Internal: no API role may call it.
-create or replace function public.erase_user_data(erased_user uuid) returns jsonb
+create or replace function private.erase_user_data(erased_user uuid) returns jsonb
 language plpgsql volatile security definer
 set search_path = ''
 as $$
@@ -197,7 +197,7 @@ begin
 end
 $$;
 
-revoke execute on function public.erase_user_data(uuid) from public, anon, authenticated;
+revoke execute on function private.erase_user_data(uuid) from public, anon, authenticated;
 
 create or replace function public.cleanup_due_erasures(batch_size integer default 10) returns jsonb
 language plpgsql volatile security definer
@@ -222,7 +222,7 @@ begin
     for update skip locked
   loop
     begin
-      row_counts := public.erase_user_data(due.user_id);
+      row_counts := private.erase_user_data(due.user_id);
 
       insert into public.system_deletion_audits (deletion_id, subject_hash, erased_at, categories, row_counts)
       values (

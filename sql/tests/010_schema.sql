@@ -61,6 +61,18 @@ join pg_namespace n on n.oid = p.pronamespace
 where n.nspname = 'public'
 order by p.oid::regprocedure::text;
 
+select ok(
+  exists (select 1 from unnest(p.proconfig) setting where setting like 'search_path=%'),
+  format('Internal SECURITY DEFINER function %s pins its search_path', p.oid::regprocedure)
+)
+from pg_proc p
+join pg_namespace n on n.oid = p.pronamespace
+where n.nspname = 'private' and p.prosecdef
+order by p.oid::regprocedure::text;
+
+select ok(not has_schema_privilege(r, 'private', 'USAGE'), format('%s cannot reach the private schema', r))
+from unnest(array['anon', 'authenticated', 'webhook_ingest', 'maintenance', 'rate_limiter']) r;
+
 -- roles --------------------------------------------------------------------------------------
 
 select ok((select rolbypassrls from pg_roles where rolname = 'service_role'),
