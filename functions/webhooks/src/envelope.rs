@@ -1,12 +1,12 @@
 //! The few fields of an event the intake needs before handing the whole payload to the
 //! database: which provider, the event id (the idempotency key), the event type and when the
 //! provider created it. Read only from verified bodies: the constructors take the types that
-//! only a successful signature check produces.
+//! only a successful signature check produces. The body is parsed once, into the payload that
+//! is stored.
 
 use crate::stripe::VerifiedStripeBody;
 use crate::svix::VerifiedSvixMessage;
-use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::fmt;
 
 /// Longest event id or type accepted; real ones are a few dozen characters.
@@ -77,80 +77,67 @@ impl fmt::Display for EnvelopeError {
 
 impl std::error::Error for EnvelopeError {}
 
-/// Only the envelope fields are kept; serde skips everything else in the body without
-/// building it.
-#[derive(Deserialize)]
-struct RawFields {
-    id: Option<Value>,
-    object: Option<Value>,
-    #[serde(rename = "type")]
-    event_type: Option<Value>,
-    created: Option<Value>,
-    created_at: Option<Value>,
+/// An authentic event: its envelope, and the whole payload for the database to store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifiedEvent {
+    pub envelope: EventEnvelope,
+    pub payload: Map<String, Value>,
 }
 
-impl EventEnvelope {
-    pub fn from_stripe(verified: &VerifiedStripeBody<'_>) -> Result<EventEnvelope, EnvelopeError> {
-        let raw = raw_fields(verified.body())?;
-        if let Some(object) = &raw.object {
+impl VerifiedEvent {
+    pub fn from_stripe(verified: &VerifiedStripeBody<'_>) -> Result<VerifiedEvent, EnvelopeError> {
+        let payload = json_object(verified.body())?;
+        if let Some(object) = payload.get("object") {
             if object.as_str() != Some("event") {
                 return Err(EnvelopeError::NotSnapshotEvent);
             }
         }
-        let created = match required(raw.created, "created")? {
-            Value::Number(number) => number.as_i64(),
-            _ => None,
-        }
-        .ok_or(EnvelopeError::WrongField { field: "created", expected: "Unix seconds" })?;
-        Ok(EventEnvelope {
-            provider: Provider::Stripe,
-            id: short_text(required(raw.id, "id")?, "id")?,
-            event_type: short_text(required(raw.event_type, "type")?, "type")?,
-            created: Created::UnixSeconds(created),
-        })
+        let id = short_text(required(&payload, "id")?, "id")?;
+        let event_type = short_text(required(&payload, "type")?, "type")?;
+        let created = required(&payload, "created")?
+            .as_i64()
+            .ok_or(EnvelopeError::WrongField { field: "created", expected: "Unix seconds" })?;
+        let envelope =
+            EventEnvelope { provider: Provider::Stripe, id, event_type, created: Created::UnixSeconds(created) };
+        Ok(VerifiedEvent { envelope, payload })
     }
 
     /// Resend's payload has no id of its own; the Svix message id, stable across retries,
     /// identifies the event.
-    pub fn from_resend(verified: &VerifiedSvixMessage<'_>) -> Result<EventEnvelope, EnvelopeError> {
-        let raw = raw_fields(verified.body())?;
-        let created_at = match required(raw.created_at, "created_at")? {
-            Value::String(text) if !text.is_empty() => text,
+    pub fn from_resend(verified: &VerifiedSvixMessage<'_>) -> Result<VerifiedEvent, EnvelopeError> {
+        let payload = json_object(verified.body())?;
+        let id = short_text(&Value::String(verified.id().to_string()), "svix-id")?;
+        let event_type = short_text(required(&payload, "type")?, "type")?;
+        let created_at = match required(&payload, "created_at")? {
+            Value::String(text) if !text.trim().is_empty() => text.clone(),
             _ => return Err(EnvelopeError::WrongField { field: "created_at", expected: "a timestamp string" }),
         };
-        Ok(EventEnvelope {
-            provider: Provider::Resend,
-            id: short_text(Value::String(verified.id().to_string()), "svix-id")?,
-            event_type: short_text(required(raw.event_type, "type")?, "type")?,
-            created: Created::Rfc3339(created_at),
-        })
+        let envelope =
+            EventEnvelope { provider: Provider::Resend, id, event_type, created: Created::Rfc3339(created_at) };
+        Ok(VerifiedEvent { envelope, payload })
     }
 }
 
-fn raw_fields(body: &[u8]) -> Result<RawFields, EnvelopeError> {
-    let not_json = |error: serde_json::Error| EnvelopeError::NotJson { line: error.line(), column: error.column() };
-    // A derived struct would also accept a JSON array of its fields; an event is an object.
-    let opens_an_object = body.iter().find(|byte| !byte.is_ascii_whitespace()) == Some(&b'{');
-    if !opens_an_object {
-        return Err(match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
-            Ok(_) => EnvelopeError::NotAnObject,
-            Err(error) => not_json(error),
-        });
+fn json_object(body: &[u8]) -> Result<Map<String, Value>, EnvelopeError> {
+    match serde_json::from_slice(body) {
+        Ok(Value::Object(object)) => Ok(object),
+        Ok(_) => Err(EnvelopeError::NotAnObject),
+        Err(error) => Err(EnvelopeError::NotJson { line: error.line(), column: error.column() }),
     }
-    serde_json::from_slice(body).map_err(not_json)
 }
 
-fn required(value: Option<Value>, field: &'static str) -> Result<Value, EnvelopeError> {
-    match value {
+fn required<'a>(payload: &'a Map<String, Value>, field: &'static str) -> Result<&'a Value, EnvelopeError> {
+    match payload.get(field) {
         None | Some(Value::Null) => Err(EnvelopeError::MissingField { field }),
         Some(value) => Ok(value),
     }
 }
 
-fn short_text(value: Value, field: &'static str) -> Result<String, EnvelopeError> {
+/// Ids and types are stored in bounded text columns and must not be blank.
+fn short_text(value: &Value, field: &'static str) -> Result<String, EnvelopeError> {
     match value {
-        Value::String(text) if !text.is_empty() && text.chars().count() <= MAX_FIELD_CHARS => Ok(text),
-        _ => Err(EnvelopeError::WrongField { field, expected: "a non-empty string of at most 255 characters" }),
+        Value::String(text) if !text.trim().is_empty() && text.chars().count() <= MAX_FIELD_CHARS => Ok(text.clone()),
+        _ => Err(EnvelopeError::WrongField { field, expected: "a non-blank string of at most 255 characters" }),
     }
 }
 
@@ -159,11 +146,14 @@ mod tests {
     use super::*;
 
     fn stripe(body: &str) -> Result<EventEnvelope, EnvelopeError> {
-        EventEnvelope::from_stripe(&VerifiedStripeBody { body: body.as_bytes(), signed_at: 0 })
+        let event = VerifiedEvent::from_stripe(&VerifiedStripeBody { body: body.as_bytes(), signed_at: 0 })?;
+        assert_eq!(Value::Object(event.payload), serde_json::from_str::<Value>(body).unwrap());
+        Ok(event.envelope)
     }
 
     fn resend(id: &str, body: &str) -> Result<EventEnvelope, EnvelopeError> {
-        EventEnvelope::from_resend(&VerifiedSvixMessage { id: id.into(), signed_at: 0, body: body.as_bytes() })
+        let message = VerifiedSvixMessage { id: id.into(), signed_at: 0, body: body.as_bytes() };
+        Ok(VerifiedEvent::from_resend(&message)?.envelope)
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
@@ -190,12 +180,16 @@ mod tests {
         assert_eq!(stripe("").unwrap_err(), EnvelopeError::NotJson { line: 1, column: 0 });
         assert_eq!(stripe(r#"{"type":"x","created":1}"#).unwrap_err(), EnvelopeError::MissingField { field: "id" });
         assert_eq!(
+            stripe(r#"{"id":"evt_1","type":"x"}"#).unwrap_err(),
+            EnvelopeError::MissingField { field: "created" }
+        );
+        assert_eq!(
             stripe(r#"{"id":"evt_1","type":"x","created":"2024-01-01T00:00:00Z"}"#).unwrap_err(),
             EnvelopeError::WrongField { field: "created", expected: "Unix seconds" }
         );
         assert_eq!(
-            stripe(r#"{"id":"","type":"x","created":1}"#).unwrap_err(),
-            EnvelopeError::WrongField { field: "id", expected: "a non-empty string of at most 255 characters" }
+            stripe(r#"{"id":"  ","type":"x","created":1}"#).unwrap_err(),
+            EnvelopeError::WrongField { field: "id", expected: "a non-blank string of at most 255 characters" }
         );
         let long_type = format!(r#"{{"id":"evt_1","type":"{}","created":1}}"#, "x".repeat(256));
         assert!(matches!(stripe(&long_type), Err(EnvelopeError::WrongField { field: "type", .. })));

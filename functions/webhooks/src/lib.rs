@@ -1,17 +1,36 @@
 //! Intake of webhook deliveries from Stripe and from Resend (which signs with Svix, the
-//! Standard Webhooks scheme).
+//! Standard Webhooks scheme), served at `POST /functions/v1/webhooks/stripe` and
+//! `POST /functions/v1/webhooks/resend`.
 //!
 //! The pure part, tested natively and on wasm32, checks a delivery's signature over the raw
 //! body byte for byte ([`stripe`], [`svix`]) and only then reads the small envelope every
 //! event shares ([`envelope`]): its id, type and creation time. Time is always an argument,
-//! never read from a clock here, because `SystemTime::now()` panics on Workers.
+//! never read from a clock there, because `SystemTime::now()` panics on Workers. [`api`]
+//! translates HTTP, [`intake`] stores the event through one RPC, [`config`] lists the
+//! variables (signing secrets, tolerance).
 //!
 //! It is not where events take effect: applying an event (subscriptions, invoices, email
-//! status) happens in one SQL transaction behind the `receive_webhook_event` RPC, and it does
-//! not talk to providers' APIs.
+//! status) happens in one SQL transaction behind the `receive_webhook_event` RPC
+//! (sql/migrations/0014_webhook_rpcs.sql), and it does not talk to providers' APIs.
 
+pub mod api;
+pub mod config;
 pub mod envelope;
 pub mod error;
+pub mod intake;
 pub mod stripe;
 pub mod svix;
 mod tolerance;
+
+use shared::error::ApiError;
+use shared::http::{self, RequestContext};
+use worker::{Method, Request, Response};
+
+pub async fn handle(req: Request, context: RequestContext) -> Result<Response, ApiError> {
+    match (req.method(), context.segments().as_slice()) {
+        (Method::Post, ["stripe"]) => api::receive_stripe(req, &context).await,
+        (Method::Post, ["resend"]) => api::receive_resend(req, &context).await,
+        (_, ["stripe" | "resend"]) => Err(http::method_not_allowed(&req, &["POST"])),
+        _ => Err(http::no_route(&context)),
+    }
+}

@@ -7,7 +7,7 @@
 
 use serde::Deserialize;
 use std::collections::HashMap;
-use webhooks::envelope::{EventEnvelope, Provider};
+use webhooks::envelope::{Provider, VerifiedEvent};
 use webhooks::stripe::StripeVerifier;
 use webhooks::svix::{SvixHeaders, SvixVerifier};
 
@@ -85,7 +85,7 @@ fn stripe_vectors_from_the_official_library() {
             Ok(verified) => {
                 assert_eq!(vector.expect, "ok", "{name}: accepted but should fail");
                 assert_eq!(verified.body(), vector.body.as_bytes());
-                let envelope = EventEnvelope::from_stripe(&verified).unwrap();
+                let envelope = VerifiedEvent::from_stripe(&verified).unwrap().envelope;
                 assert_eq!(envelope.provider, Provider::Stripe);
                 assert!(envelope.id.starts_with("evt_"), "{name}: {envelope:?}");
             }
@@ -118,7 +118,7 @@ fn svix_vectors_from_the_official_library() {
                 assert_eq!(vector.expect, "ok", "{name}: accepted but should fail");
                 let sent_id = vector.headers.get("svix-id").or(vector.headers.get("webhook-id")).unwrap();
                 assert_eq!(message.id(), sent_id);
-                let envelope = EventEnvelope::from_resend(&message).unwrap();
+                let envelope = VerifiedEvent::from_resend(&message).unwrap().envelope;
                 assert_eq!((envelope.provider, envelope.id.as_str()), (Provider::Resend, sent_id.as_str()));
                 assert!(envelope.event_type.starts_with("email."), "{name}: {envelope:?}");
             }

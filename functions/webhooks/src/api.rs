@@ -1,0 +1,71 @@
+//! HTTP in and out for the two delivery endpoints. Each reads the raw body within the size
+//! limit, verifies it byte for byte, reads the envelope, stores the event and answers 200;
+//! every refusal happens before anything is stored.
+//!
+//! Status codes are chosen for the provider's retry logic: 400 only for a delivery that can
+//! never succeed (bad or missing signature, timestamp outside tolerance, not an event), 413 for
+//! a body over the limit, 5xx when we could not store an authentic event (so it is retried).
+
+use crate::config;
+use crate::envelope::{EnvelopeError, VerifiedEvent};
+use crate::error::VerifyError;
+use crate::intake::{self, IntakeOutcome};
+use crate::stripe;
+use crate::svix::SvixHeaders;
+use serde_json::json;
+use shared::error::ApiError;
+use shared::http::{self, RequestContext};
+use shared::{clock, logging};
+use worker::{Request, Response};
+
+pub async fn receive_stripe(mut req: Request, context: &RequestContext) -> Result<Response, ApiError> {
+    let verifier = config::stripe_verifier(context.env()).map_err(|errors| http::config_error(&errors))?;
+    let body = http::read_body(&mut req, context.config()?.max_body_bytes).await?;
+    let signature = http::header(&req, stripe::SIGNATURE_HEADER);
+    let verified = verifier.verify(signature.as_deref(), &body, clock::now_seconds()).map_err(refused)?;
+    let event = VerifiedEvent::from_stripe(&verified).map_err(not_an_event)?;
+    accept(context, event).await
+}
+
+pub async fn receive_resend(mut req: Request, context: &RequestContext) -> Result<Response, ApiError> {
+    let verifier = config::resend_verifier(context.env()).map_err(|errors| http::config_error(&errors))?;
+    let body = http::read_body(&mut req, context.config()?.max_body_bytes).await?;
+    let headers = SvixHeaders::from_lookup(|name| http::header(&req, name));
+    let verified = verifier.verify(&headers, &body, clock::now_seconds()).map_err(refused)?;
+    let event = VerifiedEvent::from_resend(&verified).map_err(not_an_event)?;
+    accept(context, event).await
+}
+
+async fn accept(context: &RequestContext, event: VerifiedEvent) -> Result<Response, ApiError> {
+    let provider = event.envelope.provider.as_str();
+    let (event_id, event_type) = (event.envelope.id.clone(), event.envelope.event_type.clone());
+    let outcome = intake::store(context, event).await?;
+    log_outcome(context, provider, &event_id, &event_type, &outcome);
+    http::json_response(200, &json!({ "received": true, "status": outcome.status, "event": outcome.event }))
+}
+
+/// One line per stored delivery, next to the router's request line: which event, and what
+/// became of it. A failure's error is the database's message about the event, never a body.
+fn log_outcome(context: &RequestContext, provider: &str, event_id: &str, event_type: &str, outcome: &IntakeOutcome) {
+    let level = if outcome.status == "failed" { "warn" } else { "info" };
+    let line = json!({
+        "level": level,
+        "msg": "webhook",
+        "request_id": context.request_id(),
+        "provider": provider,
+        "event_id": event_id,
+        "event_type": event_type,
+        "status": outcome.status,
+        "reason": outcome.reason,
+        "error": outcome.error,
+    });
+    logging::emit(&line.to_string());
+}
+
+fn refused(error: VerifyError) -> ApiError {
+    ApiError::bad_request(error.code(), error.to_string())
+}
+
+fn not_an_event(error: EnvelopeError) -> ApiError {
+    ApiError::bad_request("invalid_event", error.to_string())
+}

@@ -1,0 +1,51 @@
+//! Hands a verified event to the database: one call to the `receive_webhook_event` RPC, as
+//! the narrow `webhook_ingest` role, which stores it (unique per provider and event id) and
+//! applies its effects in the same transaction.
+
+use crate::envelope::{Provider, VerifiedEvent};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use shared::auth::DatabaseRole;
+use shared::error::ApiError;
+use shared::http::RequestContext;
+
+/// What the RPC reports: `processed`, `ignored` (unknown type or older than what is applied),
+/// `failed` (stored, kept for retry by the cleanup job) or `duplicate` (stored before).
+#[derive(Debug, Clone, Deserialize)]
+pub struct IntakeOutcome {
+    pub status: String,
+    pub event: Option<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+pub async fn store(context: &RequestContext, event: VerifiedEvent) -> Result<IntakeOutcome, ApiError> {
+    let provider = event.envelope.provider;
+    let job = match provider {
+        Provider::Stripe => "stripe-webhook-intake",
+        Provider::Resend => "resend-webhook-intake",
+    };
+    let db = context.db_as_role(DatabaseRole::WebhookIngest, job)?;
+    let args = json!({
+        "provider": provider.as_str(),
+        "event_id": event.envelope.id,
+        "event_type": event.envelope.event_type,
+        "payload": Value::Object(event.payload),
+    });
+    shared::db::fetch_json(db.rpc("receive_webhook_event", &args)).await.map_err(provider_must_retry)
+}
+
+/// The delivery is authentic, so any failure to store it is ours and must not look final to
+/// the provider: Stripe stops retrying on a 4xx. A refusal by the database here (an expired
+/// role token, a missing grant or migration) becomes a 500; outages stay 503 with Retry-After.
+fn provider_must_retry(error: ApiError) -> ApiError {
+    if error.status >= 500 {
+        return error;
+    }
+    let mut details = error.details.clone().unwrap_or_else(|| json!({}));
+    details["db_status"] = json!(error.status);
+    ApiError::internal(format!("the event could not be stored ({}); it will be accepted when retried", error.message))
+        .with_details(details)
+}
