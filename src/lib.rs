@@ -12,7 +12,7 @@ use worker::{event, Context, Env, Request, Response};
 
 #[event(fetch)]
 pub async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
-    Ok(http::serve(req, env, shared::clock::now_millis, dispatch).await)
+    Ok(http::serve(req, env, shared::clock::now_millis, |req, context| rate_limit::guarded(req, context, dispatch)).await)
 }
 
 async fn dispatch(req: Request, context: RequestContext) -> Result<Response, ApiError> {
@@ -20,6 +20,7 @@ async fn dispatch(req: Request, context: RequestContext) -> Result<Response, Api
         "health" => health::handle(req, context).await,
         "webhooks" => webhooks::handle(req, context).await,
         "api-keys" => api_keys::handle(req, context).await,
+        "rate-limit" => rate_limit::handle(req, context).await,
         "signup" => signup::handle(req, context).await,
         other => Err(ApiError::not_found(format!(
             "no function named '{other}'; available: {}",

@@ -40,6 +40,7 @@
 //! arithmetic is done in `u128`, so no input overflows; a stored `tat` beyond `u64::MAX`
 //! (only reachable with `now` within one window of `u64::MAX`) saturates.
 
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A validated limit: `max_requests` per `window_seconds`, both at least 1.
@@ -103,7 +104,8 @@ impl Quota {
 }
 
 /// Why a request was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Refusal {
     /// The quota is used up for now; `retry_after_ms` says when this cost will fit.
     OverLimit,
@@ -120,9 +122,9 @@ impl fmt::Display for Refusal {
     }
 }
 
-/// The outcome of one check, and the state to store for the key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Decision {
+/// What a check tells the caller: the part of a decision every store reports alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdict {
     /// `None` when the request is admitted.
     pub refusal: Option<Refusal>,
     /// Requests of cost 1 that would still be admitted right now, after this one.
@@ -131,15 +133,21 @@ pub struct Decision {
     pub retry_after_ms: u64,
     /// How long until the key's quota is whole again.
     pub reset_after_ms: u64,
-    /// The theoretical arrival time to store for the key (unchanged when refused, except that
-    /// a skewed value is pulled back to `now + tau`).
-    pub tat_ms: u64,
 }
 
-impl Decision {
+impl Verdict {
     pub fn allowed(&self) -> bool {
         self.refusal.is_none()
     }
+}
+
+/// The outcome of one check, and the state to store for the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    pub verdict: Verdict,
+    /// The theoretical arrival time to store for the key (unchanged when refused, except that
+    /// a skewed value is pulled back to `now + tau`).
+    pub tat_ms: u64,
 }
 
 /// Decides a request of `cost` at `now_ms` against `stored_tat_ms` (0 for a key never seen).
@@ -154,10 +162,12 @@ pub fn check(quota: Quota, stored_tat_ms: u64, now_ms: u64, cost: u32) -> Decisi
 
     if cost > quota.max_requests() {
         return Decision {
-            refusal: Some(Refusal::CostExceedsQuota),
-            remaining: remaining_before,
-            retry_after_ms: 0,
-            reset_after_ms: saturate(tat.saturating_sub(now)),
+            verdict: Verdict {
+                refusal: Some(Refusal::CostExceedsQuota),
+                remaining: remaining_before,
+                retry_after_ms: 0,
+                reset_after_ms: saturate(tat.saturating_sub(now)),
+            },
             tat_ms: saturate(tat),
         };
     }
@@ -166,18 +176,22 @@ pub fn check(quota: Quota, stored_tat_ms: u64, now_ms: u64, cost: u32) -> Decisi
     let used_after = new_tat - now;
     if used_after <= tolerance {
         Decision {
-            refusal: None,
-            remaining: remaining_units(tolerance - used_after, interval),
-            retry_after_ms: 0,
-            reset_after_ms: saturate(used_after),
+            verdict: Verdict {
+                refusal: None,
+                remaining: remaining_units(tolerance - used_after, interval),
+                retry_after_ms: 0,
+                reset_after_ms: saturate(used_after),
+            },
             tat_ms: saturate(new_tat),
         }
     } else {
         Decision {
-            refusal: Some(Refusal::OverLimit),
-            remaining: remaining_before,
-            retry_after_ms: saturate(used_after - tolerance),
-            reset_after_ms: saturate(tat.saturating_sub(now)),
+            verdict: Verdict {
+                refusal: Some(Refusal::OverLimit),
+                remaining: remaining_before,
+                retry_after_ms: saturate(used_after - tolerance),
+                reset_after_ms: saturate(tat.saturating_sub(now)),
+            },
             tat_ms: saturate(tat),
         }
     }
@@ -234,16 +248,16 @@ mod tests {
     fn burst_of_exactly_the_limit_is_admitted_then_refused() {
         let q = quota(5, 60);
         let (decisions, tat) = burst(q, 0, NOW, 5);
-        let remaining: Vec<u32> = decisions.iter().map(|d| d.remaining).collect();
-        assert!(decisions.iter().all(Decision::allowed));
+        let remaining: Vec<u32> = decisions.iter().map(|d| d.verdict.remaining).collect();
+        assert!(decisions.iter().all(|d| d.verdict.allowed()));
         assert_eq!(remaining, vec![4, 3, 2, 1, 0]);
         assert_eq!(tat, NOW + 60_000);
 
         let sixth = check(q, tat, NOW, 1);
-        assert_eq!(sixth.refusal, Some(Refusal::OverLimit));
-        assert_eq!(sixth.remaining, 0);
-        assert_eq!(sixth.retry_after_ms, 12_000);
-        assert_eq!(sixth.reset_after_ms, 60_000);
+        assert_eq!(sixth.verdict.refusal, Some(Refusal::OverLimit));
+        assert_eq!(sixth.verdict.remaining, 0);
+        assert_eq!(sixth.verdict.retry_after_ms, 12_000);
+        assert_eq!(sixth.verdict.reset_after_ms, 60_000);
         assert_eq!(sixth.tat_ms, tat, "a refusal must not consume quota");
     }
 
@@ -253,12 +267,12 @@ mod tests {
         let q = quota(5, 60);
         let (_, tat) = burst(q, 0, NOW, 5);
         let one_ms_early = check(q, tat, NOW + 12_000 - 1, 1);
-        assert_eq!(one_ms_early.refusal, Some(Refusal::OverLimit));
-        assert_eq!(one_ms_early.retry_after_ms, 1);
+        assert_eq!(one_ms_early.verdict.refusal, Some(Refusal::OverLimit));
+        assert_eq!(one_ms_early.verdict.retry_after_ms, 1);
 
         let on_time = check(q, tat, NOW + 12_000, 1);
-        assert!(on_time.allowed());
-        assert_eq!(on_time.remaining, 0);
+        assert!(on_time.verdict.allowed());
+        assert_eq!(on_time.verdict.remaining, 0);
         assert_eq!(on_time.tat_ms, NOW + 72_000);
     }
 
@@ -268,10 +282,10 @@ mod tests {
         let q = quota(7, 10);
         let (_, tat) = burst(q, 0, NOW, 7);
         let refused = check(q, tat, NOW + 333, 3);
-        assert!(!refused.allowed());
-        let later = NOW + 333 + refused.retry_after_ms;
-        assert!(check(q, tat, later, 3).allowed());
-        assert!(!check(q, tat, later - 1, 3).allowed());
+        assert!(!refused.verdict.allowed());
+        let later = NOW + 333 + refused.verdict.retry_after_ms;
+        assert!(check(q, tat, later, 3).verdict.allowed());
+        assert!(!check(q, tat, later - 1, 3).verdict.allowed());
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
@@ -280,13 +294,13 @@ mod tests {
         let q = quota(10, 60);
         let (_, tat) = burst(q, 0, NOW, 10);
         let almost = check(q, tat, NOW + 60_000 - 1, 0);
-        assert_eq!(almost.remaining, 9);
-        assert_eq!(almost.reset_after_ms, 1);
+        assert_eq!(almost.verdict.remaining, 9);
+        assert_eq!(almost.verdict.reset_after_ms, 1);
 
         let later = NOW + 60_000;
         let (decisions, _) = burst(q, tat, later, 11);
-        assert_eq!(decisions.iter().filter(|d| d.allowed()).count(), 10);
-        assert_eq!(decisions[0].remaining, 9);
+        assert_eq!(decisions.iter().filter(|d| d.verdict.allowed()).count(), 10);
+        assert_eq!(decisions[0].verdict.remaining, 9);
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
@@ -294,10 +308,10 @@ mod tests {
     fn reset_after_reports_time_until_the_quota_is_whole() {
         let q = quota(4, 2);
         let first = check(q, 0, NOW, 1);
-        assert_eq!(first.reset_after_ms, 500);
+        assert_eq!(first.verdict.reset_after_ms, 500);
         let second = check(q, first.tat_ms, NOW + 100, 1);
-        assert_eq!(second.reset_after_ms, 900);
-        assert_eq!(check(q, second.tat_ms, NOW + 5_000, 0).reset_after_ms, 0);
+        assert_eq!(second.verdict.reset_after_ms, 900);
+        assert_eq!(check(q, second.tat_ms, NOW + 5_000, 0).verdict.reset_after_ms, 0);
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
@@ -305,15 +319,15 @@ mod tests {
     fn cost_above_one_consumes_that_many_requests() {
         let q = quota(10, 10);
         let first = check(q, 0, NOW, 4);
-        assert!(first.allowed());
-        assert_eq!(first.remaining, 6);
+        assert!(first.verdict.allowed());
+        assert_eq!(first.verdict.remaining, 6);
         let second = check(q, first.tat_ms, NOW, 6);
-        assert!(second.allowed());
-        assert_eq!(second.remaining, 0);
+        assert!(second.verdict.allowed());
+        assert_eq!(second.verdict.remaining, 0);
 
         let third = check(q, second.tat_ms, NOW, 2);
-        assert_eq!(third.refusal, Some(Refusal::OverLimit));
-        assert_eq!(third.retry_after_ms, 2_000);
+        assert_eq!(third.verdict.refusal, Some(Refusal::OverLimit));
+        assert_eq!(third.verdict.retry_after_ms, 2_000);
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
@@ -322,10 +336,10 @@ mod tests {
         let q = quota(10, 10);
         let used = check(q, 0, NOW, 8).tat_ms;
         let refused = check(q, used, NOW, 3);
-        assert_eq!(refused.refusal, Some(Refusal::OverLimit));
-        assert_eq!(refused.remaining, 2);
-        assert_eq!(refused.retry_after_ms, 1_000);
-        assert!(check(q, used, NOW, 2).allowed());
+        assert_eq!(refused.verdict.refusal, Some(Refusal::OverLimit));
+        assert_eq!(refused.verdict.remaining, 2);
+        assert_eq!(refused.verdict.retry_after_ms, 1_000);
+        assert!(check(q, used, NOW, 2).verdict.allowed());
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
@@ -334,11 +348,11 @@ mod tests {
         let q = quota(5, 60);
         for (tat, now) in [(0, NOW), (NOW + 60_000, NOW), (0, u64::MAX)] {
             let decision = check(q, tat, now, 6);
-            assert_eq!(decision.refusal, Some(Refusal::CostExceedsQuota));
-            assert_eq!(decision.retry_after_ms, 0, "there is no time after which it fits");
+            assert_eq!(decision.verdict.refusal, Some(Refusal::CostExceedsQuota));
+            assert_eq!(decision.verdict.retry_after_ms, 0, "there is no time after which it fits");
         }
         let fresh = check(q, 0, NOW, 6);
-        assert_eq!(fresh.remaining, 5);
+        assert_eq!(fresh.verdict.remaining, 5);
         assert_eq!(fresh.tat_ms, 0, "an impossible request must not consume quota");
         assert!(Refusal::CostExceedsQuota.to_string().contains("more than the whole quota"));
     }
@@ -349,8 +363,8 @@ mod tests {
         let q = quota(3, 30);
         let used = check(q, 0, NOW, 2).tat_ms;
         let peek = check(q, used, NOW, 0);
-        assert!(peek.allowed());
-        assert_eq!(peek.remaining, 1);
+        assert!(peek.verdict.allowed());
+        assert_eq!(peek.verdict.remaining, 1);
         assert_eq!(peek.tat_ms, used);
     }
 
@@ -361,11 +375,11 @@ mod tests {
         let first = check(q, 0, NOW, 1);
         assert_eq!(first.tat_ms, NOW + 500);
         let second = check(q, first.tat_ms, NOW, 1);
-        assert!(second.allowed(), "tat' - now == tau is inside the quota");
+        assert!(second.verdict.allowed(), "tat' - now == tau is inside the quota");
         assert_eq!(second.tat_ms - NOW, q.burst_tolerance_ms());
-        assert!(!check(q, second.tat_ms, NOW, 1).allowed());
-        assert!(!check(q, second.tat_ms, NOW + 499, 1).allowed());
-        assert!(check(q, second.tat_ms, NOW + 500, 1).allowed());
+        assert!(!check(q, second.tat_ms, NOW, 1).verdict.allowed());
+        assert!(!check(q, second.tat_ms, NOW + 499, 1).verdict.allowed());
+        assert!(check(q, second.tat_ms, NOW + 500, 1).verdict.allowed());
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
@@ -383,7 +397,7 @@ mod tests {
             for max_requests in 1..=150 {
                 let q = quota(max_requests, window_seconds);
                 let (decisions, _) = burst(q, 0, NOW, max_requests + 1);
-                let admitted = decisions.iter().filter(|d| d.allowed()).count() as u32;
+                let admitted = decisions.iter().filter(|d| d.verdict.allowed()).count() as u32;
                 assert_eq!(admitted, max_requests, "{max_requests} per {window_seconds} s");
                 assert!(q.burst_tolerance_ms() >= q.window_ms());
                 assert!(q.burst_tolerance_ms() < q.window_ms() + u64::from(max_requests));
@@ -402,7 +416,7 @@ mod tests {
         for now in NOW..NOW + 10_000 {
             let decision = check(q, tat, now, 1);
             tat = decision.tat_ms;
-            admitted += u64::from(decision.allowed());
+            admitted += u64::from(decision.verdict.allowed());
         }
         assert!(admitted <= 70 + 10 * 70, "admitted {admitted}");
         assert_eq!(admitted, 70 + (10_000 - 1) / 15);
@@ -426,12 +440,12 @@ mod tests {
             now += next() % 900;
             let cost = (next() % 4) as u32;
             let decision = check(q, tat, now, cost);
-            assert!(decision.remaining <= q.max_requests());
-            assert!(decision.reset_after_ms <= q.burst_tolerance_ms());
-            if decision.allowed() {
+            assert!(decision.verdict.remaining <= q.max_requests());
+            assert!(decision.verdict.reset_after_ms <= q.burst_tolerance_ms());
+            if decision.verdict.allowed() {
                 admitted_cost += u64::from(cost);
             } else {
-                assert!(decision.retry_after_ms <= u64::from(cost) * q.emission_interval_ms());
+                assert!(decision.verdict.retry_after_ms <= u64::from(cost) * q.emission_interval_ms());
             }
             tat = decision.tat_ms;
             let bound = u64::from(q.max_requests()) + (now - NOW) / q.emission_interval_ms();
@@ -451,7 +465,7 @@ mod tests {
         for step in 0..100u64 {
             let decision = check(q, tat, NOW - step * 1_000, 1);
             tat = decision.tat_ms;
-            admitted += u32::from(decision.allowed());
+            admitted += u32::from(decision.verdict.allowed());
         }
         assert_eq!(admitted, 1 + (60 - 6) / 7);
         assert!(admitted <= q.max_requests());
@@ -463,14 +477,14 @@ mod tests {
         let q = quota(10, 60);
         let from_the_future = NOW + 3_600_000;
         let decision = check(q, from_the_future, NOW, 1);
-        assert_eq!(decision.refusal, Some(Refusal::OverLimit));
-        assert_eq!(decision.remaining, 0);
-        assert_eq!(decision.retry_after_ms, q.emission_interval_ms());
+        assert_eq!(decision.verdict.refusal, Some(Refusal::OverLimit));
+        assert_eq!(decision.verdict.remaining, 0);
+        assert_eq!(decision.verdict.retry_after_ms, q.emission_interval_ms());
         assert_eq!(decision.tat_ms, NOW + q.burst_tolerance_ms());
-        assert_eq!(decision.reset_after_ms, q.burst_tolerance_ms());
+        assert_eq!(decision.verdict.reset_after_ms, q.burst_tolerance_ms());
 
         let (decisions, _) = burst(q, decision.tat_ms, NOW + q.window_ms(), 11);
-        assert_eq!(decisions.iter().filter(|d| d.allowed()).count(), 10);
+        assert_eq!(decisions.iter().filter(|d| d.verdict.allowed()).count(), 10);
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
@@ -480,10 +494,10 @@ mod tests {
         let (_, tat) = burst(q, 0, NOW, 2);
         let behind = NOW - 500;
         let decision = check(q, tat, behind, 1);
-        assert!(decision.allowed());
-        assert_eq!(decision.remaining, 0, "2 used plus 500 ms of skew leaves room for 1");
+        assert!(decision.verdict.allowed());
+        assert_eq!(decision.verdict.remaining, 0, "2 used plus 500 ms of skew leaves room for 1");
         let (decisions, _) = burst(q, tat, behind, 4);
-        assert_eq!(decisions.iter().filter(|d| d.allowed()).count(), 1);
+        assert_eq!(decisions.iter().filter(|d| d.verdict.allowed()).count(), 1);
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
@@ -497,16 +511,16 @@ mod tests {
                 for now in [0, NOW, u64::MAX - 1, u64::MAX] {
                     for cost in [0, 1, q.max_requests(), u32::MAX] {
                         let decision = check(q, tat, now, cost);
-                        assert!(decision.remaining <= q.max_requests());
+                        assert!(decision.verdict.remaining <= q.max_requests());
                     }
                 }
             }
         }
         let at_end_of_time = check(slowest, 0, u64::MAX, 1);
-        assert!(at_end_of_time.allowed());
+        assert!(at_end_of_time.verdict.allowed());
         assert_eq!(at_end_of_time.tat_ms, u64::MAX);
         let full_burst = check(widest, 0, NOW, u32::MAX);
-        assert!(full_burst.allowed());
-        assert_eq!(full_burst.remaining, 0);
+        assert!(full_burst.verdict.allowed());
+        assert_eq!(full_burst.verdict.remaining, 0);
     }
 }

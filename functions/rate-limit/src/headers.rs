@@ -16,7 +16,7 @@
 //! that long is never refused for being early. No partition key (`pk`) is sent: it would echo
 //! the caller's identity back in every response.
 
-use crate::gcra::{Decision, Quota, Refusal};
+use crate::gcra::{Quota, Refusal, Verdict};
 
 pub const RATELIMIT_POLICY: &str = "RateLimit-Policy";
 pub const RATELIMIT: &str = "RateLimit";
@@ -31,12 +31,12 @@ pub fn policy_field(policy: &str, quota: Quota) -> String {
 }
 
 /// `"<policy>";r=<remaining>;t=<seconds>`.
-pub fn ratelimit_field(policy: &str, decision: &Decision) -> String {
-    let reset_ms = match decision.refusal {
-        Some(Refusal::OverLimit) => decision.retry_after_ms,
-        _ => decision.reset_after_ms,
+pub fn ratelimit_field(policy: &str, verdict: &Verdict) -> String {
+    let reset_ms = match verdict.refusal {
+        Some(Refusal::OverLimit) => verdict.retry_after_ms,
+        _ => verdict.reset_after_ms,
     };
-    format!("{};r={};t={}", sf_string(policy), decision.remaining, whole_seconds_rounded_up(reset_ms))
+    format!("{};r={};t={}", sf_string(policy), verdict.remaining, whole_seconds_rounded_up(reset_ms))
 }
 
 /// Milliseconds to the whole seconds `Retry-After` and `t` carry, rounded up.
@@ -44,11 +44,11 @@ pub fn whole_seconds_rounded_up(milliseconds: u64) -> u64 {
     milliseconds.div_ceil(1000).min(MAX_SF_INTEGER)
 }
 
-/// Every field for a decision: the two draft fields always, `Retry-After` when waiting helps.
-pub fn rate_limit_headers(policy: &str, quota: Quota, decision: &Decision) -> Vec<(&'static str, String)> {
-    let mut headers = vec![(RATELIMIT_POLICY, policy_field(policy, quota)), (RATELIMIT, ratelimit_field(policy, decision))];
-    if decision.refusal == Some(Refusal::OverLimit) {
-        headers.push((RETRY_AFTER, whole_seconds_rounded_up(decision.retry_after_ms).to_string()));
+/// Every field for a verdict: the two draft fields always, `Retry-After` when waiting helps.
+pub fn rate_limit_headers(policy: &str, quota: Quota, verdict: &Verdict) -> Vec<(&'static str, String)> {
+    let mut headers = vec![(RATELIMIT_POLICY, policy_field(policy, quota)), (RATELIMIT, ratelimit_field(policy, verdict))];
+    if verdict.refusal == Some(Refusal::OverLimit) {
+        headers.push((RETRY_AFTER, whole_seconds_rounded_up(verdict.retry_after_ms).to_string()));
     }
     headers
 }
@@ -88,7 +88,7 @@ mod tests {
     fn admitted_request_carries_policy_and_state_but_no_retry_after() {
         let q = quota(100, 60);
         let decision = check(q, 0, NOW, 1);
-        let headers = rate_limit_headers("default", q, &decision);
+        let headers = rate_limit_headers("default", q, &decision.verdict);
         assert_eq!(header(&headers, RATELIMIT_POLICY), Some(r#""default";q=100;w=60"#));
         assert_eq!(header(&headers, RATELIMIT), Some(r#""default";r=99;t=1"#));
         assert_eq!(header(&headers, RETRY_AFTER), None);
@@ -103,8 +103,8 @@ mod tests {
             tat = check(q, tat, NOW, 1).tat_ms;
         }
         let refused = check(q, tat, NOW + 500, 1);
-        let headers = rate_limit_headers("signup", q, &refused);
-        assert_eq!(refused.retry_after_ms, 11_500);
+        let headers = rate_limit_headers("signup", q, &refused.verdict);
+        assert_eq!(refused.verdict.retry_after_ms, 11_500);
         assert_eq!(header(&headers, RETRY_AFTER), Some("12"));
         assert_eq!(header(&headers, RATELIMIT), Some(r#""signup";r=0;t=12"#));
         assert_eq!(header(&headers, RATELIMIT_POLICY), Some(r#""signup";q=5;w=60"#));
@@ -125,7 +125,7 @@ mod tests {
     fn impossible_cost_gets_no_retry_after() {
         let q = quota(5, 60);
         let decision = check(q, 0, NOW, 6);
-        let headers = rate_limit_headers("rate-limit", q, &decision);
+        let headers = rate_limit_headers("rate-limit", q, &decision.verdict);
         assert_eq!(header(&headers, RETRY_AFTER), None);
         assert_eq!(header(&headers, RATELIMIT), Some(r#""rate-limit";r=5;t=0"#));
     }

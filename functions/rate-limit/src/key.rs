@@ -12,7 +12,7 @@
 //! one shared `anonymous` budget rather than going unlimited.
 
 use crate::policy::DEFAULT_PLAN;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::fmt;
 use std::net::IpAddr;
@@ -101,7 +101,7 @@ pub fn limiter_key(caller: Caller<'_>) -> LimiterKey {
 /// The plan named by `app_metadata.plan` (lower-cased), else [`DEFAULT_PLAN`]. Only short
 /// names of letters, digits, `-` and `_` are taken, so a token cannot smuggle an odd string
 /// into a policy lookup.
-pub fn plan_from_app_metadata(app_metadata: Option<&Value>) -> String {
+pub fn plan_from_app_metadata(app_metadata: Option<&Map<String, Value>>) -> String {
     app_metadata
         .and_then(|metadata| metadata.get("plan"))
         .and_then(Value::as_str)
@@ -114,7 +114,7 @@ fn present(value: Option<&str>) -> Option<&str> {
     value.map(str::trim).filter(|value| !value.is_empty())
 }
 
-fn is_plan_name(plan: &str) -> bool {
+pub fn is_plan_name(plan: &str) -> bool {
     !plan.is_empty()
         && plan.len() <= MAX_PLAN_LENGTH
         && plan.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')
@@ -182,18 +182,18 @@ mod tests {
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn plan_comes_from_app_metadata_else_the_default() {
-        assert_eq!(plan_from_app_metadata(Some(&json!({"plan": "Pro", "provider": "email"}))), "pro");
-        assert_eq!(plan_from_app_metadata(Some(&json!({"provider": "email"}))), DEFAULT_PLAN);
+        assert_eq!(plan_from_app_metadata(json!({"plan": "Pro", "provider": "email"}).as_object()), "pro");
+        assert_eq!(plan_from_app_metadata(json!({"provider": "email"}).as_object()), DEFAULT_PLAN);
         assert_eq!(plan_from_app_metadata(None), DEFAULT_PLAN);
-        assert_eq!(plan_from_app_metadata(Some(&json!({"plan": 3}))), DEFAULT_PLAN);
+        assert_eq!(plan_from_app_metadata(json!({"plan": 3}).as_object()), DEFAULT_PLAN);
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn odd_plan_names_are_not_trusted() {
         for odd in ["", "pro plan", "pro;q=1", "*", &"x".repeat(33)] {
-            assert_eq!(plan_from_app_metadata(Some(&json!({ "plan": odd }))), DEFAULT_PLAN, "{odd:?}");
+            assert_eq!(plan_from_app_metadata(json!({ "plan": odd }).as_object()), DEFAULT_PLAN, "{odd:?}");
         }
-        assert_eq!(plan_from_app_metadata(Some(&json!({"plan": "team_2024-b"}))), "team_2024-b");
+        assert_eq!(plan_from_app_metadata(json!({"plan": "team_2024-b"}).as_object()), "team_2024-b");
     }
 }

@@ -1,12 +1,17 @@
 //! The rate limiter every rls-edge function calls before doing any work.
 //!
-//! A request is charged to a key (the verified user, else the API key presented, else the
-//! client IP: [`key`]) under the quota that applies to its endpoint and the caller's plan
+//! A request is charged to a key (the verified user, else a verified service credential, else
+//! the client IP: [`key`]) under the quota that applies to its endpoint and the caller's plan
 //! ([`policy`], from `system_rate_limits` with built-in defaults). The decision is the
 //! Generic Cell Rate Algorithm with exact, documented integer semantics ([`gcra`]); the Postgres
-//! fallback RPC `check_rate_limit` runs the same algorithm (the differences are in [`gcra`]). Every guarded response carries
-//! the IETF draft `RateLimit-Policy` and `RateLimit` fields, and a refusal `Retry-After`
-//! ([`headers`]).
+//! fallback RPC `check_rate_limit` runs the same algorithm (the differences are in [`gcra`]).
+//! State lives in a Durable Object per (endpoint, key) ([`durable`]) or, without that binding,
+//! in Postgres ([`store`]). Every guarded response carries the IETF draft `RateLimit-Policy`
+//! and `RateLimit` fields, and a refusal `Retry-After` ([`headers`]).
+//!
+//! The router wraps every function in [`guarded`]; the function itself serves
+//! `POST /functions/v1/rate-limit/check` for other services and `GET .../status` ([`api`]).
+//! Settings are in [`config`].
 //!
 //! This crate is not an authenticator: it trusts the caller facts it is handed to be verified
 //! already. It is not a quota or billing meter either: state is a single timestamp per key and
@@ -28,10 +33,29 @@
 //! | `rate-limit`   | 1000 per 60 s   | closed (503)           | the check endpoint is itself the store        |
 //! | `default`      | 60 per 60 s     | closed (503)           | any endpoint without its own entry            |
 //!
-//! Overrides: `RATE_LIMIT_STORE` (e.g. `webhooks=postgres,default=durable-object`) and
-//! `RATE_LIMIT_FAILURE_MODE` (e.g. `lead-scoring=closed`); see [`policy::StoreSettings`].
+//! Overrides: `RATE_LIMIT_DEFAULTS` (e.g. `signup=10/60`), `RATE_LIMIT_STORE` (e.g.
+//! `webhooks=postgres,default=durable-object`) and `RATE_LIMIT_FAILURE_MODE` (e.g.
+//! `lead-scoring=closed`); see [`config`].
 
+pub mod api;
+pub mod config;
+pub mod durable;
 pub mod gcra;
+pub mod guard;
 pub mod headers;
 pub mod key;
+pub mod limiter;
+pub mod limits;
 pub mod policy;
+pub mod service_auth;
+pub mod store;
+
+pub use guard::guarded;
+
+/// The header a service sends the check secret in.
+pub const API_KEY_HEADER: &str = "x-api-key";
+
+/// The `rate-limit` function: `/functions/v1/rate-limit/...`.
+pub async fn handle(req: worker::Request, context: shared::http::RequestContext) -> Result<worker::Response, shared::error::ApiError> {
+    api::route(req, context).await
+}

@@ -8,9 +8,9 @@
 //! 1. a row for this endpoint and this plan;
 //! 2. a row for this endpoint and any plan (plan `'default'`, the column's default in
 //!    migration 0011, or `'*'` or `NULL`);
-//! 3. the built-in default for this endpoint, if it has one;
+//! 3. the default for this endpoint, if it has one (from `RATE_LIMIT_DEFAULTS`, else built in);
 //! 4. a row for endpoint `default` and this plan, then for `default` and any plan;
-//! 5. the built-in `default`.
+//! 5. the default for `default` (again `RATE_LIMIT_DEFAULTS` first).
 //!
 //! A table row for an endpoint always beats the code's defaults, but a `default` row never
 //! loosens an endpoint that has a default of its own (signup stays strict even when `default`
@@ -32,6 +32,17 @@ const ANY_PLAN: [&str; 2] = ["default", "*"];
 
 /// The endpoint whose limits apply to endpoints with none of their own.
 pub const DEFAULT_ENDPOINT: &str = "default";
+
+/// The longest endpoint name accepted, matching the column's practical use.
+const MAX_ENDPOINT_LENGTH: usize = 64;
+
+/// Endpoint names are lower-case letters, digits, `-`, `_` and `.`, up to 64 characters: they
+/// become policy names in response headers and part of Durable Object names.
+pub fn is_endpoint_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_ENDPOINT_LENGTH
+        && name.bytes().all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || matches!(byte, b'-' | b'_' | b'.'))
+}
 
 /// A `system_rate_limits` row as PostgREST returns it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -124,34 +135,71 @@ fn default_built_in() -> &'static BuiltInDefault {
     &BUILT_IN_DEFAULTS[BUILT_IN_DEFAULTS.len() - 1]
 }
 
+/// The quotas used when `system_rate_limits` has no row for an endpoint: the built-in ones,
+/// each replaceable through [`DEFAULTS_VARIABLE`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DefaultQuotas {
+    overrides: Vec<(String, Quota)>,
+}
+
+/// The variable replacing built-in quotas, e.g. `signup=10/60,default=120/60` (requests per
+/// seconds).
+pub const DEFAULTS_VARIABLE: &str = "RATE_LIMIT_DEFAULTS";
+
+impl DefaultQuotas {
+    pub fn parse(text: Option<&str>) -> Result<DefaultQuotas, SettingsError> {
+        let overrides = parse_pairs(DEFAULTS_VARIABLE, text, "<max requests>/<window seconds>, both at least 1", |value| {
+            let (max_requests, window_seconds) = value.split_once('/')?;
+            Quota::new(max_requests.trim().parse().ok()?, window_seconds.trim().parse().ok()?).ok()
+        })?;
+        Ok(DefaultQuotas { overrides })
+    }
+
+    fn for_endpoint(&self, endpoint: &str) -> Option<Quota> {
+        self.overrides
+            .iter()
+            .find(|(name, _)| name == endpoint)
+            .map(|(_, quota)| *quota)
+            .or_else(|| built_in_for(endpoint).map(|default| default.quota))
+    }
+}
+
 /// Where a resolved quota came from, for logs and for explaining a limit to an operator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum QuotaSource {
     Table { endpoint: String, plan: Option<String> },
-    BuiltIn { endpoint: &'static str },
+    /// A built-in default or its replacement from [`DEFAULTS_VARIABLE`].
+    Default { endpoint: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResolvedQuota {
     pub quota: Quota,
     pub source: QuotaSource,
+    /// The endpoint the quota is defined for: the one asked about, or `default` when it fell
+    /// through to the default limits. It names the policy in the `RateLimit` fields.
+    pub policy: String,
 }
 
 /// The quota for `endpoint` and `plan` (both compared case-insensitively), following the order
 /// in the module documentation.
-pub fn resolve_quota(rows: &[RateLimitRow], endpoint: &str, plan: &str) -> ResolvedQuota {
+pub fn resolve_quota(rows: &[RateLimitRow], defaults: &DefaultQuotas, endpoint: &str, plan: &str) -> ResolvedQuota {
     let endpoint = endpoint.trim().to_ascii_lowercase();
     if let Some(found) = best_row(rows, &endpoint, plan) {
         return found;
     }
-    if let Some(default) = built_in_for(&endpoint) {
-        return ResolvedQuota { quota: default.quota, source: QuotaSource::BuiltIn { endpoint: default.endpoint } };
+    if let Some(quota) = defaults.for_endpoint(&endpoint) {
+        return ResolvedQuota { quota, source: QuotaSource::Default { endpoint: endpoint.clone() }, policy: endpoint };
     }
     if let Some(found) = best_row(rows, DEFAULT_ENDPOINT, plan) {
         return found;
     }
-    let default = default_built_in();
-    ResolvedQuota { quota: default.quota, source: QuotaSource::BuiltIn { endpoint: default.endpoint } }
+    let quota = defaults.for_endpoint(DEFAULT_ENDPOINT).unwrap_or(default_built_in().quota);
+    ResolvedQuota {
+        quota,
+        source: QuotaSource::Default { endpoint: DEFAULT_ENDPOINT.to_string() },
+        policy: DEFAULT_ENDPOINT.to_string(),
+    }
 }
 
 fn best_row(rows: &[RateLimitRow], endpoint: &str, plan: &str) -> Option<ResolvedQuota> {
@@ -164,6 +212,7 @@ fn best_row(rows: &[RateLimitRow], endpoint: &str, plan: &str) -> Option<Resolve
         .map(|(_, quota, row)| ResolvedQuota {
             quota,
             source: QuotaSource::Table { endpoint: row.endpoint.clone(), plan: row.plan.clone() },
+            policy: endpoint.to_string(),
         })
 }
 
@@ -293,19 +342,20 @@ mod tests {
     #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn empty_table_falls_back_to_each_endpoints_built_in_default() {
         for default in BUILT_IN_DEFAULTS {
-            let resolved = resolve_quota(&[], default.endpoint, DEFAULT_PLAN);
+            let resolved = resolve_quota(&[], &DefaultQuotas::default(), default.endpoint, DEFAULT_PLAN);
             assert_eq!(resolved.quota, default.quota);
-            assert_eq!(resolved.source, QuotaSource::BuiltIn { endpoint: default.endpoint });
+            assert_eq!(resolved.source, QuotaSource::Default { endpoint: default.endpoint.to_string() });
         }
-        assert_eq!(resolve_quota(&[], "signup", "free").quota, quota(5, 60));
+        assert_eq!(resolve_quota(&[], &DefaultQuotas::default(), "signup", "free").quota, quota(5, 60));
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn unknown_endpoint_gets_the_default_limit() {
-        let resolved = resolve_quota(&[], "reports", "free");
+        let resolved = resolve_quota(&[], &DefaultQuotas::default(), "reports", "free");
         assert_eq!(resolved.quota, quota(60, 60));
-        assert_eq!(resolved.source, QuotaSource::BuiltIn { endpoint: "default" });
+        assert_eq!(resolved.policy, "default");
+        assert_eq!(resolved.source, QuotaSource::Default { endpoint: "default".into() });
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
@@ -316,10 +366,10 @@ mod tests {
             row("lead-scoring", Some("pro"), 1_000, 60),
             row("lead-scoring", Some("team"), 5_000, 60),
         ];
-        assert_eq!(resolve_quota(&rows, "lead-scoring", "pro").quota, quota(1_000, 60));
-        assert_eq!(resolve_quota(&rows, "lead-scoring", "free").quota, quota(100, 60));
+        assert_eq!(resolve_quota(&rows, &DefaultQuotas::default(), "lead-scoring", "pro").quota, quota(1_000, 60));
+        assert_eq!(resolve_quota(&rows, &DefaultQuotas::default(), "lead-scoring", "free").quota, quota(100, 60));
         assert_eq!(
-            resolve_quota(&rows, "lead-scoring", "pro").source,
+            resolve_quota(&rows, &DefaultQuotas::default(), "lead-scoring", "pro").source,
             QuotaSource::Table { endpoint: "lead-scoring".into(), plan: Some("pro".into()) }
         );
     }
@@ -329,27 +379,27 @@ mod tests {
     fn default_star_or_null_plan_means_any_plan() {
         for any in [Some("default"), Some("*"), None] {
             let rows = vec![row("signup", any, 3, 3_600)];
-            assert_eq!(resolve_quota(&rows, "signup", "enterprise").quota, quota(3, 3_600), "{any:?}");
+            assert_eq!(resolve_quota(&rows, &DefaultQuotas::default(), "signup", "enterprise").quota, quota(3, 3_600), "{any:?}");
         }
         let rows = vec![row("signup", Some("default"), 3, 3_600), row("signup", Some("enterprise"), 9, 3_600)];
-        assert_eq!(resolve_quota(&rows, "signup", "enterprise").quota, quota(9, 3_600));
+        assert_eq!(resolve_quota(&rows, &DefaultQuotas::default(), "signup", "enterprise").quota, quota(9, 3_600));
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn names_compare_case_insensitively() {
         let rows = vec![row("Lead-Scoring", Some("PRO"), 7, 60)];
-        assert_eq!(resolve_quota(&rows, "lead-scoring", "pro").quota, quota(7, 60));
-        assert_eq!(resolve_quota(&rows, " LEAD-SCORING ", "Pro").quota, quota(7, 60));
+        assert_eq!(resolve_quota(&rows, &DefaultQuotas::default(), "lead-scoring", "pro").quota, quota(7, 60));
+        assert_eq!(resolve_quota(&rows, &DefaultQuotas::default(), " LEAD-SCORING ", "Pro").quota, quota(7, 60));
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn default_rows_cover_unknown_endpoints_but_never_loosen_a_built_in_one() {
         let rows = vec![row("default", None, 10_000, 60), row("default", Some("pro"), 20_000, 60)];
-        assert_eq!(resolve_quota(&rows, "reports", "free").quota, quota(10_000, 60));
-        assert_eq!(resolve_quota(&rows, "reports", "pro").quota, quota(20_000, 60));
-        assert_eq!(resolve_quota(&rows, "signup", "pro").quota, quota(5, 60));
+        assert_eq!(resolve_quota(&rows, &DefaultQuotas::default(), "reports", "free").quota, quota(10_000, 60));
+        assert_eq!(resolve_quota(&rows, &DefaultQuotas::default(), "reports", "pro").quota, quota(20_000, 60));
+        assert_eq!(resolve_quota(&rows, &DefaultQuotas::default(), "signup", "pro").quota, quota(5, 60));
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
@@ -361,15 +411,15 @@ mod tests {
             row("signup", Some("free"), -5, 60),
             row("signup", Some("free"), i64::from(u32::MAX) + 1, 60),
         ];
-        let resolved = resolve_quota(&rows, "signup", "free");
-        assert_eq!(resolved.source, QuotaSource::BuiltIn { endpoint: "signup" });
+        let resolved = resolve_quota(&rows, &DefaultQuotas::default(), "signup", "free");
+        assert_eq!(resolved.source, QuotaSource::Default { endpoint: "signup".into() });
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn equally_specific_duplicates_resolve_to_the_stricter_rate() {
         let rows = vec![row("webhooks", None, 100, 10), row("webhooks", None, 500, 60), row("webhooks", None, 20, 1)];
-        assert_eq!(resolve_quota(&rows, "webhooks", "free").quota, quota(500, 60));
+        assert_eq!(resolve_quota(&rows, &DefaultQuotas::default(), "webhooks", "free").quota, quota(500, 60));
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
@@ -381,7 +431,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(rows[0].plan, None);
-        assert_eq!(resolve_quota(&rows, "signup", "pro").quota, quota(9, 60));
+        assert_eq!(resolve_quota(&rows, &DefaultQuotas::default(), "signup", "pro").quota, quota(9, 60));
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
@@ -426,5 +476,38 @@ mod tests {
         assert_eq!(error.variable, FAILURE_MODE_VARIABLE);
         assert!(StoreSettings::parse(None, Some("=open")).is_err());
         assert_eq!(StoreSettings::parse(Some(" , "), Some("")).unwrap(), StoreSettings::default());
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn defaults_variable_replaces_built_in_quotas_but_not_table_rows() {
+        let defaults = DefaultQuotas::parse(Some("signup=100/60, reports=7/10, default=1000/60")).unwrap();
+        assert_eq!(resolve_quota(&[], &defaults, "signup", "free").quota, quota(100, 60));
+        assert_eq!(resolve_quota(&[], &defaults, "api-keys", "free").quota, quota(30, 60));
+        let reports = resolve_quota(&[], &defaults, "reports", "free");
+        assert_eq!((reports.quota, reports.policy.as_str()), (quota(7, 10), "reports"));
+        assert_eq!(resolve_quota(&[], &defaults, "other", "free").quota, quota(1_000, 60));
+        let rows = vec![row("signup", None, 2, 60)];
+        assert_eq!(resolve_quota(&rows, &defaults, "signup", "free").quota, quota(2, 60));
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn malformed_defaults_are_refused_by_name() {
+        for bad in ["signup=0/60", "signup=5/0", "signup=5", "signup=five/60", "=5/60"] {
+            let error = DefaultQuotas::parse(Some(bad)).unwrap_err();
+            assert_eq!(error.variable, DEFAULTS_VARIABLE, "{bad}");
+        }
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn endpoint_names_are_short_lower_case_words() {
+        for good in ["signup", "api-keys", "lead_scoring", "v2.reports"] {
+            assert!(is_endpoint_name(good), "{good}");
+        }
+        for bad in ["", "Signup", "a/b", "a b", "caf\u{e9}", &"x".repeat(65)] {
+            assert!(!is_endpoint_name(bad), "{bad:?}");
+        }
     }
 }

@@ -1,0 +1,216 @@
+//! HTTP in and out for `/functions/v1/rate-limit/...`:
+//!
+//! - `POST /check` `{ "key", "endpoint", "cost"?, "plan"? }`: charge `cost` (default 1) to
+//!   `key`'s budget for `endpoint` and say whether it fits. For other services: only the
+//!   `service_role` key or `x-api-key: <RATE_LIMIT_CHECK_SECRET>` may call it. The key is used
+//!   as given, so a service that names a key the guard uses (`user:<uuid>`, `ip:<address>`)
+//!   shares that budget on purpose. Always 200 with the decision in the body (a refusal is
+//!   `allowed: false`, not a 429: the caller of `/check` is not the one being limited); 503
+//!   when the store is down and the endpoint fails closed.
+//! - `GET /status`: who the limiter thinks the caller is (key and plan) and the limit that
+//!   applies to this function, for debugging a 429.
+
+use crate::config::Settings;
+use crate::gcra::Refusal;
+use crate::guard;
+use crate::key::is_plan_name;
+use crate::limiter::{self, Charge, Outcome};
+use crate::policy::{self, FailureMode, DEFAULT_PLAN};
+use crate::service_auth::{self, Presented, ServiceAuthError};
+use crate::{limits, API_KEY_HEADER};
+use serde::Deserialize;
+use serde_json::json;
+use shared::error::ApiError;
+use shared::http::{self, header, RequestContext};
+use worker::{Method, Request, Response};
+
+/// The longest key accepted; the Postgres store allows 255 characters.
+const MAX_KEY_LENGTH: usize = 255;
+/// A single check may cost at most this much; more is certainly a mistake.
+const MAX_COST: u32 = 1_000_000;
+const STORE_DOWN_RETRY_SECONDS: u64 = 5;
+
+pub async fn route(mut req: Request, context: RequestContext) -> Result<Response, ApiError> {
+    match (req.method(), context.segments().as_slice()) {
+        (Method::Post, ["check"]) => check(&mut req, &context).await,
+        (_, ["check"]) => Err(http::method_not_allowed(&req, &["POST"])),
+        (Method::Get, ["status"]) => status(&req, &context).await,
+        (_, ["status"]) => Err(http::method_not_allowed(&req, &["GET"])),
+        _ => Err(http::no_route(&context)),
+    }
+}
+
+fn settings(context: &RequestContext) -> Result<Settings, ApiError> {
+    Settings::from_source(context.env()).map_err(|errors| http::config_error(&errors))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckBody {
+    key: String,
+    endpoint: String,
+    #[serde(default = "one")]
+    cost: u32,
+    #[serde(default)]
+    plan: Option<String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[derive(Debug)]
+struct ValidCheck {
+    key: String,
+    endpoint: String,
+    cost: u32,
+    plan: String,
+}
+
+fn validate(body: CheckBody) -> Result<ValidCheck, ApiError> {
+    let key = body.key.trim().to_string();
+    if key.is_empty() || key.chars().count() > MAX_KEY_LENGTH || key.chars().any(char::is_control) {
+        return Err(ApiError::invalid_field("key", format!("key must be 1 to {MAX_KEY_LENGTH} printable characters")));
+    }
+    let endpoint = body.endpoint.trim().to_string();
+    if !policy::is_endpoint_name(&endpoint) {
+        return Err(ApiError::invalid_field(
+            "endpoint",
+            "endpoint must be 1 to 64 lower-case letters, digits, '-', '_' or '.'",
+        ));
+    }
+    if body.cost > MAX_COST {
+        return Err(ApiError::invalid_field("cost", format!("cost must be from 0 to {MAX_COST}")));
+    }
+    let plan = match body.plan {
+        None => DEFAULT_PLAN.to_string(),
+        Some(plan) if is_plan_name(&plan.trim().to_ascii_lowercase()) => plan.trim().to_ascii_lowercase(),
+        Some(_) => {
+            return Err(ApiError::invalid_field("plan", "plan must be 1 to 32 letters, digits, '-' or '_'"));
+        }
+    };
+    Ok(ValidCheck { key, endpoint, cost: body.cost, plan })
+}
+
+async fn check(req: &mut Request, context: &RequestContext) -> Result<Response, ApiError> {
+    let settings = settings(context)?;
+    let config = context.config()?;
+    let authorization = header(req, "authorization");
+    let api_key = header(req, API_KEY_HEADER);
+    service_auth::authenticate(
+        Presented { authorization: authorization.as_deref(), api_key: api_key.as_deref() },
+        config.jwt.secret.as_deref(),
+        settings.check_secret.as_deref(),
+        config.jwt.leeway_seconds,
+        shared::clock::now_seconds(),
+    )
+    .map_err(|error| match error {
+        ServiceAuthError::Missing => ApiError::unauthorized(format!(
+            "send the service_role key as a Bearer token, or the check secret in {API_KEY_HEADER}"
+        )),
+        ServiceAuthError::Refused => ApiError::forbidden("only the service role or the check secret may call /check"),
+    })?;
+
+    let valid = validate(http::read_json::<CheckBody>(req, context).await?)?;
+    let rows = limits::current_rows(context, settings.table_cache_ms, shared::clock::now_millis()).await;
+    let resolved = policy::resolve_quota(&rows, &settings.defaults, &valid.endpoint, &valid.plan);
+    let charge = Charge {
+        endpoint: &valid.endpoint,
+        key: &valid.key,
+        quota: resolved.quota,
+        cost: valid.cost,
+        settings: settings.stores.for_endpoint(&valid.endpoint),
+    };
+    let limit = json!({ "limit": resolved.quota.max_requests(), "window_seconds": resolved.quota.window_seconds() });
+    let body = match limiter::charge(context, charge).await {
+        Outcome::Decided { verdict, store } => json!({
+            "allowed": verdict.allowed(),
+            "reason": verdict.refusal.map(|refusal| match refusal {
+                Refusal::OverLimit => "over_limit",
+                Refusal::CostExceedsQuota => "cost_exceeds_quota",
+            }),
+            "remaining": verdict.remaining,
+            "retry_after_ms": verdict.retry_after_ms,
+            "reset_after_ms": verdict.reset_after_ms,
+            "limit": limit["limit"],
+            "window_seconds": limit["window_seconds"],
+            "store": store,
+        }),
+        Outcome::StoreDown { failure_mode: FailureMode::Open } => json!({
+            "allowed": true,
+            "reason": "store_unavailable",
+            "remaining": null,
+            "retry_after_ms": 0,
+            "reset_after_ms": null,
+            "limit": limit["limit"],
+            "window_seconds": limit["window_seconds"],
+            "store": null,
+        }),
+        Outcome::StoreDown { failure_mode: FailureMode::Closed } => {
+            return Err(ApiError::unavailable(
+                "the rate limiter cannot reach its store, and this endpoint stays closed without it; try again shortly",
+                STORE_DOWN_RETRY_SECONDS,
+            )
+            .with_details(json!({ "reason": "rate_limiter_unavailable" })));
+        }
+    };
+    http::json_response(200, &body)
+}
+
+async fn status(req: &Request, context: &RequestContext) -> Result<Response, ApiError> {
+    let settings = settings(context)?;
+    let identity = guard::identify(req, context, &settings).await;
+    let rows = limits::current_rows(context, settings.table_cache_ms, shared::clock::now_millis()).await;
+    let resolved = policy::resolve_quota(&rows, &settings.defaults, context.function(), &identity.plan);
+    http::json_response(
+        200,
+        &json!({
+            "key": identity.key.to_string(),
+            "kind": identity.key.kind(),
+            "plan": identity.plan,
+            "policy": resolved.policy,
+            "limit": resolved.quota.max_requests(),
+            "window_seconds": resolved.quota.window_seconds(),
+        }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(key: &str, endpoint: &str, cost: u32, plan: Option<&str>) -> CheckBody {
+        CheckBody { key: key.into(), endpoint: endpoint.into(), cost, plan: plan.map(Into::into) }
+    }
+
+    fn field_of(error: ApiError) -> String {
+        error.details.unwrap()["field"].as_str().unwrap().to_string()
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn a_good_check_is_normalised() {
+        let valid = validate(body(" user:42 ", "exports", 3, Some(" Pro "))).unwrap();
+        assert_eq!((valid.key.as_str(), valid.endpoint.as_str(), valid.cost, valid.plan.as_str()), ("user:42", "exports", 3, "pro"));
+        assert_eq!(validate(body("k", "exports", 1, None)).unwrap().plan, DEFAULT_PLAN);
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn each_bad_field_is_named() {
+        assert_eq!(field_of(validate(body("", "exports", 1, None)).unwrap_err()), "key");
+        assert_eq!(field_of(validate(body("a\nb", "exports", 1, None)).unwrap_err()), "key");
+        assert_eq!(field_of(validate(body(&"k".repeat(256), "exports", 1, None)).unwrap_err()), "key");
+        assert_eq!(field_of(validate(body("k", "Exports/x", 1, None)).unwrap_err()), "endpoint");
+        assert_eq!(field_of(validate(body("k", "exports", MAX_COST + 1, None)).unwrap_err()), "cost");
+        assert_eq!(field_of(validate(body("k", "exports", 1, Some("pro plan"))).unwrap_err()), "plan");
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn unknown_body_fields_and_negative_costs_are_refused() {
+        assert!(http::parse_json::<CheckBody>(br#"{"key":"k","endpoint":"e","limit":1000}"#).is_err());
+        assert!(http::parse_json::<CheckBody>(br#"{"key":"k","endpoint":"e","cost":-1}"#).is_err());
+        assert_eq!(http::parse_json::<CheckBody>(br#"{"key":"k","endpoint":"e"}"#).unwrap().cost, 1);
+    }
+}

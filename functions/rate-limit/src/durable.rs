@@ -1,0 +1,97 @@
+//! The Durable Object that holds one key's limiter state: one object per (endpoint, key), so
+//! every edge location asks the same single-threaded instance and the decision is exact.
+//!
+//! The theoretical arrival time lives in memory and in the object's storage (`tat`, ms as a
+//! number). The decision itself never awaits between reading and writing the in-memory value,
+//! so concurrent requests to the object are decided strictly one after another; the storage
+//! write is awaited before answering, so an admitted request's cost survives an eviction. An
+//! alarm deletes the storage once the quota is whole again, so idle keys cost nothing.
+
+use crate::gcra::{self, Quota};
+use serde::{Deserialize, Serialize};
+use std::cell::Cell;
+use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
+
+const TAT_KEY: &str = "tat";
+
+/// What the Worker asks the object: one check of `cost` against the quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckRequest {
+    pub max_requests: u32,
+    pub window_seconds: u32,
+    pub cost: u32,
+}
+
+#[durable_object(alarm)]
+pub struct RateLimiter {
+    state: State,
+    /// `None` until read from storage once.
+    tat_ms: Cell<Option<u64>>,
+    /// When the clean-up alarm is due, if one is set.
+    alarm_at_ms: Cell<Option<u64>>,
+}
+
+impl DurableObject for RateLimiter {
+    fn new(state: State, _env: Env) -> Self {
+        RateLimiter { state, tat_ms: Cell::new(None), alarm_at_ms: Cell::new(None) }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let Ok(check) = req.json::<CheckRequest>().await else {
+            return Response::error("expected {max_requests, window_seconds, cost}", 400);
+        };
+        let Ok(quota) = Quota::new(check.max_requests, check.window_seconds) else {
+            return Response::error("max_requests and window_seconds must be at least 1", 400);
+        };
+        self.load().await?;
+        let stored = self.tat_ms.get().unwrap_or(0);
+        let now = shared::clock::now_millis();
+        let decision = gcra::check(quota, stored, now, check.cost);
+        self.tat_ms.set(Some(decision.tat_ms));
+        if decision.tat_ms != stored {
+            self.state.storage().put(TAT_KEY, decision.tat_ms as f64).await?;
+            self.schedule_clean_up(decision.tat_ms, now).await?;
+        }
+        Response::from_json(&decision.verdict)
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        self.alarm_at_ms.set(None);
+        self.load().await?;
+        let now = shared::clock::now_millis();
+        match self.tat_ms.get() {
+            Some(tat) if tat > now => self.schedule_clean_up(tat, now).await?,
+            _ => {
+                self.state.storage().delete_all().await?;
+                self.tat_ms.set(Some(0));
+            }
+        }
+        Response::ok("")
+    }
+}
+
+impl RateLimiter {
+    /// Reads the stored state once per instance. The runtime delivers no other event while a
+    /// storage read is pending, and the value is only taken if no request set it meanwhile.
+    async fn load(&self) -> Result<()> {
+        if self.tat_ms.get().is_none() {
+            let stored = self.state.storage().get::<f64>(TAT_KEY).await?.map_or(0, |tat| tat as u64);
+            if self.tat_ms.get().is_none() {
+                self.tat_ms.set(Some(stored));
+            }
+        }
+        Ok(())
+    }
+
+    /// One pending alarm at a time: when it fires before the key is idle it sets the next one.
+    async fn schedule_clean_up(&self, tat_ms: u64, now_ms: u64) -> Result<()> {
+        if self.alarm_at_ms.get().is_some() {
+            return Ok(());
+        }
+        let delay_ms = tat_ms.saturating_sub(now_ms).min(i64::MAX as u64) as i64;
+        self.state.storage().set_alarm(delay_ms).await?;
+        self.alarm_at_ms.set(Some(tat_ms));
+        Ok(())
+    }
+}

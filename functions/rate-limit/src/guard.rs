@@ -1,0 +1,138 @@
+//! The guard the router puts in front of every function: it charges one request to the
+//! caller's budget for the function's endpoint before the handler runs, refuses with 429 (or
+//! 503 when the store is down and the endpoint fails closed), and stamps the `RateLimit-Policy`
+//! and `RateLimit` fields on whatever the handler answers, errors included.
+//!
+//! The endpoint is the function's name (`/functions/v1/<name>/...`); a name with neither a
+//! table row nor a built-in default spends the `default` budget, so probing unknown paths is
+//! limited too. `health` is not guarded: uptime checks must see the service, not a 429.
+
+use crate::config::Settings;
+use crate::gcra::{Quota, Verdict};
+use crate::headers::{self, RATELIMIT_POLICY};
+use crate::key::{self, Caller, LimiterKey};
+use crate::limiter::{self, Charge, Outcome};
+use crate::policy::{self, FailureMode, DEFAULT_ENDPOINT};
+use crate::service_auth::{self, Presented};
+use crate::{limits, API_KEY_HEADER};
+use serde_json::json;
+use shared::error::ApiError;
+use shared::http::{header, RequestContext};
+use std::future::Future;
+use worker::{Request, Response};
+
+/// Functions served without a limit.
+pub const UNGUARDED: &[&str] = &["health"];
+
+/// Seconds a client is told to wait when the limiter's store is down and the endpoint fails
+/// closed.
+const STORE_DOWN_RETRY_SECONDS: u64 = 5;
+
+/// Runs `next` if the caller's budget allows it, with the rate-limit fields on its answer.
+pub async fn guarded<F, Fut>(req: Request, context: RequestContext, next: F) -> Result<Response, ApiError>
+where
+    F: FnOnce(Request, RequestContext) -> Fut,
+    Fut: Future<Output = Result<Response, ApiError>>,
+{
+    if UNGUARDED.contains(&context.function()) {
+        return next(req, context).await;
+    }
+    let fields = admit(&req, &context).await?;
+    match next(req, context).await {
+        Ok(mut response) => {
+            let headers = response.headers_mut();
+            for (name, value) in &fields {
+                // Responses proxied from elsewhere can have immutable headers; the answer
+                // matters more than the advisory fields.
+                let _ = headers.set(name, value);
+            }
+            Ok(response)
+        }
+        Err(error) => Err(fields.into_iter().fold(error, |error, (name, value)| error.with_header(name, value))),
+    }
+}
+
+/// Whose budget a request spends and on which plan.
+pub struct Identity {
+    pub key: LimiterKey,
+    pub plan: String,
+}
+
+/// The caller as the limiter sees them: the verified user, else a verified service credential,
+/// else the client IP. Invalid credentials are not an error here (the handler answers them);
+/// they simply do not count as an identity.
+pub async fn identify(req: &Request, context: &RequestContext, settings: &Settings) -> Identity {
+    let authorization = header(req, "authorization");
+    let api_key = header(req, API_KEY_HEADER);
+    let client_ip = header(req, "cf-connecting-ip");
+    let user = match &authorization {
+        Some(_) => context.caller(req).await.ok().filter(|caller| caller.user_id().is_some()),
+        None => None,
+    };
+    let service = match (&user, context.config()) {
+        (None, Ok(config)) => service_auth::authenticate(
+            Presented { authorization: authorization.as_deref(), api_key: api_key.as_deref() },
+            config.jwt.secret.as_deref(),
+            settings.check_secret.as_deref(),
+            config.jwt.leeway_seconds,
+            shared::clock::now_seconds(),
+        )
+        .ok(),
+        _ => None,
+    };
+    let caller = Caller {
+        user_id: user.as_ref().and_then(|caller| caller.user_id()),
+        api_key: service.as_ref().map(|credential| credential.secret()),
+        client_ip: client_ip.as_deref(),
+    };
+    Identity {
+        key: key::limiter_key(caller),
+        plan: key::plan_from_app_metadata(user.as_ref().and_then(|caller| caller.claims.app_metadata.as_ref())),
+    }
+}
+
+async fn admit(req: &Request, context: &RequestContext) -> Result<Vec<(&'static str, String)>, ApiError> {
+    let settings = Settings::from_source(context.env()).map_err(|errors| shared::http::config_error(&errors))?;
+    let identity = identify(req, context, &settings).await;
+    let rows = limits::current_rows(context, settings.table_cache_ms, shared::clock::now_millis()).await;
+    let function = context.function().to_ascii_lowercase();
+    let endpoint = if policy::is_endpoint_name(&function) { function.as_str() } else { DEFAULT_ENDPOINT };
+    let resolved = policy::resolve_quota(&rows, &settings.defaults, endpoint, &identity.plan);
+    let key = identity.key.to_string();
+    let charge = Charge {
+        endpoint: &resolved.policy,
+        key: &key,
+        quota: resolved.quota,
+        cost: 1,
+        settings: settings.stores.for_endpoint(&resolved.policy),
+    };
+    match limiter::charge(context, charge).await {
+        Outcome::Decided { verdict, .. } if verdict.allowed() => {
+            Ok(headers::rate_limit_headers(&resolved.policy, resolved.quota, &verdict))
+        }
+        Outcome::Decided { verdict, .. } => Err(too_many_requests(&resolved.policy, resolved.quota, &verdict)),
+        Outcome::StoreDown { failure_mode: FailureMode::Open } => {
+            Ok(vec![(RATELIMIT_POLICY, headers::policy_field(&resolved.policy, resolved.quota))])
+        }
+        Outcome::StoreDown { failure_mode: FailureMode::Closed } => Err(ApiError::unavailable(
+            "the rate limiter cannot reach its store, and this endpoint stays closed without it; try again shortly",
+            STORE_DOWN_RETRY_SECONDS,
+        )
+        .with_details(json!({ "reason": "rate_limiter_unavailable" }))),
+    }
+}
+
+/// The 429 in the one error shape, carrying `Retry-After` and both draft fields.
+pub fn too_many_requests(policy: &str, quota: Quota, verdict: &Verdict) -> ApiError {
+    let retry_after_seconds = headers::whole_seconds_rounded_up(verdict.retry_after_ms);
+    let error = ApiError::too_many_requests(retry_after_seconds).with_details(json!({
+        "policy": policy,
+        "limit": quota.max_requests(),
+        "window_seconds": quota.window_seconds(),
+        "retry_after_seconds": retry_after_seconds,
+    }));
+    headers::rate_limit_headers(policy, quota, verdict)
+        .into_iter()
+        .filter(|(name, _)| *name != headers::RETRY_AFTER)
+        .fold(error, |error, (name, value)| error.with_header(name, value))
+}
