@@ -78,6 +78,8 @@ pub enum ProbeVerdict {
     ProviderError { status: u16 },
     /// No HTTP answer at all.
     Unreachable,
+    /// No answer within the configured time.
+    TimedOut { after_ms: u64 },
 }
 
 impl ProbeVerdict {
@@ -104,6 +106,7 @@ impl ProbeVerdict {
                 Some(format!("the provider answered HTTP {status}"))
             }
             Self::Unreachable => Some("the provider could not be reached".to_string()),
+            Self::TimedOut { after_ms } => Some(format!("the provider did not answer within {after_ms} ms")),
         }
     }
 }

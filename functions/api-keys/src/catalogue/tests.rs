@@ -201,4 +201,8 @@ fn probe_statuses_map_to_verdicts() {
         Some("the provider rejected the key (HTTP 401)")
     );
     assert!(!ProbeVerdict::Unreachable.is_healthy());
+    assert_eq!(
+        ProbeVerdict::TimedOut { after_ms: 750 }.reason().as_deref(),
+        Some("the provider did not answer within 750 ms")
+    );
 }

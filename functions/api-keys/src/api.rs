@@ -1,0 +1,217 @@
+//! HTTP in and out for the api-keys endpoints. Each handler reads the settings, verifies the
+//! caller, translates the request into calls on the vault, the catalogue and PostgREST (under
+//! the caller's own JWT, so RLS decides), and the result into JSON. No response carries a
+//! key, its ciphertext, nonce or salt: only [`KeySummary`] fields.
+
+use serde::Deserialize;
+use serde_json::json;
+use shared::db::{self, Db};
+use shared::error::ApiError;
+use shared::http::{self, Caller, RequestContext};
+use shared::{clock, logging};
+use worker::{Request, Response};
+use zeroize::Zeroizing;
+
+use crate::catalogue::{is_valid_service_name, ServiceSpec};
+use crate::config::ApiKeysConfig;
+use crate::records::{HealthUpdate, KeySummary, NewKeyRow, SealedRow, SEALED_COLUMNS, SUMMARY_COLUMNS, TABLE};
+use crate::provider;
+use crate::rotation;
+use crate::timestamp::rfc3339_from_millis;
+use crate::vault::{self, RecordBinding, SystemRandom, VaultError};
+
+/// Largest batch one rotation call accepts, whatever it asks for.
+const MAX_ROTATION_LIMIT: usize = 200;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoreKeyBody {
+    key: String,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RotateBody {
+    after: Option<String>,
+    limit: Option<usize>,
+}
+
+/// `GET /api-keys`: the caller's keys, by service.
+pub async fn list(req: Request, context: &RequestContext) -> Result<Response, ApiError> {
+    let (caller, user_id) = user_caller(&req, context).await?;
+    let db = context.db_as_caller(&caller)?;
+    let query = db.from(TABLE).select(SUMMARY_COLUMNS).eq("user_id", &user_id).order("service.asc");
+    let keys: Vec<KeySummary> = db::fetch_json(query).await?;
+    http::json_response(200, &json!({ "keys": keys }))
+}
+
+/// `PUT /api-keys/{service}` `{"key": "..."}`: validate, seal, upsert. 201 created, 200 replaced.
+pub async fn store(mut req: Request, context: &RequestContext, service: &str) -> Result<Response, ApiError> {
+    let config = settings(context)?;
+    let (caller, user_id) = user_caller(&req, context).await?;
+    let spec = configured_service(&config, service)?;
+    let body: StoreKeyBody = http::read_json(&mut req, context).await?;
+    let key = Zeroizing::new(body.key);
+    let validated = spec.shape.validate(&key).map_err(|problem| {
+        ApiError::invalid_field("key", format!("not a valid {service} key: {problem}"))
+    })?;
+    let binding = RecordBinding { user_id: &user_id, service };
+    let sealed = vault::seal(&config.ring, &binding, validated.as_str(), &mut SystemRandom).map_err(vault_failure)?;
+    let row = NewKeyRow::new(&binding, &sealed, validated.hint());
+    let db = context.db_as_caller(&caller)?;
+    let upsert = db.from(TABLE).upsert(to_json(&row)?).on_conflict("user_id,service").select(SUMMARY_COLUMNS);
+    let stored = first(db::fetch_json::<Vec<KeySummary>>(upsert).await.map_err(explain_missing_profile)?)?;
+    http::json_response(if stored.was_created() { 201 } else { 200 }, &json!({ "api_key": stored }))
+}
+
+/// `DELETE /api-keys/{service}`: 204, or 404 when the caller has no key for it. Any well-formed
+/// service name is accepted, so a key stays deletable after its service leaves the list.
+pub async fn remove(req: Request, context: &RequestContext, service: &str) -> Result<Response, ApiError> {
+    let (caller, user_id) = user_caller(&req, context).await?;
+    if !is_valid_service_name(service) {
+        return Err(ApiError::invalid_field("service", "not a service name"));
+    }
+    let db = context.db_as_caller(&caller)?;
+    let delete = db.from(TABLE).delete().eq("user_id", &user_id).eq("service", service).select("service");
+    let deleted: Vec<serde_json::Value> = db::fetch_json(delete).await?;
+    if deleted.is_empty() {
+        return Err(no_key(service));
+    }
+    Ok(http::no_content())
+}
+
+/// `POST /api-keys/{service}/check`: decrypt at the edge, ask the provider, record the verdict.
+/// The provider being down is a finding (200, unhealthy, with the reason); our database being
+/// down is a 503.
+pub async fn check(req: Request, context: &RequestContext, service: &str) -> Result<Response, ApiError> {
+    let config = settings(context)?;
+    let (caller, user_id) = user_caller(&req, context).await?;
+    let spec = configured_service(&config, service)?;
+    let probe = spec.probe.ok_or_else(|| {
+        ApiError::bad_request("no_health_check", format!("there is no health check for {service} keys"))
+    })?;
+    let base_url = config.provider_url(service).ok_or_else(|| {
+        ApiError::internal(format!("no provider URL is configured for {service}"))
+    })?;
+    let db = context.db_as_caller(&caller)?;
+    let row = stored_row(&db, &user_id, service).await?;
+
+    let verdict = match row.sealed().and_then(|sealed| vault::open(&config.ring, &row.binding(), &sealed)) {
+        Ok(plaintext) => provider::probe(probe.request(base_url, &plaintext), config.check_timeout_ms).await,
+        Err(VaultError::UnknownKeyVersion(version)) => {
+            return Err(ApiError::internal(format!(
+                "this key was sealed with master key {version}, which the server no longer has"
+            )))
+        }
+        Err(error) => {
+            log_unreadable(context, service, &error);
+            return record_health(&db, &user_id, service, "unhealthy", Some(unreadable_reason())).await;
+        }
+    };
+    let status = if verdict.is_healthy() { "healthy" } else { "unhealthy" };
+    record_health(&db, &user_id, service, status, verdict.reason()).await
+}
+
+/// `POST /api-keys/rotate` `{"after"?: id, "limit"?: n}`: one batch of master-key rotation.
+/// Only for tokens with the `maintenance` role; the database work runs under that token.
+pub async fn rotate(mut req: Request, context: &RequestContext) -> Result<Response, ApiError> {
+    let config = settings(context)?;
+    let caller = context.caller(&req).await?;
+    if caller.claims.role.as_deref() != Some("maintenance") {
+        return Err(ApiError::forbidden("key rotation is for the maintenance role only"));
+    }
+    let body: RotateBody = http::read_optional_json(&mut req, context).await?;
+    let limit = body.limit.unwrap_or(config.rotation_batch);
+    if limit == 0 || limit > MAX_ROTATION_LIMIT {
+        return Err(ApiError::invalid_field("limit", format!("must be between 1 and {MAX_ROTATION_LIMIT}")));
+    }
+    let db = context.db_as_caller(&caller)?;
+    let report = rotation::rotate_batch(&db, &config.ring, body.after.as_deref(), limit, &mut SystemRandom).await?;
+    http::json_response(200, &report)
+}
+
+fn settings(context: &RequestContext) -> Result<ApiKeysConfig, ApiError> {
+    ApiKeysConfig::from_source(context.env()).map_err(|errors| http::config_error(&errors))
+}
+
+/// The verified caller, who must be a signed-in user (anonymous sign-ins included).
+async fn user_caller(req: &Request, context: &RequestContext) -> Result<(Caller, String), ApiError> {
+    let caller = context.caller(req).await?;
+    let user_id = match (caller.claims.role.as_deref(), caller.user_id()) {
+        (Some("authenticated"), Some(user_id)) => user_id.to_string(),
+        _ => return Err(ApiError::forbidden("API keys belong to users; sign in as one")),
+    };
+    Ok((caller, user_id))
+}
+
+fn configured_service<'a>(config: &'a ApiKeysConfig, service: &str) -> Result<&'a ServiceSpec, ApiError> {
+    config.catalogue.service(service).map_err(|unknown| {
+        ApiError::invalid_field("service", unknown.to_string())
+            .with_details(json!({ "field": "service", "supported": unknown.configured }))
+    })
+}
+
+async fn stored_row(db: &Db, user_id: &str, service: &str) -> Result<SealedRow, ApiError> {
+    let query = db.from(TABLE).select(SEALED_COLUMNS).eq("user_id", user_id).eq("service", service);
+    db::fetch_json::<Vec<SealedRow>>(query).await?.into_iter().next().ok_or_else(|| no_key(service))
+}
+
+async fn record_health(
+    db: &Db,
+    user_id: &str,
+    service: &str,
+    status: &'static str,
+    status_reason: Option<String>,
+) -> Result<Response, ApiError> {
+    let update = HealthUpdate { status, status_reason, last_checked: rfc3339_from_millis(clock::now_millis()) };
+    let query = db
+        .from(TABLE)
+        .update(to_json(&update)?)
+        .eq("user_id", user_id)
+        .eq("service", service)
+        .select(SUMMARY_COLUMNS);
+    let recorded = db::fetch_json::<Vec<KeySummary>>(query).await?.into_iter().next().ok_or_else(|| no_key(service))?;
+    http::json_response(200, &json!({ "healthy": status == "healthy", "api_key": recorded }))
+}
+
+fn unreadable_reason() -> String {
+    "the stored key could not be decrypted (altered or copied from another row); store it again".to_string()
+}
+
+/// A stored key that does not open is an integrity problem worth an operator's attention.
+fn log_unreadable(context: &RequestContext, service: &str, error: &VaultError) {
+    let line = json!({
+        "level": "warn",
+        "msg": "api key unreadable",
+        "request_id": context.request_id(),
+        "service": service,
+        "error": error.to_string(),
+    });
+    logging::emit(&line.to_string());
+}
+
+fn no_key(service: &str) -> ApiError {
+    ApiError::not_found(format!("you have no stored key for {service}"))
+}
+
+fn first(rows: Vec<KeySummary>) -> Result<KeySummary, ApiError> {
+    rows.into_iter().next().ok_or_else(|| ApiError::internal("PostgREST returned no row for a successful write"))
+}
+
+/// The row's `user_id` references `user_profiles`: a caller who never signed up has none.
+fn explain_missing_profile(error: ApiError) -> ApiError {
+    let is_foreign_key = error.details.as_ref().is_some_and(|details| details["db_code"] == "23503");
+    if is_foreign_key {
+        ApiError::conflict("create your profile first (POST /functions/v1/signup), then store keys")
+    } else {
+        error
+    }
+}
+
+fn vault_failure(error: VaultError) -> ApiError {
+    ApiError::internal(format!("the key could not be sealed: {error}"))
+}
+
+fn to_json(value: &impl serde::Serialize) -> Result<String, ApiError> {
+    serde_json::to_string(value).map_err(|error| ApiError::internal(format!("could not encode a row: {error}")))
+}
