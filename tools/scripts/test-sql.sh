@@ -6,7 +6,7 @@
 #
 # Expects a running cluster reachable through PGHOST/PGPORT with superuser PGUSER (default
 # postgres). Creates database rls_edge_pgtap (override with RLS_EDGE_PGTAP_DB), applies every
-# migration TWICE (re-runnability), then seed.sql and the test helpers, runs sql/tests/*.sql with
+# migration and seed.sql TWICE (re-runnability), then the test helpers, runs sql/tests/*.sql with
 # pg_prove, and drops the database again. Exits non-zero on any failure. Installs pg_prove and
 # pgTAP with apt-get when they are missing (needs root).
 set -euo pipefail
@@ -50,7 +50,9 @@ if [ "${PGHOST#/}" != "$PGHOST" ]; then
   database_url="postgresql:///${database}?host=${PGHOST}&port=${PGPORT}&user=${PGUSER}"
 fi
 
-"$root/tools/scripts/migrate.sh" "$database_url"
+# Twice, the second time over the seeded data: every migration and the seed must re-run cleanly
+# on an already migrated, populated database.
+"$root/tools/scripts/migrate.sh" "$database_url" --seed
 "$root/tools/scripts/migrate.sh" "$database_url" --seed
 
 # pgTAP and dblink (the concurrency tests open parallel sessions) live in their own schema so
