@@ -6,13 +6,14 @@
 //! | `API_KEYS_SERVICES` | var | `openai,anthropic,stripe,twilio,sendgrid,resend` | the services users may store keys for; names the catalogue does not know get a generic key shape and no health check |
 //! | `API_KEYS_PROVIDER_URLS` | var | each provider's production API | `service=base URL` pairs, comma-separated, overriding where health checks go (tests point them at a local fake) |
 //! | `API_KEYS_CHECK_TIMEOUT_MS` | var | 5000 | how long a health check waits for the provider (100..=30000) |
-//! | `API_KEYS_ROTATION_BATCH` | var | 25 | rows one `POST /rotate` call re-encrypts at most (1..=200; each row is one PostgREST call, and a Worker request has a subrequest budget) |
+//! | `API_KEYS_ROTATION_BATCH` | var | 25 | rows a `POST /rotate` call re-encrypts when it names no `limit` (1..=200; each row is one PostgREST call, and a Worker request has a subrequest budget: 50 on the free plan, 1000 on paid) |
 //!
 //! Problems name the variable, never a value.
 
 use std::collections::HashMap;
 
 use shared::config::{positive_at_most, ConfigError, VarSource, Vars};
+use zeroize::Zeroizing;
 
 use crate::catalogue::{Catalogue, DEFAULT_SERVICES};
 use crate::vault::KeyRing;
@@ -42,16 +43,16 @@ pub struct ApiKeysConfig {
 impl ApiKeysConfig {
     pub fn from_source(source: &(impl VarSource + ?Sized)) -> Result<Self, Vec<ConfigError>> {
         let mut vars = Vars::new(source);
-        let ring = vars.optional(MASTER_KEYS).and_then(|raw| match KeyRing::parse(&raw) {
-            Ok(ring) => Some(ring),
-            Err(problem) => {
-                vars.error(MASTER_KEYS, problem.to_string());
+        // The raw setting holds every master key in base64: wiped once parsed.
+        let ring = match vars.optional(MASTER_KEYS).map(Zeroizing::new) {
+            None => {
+                vars.error(MASTER_KEYS, "is not set; put `v1:<base64 of 32 random bytes>` here (openssl rand -base64 32)");
                 None
             }
-        });
-        if vars.optional(MASTER_KEYS).is_none() {
-            vars.error(MASTER_KEYS, "is not set; put `v1:<base64 of 32 random bytes>` here (openssl rand -base64 32)");
-        }
+            Some(raw) => KeyRing::parse(&raw)
+                .map_err(|problem| vars.error(MASTER_KEYS, problem.to_string()))
+                .ok(),
+        };
         let services = vars.optional(SERVICES).unwrap_or_else(|| DEFAULT_SERVICES.to_string());
         let catalogue = Catalogue::parse(&services).unwrap_or_else(|problem| {
             vars.error(SERVICES, problem.to_string());
