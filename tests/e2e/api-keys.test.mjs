@@ -76,6 +76,8 @@ function open(row) {
  * registered it as good; resend always fails with 503, like a provider having an outage.
  */
 const goodKeys = new Set();
+/** Keys whose check the fake never answers, standing for a provider that hangs. */
+const hangingKeys = new Set();
 const received = [];
 const fakeProvider = http.createServer((req, res) => {
   received.push({ method: req.method, url: req.url, headers: req.headers });
@@ -87,6 +89,7 @@ const fakeProvider = http.createServer((req, res) => {
     [/^\/anthropic\/v1\/models$/, () => goodKeys.has(req.headers["x-api-key"]) && req.headers["anthropic-version"] === "2023-06-01"],
     [/^\/twilio\/2010-04-01\/Accounts\/(AC[0-9a-f]{32})\.json$/, (sid) => goodKeys.has(basic) && basic.startsWith(`${sid}:`)],
   ];
+  if (hangingKeys.has(bearer)) return;
   if (req.url.startsWith("/resend/")) {
     res.writeHead(503, { "content-type": "application/json" }).end('{"message":"outage"}');
     return;
@@ -103,7 +106,10 @@ const fakeProvider = http.createServer((req, res) => {
 });
 
 before(() => new Promise((resolve) => fakeProvider.listen(FAKE_PROVIDER_PORT, "127.0.0.1", resolve)));
-after(() => new Promise((resolve) => fakeProvider.close(resolve)));
+after(() => {
+  fakeProvider.closeAllConnections();
+  return new Promise((resolve) => fakeProvider.close(resolve));
+});
 
 // ---- helpers -------------------------------------------------------------------------------
 
@@ -324,6 +330,19 @@ describe("checking a key against its provider", () => {
     assert.equal(unreachable.status, 200, JSON.stringify(unreachable.body));
     assert.equal(unreachable.body.api_key.status, "unhealthy");
     assert.match(unreachable.body.api_key.status_reason, /could not be reached|did not answer/);
+  });
+
+  test("a provider that does not answer in time is recorded unhealthy once the timeout passes", async () => {
+    const user = await member();
+    const key = openaiKey();
+    hangingKeys.add(key);
+    await put(user, "openai", key);
+    const started = Date.now();
+    const response = await check(user, "openai");
+    const timeout = Number(vars.API_KEYS_CHECK_TIMEOUT_MS);
+    assert.equal(response.status, 200, JSON.stringify(response.body));
+    assert.equal(response.body.api_key.status_reason, `the provider did not answer within ${timeout} ms`);
+    assert.ok(Date.now() - started >= timeout, "the check waited for the timeout");
   });
 
   test("a ciphertext moved to another user's row does not decrypt, and the provider is not called", async () => {
