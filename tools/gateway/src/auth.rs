@@ -82,7 +82,7 @@ impl Verifier {
         };
         let Some(token) = token else {
             return match &self.anon_role {
-                Some(role) => Ok(Identity { role: role.clone(), claims: Value::Object(Map::new()), authenticated: false }),
+                Some(role) => Ok(Identity { role: role.clone(), claims: with_role(Value::Object(Map::new()), role), authenticated: false }),
                 None => Err(ApiError::new(401, "PGRST302", "Anonymous access is disabled")
                     .with_header("WWW-Authenticate", "Bearer")),
             };
@@ -96,6 +96,7 @@ impl Verifier {
             return Err(ApiError::new(401, "PGRST302", "Anonymous access is disabled")
                 .with_header("WWW-Authenticate", "Bearer"));
         };
+        let claims = with_role(claims, &role);
         Ok(Identity { role, claims, authenticated: true })
     }
 
@@ -188,6 +189,14 @@ impl Verifier {
         }
         Ok(claims)
     }
+}
+
+/// Like PostgREST, `request.jwt.claims` always carries the role the request runs as.
+fn with_role(mut claims: Value, role: &str) -> Value {
+    if let Value::Object(map) = &mut claims {
+        map.insert("role".to_string(), Value::String(role.to_string()));
+    }
+    claims
 }
 
 fn claim_at<'a>(claims: &'a Value, path: &[String]) -> Option<&'a Value> {

@@ -123,6 +123,7 @@ create function public.whoami() returns json language sql stable as $$
   select json_build_object(
     'role', current_user,
     'sub', auth.uid(),
+    'claimed_role', current_setting('request.jwt.claims', true)::json ->> 'role',
     'method', current_setting('request.method', true),
     'path', current_setting('request.path', true),
     'x_test', current_setting('request.headers', true)::json ->> 'x-test',

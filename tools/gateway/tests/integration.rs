@@ -228,6 +228,7 @@ async fn request_settings_reach_sql(t: &T) {
     let anon = t.api.get("/rpc/whoami").await.json();
     assert_eq!(anon["role"], "gw_anon");
     assert_eq!(anon["sub"], Value::Null);
+    assert_eq!(anon["claimed_role"], "gw_anon", "request.jwt.claims carries the anon role");
     assert_eq!(anon["method"], "GET");
 }
 
