@@ -31,7 +31,7 @@ stack_start_postgres() { # data-dir port database [--seed]
   STACK_PG_DATA=$1
   log "starting Postgres on 127.0.0.1:$2 (data in $1)"
   bash "$RLS_EDGE_ROOT/tools/scripts/postgres.sh" start "$1" "$2"
-  psql -q -h 127.0.0.1 -p "$2" -U postgres -d postgres -v ON_ERROR_STOP=1 \
+  PGOPTIONS="-c client_min_messages=warning" psql -q -h 127.0.0.1 -p "$2" -U postgres -d template1 -v ON_ERROR_STOP=1 \
     -c "drop database if exists \"$3\" with (force)" -c "create database \"$3\"" >/dev/null
   log "applying sql/ to database $3"
   bash "$RLS_EDGE_ROOT/tools/scripts/migrate.sh" "postgres://postgres@127.0.0.1:$2/$3" ${4:-}
