@@ -102,6 +102,17 @@ describe("first and repeated sign-up", () => {
     assert.equal(rows(`select marketing_emails from public.user_email_preferences where user_id = '${user.id}'`)[0].marketing_emails, false);
   });
 
+  test("a name in user_metadata that breaks the rules is refused naming full_name; sending one fixes it", async () => {
+    const user = await newUser({ metadata: { full_name: "n".repeat(200) } });
+    const refused = await signUp(user, {});
+    const error = expectError(assert, refused, 400, "invalid_field");
+    assert.equal(error.details.field, "full_name");
+    assert.deepEqual(footprint(user.id), NOTHING);
+    const fixed = await signUp(user, { full_name: "Short Name" });
+    assert.equal(fixed.status, 201, JSON.stringify(fixed.body));
+    assert.equal(fixed.body.profile.full_name, "Short Name");
+  });
+
   test("an empty JSON object and an empty body with a JSON content type both mean the defaults", async () => {
     const user = await newUser();
     const response = await signUp(user, {});

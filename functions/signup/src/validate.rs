@@ -213,6 +213,19 @@ mod tests {
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn every_zone_postgres_knows_passes_the_shape_check() {
+        let zones: Vec<&str> = include_str!("../fixtures/pg_timezone_names.txt")
+            .lines()
+            .filter(|line| !line.is_empty() && !line.starts_with('#'))
+            .collect();
+        assert!(zones.len() > 500, "fixture has {} zones", zones.len());
+        for zone in zones {
+            assert_eq!(timezone(zone).as_deref(), Ok(zone));
+        }
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn malformed_time_zones_are_refused() {
         for bad in [
             "Europe/",
