@@ -127,13 +127,10 @@ impl Config {
                 Some(v) => v.parse::<u64>().map(Some).map_err(|_| format!("{k} must be a non-negative integer, got '{v}'")),
             }
         };
-        let db_pre_request = match get("PGRST_DB_PRE_REQUEST").filter(|s| !s.is_empty()) {
-            None => None,
-            Some(name) => Some(match name.split_once('.') {
-                Some((schema, func)) => (schema.to_string(), func.to_string()),
-                None => (db_schemas[0].clone(), name),
-            }),
-        };
+        let db_pre_request = get("PGRST_DB_PRE_REQUEST").filter(|s| !s.is_empty()).map(|name| match name.split_once('.') {
+            Some((schema, func)) => (schema.to_string(), func.to_string()),
+            None => (db_schemas[0].clone(), name),
+        });
         let db_tx_end = match get("PGRST_DB_TX_END").as_deref().unwrap_or("commit") {
             "commit" => TxEnd::Commit,
             "commit-allow-override" => TxEnd::CommitAllowOverride,
