@@ -5,16 +5,17 @@
 # local stack (Postgres + sql/ + gateway + the built bundle in wrangler dev). Every process it
 # starts is stopped on exit, also on failure and Ctrl-C.
 #
-# Ports (override when taken): TEST_PG_PORT 55432, TEST_GATEWAY_PORT 55321, TEST_WRANGLER_PORT 58787.
+# Ports (override when taken): TEST_PG_PORT 25432, TEST_GATEWAY_PORT 25321, TEST_WRANGLER_PORT 28787
+# (below Linux's ephemeral range, so an outgoing connection never holds them).
 # Run one stage only: `npm test -- native|wasm|sql|e2e`.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 source "$(dirname "$0")/stack.sh"
 cd "$RLS_EDGE_ROOT"
 
-TEST_PG_PORT=${TEST_PG_PORT:-55432}
-TEST_GATEWAY_PORT=${TEST_GATEWAY_PORT:-55321}
-TEST_WRANGLER_PORT=${TEST_WRANGLER_PORT:-58787}
+TEST_PG_PORT=${TEST_PG_PORT:-25432}
+TEST_GATEWAY_PORT=${TEST_GATEWAY_PORT:-25321}
+TEST_WRANGLER_PORT=${TEST_WRANGLER_PORT:-28787}
 TEST_DIR=$RLS_EDGE_LOCAL/test-$TEST_PG_PORT
 stages=${*:-native wasm sql e2e}
 
@@ -24,7 +25,7 @@ mkdir -p "$TEST_DIR"
 bash tools/scripts/setup.sh
 
 # Crates whose core tests also run on wasm32 (the gateway and the bundle are native-only / glue).
-WASM_TEST_CRATES=(shared api-keys lead-scoring rate-limit webhooks)
+WASM_TEST_CRATES=(shared signup api-keys lead-scoring rate-limit webhooks)
 
 run_native() {
   log "native Rust tests"
