@@ -98,6 +98,13 @@ create table public.items (
 grant select, insert, update, delete on public.items to gw_anon, gw_authenticated;
 grant usage on sequence public.items_id_seq to gw_anon, gw_authenticated;
 
+-- Column-level grants: anon may write every column but read back only the id.
+create table public.drop_box (
+  id int primary key,
+  secret text not null
+);
+grant insert (id, secret), select (id) on public.drop_box to gw_anon;
+
 -- A second exposed schema for Accept-Profile / Content-Profile.
 create schema extra;
 create table extra.notes (id int primary key, body text not null);

@@ -79,6 +79,7 @@ fn main() -> ExitCode {
             embedding_errors,
             insert_object_array_and_return_modes,
             insert_columns_and_missing_default,
+            writes_return_only_what_is_asked,
             insert_errors_map_to_postgrest_codes,
             upsert_merge_ignore_and_on_conflict,
             put_upserts_by_primary_key,
@@ -437,6 +438,17 @@ async fn insert_columns_and_missing_default(t: &T) {
         .await;
     assert_eq!(defaults.json(), json!([{"note": "none"}]));
     assert_eq!(defaults.header("preference-applied").as_deref(), Some("return=representation, missing=default"));
+}
+
+async fn writes_return_only_what_is_asked(t: &T) {
+    let minimal = t.api.send("POST", "/drop_box", None, &[], Some(r#"{"id":1,"secret":"s1"}"#)).await;
+    assert_eq!(minimal.status, 201, "{}", minimal.text);
+    let located = t.api.send("POST", "/drop_box", None, &[("Prefer", "return=headers-only")], Some(r#"{"id":2,"secret":"s2"}"#)).await;
+    assert_eq!(located.header("location").as_deref(), Some("/drop_box?id=eq.2"));
+    let ids_only = t.api.send("POST", "/drop_box?select=id", None, &[("Prefer", "return=representation")], Some(r#"{"id":3,"secret":"s3"}"#)).await;
+    assert_eq!(ids_only.json(), json!([{"id": 3}]));
+    let everything = t.api.send("POST", "/drop_box", None, &[("Prefer", "return=representation")], Some(r#"{"id":4,"secret":"s4"}"#)).await;
+    assert_eq!((everything.status, everything.code()), (401, "42501".to_string()), "reading back the secret needs SELECT on it");
 }
 
 async fn insert_errors_map_to_postgrest_codes(t: &T) {

@@ -9,8 +9,8 @@ use super::{body_sql, projection_or_null, BodyShape, Statement, RESPONSE_GUCS};
 use crate::error::ApiError;
 use crate::request::media::Media;
 use crate::request::prefer::{Resolution, ReturnPref};
-use crate::request::QueryParams;
-use crate::schema::{SchemaCache, Table};
+use crate::request::{QueryParams, SelectItem};
+use crate::schema::{find_relationship, Cardinality, SchemaCache, Table};
 
 pub struct MutationOptions<'a> {
     pub return_pref: ReturnPref,
@@ -78,6 +78,45 @@ fn returned_rows_select<'a>(
     ))
 }
 
+/// The columns a mutation must return: what the representation selects (embeds need their join
+/// columns), the primary key for a `Location`, or nothing. Like PostgREST, a mutation returns no
+/// more than needed, so column-level SELECT grants are enough.
+fn returning_sql(cache: &SchemaCache, table: &Table, options: &MutationOptions, target: &str) -> String {
+    let mut columns: Vec<String> = Vec::new();
+    let mut add = |name: &str, columns: &mut Vec<String>| {
+        if table.column(name).is_some() && !columns.iter().any(|c| c == name) {
+            columns.push(name.to_string());
+        }
+    };
+    match options.return_pref {
+        ReturnPref::Representation => {
+            let origin = (table.schema.clone(), table.name.clone());
+            for item in &options.query.select {
+                match item {
+                    SelectItem::Star => table.columns.iter().for_each(|c| add(&c.name, &mut columns)),
+                    SelectItem::Column { field, .. } => add(&field.name, &mut columns),
+                    SelectItem::Embed { name, hint, .. } => {
+                        if let Ok(relationship) = find_relationship(cache, &origin, name, hint.as_deref()) {
+                            let origin_columns: Vec<String> = match &relationship.cardinality {
+                                Cardinality::ManyToMany { origin_pairs, .. } => origin_pairs.iter().map(|(_, o)| o.clone()).collect(),
+                                _ => relationship.pairs.iter().map(|(o, _)| o.clone()).collect(),
+                            };
+                            origin_columns.iter().for_each(|c| add(c, &mut columns));
+                        }
+                    }
+                }
+            }
+        }
+        ReturnPref::HeadersOnly => table.primary_key.iter().for_each(|c| add(c, &mut columns)),
+        ReturnPref::Minimal => {}
+    }
+    if columns.is_empty() {
+        "1 as pgrst_returned".to_string()
+    } else {
+        columns.iter().map(|c| format!("{target}.{}", ident(c))).collect::<Vec<_>>().join(", ")
+    }
+}
+
 pub struct InsertSpec<'a> {
     pub table: &'a Table,
     pub columns: Vec<String>,
@@ -133,11 +172,13 @@ pub fn insert<'a>(cache: &'a SchemaCache, spec: &InsertSpec<'a>, options: &Mutat
             sql.push_str(&format!(" do update set {}", updates.join(", ")));
         }
     }
-    let inserted = if table.is_table() {
-        sql.push_str(&format!(" returning {target}.*, ({target}.xmax = 0) as pgrst_inserted"));
+    let returning = returning_sql(cache, table, options, &target);
+    // Only an upsert needs to tell inserted rows from updated ones (200 versus 201).
+    let inserted = if table.is_table() && spec.on_conflict.is_some() {
+        sql.push_str(&format!(" returning {returning}, ({target}.xmax = 0) as pgrst_inserted"));
         "(select pg_catalog.count(*) from pgrst_source where pgrst_inserted)::int8"
     } else {
-        sql.push_str(&format!(" returning {target}.*"));
+        sql.push_str(&format!(" returning {returning}"));
         "null::int8"
     };
     let outer = returned_rows_select(&mut builder, table, options, inserted)?;
@@ -153,13 +194,14 @@ pub fn update<'a>(cache: &'a SchemaCache, table: &'a Table, payload: &serde_json
         }
     }
     let conditions = top_level_conditions(&mut builder, table, &target, limit)?;
+    let returning = returning_sql(cache, table, options, target.as_str());
     let sql = if payload.is_empty() {
-        format!("select {target}.* from {target} where false")
+        format!("select {returning} from {target} where false")
     } else {
         let body = builder.params.push(body.to_string());
         let sets: Vec<String> = payload.keys().map(|k| format!("{} = pgrst_row.{}", ident(k), ident(k))).collect();
         format!(
-            "update {target} set {} from (select * from json_populate_record(null::{target}, {body}::json)) as pgrst_row{conditions} returning {target}.*",
+            "update {target} set {} from (select * from json_populate_record(null::{target}, {body}::json)) as pgrst_row{conditions} returning {returning}",
             sets.join(", ")
         )
     };
@@ -171,7 +213,8 @@ pub fn delete<'a>(cache: &'a SchemaCache, table: &'a Table, options: &MutationOp
     let mut builder = ReadBuilder::new(cache, options.query);
     let target = qualified(&table.schema, &table.name);
     let conditions = top_level_conditions(&mut builder, table, &target, limit)?;
-    let sql = format!("delete from {target}{conditions} returning {target}.*");
+    let returning = returning_sql(cache, table, options, &target);
+    let sql = format!("delete from {target}{conditions} returning {returning}");
     let outer = returned_rows_select(&mut builder, table, options, "null::int8")?;
     Ok(Statement::finish(&builder.params, &format!("with pgrst_source as ({sql}) {outer}")))
 }
