@@ -22,6 +22,7 @@ async fn dispatch(req: Request, context: RequestContext) -> Result<Response, Api
         "api-keys" => api_keys::handle(req, context).await,
         "rate-limit" => rate_limit::handle(req, context).await,
         "signup" => signup::handle(req, context).await,
+        "lead-scoring" => lead_scoring::handle(req, context).await,
         other => Err(ApiError::not_found(format!(
             "no function named '{other}'; available: {}",
             health::FUNCTIONS.join(", ")

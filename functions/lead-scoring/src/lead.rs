@@ -61,8 +61,14 @@ impl OptStatus {
 /// wants to try, and a `NULL` column means the same as a missing one.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Lead {
+    /// The row's identity and last stored score: carried for the endpoints (which workspace's
+    /// rules apply, how far the score moved); the engine itself never reads them.
     #[serde(default)]
     pub id: Option<String>,
+    #[serde(default)]
+    pub workspace_id: Option<String>,
+    #[serde(default)]
+    pub score: Option<i32>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub status: LeadStatus,
     #[serde(default)]
@@ -81,8 +87,9 @@ pub struct Lead {
     pub source: Option<String>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub is_deleted: bool,
-    /// How many notes the lead has (`crm_lead_notes`). A plain number, or PostgREST's embedded
-    /// count as returned for `select=...,notes_count:crm_lead_notes(count)`: `[{"count": 3}]`.
+    /// How many notes the lead has (`crm_lead_notes`): a number, or the embedded rows PostgREST
+    /// returns for `select=...,notes_count:crm_lead_notes(id)`, counted. (PostgREST's `count()`
+    /// aggregate is off by default, so the rows are what a stock server can give.)
     #[serde(default, deserialize_with = "notes_count")]
     pub notes_count: u32,
     #[serde(default)]
@@ -112,19 +119,14 @@ where
 
 fn notes_count<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
     #[derive(Deserialize)]
-    struct EmbeddedCount {
-        count: u32,
-    }
-
-    #[derive(Deserialize)]
     #[serde(untagged)]
     enum NotesCount {
         Plain(Option<u32>),
-        Embedded(Vec<EmbeddedCount>),
+        EmbeddedRows(Vec<serde::de::IgnoredAny>),
     }
 
     match NotesCount::deserialize(deserializer)? {
         NotesCount::Plain(count) => Ok(count.unwrap_or(0)),
-        NotesCount::Embedded(counts) => Ok(counts.iter().map(|embedded| embedded.count).sum()),
+        NotesCount::EmbeddedRows(rows) => Ok(u32::try_from(rows.len()).unwrap_or(u32::MAX)),
     }
 }

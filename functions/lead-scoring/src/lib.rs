@@ -8,8 +8,22 @@
 //! engagement / motivation totals, the raw total before clamping, and the reason when a
 //! deleted or opted-out lead is forced to 0). The same lead, rules and `now` always give the
 //! same result, natively and on wasm32: nothing here reads a clock, the network or the
-//! database, and no `worker` type appears. The HTTP endpoints that load leads and write
-//! scores back live in the function's edge layer, not here.
+//! database, and no `worker` type appears.
+//!
+//! # Endpoints
+//!
+//! The edge layer ([`api`] translates HTTP, [`store`] talks to PostgREST under the caller's
+//! JWT, so RLS decides what each caller sees and writes) serves `/functions/v1/lead-scoring`:
+//!
+//! | route | who | what |
+//! |---|---|---|
+//! | `POST /leads/{id}` | members (viewers get 403) | score one lead, write `score`, `score_breakdown`, `scored_at`; return them |
+//! | `POST /batch` `{"lead_ids": [...]}` or `{"stale_before": ts, "limit"?: n}` | members | score up to `LEAD_SCORING_BATCH_MAX` leads, one bulk write (`apply_lead_scores`), counts and top movers |
+//! | `POST /preview` `{"lead": {...}, "rules"?, "workspace_id"?, "engagement_half_life_days"?, "now"?}` | anyone signed in | score a lead from the body, write nothing |
+//! | `GET /rules?workspace_id=` | members | the workspace's rules (or the built-in ones) and half-life |
+//! | `PUT /rules` `{"workspace_id", "rules": [...], "engagement_half_life_days"?}` | owners, admins | validate, then replace the rule set (`replace_lead_scoring_rules`) |
+//!
+//! A lead or workspace the caller cannot see is a 404. Settings: [`config`].
 //!
 //! # Rules
 //!
@@ -54,8 +68,11 @@
 //! multiplied by 2^(-days since last touch / N) and rounded to whole points; the last touch is
 //! `last_contacted_at`, or `created_at` for a lead nobody has contacted. Penalties do not decay.
 
+pub mod api;
+pub mod batch;
 pub mod condition;
 pub mod condition_json;
+pub mod config;
 pub mod contact;
 pub mod decay;
 pub mod defaults;
@@ -63,9 +80,11 @@ pub mod error;
 pub mod lead;
 pub mod rules;
 pub mod score;
+pub mod store;
 pub mod text;
 pub mod time;
 pub mod vocabulary;
+pub mod workspace_rules;
 
 pub use decay::{HalfLife, HalfLifeError};
 pub use defaults::default_rule_definitions;
@@ -74,3 +93,22 @@ pub use lead::{Lead, LeadStatus, OptStatus};
 pub use rules::{RuleDefinition, RuleGroup, RuleSet};
 pub use score::{DecayApplied, FiredRule, GroupTotals, LeadScore, ZeroReason};
 pub use time::Timestamp;
+
+use shared::error::ApiError;
+use shared::http::{self, RequestContext};
+use worker::{Method, Request, Response};
+
+pub async fn handle(req: Request, context: RequestContext) -> Result<Response, ApiError> {
+    match (req.method(), context.segments().as_slice()) {
+        (Method::Post, ["leads", id]) => api::score_lead(req, &context, id).await,
+        (_, ["leads", _]) => Err(http::method_not_allowed(&req, &["POST"])),
+        (Method::Post, ["batch"]) => api::score_batch(req, &context).await,
+        (_, ["batch"]) => Err(http::method_not_allowed(&req, &["POST"])),
+        (Method::Post, ["preview"]) => api::preview(req, &context).await,
+        (_, ["preview"]) => Err(http::method_not_allowed(&req, &["POST"])),
+        (Method::Get, ["rules"]) => api::get_rules(req, &context).await,
+        (Method::Put, ["rules"]) => api::put_rules(req, &context).await,
+        (_, ["rules"]) => Err(http::method_not_allowed(&req, &["GET", "PUT"])),
+        _ => Err(http::no_route(&context)),
+    }
+}

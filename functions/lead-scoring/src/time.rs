@@ -26,6 +26,23 @@ impl Timestamp {
         self.0.saturating_sub(earlier.0)
     }
 
+    /// `YYYY-MM-DDTHH:MM:SS.mmmZ`, the text Postgres reads back for a `timestamptz`. Years
+    /// outside 0..=9999 (and the infinity sentinels) are clamped to that range's ends.
+    pub fn to_rfc3339(self) -> String {
+        const FIRST: i64 = -62_167_219_200_000; // 0000-01-01T00:00:00Z
+        const LAST: i64 = 253_402_300_799_999; // 9999-12-31T23:59:59.999Z
+        let millis = self.0.clamp(FIRST, LAST);
+        let (seconds, millisecond) = (millis.div_euclid(1_000), millis.rem_euclid(1_000));
+        let (days, second_of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+        let (year, month, day) = civil_from_days(days);
+        format!(
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millisecond:03}Z",
+            second_of_day / 3_600,
+            second_of_day % 3_600 / 60,
+            second_of_day % 60
+        )
+    }
+
     /// Reads `YYYY-MM-DD[T ]HH:MM:SS[.fraction](Z|±HH[:MM[:SS]])`, the shape Postgres writes,
     /// plus its `infinity` / `-infinity` sentinels (mapped to the extreme instants).
     pub fn parse_rfc3339(text: &str) -> Result<Self, TimestampError> {
@@ -226,6 +243,24 @@ fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     era * 146_097 + day_of_era - 719_468
 }
 
+/// (year, month, day) for a day count since 1970-01-01 (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let shifted = days + 719_468;
+    let era = shifted.div_euclid(146_097);
+    let day_of_era = shifted.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    } as u32;
+    (year_of_era + era * 400 + i64::from(month <= 2), month, day)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,6 +290,41 @@ mod tests {
         );
         assert_eq!(parse("infinity"), i64::MAX);
         assert_eq!(parse("-infinity"), i64::MIN);
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn writes_rfc3339_that_reads_back_to_the_same_instant() {
+        assert_eq!(
+            Timestamp::from_unix_millis(0).to_rfc3339(),
+            "1970-01-01T00:00:00.000Z"
+        );
+        assert_eq!(
+            Timestamp::from_unix_millis(1_768_471_200_123).to_rfc3339(),
+            "2026-01-15T10:00:00.123Z"
+        );
+        assert_eq!(
+            Timestamp::from_unix_millis(-1).to_rfc3339(),
+            "1969-12-31T23:59:59.999Z"
+        );
+        assert_eq!(
+            Timestamp::from_unix_millis(951_825_600_000).to_rfc3339(),
+            "2000-02-29T12:00:00.000Z"
+        );
+        assert_eq!(
+            Timestamp::from_unix_millis(i64::MAX).to_rfc3339(),
+            "9999-12-31T23:59:59.999Z"
+        );
+        assert_eq!(
+            Timestamp::from_unix_millis(i64::MIN).to_rfc3339(),
+            "0000-01-01T00:00:00.000Z"
+        );
+        let mut millis = -86_400_000 * 365 * 300;
+        while millis < 86_400_000 * 365 * 300 {
+            let instant = Timestamp::from_unix_millis(millis);
+            assert_eq!(Timestamp::parse_rfc3339(&instant.to_rfc3339()), Ok(instant));
+            millis += 7_777_777_777;
+        }
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]

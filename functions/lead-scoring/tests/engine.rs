@@ -821,8 +821,8 @@ engine_test! {
         let nulls = lead(json!({"status": null, "tags": null, "is_deleted": null, "notes_count": null}));
         assert_eq!((nulls.status, nulls.tags.len(), nulls.is_deleted, nulls.notes_count), (lead_scoring::LeadStatus::New, 0, false, 0));
 
-        let embedded = lead(json!({"notes_count": [{"count": 3}]}));
-        assert_eq!(embedded.notes_count, 3, "PostgREST's embedded count is read too");
+        let embedded = lead(json!({"notes_count": [{"id": "a"}, {"id": "b"}, {"id": "c"}]}));
+        assert_eq!(embedded.notes_count, 3, "PostgREST's embedded note rows are counted");
         assert_eq!(lead(json!({"notes_count": []})).notes_count, 0);
         assert!(serde_json::from_value::<Lead>(json!({"notes_count": -1})).is_err());
 
