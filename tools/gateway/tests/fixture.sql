@@ -73,7 +73,7 @@ create table public.book_tags (
   tag_id int references public.tags (id),
   primary key (book_id, tag_id)
 );
-create view public.recent_books as select id, title, year from public.books where year >= 2000;
+create view public.recent_books as select id as book_id, author_id as writer, title, year from public.books where year >= 1980;
 
 insert into public.authors values (1, 'Ursula'), (2, 'Terry'), (3, 'Octavia');
 insert into public.profiles values (1, 'Earthsea'), (2, 'Discworld');

@@ -76,6 +76,7 @@ fn main() -> ExitCode {
             singular_object_or_406,
             embedding_many_to_one_one_to_many_one_to_one,
             embedding_many_to_many_filters_order_and_inner,
+            embedding_through_views,
             embedding_errors,
             insert_object_array_and_return_modes,
             insert_columns_and_missing_default,
@@ -388,6 +389,18 @@ async fn embedding_many_to_many_filters_order_and_inner(t: &T) {
     assert_eq!(related_order.ids(), vec![1, 2, 3, 4, 5]);
     let by_hint = t.api.get("/books?select=id,writer:authors!books_author_id_fkey(name)&id=eq.5").await;
     assert_eq!(by_hint.json(), json!([{"id": 5, "writer": {"name": "Octavia"}}]));
+}
+
+async fn embedding_through_views(t: &T) {
+    let from_view = t.api.get("/recent_books?select=title,authors(name)&order=book_id&limit=2").await;
+    assert_eq!(from_view.status, 200, "{}", from_view.text);
+    assert_eq!(from_view.json(), json!([{"title": "Guards! Guards!", "authors": {"name": "Terry"}}, {"title": "Going Postal", "authors": {"name": "Terry"}}]));
+    let to_view = t.api.get("/authors?select=name,recent_books(book_id)&id=eq.2&recent_books.order=book_id").await;
+    assert_eq!(to_view.json(), json!([{"name": "Terry", "recent_books": [{"book_id": 3}, {"book_id": 4}]}]));
+    let tags = t.api.get("/recent_books?select=book_id,tags(name)&book_id=eq.4").await;
+    assert_eq!(tags.json(), json!([{"book_id": 4, "tags": [{"name": "favourite"}]}]), "many-to-many through the view's key");
+    let filtered = t.api.get("/recent_books?select=book_id&writer=eq.3").await;
+    assert_eq!(filtered.json(), json!([]), "Kindred (1979) is not recent");
 }
 
 async fn embedding_errors(t: &T) {

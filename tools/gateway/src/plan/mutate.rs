@@ -83,7 +83,7 @@ fn returned_rows_select<'a>(
 /// more than needed, so column-level SELECT grants are enough.
 fn returning_sql(cache: &SchemaCache, table: &Table, options: &MutationOptions, target: &str) -> String {
     let mut columns: Vec<String> = Vec::new();
-    let mut add = |name: &str, columns: &mut Vec<String>| {
+    let add = |name: &str, columns: &mut Vec<String>| {
         if table.column(name).is_some() && !columns.iter().any(|c| c == name) {
             columns.push(name.to_string());
         }

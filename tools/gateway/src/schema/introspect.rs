@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use tokio_postgres::Client;
 
+use super::views::{BaseForeignKey, ColumnSources};
 use super::{Column, ForeignKey, Function, FunctionParam, ReturnShape, SchemaCache, Table};
 
 const RELATIONS: &str = "
@@ -25,9 +26,19 @@ order by a.attrelid, a.attnum";
 
 const UNIQUE_KEYS: &str = "
 select c.conrelid, array(
-    select a.attname::text from unnest(c.conkey) k(attnum)
-    join pg_attribute a on a.attrelid = c.conrelid and a.attnum = k.attnum)
+    select a.attname::text from unnest(c.conkey) with ordinality k(attnum, ord)
+    join pg_attribute a on a.attrelid = c.conrelid and a.attnum = k.attnum order by k.ord),
+  c.contype = 'p'
 from pg_constraint c where c.contype in ('p', 'u') and c.conrelid = any($1)";
+
+const VIEW_QUERIES: &str = "
+select c.oid, r.ev_action::text
+from pg_class c join pg_rewrite r on r.ev_class = c.oid and r.rulename = '_RETURN'
+where c.oid = any($1) and c.relkind in ('v', 'm')";
+
+const ATTRIBUTES: &str = "
+select attrelid, attnum, attname::text from pg_attribute
+where attrelid = any($1) and attnum > 0 and not attisdropped";
 
 const FOREIGN_KEYS: &str = "
 select c.conname::text, c.conrelid, c.confrelid,
@@ -38,6 +49,8 @@ select c.conname::text, c.conrelid, c.confrelid,
 from pg_constraint c
 where c.contype = 'f' and c.conrelid = any($1) and c.confrelid = any($1)
 order by c.conname";
+
+const LEAF_RELATION_KINDS: [char; 2] = ['r', 'p'];
 
 const FUNCTIONS: &str = "
 select n.nspname::text, p.proname::text,
@@ -106,24 +119,28 @@ pub async fn load(client: &Client, schemas: &[String]) -> Result<SchemaCache, to
             table.columns = columns_by_oid.get(oid).cloned().unwrap_or_default();
         }
     }
-    for row in client.query(UNIQUE_KEYS, &[&oid_array]).await? {
-        let oid: u32 = row.get(0);
-        if let Some(table) = by_oid.get(&oid).and_then(|k| cache.tables.get_mut(k)) {
-            table.unique_keys.push(row.get(1));
+    let sources = view_sources(client, &cache, &by_oid).await?;
+    let mut key_oids = oid_array.clone();
+    for oid in sources.source_oids() {
+        if !key_oids.contains(&oid) {
+            key_oids.push(oid);
         }
     }
-    for row in client.query(FOREIGN_KEYS, &[&oid_array]).await? {
-        let (Some(table), Some(referenced)) = (by_oid.get(&row.get::<_, u32>(1)), by_oid.get(&row.get::<_, u32>(2))) else {
-            continue;
-        };
-        cache.foreign_keys.push(ForeignKey {
+    let mut unique_keys: Vec<(u32, Vec<String>, bool)> = Vec::new();
+    for row in client.query(UNIQUE_KEYS, &[&key_oids]).await? {
+        unique_keys.push((row.get(0), row.get(1), row.get(2)));
+    }
+    let mut base_foreign_keys = Vec::new();
+    for row in client.query(FOREIGN_KEYS, &[&key_oids]).await? {
+        base_foreign_keys.push(BaseForeignKey {
             name: row.get(0),
-            table: table.clone(),
-            columns: row.get(3),
-            referenced_table: referenced.clone(),
-            referenced_columns: row.get(4),
+            child: row.get(1),
+            child_columns: row.get(3),
+            parent: row.get(2),
+            parent_columns: row.get(4),
         });
     }
+    derive_keys(&mut cache, &by_oid, &sources, &unique_keys, &base_foreign_keys);
     for row in &function_rows {
         let function = function_from_row(row, &columns_by_oid);
         cache
@@ -140,6 +157,120 @@ pub async fn load(client: &Client, schemas: &[String]) -> Result<SchemaCache, to
         settings.push((name, row.get(2)));
     }
     Ok(cache)
+}
+
+/// Reads the stored query of every exposed view to learn where its columns come from.
+async fn view_sources(client: &Client, cache: &SchemaCache, by_oid: &HashMap<u32, (String, String)>) -> Result<ColumnSources, tokio_postgres::Error> {
+    let view_oids: Vec<u32> = by_oid
+        .iter()
+        .filter(|(_, key)| cache.tables.get(*key).is_some_and(|t| !LEAF_RELATION_KINDS.contains(&t.kind)))
+        .map(|(oid, _)| *oid)
+        .collect();
+    let mut sources = ColumnSources::default();
+    let queries = client.query(VIEW_QUERIES, &[&view_oids]).await?;
+    let mut pending: Vec<u32> = queries.iter().map(|row| row.get(0)).collect();
+    // Views may read views outside the exposed schemas; follow them a few levels deep.
+    let mut texts: HashMap<u32, String> = queries.iter().map(|row| (row.get(0), row.get(1))).collect();
+    let mut attributes: HashMap<(u32, i16), String> = HashMap::new();
+    let mut columns_of: HashMap<u32, Vec<String>> = HashMap::new();
+    for _ in 0..4 {
+        if pending.is_empty() {
+            break;
+        }
+        let mut wanted: Vec<u32> = pending.clone();
+        for text in pending.iter().filter_map(|oid| texts.get(oid)) {
+            for oid in referenced_oids(text) {
+                if !wanted.contains(&oid) {
+                    wanted.push(oid);
+                }
+            }
+        }
+        for row in client.query(ATTRIBUTES, &[&wanted]).await? {
+            let (oid, attnum, name): (u32, i16, String) = (row.get(0), row.get(1), row.get(2));
+            attributes.insert((oid, attnum), name.clone());
+            let list = columns_of.entry(oid).or_default();
+            if !list.contains(&name) {
+                list.push(name);
+            }
+        }
+        let nested: Vec<u32> = wanted.iter().copied().filter(|oid| !texts.contains_key(oid)).collect();
+        let mut next = Vec::new();
+        for row in client.query(VIEW_QUERIES, &[&nested]).await? {
+            let oid: u32 = row.get(0);
+            texts.insert(oid, row.get(1));
+            next.push(oid);
+        }
+        pending = next;
+    }
+    let attname = |oid: u32, attnum: i16| attributes.get(&(oid, attnum)).cloned();
+    for (oid, text) in &texts {
+        let columns = columns_of.get(oid).cloned().unwrap_or_default();
+        sources.add_view(*oid, &columns, text, &attname);
+    }
+    Ok(sources)
+}
+
+/// Relation oids a stored view query reads (`:resorigtbl N`).
+fn referenced_oids(text: &str) -> Vec<u32> {
+    text.match_indices(":resorigtbl ")
+        .filter_map(|(i, m)| text[i + m.len()..].split_whitespace().next().and_then(|n| n.parse::<u32>().ok()))
+        .filter(|oid| *oid != 0)
+        .collect()
+}
+
+/// Gives every exposed relation the keys and foreign keys it exposes: its own for tables,
+/// its base tables' (under its column names) for views.
+fn derive_keys(
+    cache: &mut SchemaCache,
+    by_oid: &HashMap<u32, (String, String)>,
+    sources: &ColumnSources,
+    unique_keys: &[(u32, Vec<String>, bool)],
+    foreign_keys: &[BaseForeignKey],
+) {
+    let columns_of: HashMap<u32, Vec<String>> = by_oid
+        .iter()
+        .filter_map(|(oid, key)| cache.tables.get(key).map(|t| (*oid, t.columns.iter().map(|c| c.name.clone()).collect())))
+        .collect();
+    let covers = |relation: u32, base: u32, columns: &[String]| -> Option<Vec<String>> {
+        let relation_columns = columns_of.get(&relation)?;
+        if relation == base {
+            return columns.iter().all(|c| relation_columns.contains(c)).then(|| columns.to_vec());
+        }
+        sources.covers(relation, relation_columns, base, columns)
+    };
+    for (oid, key) in by_oid {
+        let mut primary = None;
+        let mut uniques = Vec::new();
+        for (base, columns, is_primary) in unique_keys {
+            if let Some(mapped) = covers(*oid, *base, columns) {
+                if *is_primary && (*base == *oid || primary.is_none()) {
+                    primary = Some(mapped.clone());
+                }
+                uniques.push(mapped);
+            }
+        }
+        if let Some(table) = cache.tables.get_mut(key) {
+            if let Some(pk) = primary {
+                table.primary_key = pk;
+            }
+            table.unique_keys = uniques;
+        }
+    }
+    for fk in foreign_keys {
+        for (child_oid, child_key) in by_oid {
+            let Some(child_columns) = covers(*child_oid, fk.child, &fk.child_columns) else { continue };
+            for (parent_oid, parent_key) in by_oid {
+                let Some(parent_columns) = covers(*parent_oid, fk.parent, &fk.parent_columns) else { continue };
+                cache.foreign_keys.push(ForeignKey {
+                    name: fk.name.clone(),
+                    table: child_key.clone(),
+                    columns: child_columns.clone(),
+                    referenced_table: parent_key.clone(),
+                    referenced_columns: parent_columns,
+                });
+            }
+        }
+    }
 }
 
 fn function_from_row(row: &tokio_postgres::Row, columns_by_oid: &HashMap<u32, Vec<Column>>) -> Function {

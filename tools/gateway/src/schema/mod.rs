@@ -3,6 +3,7 @@
 
 mod introspect;
 mod relationships;
+mod views;
 
 pub use introspect::load;
 pub use relationships::{find_relationship, Cardinality, Relationship};
