@@ -387,6 +387,10 @@ async fn embedding_many_to_many_filters_order_and_inner(t: &T) {
     assert_eq!(absent.json(), json!([{"id": 3}]));
     let related_order = t.api.get("/books?select=id,authors(name)&author_id=not.is.null&order=authors(name).desc,id").await;
     assert_eq!(related_order.ids(), vec![1, 2, 3, 4, 5]);
+    let counted = t.api.get("/authors?select=name,books(count)&order=id").await;
+    assert_eq!(counted.json(), json!([{"name": "Ursula", "books": [{"count": 2}]}, {"name": "Terry", "books": [{"count": 2}]}, {"name": "Octavia", "books": [{"count": 1}]}]));
+    let top_count = t.api.get("/books?select=count&year=gt.1980").await;
+    assert_eq!(top_count.json(), json!([{"count": 3}]), "legacy count without parentheses");
     let by_hint = t.api.get("/books?select=id,writer:authors!books_author_id_fkey(name)&id=eq.5").await;
     assert_eq!(by_hint.json(), json!([{"id": 5, "writer": {"name": "Octavia"}}]));
 }

@@ -26,6 +26,15 @@ pub struct Level {
     pub projection: Vec<String>,
     pub conditions: Vec<String>,
     pub order: Vec<String>,
+    /// The legacy `select=count` form: one row with the number of matching rows.
+    pub counts_rows: bool,
+}
+
+/// `count` without parentheses on a relation without such a column: PostgREST's legacy count,
+/// still allowed when aggregates are disabled.
+fn is_legacy_count(item: &SelectItem, rel: &RelView) -> bool {
+    matches!(item, SelectItem::Column { field, cast: None, .. }
+        if field.name == "count" && field.json_path.is_empty() && !rel.columns.iter().any(|c| c.name == "count"))
 }
 
 pub struct ReadBuilder<'a> {
@@ -60,7 +69,18 @@ impl<'a> ReadBuilder<'a> {
     pub fn level(&mut self, rel: &RelView<'a>, qualifier: &str, items: &[SelectItem], path: &EmbedPath) -> Result<Level, ApiError> {
         let mut level = Level::default();
         let embeds: Vec<&SelectItem> = items.iter().filter(|i| matches!(i, SelectItem::Embed { .. })).collect();
-        for item in items {
+        if items.iter().any(|i| is_legacy_count(i, rel)) {
+            if items.len() > 1 {
+                return Err(ApiError::new(400, "PGRST123", "Use of aggregate functions is not allowed"));
+            }
+            let name = match &items[0] {
+                SelectItem::Column { alias: Some(alias), .. } => alias.clone(),
+                _ => "count".to_string(),
+            };
+            level.projection.push(format!("pg_catalog.count(*) AS {}", ident(&name)));
+            level.counts_rows = true;
+        }
+        for item in items.iter().filter(|_| !level.counts_rows) {
             match item {
                 SelectItem::Star => {
                     for column in rel.columns {
@@ -100,7 +120,7 @@ impl<'a> ReadBuilder<'a> {
             let sql = self.condition_sql(rel, qualifier, condition, &embeds, path)?;
             level.conditions.push(sql);
         }
-        if let Some(terms) = self.query.orders.get(path) {
+        if let Some(terms) = self.query.orders.get(path).filter(|_| !level.counts_rows) {
             for term in terms {
                 level.order.push(self.order_sql(rel, qualifier, term, &embeds)?);
             }
@@ -329,6 +349,9 @@ impl<'a> ReadBuilder<'a> {
             format!("(select row_to_json({row_alias}) from (select {projection} from {from} where {where_sql} limit 1) as {row_alias})")
         } else {
             let mut inner = format!("select {projection} from {from} where {where_sql}");
+            if child.counts_rows {
+                return Ok(BuiltEmbed { value_sql: format!("(select coalesce(json_agg({row_alias}), '[]') from ({inner}) as {row_alias})"), exists_sql });
+            }
             if !child.order.is_empty() {
                 inner.push_str(&format!(" order by {}", child.order.join(", ")));
             }
