@@ -136,3 +136,29 @@ pub fn too_many_requests(policy: &str, quota: Quota, verdict: &Verdict) -> ApiEr
         .filter(|(name, _)| *name != headers::RETRY_AFTER)
         .fold(error, |error, (name, value)| error.with_header(name, value))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gcra::{check, Quota};
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn refusal_is_a_429_in_the_one_shape_with_one_retry_after_and_both_fields() {
+        let quota = Quota::new(2, 10).unwrap();
+        let mut tat = 0;
+        for _ in 0..2 {
+            tat = check(quota, tat, 1_000_000, 1).tat_ms;
+        }
+        let refused = check(quota, tat, 1_000_000, 1).verdict;
+        let error = too_many_requests("signup", quota, &refused);
+        assert_eq!((error.status, error.code), (429, "rate_limited"));
+        let named = |name: &str| error.headers.iter().filter(|(header, _)| *header == name).map(|(_, value)| value.as_str()).collect::<Vec<_>>();
+        assert_eq!(named("Retry-After"), vec!["5"]);
+        assert_eq!(named(headers::RATELIMIT), vec![r#""signup";r=0;t=5"#]);
+        assert_eq!(named(RATELIMIT_POLICY), vec![r#""signup";q=2;w=10"#]);
+        let body = error.body("req-1");
+        assert_eq!(body["error"]["details"]["limit"], 2);
+        assert_eq!(body["error"]["details"]["retry_after_seconds"], 5);
+    }
+}
