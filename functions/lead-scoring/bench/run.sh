@@ -11,5 +11,5 @@ cargo run --quiet --release -p lead-scoring --example throughput -- "$leads" "$r
 
 cargo build --quiet --release -p lead-scoring --example wasm_throughput --target wasm32-unknown-unknown
 module="$target_dir/wasm32-unknown-unknown/release/examples/wasm_throughput.wasm"
-echo "wasm module: $(stat -c %s "$module") bytes"
+echo "wasm32 bench module (engine + unused edge code): $(stat -c %s "$module") bytes"
 node functions/lead-scoring/bench/wasm-throughput.mjs "$module" "$leads" "$rounds"

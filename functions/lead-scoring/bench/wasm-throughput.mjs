@@ -10,7 +10,16 @@ if (!path) {
 }
 const leads = Number(leadsArg);
 const rounds = Number(roundsArg);
-const { instance } = await WebAssembly.instantiate(await readFile(path), {});
+// The crate also holds the Worker endpoints, so the module declares wasm-bindgen's JS imports.
+// The engine never calls them: each is a stub that throws, which would fail the run if it did.
+const unexpectedImports = new Proxy({}, {
+  get: (_, module) => new Proxy({}, {
+    get: (__, name) => () => {
+      throw new Error(`the engine called the JS import ${String(module)}.${String(name)}`);
+    },
+  }),
+});
+const { instance } = await WebAssembly.instantiate(await readFile(path), unexpectedImports);
 const { prepare, score_prepared, parse_and_score_prepared } = instance.exports;
 
 prepare(leads);
