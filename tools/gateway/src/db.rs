@@ -2,9 +2,12 @@
 //! request to SQL through `request.*` settings, call the pre-request function, run the plan,
 //! then commit or roll back.
 
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use deadpool_postgres::{Object, Pool, PoolError};
+use deadpool_postgres::ObjectId;
 use postgres_types::ToSql;
 use serde_json::Value;
 
@@ -34,11 +37,72 @@ pub struct Outcome {
     pub planned_total: Option<i64>,
 }
 
-/// Decides from the outcome whether to keep the work: Ok(true) commits, Ok(false) rolls back,
-/// Err rolls back and answers the error.
-pub type Verdict<'a> = Box<dyn FnOnce(&Outcome) -> Result<bool, ApiError> + Send + 'a>;
+/// What must hold before the transaction may commit, and how it ends when it holds.
+#[derive(Debug, Clone, Copy)]
+pub struct Checks {
+    /// `application/vnd.pgrst.object+json`: exactly one row.
+    pub singular: bool,
+    /// `Prefer: handling=strict, max-affected=N`.
+    pub max_affected: Option<i64>,
+    /// False for `Prefer: tx=rollback` (where allowed) or `db-tx-end = rollback`.
+    pub commit: bool,
+}
+
+impl Checks {
+    fn inspects_result(&self) -> bool {
+        self.singular || self.max_affected.is_some()
+    }
+
+    fn judge(&self, outcome: &Outcome) -> Result<(), ApiError> {
+        if self.singular && outcome.page_total != 1 {
+            return Err(ApiError::new(406, "PGRST116", "Cannot coerce the result to a single JSON object")
+                .with_details(format!("The result contains {} rows", outcome.page_total)));
+        }
+        if let Some(max) = self.max_affected {
+            if outcome.page_total > max {
+                return Err(ApiError::new(400, "PGRST124", "Query result exceeds max-affected preference constraint")
+                    .with_details(format!("The query affects {} rows", outcome.page_total)));
+            }
+        }
+        Ok(())
+    }
+}
 
 const STATEMENT_CACHE_LIMIT: usize = 512;
+
+/// Which statements each pooled connection has already prepared. A statement is prepared the
+/// first time inside a request's transaction, after the role and search_path are set (as
+/// PostgREST does, so name lookup sees what the role sees); once prepared, the whole request
+/// can go out in one round trip.
+#[derive(Debug, Default)]
+pub struct PreparedStatements {
+    known: Mutex<HashMap<ObjectId, HashSet<String>>>,
+}
+
+impl PreparedStatements {
+    fn knows(&self, connection: ObjectId, sql: &str) -> bool {
+        self.known.lock().map(|k| k.get(&connection).is_some_and(|set| set.contains(sql))).unwrap_or(false)
+    }
+
+    fn remember(&self, connection: ObjectId, sql: &str) {
+        if let Ok(mut known) = self.known.lock() {
+            known.entry(connection).or_default().insert(sql.to_string());
+        }
+    }
+
+    fn forget_connection(&self, connection: ObjectId) {
+        if let Ok(mut known) = self.known.lock() {
+            known.remove(&connection);
+        }
+    }
+
+    /// Call together with clearing the pool's statement caches.
+    pub fn forget_all(&self) {
+        if let Ok(mut known) = self.known.lock() {
+            known.clear();
+        }
+    }
+}
 
 pub async fn acquire(pool: &Pool) -> Result<Object, ApiError> {
     pool.get().await.map_err(|e| match e {
@@ -51,25 +115,32 @@ pub async fn acquire(pool: &Pool) -> Result<Object, ApiError> {
 
 pub async fn run(
     pool: &Pool,
+    prepared: &PreparedStatements,
     tx: &TxSettings,
     explain: Option<&Statement>,
     main: &Statement,
-    verdict: Verdict<'_>,
+    checks: Checks,
 ) -> Result<Outcome, ApiError> {
     let client = acquire(pool).await?;
+    let connection = Object::id(&client);
     if client.statement_cache.size() > STATEMENT_CACHE_LIMIT {
         client.statement_cache.clear();
+        prepared.forget_connection(connection);
     }
-    let begin = if tx.read_only { "begin isolation level read committed read only" } else { "begin" };
-    let result = in_transaction(&client, begin, tx, explain, main, verdict).await;
-    match result {
-        Ok((outcome, commit)) => {
+    match in_transaction(&client, prepared, tx, explain, main, checks).await {
+        Ok((outcome, None)) => Ok(outcome),
+        Ok((outcome, Some(commit))) => {
             let end = if commit { "commit" } else { "rollback" };
-            client.batch_execute(end).await.map_err(|e| from_db_error(&e, tx.authenticated))?;
-            Ok(outcome)
+            match client.batch_execute(end).await {
+                Ok(()) => Ok(outcome),
+                Err(e) => {
+                    let _ = Object::take(client);
+                    Err(from_db_error(&e, tx.authenticated))
+                }
+            }
         }
         Err(error) => {
-            // The connection goes back to the pool clean, or is dropped if it cannot be.
+            // A connection that cannot even roll back does not go back to the pool.
             if client.batch_execute("rollback").await.is_err() {
                 let _ = Object::take(client);
             }
@@ -78,38 +149,70 @@ pub async fn run(
     }
 }
 
+/// Sends BEGIN, the settings, the pre-request call, the optional EXPLAIN, the statement and,
+/// when no check needs the result, COMMIT/ROLLBACK in one round trip. The server runs them in
+/// order; once one fails the transaction is aborted, so nothing after it takes effect (a
+/// COMMIT of an aborted transaction rolls back). Returns the end still to send, if any.
 async fn in_transaction(
     client: &Object,
-    begin: &str,
+    prepared: &PreparedStatements,
     tx: &TxSettings,
     explain: Option<&Statement>,
     main: &Statement,
-    verdict: Verdict<'_>,
-) -> Result<(Outcome, bool), ApiError> {
+    checks: Checks,
+) -> Result<(Outcome, Option<bool>), ApiError> {
     let db_err = |e: tokio_postgres::Error| from_db_error(&e, tx.authenticated);
+    let connection = Object::id(client);
+    let begin = if tx.read_only { "begin isolation level read committed read only" } else { "begin" };
     let setup_sql = setup_statement(tx.settings.len());
     let setup_values: Vec<&str> = tx.settings.iter().flat_map(|(k, v)| [k.as_str(), v.as_str()]).collect();
     let setup_params: Vec<TextParam> = setup_values.iter().map(|v| TextParam(Some(v))).collect();
     let setup_refs: Vec<&(dyn ToSql + Sync)> = setup_params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-    // BEGIN and the settings go out together; the server still runs them in order.
-    let setup = async {
-        let statement = client.prepare_cached(&setup_sql).await?;
-        client.query(&statement, &setup_refs).await
+    // The settings statement names no relation, so it may be prepared outside the transaction.
+    let setup_statement = client.prepare_cached(&setup_sql).await.map_err(db_err)?;
+    let all_known = prepared.knows(connection, &main.sql) && explain.is_none_or(|e| prepared.knows(connection, &e.sql));
+    let end_now = !checks.inspects_result();
+    let end = if checks.commit { "commit" } else { "rollback" };
+
+    let started = async {
+        client.batch_execute(begin).await?;
+        Ok::<(), tokio_postgres::Error>(())
     };
-    let (begun, configured) = tokio::join!(client.batch_execute(begin), setup);
-    begun.map_err(db_err)?;
-    configured.map_err(db_err)?;
-    if let Some(pre_request) = &tx.pre_request {
-        client.batch_execute(pre_request).await.map_err(db_err)?;
-    }
-    let planned_total = match explain {
-        Some(statement) => Some(planned_rows(client, statement).await.map_err(db_err)?),
-        None => None,
+    let configured = client.query(&setup_statement, &setup_refs);
+    let pre_requested = async {
+        match &tx.pre_request {
+            Some(sql) => client.batch_execute(sql).await,
+            None => Ok(()),
+        }
     };
-    let statement = client.prepare_cached(&main.sql).await.map_err(db_err)?;
-    let params: Vec<TextParam> = main.params.iter().map(|v| TextParam(v.as_deref())).collect();
-    let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-    let row = client.query_opt(&statement, &refs).await.map_err(db_err)?;
+    let (explained, row, ended) = if all_known {
+        let (begun, configured, pre_requested, rest) = tokio::join!(
+            biased;
+            started,
+            configured,
+            pre_requested,
+            statements(client, explain, main, end_now.then_some(end)),
+        );
+        begun.map_err(db_err)?;
+        configured.map_err(db_err)?;
+        pre_requested.map_err(db_err)?;
+        rest.map_err(db_err)?
+    } else {
+        let (begun, configured, pre_requested) = tokio::join!(biased; started, configured, pre_requested);
+        begun.map_err(db_err)?;
+        configured.map_err(db_err)?;
+        pre_requested.map_err(db_err)?;
+        let rest = statements(client, explain, main, end_now.then_some(end)).await.map_err(db_err)?;
+        prepared.remember(connection, &main.sql);
+        if let Some(e) = explain {
+            prepared.remember(connection, &e.sql);
+        }
+        rest
+    };
+    let planned_total = explained.map(|row| {
+        let plan: Value = row.get(0);
+        plan[0]["Plan"]["Plan Rows"].as_f64().unwrap_or(0.0) as i64
+    });
     let mut outcome = match row {
         Some(row) => Outcome {
             total: row.get(0),
@@ -124,22 +227,52 @@ async fn in_transaction(
         None => Outcome::default(),
     };
     outcome.planned_total = planned_total;
-    let commit = verdict(&outcome)?;
-    Ok((outcome, commit))
+    if ended {
+        return Ok((outcome, None));
+    }
+    checks.judge(&outcome)?;
+    Ok((outcome, Some(checks.commit)))
+}
+
+/// Prepares (or takes from the cache) and runs the optional EXPLAIN and the statement, then
+/// the end of the transaction when it is already known; all sent back to back.
+async fn statements(
+    client: &Object,
+    explain: Option<&Statement>,
+    main: &Statement,
+    end: Option<&str>,
+) -> Result<(Option<tokio_postgres::Row>, Option<tokio_postgres::Row>, bool), tokio_postgres::Error> {
+    let main_statement = client.prepare_cached(&main.sql).await?;
+    let explain_statement = match explain {
+        Some(e) => Some(client.prepare_cached(&e.sql).await?),
+        None => None,
+    };
+    let main_params: Vec<TextParam> = main.params.iter().map(|v| TextParam(v.as_deref())).collect();
+    let main_refs: Vec<&(dyn ToSql + Sync)> = main_params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+    let explain_params: Vec<TextParam> = explain.map(|e| e.params.iter().map(|v| TextParam(v.as_deref())).collect()).unwrap_or_default();
+    let explain_refs: Vec<&(dyn ToSql + Sync)> = explain_params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+    let (explained, row, ended) = tokio::join!(
+        biased;
+        async {
+            match &explain_statement {
+                Some(statement) => client.query_one(statement, &explain_refs).await.map(Some),
+                None => Ok(None),
+            }
+        },
+        client.query_opt(&main_statement, &main_refs),
+        async {
+            match end {
+                Some(sql) => client.batch_execute(sql).await.map(|_| true),
+                None => Ok(false),
+            }
+        },
+    );
+    Ok((explained?, row?, ended?))
 }
 
 fn setup_statement(pairs: usize) -> String {
     let calls: Vec<String> = (0..pairs).map(|i| format!("set_config(${}, ${}, true)", 2 * i + 1, 2 * i + 2)).collect();
     format!("select {}", if calls.is_empty() { "1".to_string() } else { calls.join(", ") })
-}
-
-async fn planned_rows(client: &Object, statement: &Statement) -> Result<i64, tokio_postgres::Error> {
-    let prepared = client.prepare_cached(&statement.sql).await?;
-    let params: Vec<TextParam> = statement.params.iter().map(|v| TextParam(v.as_deref())).collect();
-    let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-    let row = client.query_one(&prepared, &refs).await?;
-    let plan: Value = row.get(0);
-    Ok(plan[0]["Plan"]["Plan Rows"].as_f64().unwrap_or(0.0) as i64)
 }
 
 /// Waits up to `timeout` for Postgres to accept a connection, for a clear startup error.

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use crate::auth::{Identity, Verifier};
 use crate::config::Config;
-use crate::db::{self, Outcome, TxSettings, Verdict};
+use crate::db::{self, Checks, Outcome, TxSettings};
 use crate::error::ApiError;
 use crate::plan::call::{self, CallArgs, CallOptions};
 use crate::plan::mutate::{self, InsertSpec, MutationOptions};
@@ -28,6 +28,7 @@ pub struct AppState {
     pub pool: Pool,
     pub verifier: Verifier,
     pub cache: RwLock<Arc<SchemaCache>>,
+    pub prepared: db::PreparedStatements,
 }
 
 impl AppState {
@@ -218,21 +219,8 @@ impl Context<'_> {
     }
 
     /// Singular responses and `max-affected` are checked before the transaction ends.
-    fn verdict(&self, media: Media, max_affected: Option<i64>) -> Verdict<'static> {
-        let rollback = self.rollback;
-        Box::new(move |outcome: &Outcome| {
-            if media.is_singular() && outcome.page_total != 1 {
-                return Err(ApiError::new(406, "PGRST116", "Cannot coerce the result to a single JSON object")
-                    .with_details(format!("The result contains {} rows", outcome.page_total)));
-            }
-            if let Some(max) = max_affected {
-                if outcome.page_total > max {
-                    return Err(ApiError::new(400, "PGRST124", "Query result exceeds max-affected preference constraint")
-                        .with_details(format!("The query affects {} rows", outcome.page_total)));
-                }
-            }
-            Ok(!rollback)
-        })
+    fn checks(&self, media: Media, max_affected: Option<i64>) -> Checks {
+        Checks { singular: media.is_singular(), max_affected, commit: !self.rollback }
     }
 
     fn strict_max_affected(&self) -> Option<i64> {
@@ -321,7 +309,7 @@ async fn read(ctx: &Context<'_>, table: &Table) -> Result<Reply, ApiError> {
     let count = ctx.prefs.count;
     let exact = matches!(count, Some(CountPref::Exact | CountPref::Estimated));
     let plan = plan::read_table(&ctx.cache, table, &query, &window, media, count, exact)?;
-    let outcome = db::run(&ctx.state.pool, &ctx.tx_settings(true), plan.explain.as_ref(), &plan.statement, ctx.verdict(media, None)).await?;
+    let outcome = db::run(&ctx.state.pool, &ctx.state.prepared, &ctx.tx_settings(true), plan.explain.as_ref(), &plan.statement, ctx.checks(media, None)).await?;
     read_reply(ctx, media, &window, outcome, count, false)
 }
 
@@ -369,7 +357,7 @@ async fn insert(ctx: &Context<'_>, table: &Table) -> Result<Reply, ApiError> {
     let spec = InsertSpec { table, columns, body, missing_default: ctx.prefs.missing_default, on_conflict: on_conflict.clone() };
     let options = mutation_options(ctx, &query, media);
     let statement = mutate::insert(&ctx.cache, &spec, &options)?;
-    let outcome = db::run(&ctx.state.pool, &ctx.tx_settings(false), None, &statement, ctx.verdict(media, None)).await?;
+    let outcome = db::run(&ctx.state.pool, &ctx.state.prepared, &ctx.tx_settings(false), None, &statement, ctx.checks(media, None)).await?;
     let merged_only = ctx.prefs.resolution == Some(Resolution::MergeDuplicates) && outcome.inserted.is_some_and(|i| i <= 0);
     let mut reply = Reply::new(if merged_only { 200 } else { 201 });
     if let Some(location) = &outcome.location {
@@ -447,7 +435,7 @@ async fn put(ctx: &Context<'_>, table: &Table) -> Result<Reply, ApiError> {
     };
     let options = mutation_options(ctx, &query, media);
     let statement = mutate::insert(&ctx.cache, &spec, &options)?;
-    let outcome = db::run(&ctx.state.pool, &ctx.tx_settings(false), None, &statement, ctx.verdict(media, None)).await?;
+    let outcome = db::run(&ctx.state.pool, &ctx.state.prepared, &ctx.tx_settings(false), None, &statement, ctx.checks(media, None)).await?;
     let applied = Applied { return_pref: ctx.prefs.return_pref, count: ctx.prefs.count, ..ctx.applied() };
     let mut reply = if ctx.prefs.return_pref == Some(ReturnPref::Representation) {
         let status = if outcome.inserted.is_some_and(|i| i > 0) { 201 } else { 200 };
@@ -488,7 +476,7 @@ async fn delete(ctx: &Context<'_>, table: &Table) -> Result<Reply, ApiError> {
 
 async fn finish_change(ctx: &Context<'_>, media: Media, statement: &plan::Statement, is_update: bool) -> Result<Reply, ApiError> {
     let max_affected = ctx.strict_max_affected();
-    let outcome = db::run(&ctx.state.pool, &ctx.tx_settings(false), None, statement, ctx.verdict(media, max_affected)).await?;
+    let outcome = db::run(&ctx.state.pool, &ctx.state.prepared, &ctx.tx_settings(false), None, statement, ctx.checks(media, max_affected)).await?;
     let representation = ctx.prefs.return_pref == Some(ReturnPref::Representation);
     let applied = Applied {
         return_pref: ctx.prefs.return_pref,
@@ -569,7 +557,7 @@ async fn rpc_request(ctx: &Context<'_>, name: &str) -> Result<Reply, ApiError> {
     let plan = call::call(&ctx.cache, function, &args, &options)?;
     let read_only = method != "POST" || !function.volatile;
     let max_affected = ctx.strict_max_affected();
-    let outcome = db::run(&ctx.state.pool, &ctx.tx_settings(read_only), plan.explain.as_ref(), &plan.statement, ctx.verdict(media, max_affected)).await?;
+    let outcome = db::run(&ctx.state.pool, &ctx.state.prepared, &ctx.tx_settings(read_only), plan.explain.as_ref(), &plan.statement, ctx.checks(media, max_affected)).await?;
     let void = function.returns == crate::schema::ReturnShape::Void;
     read_reply(ctx, media, &window, outcome, count, void)
 }

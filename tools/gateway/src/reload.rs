@@ -18,6 +18,7 @@ pub async fn reload_schema_cache(state: &AppState) -> Result<(), String> {
     }
     // Plans prepared against the old schema may no longer apply.
     state.pool.manager().statement_caches.clear();
+    state.prepared.forget_all();
     Ok(())
 }
 

@@ -83,7 +83,7 @@ pub async fn start(config: Config) -> Result<Gateway, String> {
         .await
         .map_err(|e| format!("cannot listen on {}:{}: {e}", config.server_host, config.server_port))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
-    let state = Arc::new(AppState { config, pool, verifier, cache: RwLock::new(Arc::new(cache)) });
+    let state = Arc::new(AppState { config, pool, verifier, cache: RwLock::new(Arc::new(cache)), prepared: Default::default() });
     let (stop, stopped) = oneshot::channel();
     let reloader = tokio::spawn(reload::listen_for_reloads(Arc::clone(&state)));
     tokio::spawn(accept_loop(listener, Arc::clone(&state), stopped, reloader));

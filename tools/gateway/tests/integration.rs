@@ -92,6 +92,7 @@ fn main() -> ExitCode {
             schema_cache_reloads_on_notify,
             profiles_switch_schemas,
             tx_rollback_preference,
+            repeated_statements_keep_transactions_whole,
             jwks_secrets_verify_es256_and_oct_keys,
             pre_request_function_runs_first,
             statement_timeout_from_role_settings,
@@ -656,6 +657,27 @@ async fn tx_rollback_preference(t: &T) {
     let ignored = strict_api.send("POST", "/items", None, &[("Prefer", "tx=rollback")], Some(r#"{"name":"kept"}"#)).await;
     assert_eq!(ignored.header("preference-applied"), None);
     assert_eq!(t.api.get("/items?name=eq.kept&select=name").await.json(), json!([{"name": "kept"}]));
+}
+
+async fn repeated_statements_keep_transactions_whole(t: &T) {
+    // Once a statement is prepared on a connection the request travels in one round trip with
+    // its COMMIT; the pool has 8 connections, so 12 rounds reach every one of them twice.
+    for round in 0..12 {
+        let name = format!("repeat-{round}");
+        let created = t.api.send("POST", "/items", None, &[], Some(&format!(r#"{{"name":"{name}"}}"#))).await;
+        assert_eq!(created.status, 201, "round {round}: {}", created.text);
+        let duplicate = t.api.send("POST", "/items", None, &[], Some(&format!(r#"{{"name":"{name}"}}"#))).await;
+        assert_eq!((duplicate.status, duplicate.code()), (409, "23505".to_string()), "round {round}");
+        let rolled_back = t.api.send("POST", "/items", None, &[("Prefer", "tx=rollback")], Some(r#"{"name":"never-kept"}"#)).await;
+        assert_eq!(rolled_back.status, 201);
+        let bob_reads = t.api.send("GET", "/todos?select=owner", Some(&t.bob), &[], None).await;
+        assert!(bob_reads.json().as_array().unwrap().iter().all(|r| r["owner"] == BOB), "round {round}: settings never leak between requests");
+        let anon_reads = t.api.get("/todos?select=owner").await;
+        assert_eq!(anon_reads.status, 401, "round {round}");
+    }
+    let kept = t.api.get("/items?name=like.repeat-*&select=name").await;
+    assert_eq!(kept.json().as_array().unwrap().len(), 12);
+    assert_eq!(t.api.get("/items?name=eq.never-kept").await.json(), json!([]));
 }
 
 const EC_PRIVATE_KEY: &str = "-----BEGIN PRIVATE KEY-----
