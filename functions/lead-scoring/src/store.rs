@@ -48,10 +48,8 @@ pub async fn stale_leads(db: &Db, before: Timestamp, limit: usize) -> Result<Vec
         .from(LEADS)
         .select(LEAD_COLUMNS)
         .eq("is_deleted", "false")
-        .or(format!(
-            "scored_at.is.null,scored_at.lt.{}",
-            before.to_rfc3339()
-        ))
+        // Quoted: `.` and `:` are reserved inside PostgREST's logic trees.
+        .or(format!("scored_at.is.null,scored_at.lt.\"{}\"", before.to_rfc3339()))
         .order("scored_at.asc.nullsfirst,id.asc")
         .limit(limit);
     db::fetch_json(query).await
