@@ -10,7 +10,7 @@
 //!
 //! Layout: `config` (settings), `auth` (JWT), `schema` (catalog cache), `request` (parsing
 //! the query string and headers), `plan` (SQL generation), `db` (the transaction),
-//! `handler` (one request end to end), `response`, `server` (HTTP), `reload` (LISTEN).
+//! `handler` (one request end to end: `tables`, `rpc`), `response`, `server` (HTTP), `reload` (LISTEN).
 
 // Errors are PostgREST's full error body and travel the cold path once per failed request;
 // boxing them would only add an allocation.

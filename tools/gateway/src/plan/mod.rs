@@ -62,11 +62,6 @@ pub fn body_sql(shape: BodyShape, media: Media) -> String {
 pub const RESPONSE_GUCS: &str =
     "nullif(current_setting('response.headers', true), '') as response_headers, nullif(current_setting('response.status', true), '') as response_status";
 
-/// Exact and planned counts both need the filtered source without the window.
-pub struct CountSource {
-    pub from_where: String,
-}
-
 /// `LIMIT`/`OFFSET` for a window, as bind parameters.
 pub fn window_sql(params: &mut Params, window: &RowWindow) -> String {
     let mut sql = String::new();

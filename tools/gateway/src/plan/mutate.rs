@@ -15,7 +15,6 @@ use crate::schema::{find_relationship, Cardinality, SchemaCache, Table};
 pub struct MutationOptions<'a> {
     pub return_pref: ReturnPref,
     pub media: Media,
-    pub count_rows: bool,
     pub query: &'a QueryParams,
 }
 
