@@ -93,7 +93,8 @@ create table public.items (
   id serial primary key,
   name text not null unique,
   qty int not null default 7,
-  note text default 'none'
+  note text default 'none',
+  added_at timestamptz not null default '2026-01-01T00:00:00Z'
 );
 grant select, insert, update, delete on public.items to gw_anon, gw_authenticated;
 grant usage on sequence public.items_id_seq to gw_anon, gw_authenticated;

@@ -297,6 +297,9 @@ async fn logic_trees_nest_and_negate(t: &T) {
     assert_eq!(ids(t, "not.or=(year.lt.1980,price.is.null)").await, vec![3, 4, 6]);
     assert_eq!(ids(t, "and=(year.gt.1960,or(title.like.*Earth*,id.in.(4,5)),not.and(id.eq.5))").await, vec![1, 4]);
     assert_eq!(ids(t, "or=(title.eq.\"Guards! Guards!\",title.not.like.*a*)").await, vec![3, 5], "Kindred has no lower-case a");
+    t.api.send("POST", "/items", None, &[], Some(r#"{"name":"stale"}"#)).await;
+    let quoted_timestamp = t.api.get("/items?select=name&name=eq.stale&or=(added_at.is.null,added_at.lt.%222026-06-01T00:00:00.5%2B00:00%22)").await;
+    assert_eq!(quoted_timestamp.json(), json!([{"name": "stale"}]), "quoted values may hold . and : inside logic trees");
     let bad = t.api.get("/books?or=(year.bogus.1)").await;
     assert_eq!((bad.status, bad.code()), (400, "PGRST100".to_string()));
 }
