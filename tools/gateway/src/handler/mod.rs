@@ -119,7 +119,7 @@ async fn route(state: &AppState, request: &HttpRequest) -> Result<Reply, ApiErro
         return Err(ApiError::new(405, "PGRST117", format!("Unsupported HTTP method: {method}")));
     }
     let identity = state.verifier.identify(request.header("authorization"))?;
-    let schema = negotiate_schema(&state.config, request)?;
+    let (schema, negotiated_by_profile) = negotiate_schema(&state.config, request)?;
     let prefs = Preferences::parse(request.headers_all("prefer"))?;
     let tx_end = state.config.db_tx_end;
     let rollback = match prefs.tx {
@@ -146,17 +146,19 @@ async fn route(state: &AppState, request: &HttpRequest) -> Result<Reply, ApiErro
         [table] => table_request(&ctx, table).await?,
         _ => return Err(ApiError::new(404, "PGRST125", "Invalid path specified in request URL")),
     };
-    if state.config.db_schemas.len() > 1 && reply.status < 300 && reply.headers.iter().any(|(n, _)| n == "Content-Type") {
+    if negotiated_by_profile && reply.status < 300 && reply.headers.iter().any(|(n, _)| n == "Content-Type") {
         reply.headers.push(("Content-Profile".into(), ctx.schema.clone()));
     }
     Ok(reply)
 }
 
-fn negotiate_schema(config: &Config, request: &HttpRequest) -> Result<String, ApiError> {
+/// The schema a request works in, and whether it was negotiated (a profile header was sent or
+/// several schemas are exposed), in which case the answer names it in `Content-Profile`.
+fn negotiate_schema(config: &Config, request: &HttpRequest) -> Result<(String, bool), ApiError> {
     let header = if matches!(request.method.as_str(), "GET" | "HEAD") { "accept-profile" } else { "content-profile" };
     match request.header(header) {
-        None => Ok(config.db_schemas[0].clone()),
-        Some(wanted) if config.db_schemas.iter().any(|s| s == wanted) => Ok(wanted.to_string()),
+        None => Ok((config.db_schemas[0].clone(), config.db_schemas.len() > 1)),
+        Some(wanted) if config.db_schemas.iter().any(|s| s == wanted) => Ok((wanted.to_string(), true)),
         Some(wanted) => Err(ApiError::new(406, "PGRST106", format!("Invalid schema: {wanted}"))
             .with_hint(format!("Only the following schemas are exposed: {}", config.db_schemas.join(", ")))),
     }
