@@ -9,7 +9,7 @@ use shared::clock;
 use shared::db::Db;
 use shared::error::ApiError;
 use shared::http::{self, RequestContext};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use worker::{Request, Response};
 
 use crate::batch::{is_uuid, top_movers, BatchBody, ScoreWrite, Selection, TOP_MOVERS};
@@ -74,7 +74,7 @@ pub async fn score_batch(mut req: Request, context: &RequestContext) -> Result<R
     let (leads, requested, not_found, has_more) = match &selection {
         Selection::LeadIds(ids) => {
             let leads = store::leads_by_ids(&db, ids).await?;
-            let found: Vec<&str> = leads.iter().filter_map(|lead| lead.id.as_deref()).collect();
+            let found: HashSet<&str> = leads.iter().filter_map(|lead| lead.id.as_deref()).collect();
             let missing: Vec<String> = ids
                 .iter()
                 .filter(|id| !found.contains(&id.as_str()))

@@ -49,7 +49,10 @@ pub async fn stale_leads(db: &Db, before: Timestamp, limit: usize) -> Result<Vec
         .select(LEAD_COLUMNS)
         .eq("is_deleted", "false")
         // Quoted: `.` and `:` are reserved inside PostgREST's logic trees.
-        .or(format!("scored_at.is.null,scored_at.lt.\"{}\"", before.to_rfc3339()))
+        .or(format!(
+            "scored_at.is.null,scored_at.lt.\"{}\"",
+            before.to_rfc3339()
+        ))
         .order("scored_at.asc.nullsfirst,id.asc")
         .limit(limit);
     db::fetch_json(query).await
