@@ -4,7 +4,7 @@
 
 use super::read::{ReadBuilder, RelView};
 use super::sql::{ident, qualified};
-use super::{body_sql, projection_or_null, window_sql, BodyShape, ReadPlan, Statement, RESPONSE_GUCS};
+use super::{body_sql, window_sql, BodyShape, ReadPlan, Statement, RESPONSE_GUCS};
 use crate::error::ApiError;
 use crate::request::media::Media;
 use crate::request::range::RowWindow;
@@ -126,7 +126,7 @@ pub fn call(cache: &SchemaCache, function: &Function, args: &CallArgs, options: 
     };
     let level = builder.level(&rel, "pgrst_source", if scalar { &[] } else { &options.query.select }, &Vec::new())?;
     builder.check_embed_paths()?;
-    let projection = if scalar { "pgrst_source.pgrst_scalar".to_string() } else { projection_or_null(&level.projection) };
+    let projection = if scalar { "pgrst_source.pgrst_scalar".to_string() } else { level.select_list() };
     let where_sql = if level.conditions.is_empty() { String::new() } else { format!(" where {}", level.conditions.join(" and ")) };
     let mut select = format!("select {projection} from pgrst_source{where_sql}");
     if !level.order.is_empty() {

@@ -97,7 +97,7 @@ pub fn read_table(
     builder.check_embed_paths()?;
     let where_sql = if level.conditions.is_empty() { String::new() } else { format!(" where {}", level.conditions.join(" and ")) };
     let from_where = format!("from {qualifier}{where_sql}");
-    let mut source = format!("select {} {from_where}", projection_or_null(&level.projection));
+    let mut source = format!("select {} {from_where}", level.select_list());
     if !level.order.is_empty() {
         source.push_str(&format!(" order by {}", level.order.join(", ")));
     }

@@ -61,7 +61,7 @@ fn returned_rows_select<'a>(
         let rel = RelView { key: Some((table.schema.clone(), table.name.clone())), display_name: table.name.clone(), columns: &table.columns };
         let level = builder.level(&rel, "pgrst_source", &options.query.select, &Vec::new())?;
         builder.check_embed_paths()?;
-        (projection_or_null(&level.projection), body_sql(BodyShape::Rows, options.media))
+        (level.select_list(), body_sql(BodyShape::Rows, options.media))
     } else {
         ("1 as pgrst_row".to_string(), body_sql(BodyShape::Nothing, options.media))
     };

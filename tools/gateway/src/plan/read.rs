@@ -23,11 +23,22 @@ pub struct RelView<'a> {
 /// The SQL pieces of one level.
 #[derive(Debug, Default)]
 pub struct Level {
-    pub projection: Vec<String>,
+    /// (expression, output name) pairs.
+    pub projection: Vec<(String, String)>,
     pub conditions: Vec<String>,
     pub order: Vec<String>,
     /// The legacy `select=count` form: one row with the number of matching rows.
     pub counts_rows: bool,
+}
+
+impl Level {
+    /// The SELECT list: `expr AS "name", ...`, or `null` when nothing is selected.
+    pub fn select_list(&self) -> String {
+        if self.projection.is_empty() {
+            return "null".to_string();
+        }
+        self.projection.iter().map(|(expr, name)| format!("{expr} AS {}", ident(name))).collect::<Vec<_>>().join(", ")
+    }
 }
 
 /// `count` without parentheses on a relation without such a column: PostgREST's legacy count,
@@ -77,14 +88,14 @@ impl<'a> ReadBuilder<'a> {
                 SelectItem::Column { alias: Some(alias), .. } => alias.clone(),
                 _ => "count".to_string(),
             };
-            level.projection.push(format!("pg_catalog.count(*) AS {}", ident(&name)));
+            level.projection.push(("pg_catalog.count(*)".to_string(), name));
             level.counts_rows = true;
         }
         for item in items.iter().filter(|_| !level.counts_rows) {
             match item {
                 SelectItem::Star => {
                     for column in rel.columns {
-                        level.projection.push(format!("{qualifier}.{}", ident(&column.name)));
+                        level.projection.push((format!("{qualifier}.{}", ident(&column.name)), column.name.clone()));
                     }
                 }
                 SelectItem::Column { field, alias, cast } => {
@@ -93,16 +104,18 @@ impl<'a> ReadBuilder<'a> {
                         expr = format!("({expr})::{cast}");
                     }
                     let name = alias.clone().unwrap_or_else(|| field.output_name());
-                    level.projection.push(format!("{expr} AS {}", ident(&name)));
+                    level.projection.push((expr, name));
                 }
-                SelectItem::Embed { children, inner, .. } => {
+                SelectItem::Embed { children, inner, spread, .. } => {
                     let label = item.embed_label().unwrap_or_default().to_string();
                     let mut child_path = path.clone();
                     child_path.push(label.clone());
                     self.seen_embeds.insert(child_path.clone());
                     let embed = self.embed(rel, qualifier, item, &child_path)?;
-                    if !children.is_empty() {
-                        level.projection.push(format!("{} AS {}", embed.value_sql, ident(&label)));
+                    if *spread {
+                        level.projection.extend(embed.spread_columns);
+                    } else if !children.is_empty() {
+                        level.projection.push((embed.value_sql, label));
                     }
                     if *inner {
                         level.conditions.push(embed.exists_sql.clone());
@@ -318,7 +331,7 @@ impl<'a> ReadBuilder<'a> {
     }
 
     fn embed(&mut self, rel: &RelView<'a>, qualifier: &str, item: &SelectItem, path: &EmbedPath) -> Result<BuiltEmbed, ApiError> {
-        let SelectItem::Embed { name, hint, children, .. } = item else {
+        let SelectItem::Embed { name, hint, children, spread, .. } = item else {
             return Err(ApiError::internal("embed() called on a column"));
         };
         let relationship = self.relationship(rel, name, hint.as_deref())?;
@@ -344,13 +357,30 @@ impl<'a> ReadBuilder<'a> {
         let where_sql = if conditions.is_empty() { "true".to_string() } else { conditions.join(" and ") };
         let exists_sql = format!("exists (select 1 from {from} where {where_sql})");
         let row_alias = self.alias("row");
-        let projection = if child.projection.is_empty() { "null".to_string() } else { child.projection.join(", ") };
+        let projection = child.select_list();
+        if *spread {
+            if !relationship.is_to_one() {
+                return Err(ApiError::not_implemented(format!(
+                    "spreading the to-many relationship '{name}' is not supported by this gateway; only many-to-one and one-to-one relationships can be spread"
+                )));
+            }
+            let spread_columns = child
+                .projection
+                .iter()
+                .map(|(expr, column)| (format!("(select {expr} from {from} where {where_sql} limit 1)"), column.clone()))
+                .collect();
+            return Ok(BuiltEmbed { value_sql: String::new(), exists_sql, spread_columns });
+        }
         let value_sql = if relationship.is_to_one() {
             format!("(select row_to_json({row_alias}) from (select {projection} from {from} where {where_sql} limit 1) as {row_alias})")
         } else {
             let mut inner = format!("select {projection} from {from} where {where_sql}");
             if child.counts_rows {
-                return Ok(BuiltEmbed { value_sql: format!("(select coalesce(json_agg({row_alias}), '[]') from ({inner}) as {row_alias})"), exists_sql });
+                return Ok(BuiltEmbed {
+                    value_sql: format!("(select coalesce(json_agg({row_alias}), '[]') from ({inner}) as {row_alias})"),
+                    exists_sql,
+                    spread_columns: Vec::new(),
+                });
             }
             if !child.order.is_empty() {
                 inner.push_str(&format!(" order by {}", child.order.join(", ")));
@@ -363,13 +393,15 @@ impl<'a> ReadBuilder<'a> {
             }
             format!("(select coalesce(json_agg({row_alias}), '[]') from ({inner}) as {row_alias})")
         };
-        Ok(BuiltEmbed { value_sql, exists_sql })
+        Ok(BuiltEmbed { value_sql, exists_sql, spread_columns: Vec::new() })
     }
 }
 
 struct BuiltEmbed {
     value_sql: String,
     exists_sql: String,
+    /// For a spread embed: the related row's columns as scalar subqueries.
+    spread_columns: Vec<(String, String)>,
 }
 
 fn join_conditions(relationship: &Relationship, origin: &str, target: &str) -> Vec<String> {

@@ -47,6 +47,8 @@ pub enum SelectItem {
         alias: Option<String>,
         hint: Option<String>,
         inner: bool,
+        /// `...relation(cols)`: the columns join the parent row instead of nesting.
+        spread: bool,
         children: Vec<SelectItem>,
     },
 }
@@ -88,9 +90,10 @@ fn parse_item(item: &str, whole: &str) -> Result<SelectItem, ApiError> {
     if item == "*" {
         return Ok(SelectItem::Star);
     }
-    if item.starts_with("...") {
-        return Err(ApiError::not_implemented("spread embeds ('...relation(...)') are not supported by this gateway"));
-    }
+    let (spread, item) = match item.strip_prefix("...") {
+        Some(rest) => (true, rest),
+        None => (false, item),
+    };
     let (alias, rest) = split_alias(item);
     if let Some(open) = find_unquoted(rest, '(') {
         if !rest.ends_with(')') {
@@ -117,7 +120,10 @@ fn parse_item(item: &str, whole: &str) -> Result<SelectItem, ApiError> {
             }
         }
         let children = if inside.trim().is_empty() { Vec::new() } else { parse_select(inside)? };
-        return Ok(SelectItem::Embed { name, alias, hint, inner, children });
+        return Ok(SelectItem::Embed { name, alias, hint, inner, spread, children });
+    }
+    if spread {
+        return Err(select_error(whole, "the spread operator '...' applies to embedded resources only"));
     }
     let (field_text, cast) = match rest.find("::") {
         Some(i) => (&rest[..i], Some(rest[i + 2..].trim().to_string())),
@@ -235,7 +241,7 @@ mod tests {
     fn parses_embeds_with_hints_and_inner() {
         let items = parse_select("*,author:users!posts_author_fkey!inner(id,name),comments(*)").unwrap();
         match &items[1] {
-            SelectItem::Embed { name, alias, hint, inner, children } => {
+            SelectItem::Embed { name, alias, hint, inner, children, .. } => {
                 assert_eq!(name, "users");
                 assert_eq!(alias.as_deref(), Some("author"));
                 assert_eq!(hint.as_deref(), Some("posts_author_fkey"));
@@ -244,6 +250,8 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
+        assert!(matches!(&parse_select("id,...authors(name)").unwrap()[1], SelectItem::Embed { spread: true, .. }));
+        assert!(parse_select("...name").is_err());
         assert!(parse_select("count()").is_err());
         assert!(parse_select("price::text;drop").is_err());
     }
