@@ -33,6 +33,9 @@
 //! | `rate-limit`   | 1000 per 60 s   | closed (503)           | the check endpoint is itself the store        |
 //! | `default`      | 60 per 60 s     | closed (503)           | any endpoint without its own entry            |
 //!
+//! Benchmark: `bench/bench.mjs` (added latency and decisions per second for both stores,
+//! against a running stack; see its header for the command).
+//!
 //! Overrides: `RATE_LIMIT_DEFAULTS` (e.g. `signup=10/60`), `RATE_LIMIT_STORE` (e.g.
 //! `webhooks=postgres,default=durable-object`) and `RATE_LIMIT_FAILURE_MODE` (e.g.
 //! `lead-scoring=closed`); see [`config`].
