@@ -11,9 +11,15 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/rls-edge/target}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 secret='super-secret-jwt-token-with-at-least-32-characters-long'
 
+# A port is free when no socket uses it locally, listening or not: outgoing connections take
+# ephemeral ports from this range too.
+port_in_use() {
+  if command -v ss >/dev/null; then [ -n "$(ss -Htan "sport = :$1")" ]; else (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; fi
+}
+
 free_port() {
   for port in $(seq "$1" 56099); do
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return 0; fi
+    if ! port_in_use "$port"; then echo "$port"; return 0; fi
   done
   echo "run-js-tests.sh: no free port in $1-56099" >&2
   return 1
@@ -39,7 +45,10 @@ if [ -n "${GATEWAY_TEST_DATABASE_URL:-}" ]; then
 else
   pg_port=$(free_port 56040)
   cluster_dir="$work/pg"
-  "$root/tools/scripts/postgres.sh" start "$cluster_dir" "$pg_port"
+  if ! "$root/tools/scripts/postgres.sh" start "$cluster_dir" "$pg_port"; then
+    cat "$cluster_dir/server.log" >&2 2>/dev/null || true
+    exit 1
+  fi
   super_url="postgres://postgres@127.0.0.1:$pg_port/postgres"
 fi
 "$PG_BIN/psql" -q -v ON_ERROR_STOP=1 "$super_url" -c "create database $database" >/dev/null

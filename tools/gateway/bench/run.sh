@@ -33,11 +33,15 @@ if [ -n "${GATEWAY_TEST_DATABASE_URL:-}" ]; then
 else
   port=""
   for p in $(seq 56080 56099); do
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then port=$p; break; fi
+    # Free means no local socket uses it at all; outgoing connections take ports from this range.
+    if [ -z "$(ss -Htan "sport = :$p")" ]; then port=$p; break; fi
   done
   [ -n "$port" ] || { echo "no free port in 56080-56099" >&2; exit 1; }
   cluster_dir="$work/pg"
-  "$root/tools/scripts/postgres.sh" start "$cluster_dir" "$port"
+  if ! "$root/tools/scripts/postgres.sh" start "$cluster_dir" "$port"; then
+    cat "$cluster_dir/server.log" >&2 2>/dev/null || true
+    exit 1
+  fi
   super_url="postgres://postgres@127.0.0.1:$port/postgres"
 fi
 "$PG_BIN/psql" -q -v ON_ERROR_STOP=1 "$super_url" -c "create database $database" >/dev/null

@@ -31,28 +31,35 @@ fn postgres_script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/postgres.sh")
 }
 
-pub fn free_port() -> u16 {
-    PORT_RANGE
-        .clone()
-        .find(|p| TcpListener::bind(("127.0.0.1", *p)).is_ok())
-        .expect("a free port in 56000-56099")
+fn free_ports() -> impl Iterator<Item = u16> {
+    PORT_RANGE.clone().filter(|p| TcpListener::bind(("127.0.0.1", *p)).is_ok())
 }
 
-/// The superuser URL of a cluster to test against, starting one if none was given.
+pub fn free_port() -> u16 {
+    free_ports().next().expect("a free port in 56000-56099")
+}
+
+/// The superuser URL of a cluster to test against, starting one if none was given. A port that
+/// looked free can still be taken (outgoing connections use this range too), so a failed start
+/// moves on to the next one.
 pub fn superuser_url() -> (String, Option<Cluster>) {
     if let Ok(url) = std::env::var("GATEWAY_TEST_DATABASE_URL") {
         return (url, None);
     }
-    let port = free_port();
-    let data_dir = std::env::temp_dir().join(format!("gateway-it-{}-{port}", std::process::id()));
-    let status = Command::new(postgres_script())
-        .arg("start")
-        .arg(&data_dir)
-        .arg(port.to_string())
-        .status()
-        .expect("run tools/scripts/postgres.sh");
-    assert!(status.success(), "postgres.sh start failed");
-    (format!("postgres://postgres@127.0.0.1:{port}/postgres"), Some(Cluster { data_dir }))
+    for port in free_ports().take(5) {
+        let data_dir = std::env::temp_dir().join(format!("gateway-it-{}-{port}", std::process::id()));
+        let started = Command::new(postgres_script())
+            .arg("start")
+            .arg(&data_dir)
+            .arg(port.to_string())
+            .status()
+            .expect("run tools/scripts/postgres.sh");
+        let cluster = Cluster { data_dir };
+        if started.success() {
+            return (format!("postgres://postgres@127.0.0.1:{port}/postgres"), Some(cluster));
+        }
+    }
+    panic!("could not start Postgres through tools/scripts/postgres.sh on any free port in 56000-56099");
 }
 
 /// Creates a fresh database with the fixture; returns (superuser URL of it, authenticator URL).
