@@ -1,6 +1,7 @@
 //! The engine compiled to wasm32 for the throughput benchmark that `bench/wasm-throughput.mjs`
-//! runs in Node (V8, the engine Workers use). Plain exports, no JS imports: the timing happens
-//! in JS around `score_prepared`, so the module needs no clock.
+//! runs in Node (V8, the engine Workers use). Plain exports and no wasm-bindgen glue: the
+//! timing happens in JS around `score_prepared`, so the module needs no clock, and the JS
+//! imports the crate's edge layer declares are stubbed (the engine never calls them).
 
 #[path = "support/synthetic.rs"]
 mod synthetic;
