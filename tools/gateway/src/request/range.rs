@@ -26,7 +26,7 @@ pub fn parse_range_header(value: &str) -> Result<RowWindow, ApiError> {
     if lower > upper {
         return Err(range_error("The lower boundary must be lower than or equal to the upper boundary in the Range header."));
     }
-    Ok(RowWindow { offset: lower, limit: Some(upper - lower + 1) })
+    Ok(RowWindow { offset: lower, limit: Some(upper.saturating_sub(lower).saturating_add(1)) })
 }
 
 /// Intersects the header window with `limit`/`offset` and caps it at `max_rows`.
@@ -40,13 +40,13 @@ pub fn combine(header: Option<RowWindow>, limit: Option<i64>, offset: Option<i64
     let base = header.unwrap_or(RowWindow { offset: 0, limit: None });
     let offset_param = offset.unwrap_or(0);
     let start = base.offset.max(offset_param);
-    let header_end = base.limit.map(|l| base.offset + l);
-    let param_end = limit.map(|l| offset_param + l);
+    let header_end = base.limit.map(|l| base.offset.saturating_add(l));
+    let param_end = limit.map(|l| offset_param.saturating_add(l));
     let end = match (header_end, param_end) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     };
-    let mut limit = end.map(|e| (e - start).max(0));
+    let mut limit = end.map(|e| e.saturating_sub(start).max(0));
     if let Some(max) = max_rows {
         let max = max as i64;
         limit = Some(limit.map_or(max, |l| l.min(max)));
@@ -57,7 +57,7 @@ pub fn combine(header: Option<RowWindow>, limit: Option<i64>, offset: Option<i64
 /// PostgREST's status and `Content-Range` for a read: 206 when a count shows rows are missing,
 /// 416 when the offset is past the total.
 pub fn status_and_content_range(offset: i64, page_total: i64, total: Option<i64>) -> (u16, String) {
-    let upper = offset + page_total - 1;
+    let upper = offset.saturating_add(page_total).saturating_sub(1);
     let range = if total != Some(0) && offset <= upper { format!("{offset}-{upper}") } else { "*".to_string() };
     let total_text = total.map_or("*".to_string(), |t| t.to_string());
     let status = match total {
@@ -81,6 +81,8 @@ mod tests {
         assert_eq!(combine(None, Some(5), Some(10), Some(3)).unwrap(), RowWindow { offset: 10, limit: Some(3) });
         assert!(parse_range_header("9-0").is_err());
         assert!(combine(None, Some(-1), None, None).is_err());
+        assert_eq!(combine(None, Some(i64::MAX), Some(i64::MAX), None).unwrap().offset, i64::MAX);
+        assert_eq!(status_and_content_range(i64::MAX, 0, None).0, 200);
     }
 
     #[test]
