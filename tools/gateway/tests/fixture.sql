@@ -114,6 +114,9 @@ grant usage on schema extra to gw_anon, gw_authenticated;
 grant select, insert on extra.notes to gw_anon, gw_authenticated;
 
 -- Functions of every result kind.
+create function public.label(public.books) returns text language sql stable as $$
+  select $1.title || ' (' || coalesce($1.year::text, '?') || ')'
+$$;
 create function public.add(a int, b int) returns int language sql immutable as $$ select a + b $$;
 create function public.hello(name text default 'world') returns text language sql stable as $$ select 'hello ' || name $$;
 create function public.book_by_id(book_id int) returns public.books language sql stable as $$ select * from public.books where id = book_id $$;

@@ -241,6 +241,11 @@ async fn select_columns_aliases_casts_and_json_paths(t: &T) {
     assert_eq!(answer.json(), json!([{"id": 1, "name": "A Wizard of Earthsea", "price": "9.99", "pages": 183, "series": "Earthsea", "no": 1}]));
     let all = t.api.get("/authors?id=eq.3").await;
     assert_eq!(all.json(), json!([{"id": 3, "name": "Octavia"}]));
+    let computed = t.api.get("/books?select=id,label&label=like.*(19*&order=label.desc&limit=2").await;
+    assert_eq!(computed.status, 200, "{}", computed.text);
+    assert_eq!(computed.json(), json!([{"id": 2, "label": "The Left Hand of Darkness (1969)"}, {"id": 5, "label": "Kindred (1979)"}]), "computed fields select, filter and order");
+    let embedded_computed = t.api.get("/authors?select=books(label)&id=eq.3").await;
+    assert_eq!(embedded_computed.json(), json!([{"books": [{"label": "Kindred (1979)"}]}]));
     let first_genre = t.api.get("/books?id=eq.3&select=genres").await;
     assert_eq!(first_genre.json(), json!([{"genres": ["fantasy", "comedy"]}]));
 }

@@ -123,6 +123,7 @@ pub fn call(cache: &SchemaCache, function: &Function, args: &CallArgs, options: 
         key: function.result_relation.clone().filter(|_| !scalar),
         display_name: function.name.clone(),
         columns: if scalar { &no_columns } else { &function.result_columns },
+        whole_rows: false,
     };
     let level = builder.level(&rel, "pgrst_source", if scalar { &[] } else { &options.query.select }, &Vec::new())?;
     builder.check_embed_paths()?;

@@ -91,7 +91,7 @@ pub fn read_table(
     exact_count: bool,
 ) -> Result<ReadPlan, ApiError> {
     let mut builder = ReadBuilder::new(cache, query);
-    let rel = RelView { key: Some((table.schema.clone(), table.name.clone())), display_name: table.name.clone(), columns: &table.columns };
+    let rel = RelView { key: Some((table.schema.clone(), table.name.clone())), display_name: table.name.clone(), columns: &table.columns, whole_rows: true };
     let qualifier = qualified(&table.schema, &table.name);
     let level = builder.level(&rel, &qualifier, &query.select, &Vec::new())?;
     builder.check_embed_paths()?;

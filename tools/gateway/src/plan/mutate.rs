@@ -58,7 +58,7 @@ fn returned_rows_select<'a>(
 ) -> Result<String, ApiError> {
     let body = if options.return_pref == ReturnPref::Representation {
         builder.top_level_projection_only = true;
-        let rel = RelView { key: Some((table.schema.clone(), table.name.clone())), display_name: table.name.clone(), columns: &table.columns };
+        let rel = RelView { key: Some((table.schema.clone(), table.name.clone())), display_name: table.name.clone(), columns: &table.columns, whole_rows: false };
         let level = builder.level(&rel, "pgrst_source", &options.query.select, &Vec::new())?;
         builder.check_embed_paths()?;
         (level.select_list(), body_sql(BodyShape::Rows, options.media))
@@ -220,7 +220,7 @@ pub fn delete<'a>(cache: &'a SchemaCache, table: &'a Table, options: &MutationOp
 
 /// The WHERE of an UPDATE/DELETE; with `limit`, only the first rows by `order` are touched.
 fn top_level_conditions<'a>(builder: &mut ReadBuilder<'a>, table: &'a Table, target: &str, limit: Option<i64>) -> Result<String, ApiError> {
-    let rel = RelView { key: Some((table.schema.clone(), table.name.clone())), display_name: table.name.clone(), columns: &table.columns };
+    let rel = RelView { key: Some((table.schema.clone(), table.name.clone())), display_name: table.name.clone(), columns: &table.columns, whole_rows: true };
     let query = builder.query;
     let mut parts = Vec::new();
     for (path, condition) in &query.conditions {

@@ -18,6 +18,8 @@ pub struct RelView<'a> {
     pub key: Option<(String, String)>,
     pub display_name: String,
     pub columns: &'a [Column],
+    /// True when the level reads the relation itself, so `qualifier.*` is a row of its type.
+    pub whole_rows: bool,
 }
 
 /// The SQL pieces of one level.
@@ -162,10 +164,13 @@ impl<'a> ReadBuilder<'a> {
     }
 
     pub fn field_sql(&mut self, rel: &RelView, qualifier: &str, field: &Field) -> Result<String, ApiError> {
-        if !rel.columns.iter().any(|c| c.name == field.name) {
+        let mut sql = if rel.columns.iter().any(|c| c.name == field.name) {
+            format!("{qualifier}.{}", ident(&field.name))
+        } else if let Some(function) = self.computed_field(rel, &field.name) {
+            format!("{}({qualifier}.*)", qualified(&function.schema, &function.name))
+        } else {
             return Err(ApiError::unknown_column(&rel.display_name, &field.name));
-        }
-        let mut sql = format!("{qualifier}.{}", ident(&field.name));
+        };
         for step in &field.json_path {
             let (arrow, key) = match step {
                 JsonStep::Arrow(k) => ("->", k),
@@ -178,6 +183,17 @@ impl<'a> ReadBuilder<'a> {
             sql = format!("{sql}{arrow}{key_sql}");
         }
         Ok(sql)
+    }
+
+    /// Computed fields read the whole row, so they exist only where the row is the relation's
+    /// own (not a mutation's or function's returned rows).
+    fn computed_field(&self, rel: &RelView, name: &str) -> Option<&'a crate::schema::Function> {
+        let (schema, table) = rel.key.as_ref()?;
+        if !rel.whole_rows {
+            return None;
+        }
+        let table = self.cache.table(schema, table)?;
+        self.cache.computed_field(table, name)
     }
 
     pub fn condition_sql(
@@ -202,7 +218,7 @@ impl<'a> ReadBuilder<'a> {
                 Ok(if *negated { format!("not {joined}") } else { joined })
             }
             Condition::Filter { field, negated, operation } => {
-                let is_column = rel.columns.iter().any(|c| c.name == field.name);
+                let is_column = rel.columns.iter().any(|c| c.name == field.name) || self.computed_field(rel, &field.name).is_some();
                 if field.json_path.is_empty() && !is_column {
                     if let Some(embed) = embeds.iter().find(|e| e.embed_label() == Some(field.name.as_str())) {
                         return self.embed_null_filter(rel, qualifier, embed, *negated, operation, path);
@@ -327,7 +343,7 @@ impl<'a> ReadBuilder<'a> {
             .cache
             .table(&relationship.target.0, &relationship.target.1)
             .ok_or_else(|| ApiError::internal("relationship target vanished from the schema cache"))?;
-        Ok(RelView { key: Some(relationship.target.clone()), display_name: table.name.clone(), columns: &table.columns })
+        Ok(RelView { key: Some(relationship.target.clone()), display_name: table.name.clone(), columns: &table.columns, whole_rows: true })
     }
 
     fn embed(&mut self, rel: &RelView<'a>, qualifier: &str, item: &SelectItem, path: &EmbedPath) -> Result<BuiltEmbed, ApiError> {

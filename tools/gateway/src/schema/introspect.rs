@@ -13,7 +13,8 @@ select c.oid, n.nspname::text, c.relname::text, c.relkind::text,
     select a.attname::text from pg_constraint p
     cross join lateral unnest(p.conkey) with ordinality k(attnum, ord)
     join pg_attribute a on a.attrelid = c.oid and a.attnum = k.attnum
-    where p.conrelid = c.oid and p.contype = 'p' order by k.ord), '{}') as pk
+    where p.conrelid = c.oid and p.contype = 'p' order by k.ord), '{}') as pk,
+  c.reltype
 from pg_class c join pg_namespace n on n.oid = c.relnamespace
 where n.nspname = any($1) and c.relkind in ('r', 'v', 'm', 'f', 'p')";
 
@@ -59,7 +60,8 @@ select n.nspname::text, p.proname::text,
   array(select format_type(t, null) from unnest(coalesce(p.proallargtypes, p.proargtypes::oid[])) with ordinality u(t, ord) order by ord),
   p.pronargdefaults::int4, p.proretset, p.prorettype = 'void'::regtype, t.typtype::text,
   t.typrelid, p.prorettype = 'record'::regtype, p.provolatile::text,
-  rn.nspname::text, rc.relname::text
+  rn.nspname::text, rc.relname::text,
+  coalesce(p.proallargtypes, p.proargtypes::oid[])
 from pg_proc p
 join pg_namespace n on n.oid = p.pronamespace
 join pg_type t on t.oid = p.prorettype
@@ -92,6 +94,7 @@ pub async fn load(client: &Client, schemas: &[String]) -> Result<SchemaCache, to
                 kind: kind.chars().next().unwrap_or('r'),
                 columns: Vec::new(),
                 primary_key: row.get(4),
+                row_type: row.get(5),
                 unique_keys: Vec::new(),
             },
         );
@@ -277,13 +280,19 @@ fn function_from_row(row: &tokio_postgres::Row, columns_by_oid: &HashMap<u32, Ve
     let names: Vec<String> = row.get(2);
     let modes: Vec<String> = row.get(3);
     let types: Vec<String> = row.get(4);
+    let type_oids: Vec<u32> = row.get(14);
     let mut params = Vec::new();
     let mut out_columns = Vec::new();
     for (i, type_sql) in types.iter().enumerate() {
         let mode = modes.get(i).map(String::as_str).unwrap_or("i");
         let name = names.get(i).cloned().unwrap_or_default();
         if matches!(mode, "i" | "b" | "v") {
-            params.push(FunctionParam { name: name.clone(), type_sql: type_sql.clone(), variadic: mode == "v" });
+            params.push(FunctionParam {
+                name: name.clone(),
+                type_sql: type_sql.clone(),
+                type_oid: type_oids.get(i).copied().unwrap_or(0),
+                variadic: mode == "v",
+            });
         }
         if matches!(mode, "o" | "b" | "t") {
             out_columns.push(Column { name, type_sql: type_sql.clone(), default_sql: None });

@@ -29,6 +29,8 @@ pub struct Table {
     pub primary_key: Vec<String>,
     /// Column sets covered by a primary key or unique constraint.
     pub unique_keys: Vec<Vec<String>>,
+    /// The oid of the relation's row type, which computed fields take as their argument.
+    pub row_type: u32,
 }
 
 impl Table {
@@ -56,6 +58,7 @@ pub struct ForeignKey {
 pub struct FunctionParam {
     pub name: String,
     pub type_sql: String,
+    pub type_oid: u32,
     /// Variadic parameters accept repeated GET arguments.
     pub variadic: bool,
 }
@@ -112,6 +115,16 @@ impl SchemaCache {
     pub fn table(&self, schema: &str, name: &str) -> Option<&Table> {
         self.tables.get(&(schema.to_string(), name.to_string()))
     }
+    /// A computed field of `table`: a function in the table's schema whose only parameter is
+    /// the table's row type and which returns one value.
+    pub fn computed_field(&self, table: &Table, name: &str) -> Option<&Function> {
+        self.functions(&table.schema, name).iter().find(|f| {
+            f.params.len() == 1
+                && f.params[0].type_oid == table.row_type
+                && matches!(f.returns, ReturnShape::Scalar | ReturnShape::SingleComposite)
+        })
+    }
+
     pub fn functions(&self, schema: &str, name: &str) -> &[Function] {
         self.functions
             .get(&(schema.to_string(), name.to_string()))
