@@ -5,12 +5,14 @@
 //! select/filters/order/ranges/counts and embedding, inserts, upserts, updates, deletes and
 //! RPC, with JWT auth, one transaction per request, `request.jwt.claims` and the other
 //! `request.*` settings, PostgREST's error codes and a schema cache reloaded on
-//! `NOTIFY pgrst`. It is not a production server, has no OpenAPI output, no CSV/XML/binary
-//! bodies, no aggregates and no spread embeds (those answer a clear error); see README.md.
+//! `NOTIFY pgrst`. It is not a production server: it has no OpenAPI output, no CSV/XML/binary
+//! bodies, no aggregates and no to-many spreads (those answer a clear error); README.md lists
+//! exactly what is and is not covered.
 //!
 //! Layout: `config` (settings), `auth` (JWT), `schema` (catalog cache), `request` (parsing
 //! the query string and headers), `plan` (SQL generation), `db` (the transaction),
-//! `handler` (one request end to end: `tables`, `rpc`), `response`, `server` (HTTP), `reload` (LISTEN).
+//! `handler` (one request end to end: `tables`, `rpc`), `response`, `server` (HTTP),
+//! `reload` (LISTEN).
 
 // Errors are PostgREST's full error body and travel the cold path once per failed request;
 // boxing them would only add an allocation.
