@@ -93,6 +93,7 @@ fn main() -> ExitCode {
             profiles_switch_schemas,
             tx_rollback_preference,
             repeated_statements_keep_transactions_whole,
+            concurrent_users_never_see_each_other,
             jwks_secrets_verify_es256_and_oct_keys,
             pre_request_function_runs_first,
             statement_timeout_from_role_settings,
@@ -694,6 +695,33 @@ async fn repeated_statements_keep_transactions_whole(t: &T) {
     let kept = t.api.get("/items?name=like.repeat-*&select=name").await;
     assert_eq!(kept.json().as_array().unwrap().len(), 12);
     assert_eq!(t.api.get("/items?name=eq.never-kept").await.json(), json!([]));
+}
+
+async fn concurrent_users_never_see_each_other(t: &T) {
+    let mut requests = Vec::new();
+    for i in 0..60 {
+        let (token, owner) = match i % 3 {
+            0 => (Some(t.alice.clone()), Some(ALICE)),
+            1 => (Some(t.bob.clone()), Some(BOB)),
+            _ => (None, None),
+        };
+        let api = Api::new(t.api.base.clone());
+        requests.push(tokio::spawn(async move {
+            let answer = api.send("GET", "/todos?select=owner", token.as_deref(), &[], None).await;
+            match owner {
+                Some(owner) => {
+                    assert_eq!(answer.status, 200);
+                    let rows = answer.json();
+                    assert!(!rows.as_array().unwrap().is_empty());
+                    assert!(rows.as_array().unwrap().iter().all(|r| r["owner"] == owner), "{owner} saw {rows}");
+                }
+                None => assert_eq!(answer.status, 401, "anon must stay refused: {}", answer.text),
+            }
+        }));
+    }
+    for request in requests {
+        request.await.expect("no request saw another user's rows");
+    }
 }
 
 const EC_PRIVATE_KEY: &str = "-----BEGIN PRIVATE KEY-----
