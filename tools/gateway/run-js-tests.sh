@@ -2,7 +2,8 @@
 # Runs js-tests/postgrest-js.test.mjs (@supabase/postgrest-js as a real client) against the
 # gateway: starts a throwaway Postgres on a free port in 56000-56099 (or uses
 # GATEWAY_TEST_DATABASE_URL, a superuser URL), creates a database with tests/fixture.sql,
-# builds and starts the gateway binary, runs `node --test`, and stops everything on exit.
+# builds and starts the gateway binary (GATEWAY_PROFILE=release for the release build), runs
+# `node --test`, and stops everything on exit.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -56,7 +57,12 @@ db_super_url="${super_url%/*}/$database"
 "$PG_BIN/psql" -q -v ON_ERROR_STOP=1 "$db_super_url" -f "$here/tests/fixture.sql" >/dev/null
 host_part=${db_super_url#*@}
 
-(cd "$root" && cargo build -q -p gateway)
+profile=${GATEWAY_PROFILE:-debug}
+case "$profile" in
+  debug) (cd "$root" && cargo build -q -p gateway) ;;
+  release) (cd "$root" && cargo build -q --release -p gateway) ;;
+  *) echo "run-js-tests.sh: GATEWAY_PROFILE must be debug or release" >&2; exit 2 ;;
+esac
 http_port=$(free_port 56060)
 PGRST_DB_URI="postgres://gw_authenticator:gw-test@$host_part" \
 PGRST_DB_SCHEMAS="public,extra" \
@@ -64,7 +70,7 @@ PGRST_DB_ANON_ROLE="gw_anon" \
 PGRST_JWT_SECRET="$secret" \
 PGRST_JWT_AUD="authenticated" \
 PGRST_SERVER_PORT="$http_port" \
-  "$CARGO_TARGET_DIR/debug/gateway" >"$work/gateway.log" 2>&1 &
+  "$CARGO_TARGET_DIR/$profile/gateway" >"$work/gateway.log" 2>&1 &
 gateway_pid=$!
 for _ in $(seq 1 100); do
   grep -q "listening on" "$work/gateway.log" && break
