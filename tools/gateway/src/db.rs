@@ -174,10 +174,7 @@ async fn in_transaction(
     let end_now = !checks.inspects_result();
     let end = if checks.commit { "commit" } else { "rollback" };
 
-    let started = async {
-        client.batch_execute(begin).await?;
-        Ok::<(), tokio_postgres::Error>(())
-    };
+    let started = client.batch_execute(begin);
     let configured = client.query(&setup_statement, &setup_refs);
     let pre_requested = async {
         match &tx.pre_request {
