@@ -5,7 +5,7 @@
 //! only what two or more functions need: auth (JWT verification and role tokens), db
 //! (PostgREST access and error mapping), http (request reading, responses, CORS, request ids),
 //! config (variables and secrets, validated once), crypto (HMAC, constant-time compare,
-//! randomness), clock (the JS clock on wasm) and logging (one JSON line per request).
+//! randomness), clock (the JS clock on wasm), time (RFC 3339 instants as integers) and logging (one JSON line per request).
 //!
 //! It is not a framework: functions own their routes and their logic, and pure logic never
 //! sees a `worker` type.
@@ -18,3 +18,4 @@ pub mod db;
 pub mod error;
 pub mod http;
 pub mod logging;
+pub mod time;

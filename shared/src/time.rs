@@ -294,6 +294,21 @@ mod tests {
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn writes_known_instants() {
+        // Expected values from Python's datetime.fromtimestamp(ms / 1000, timezone.utc).
+        for (millis, expected) in [
+            (0, "1970-01-01T00:00:00.000Z"),
+            (951_825_600_001, "2000-02-29T12:00:00.001Z"),
+            (1_700_000_000_123, "2023-11-14T22:13:20.123Z"),
+            (1_798_761_599_999, "2026-12-31T23:59:59.999Z"),
+            (4_107_542_400_000, "2100-03-01T00:00:00.000Z"),
+        ] {
+            assert_eq!(Timestamp::from_unix_millis(millis).to_rfc3339(), expected);
+        }
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn writes_rfc3339_that_reads_back_to_the_same_instant() {
         assert_eq!(
             Timestamp::from_unix_millis(0).to_rfc3339(),

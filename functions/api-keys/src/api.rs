@@ -8,6 +8,7 @@ use serde_json::json;
 use shared::db::{self, Db};
 use shared::error::ApiError;
 use shared::http::{self, Caller, RequestContext};
+use shared::time::Timestamp;
 use shared::{clock, logging};
 use worker::{Request, Response};
 use zeroize::Zeroizing;
@@ -17,7 +18,6 @@ use crate::config::ApiKeysConfig;
 use crate::records::{HealthUpdate, KeySummary, NewKeyRow, SealedRow, SEALED_COLUMNS, SUMMARY_COLUMNS, TABLE};
 use crate::provider;
 use crate::rotation;
-use crate::timestamp::rfc3339_from_millis;
 use crate::vault::{self, RecordBinding, SystemRandom, VaultError};
 
 /// Largest batch one rotation call accepts, whatever it asks for.
@@ -163,7 +163,7 @@ async fn record_health(
     status: &'static str,
     status_reason: Option<String>,
 ) -> Result<Response, ApiError> {
-    let update = HealthUpdate { status, status_reason, last_checked: rfc3339_from_millis(clock::now_millis()) };
+    let update = HealthUpdate { status, status_reason, last_checked: Timestamp::from_unix_millis(clock::now_millis() as i64).to_rfc3339() };
     let query = db
         .from(TABLE)
         .update(to_json(&update)?)

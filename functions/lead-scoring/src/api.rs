@@ -21,7 +21,7 @@ use crate::lead::Lead;
 use crate::rules::{RuleDefinition, RuleSet};
 use crate::score::LeadScore;
 use crate::store;
-use crate::time::Timestamp;
+use shared::time::Timestamp;
 use crate::workspace_rules::{StoredRulesError, WorkspaceRules};
 
 /// `POST /leads/{id}`: score one lead, write `score`, `score_breakdown` and `scored_at` back.

@@ -2,7 +2,7 @@
 //! `apply_lead_scores`, and the top movers reported to the caller.
 
 use crate::score::LeadScore;
-use crate::time::Timestamp;
+use shared::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
 /// How many of the biggest score changes a batch reports.

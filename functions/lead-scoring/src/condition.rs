@@ -5,7 +5,7 @@
 use crate::contact::{is_plausible_email, is_plausible_phone};
 use crate::lead::{Lead, LeadStatus, OptStatus};
 use crate::text::LooseText;
-use crate::time::Timestamp;
+use shared::time::Timestamp;
 use crate::vocabulary::Field;
 use std::cell::Cell;
 

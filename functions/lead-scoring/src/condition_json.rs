@@ -12,7 +12,7 @@ use crate::condition::{Condition, OptStatusSet, StatusSet};
 use crate::error::{Fault, Location, RuleProblem};
 use crate::lead::{LeadStatus, OptStatus};
 use crate::text::LooseText;
-use crate::time::MILLIS_PER_DAY;
+use shared::time::MILLIS_PER_DAY;
 use crate::vocabulary::{list_names, Field, FieldKind, Operator};
 use serde_json::{Map, Value};
 

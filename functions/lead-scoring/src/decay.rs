@@ -3,7 +3,7 @@
 //! divisions only (no `powf`, whose last bit differs between libm implementations), so a score
 //! is bit-for-bit the same natively and on wasm32.
 
-use crate::time::MILLIS_PER_DAY;
+use shared::time::MILLIS_PER_DAY;
 use std::fmt;
 
 const MAX_HALF_LIFE_DAYS: f64 = 3_650.0;

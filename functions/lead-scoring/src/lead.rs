@@ -1,7 +1,7 @@
 //! The lead as the engine sees it: the scoring-relevant columns of a `crm_leads` row, read
 //! straight from PostgREST JSON (unknown columns are ignored, SQL `NULL` becomes "absent").
 
-use crate::time::Timestamp;
+use shared::time::Timestamp;
 use serde::{Deserialize, Deserializer};
 
 /// Pipeline stage, the `lead_status` enum.

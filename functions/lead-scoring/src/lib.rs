@@ -82,7 +82,6 @@ pub mod rules;
 pub mod score;
 pub mod store;
 pub mod text;
-pub mod time;
 pub mod vocabulary;
 pub mod workspace_rules;
 
@@ -92,7 +91,7 @@ pub use error::{InvalidRules, RuleError, RuleProblem};
 pub use lead::{Lead, LeadStatus, OptStatus};
 pub use rules::{RuleDefinition, RuleGroup, RuleSet};
 pub use score::{DecayApplied, FiredRule, GroupTotals, LeadScore, ZeroReason};
-pub use time::Timestamp;
+pub use shared::time::Timestamp;
 
 use shared::error::ApiError;
 use shared::http::{self, RequestContext};

@@ -9,7 +9,7 @@ use crate::condition::LeadFacts;
 use crate::decay::decayed_points;
 use crate::lead::{Lead, OptStatus};
 use crate::rules::{RuleGroup, RuleSet};
-use crate::time::{Timestamp, MILLIS_PER_DAY};
+use shared::time::{Timestamp, MILLIS_PER_DAY};
 use serde::Serialize;
 
 pub const MIN_SCORE: u8 = 0;

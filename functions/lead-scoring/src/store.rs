@@ -5,7 +5,7 @@
 use crate::batch::ScoreWrite;
 use crate::lead::Lead;
 use crate::rules::RuleDefinition;
-use crate::time::Timestamp;
+use shared::time::Timestamp;
 use crate::workspace_rules::rows_by_workspace;
 use serde::Deserialize;
 use serde_json::{json, Value};
