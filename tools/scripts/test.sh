@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `npm test`: every suite, on a fresh machine or a warm one. Installs what it needs (setup.sh),
 # then runs, in order: native Rust tests (including the gateway's integration suite), the core
-# tests again on wasm32 in Node, the pgTAP suite, and the end-to-end tests over HTTP against the
-# local stack (Postgres + sql/ + gateway + the built bundle in wrangler dev). Every process it
+# tests again on wasm32 in Node, the pgTAP suite, and the end-to-end tests over HTTP: the gateway
+# under @supabase/postgrest-js, then the functions against the local stack (Postgres + sql/ +
+# gateway + the built bundle in wrangler dev). Every process it
 # starts is stopped on exit, also on failure and Ctrl-C.
 #
 # Ports (override when taken): TEST_PG_PORT 25432, TEST_GATEWAY_PORT 25321, TEST_WRANGLER_PORT 28787
@@ -67,6 +68,9 @@ e2e_vars() {
 run_e2e() {
   ensure_postgres
   stack_build_gateway
+  log "gateway against @supabase/postgrest-js"
+  GATEWAY_PROFILE=release GATEWAY_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$TEST_PG_PORT/postgres" \
+    bash tools/gateway/run-js-tests.sh
   stack_start_gateway "$TEST_PG_PORT" rls_edge_e2e "$TEST_GATEWAY_PORT" "$TEST_DIR/gateway.log"
   RLS_EDGE_SKIP_SETUP=1 bash tools/scripts/build.sh
   local rest="http://127.0.0.1:$TEST_GATEWAY_PORT/rest/v1" function_vars=()
