@@ -54,6 +54,7 @@ stack_start_gateway() { # pg-port database gateway-port log
 }
 
 # Runs the bundle in `wrangler dev`; extra arguments (e.g. --var NAME:VALUE) are passed on.
+# Local Durable Object state lives beside the log, so two stacks never share its SQLite files.
 stack_start_wrangler() { # port log [wrangler args...]
   local port=$1 logfile=$2
   shift 2
@@ -61,7 +62,7 @@ stack_start_wrangler() { # port log [wrangler args...]
   log "starting wrangler dev on http://127.0.0.1:$port"
   (cd "$RLS_EDGE_ROOT" && RLS_EDGE_SKIP_SETUP=1 WRANGLER_SEND_METRICS=false \
     exec wrangler dev --ip 127.0.0.1 --port "$port" --inspector-port 0 --test-scheduled \
-      --persist-to "$RLS_EDGE_LOCAL/wrangler-state" --show-interactive-dev-session=false "$@") >"$logfile" 2>&1 &
+      --persist-to "$(dirname "$logfile")/wrangler-state" --show-interactive-dev-session=false "$@") >"$logfile" 2>&1 &
   STACK_PIDS+=($!)
   wait_for_http "http://127.0.0.1:$port/functions/v1/health" 180 "wrangler dev" "$logfile"
 }
