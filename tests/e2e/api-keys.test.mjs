@@ -23,7 +23,7 @@ const masterKeys = Object.fromEntries(
     return [Number(label.slice(1)), Buffer.from(key, "base64")];
   }),
 );
-const FAKE_PROVIDER_PORT = 56410;
+const FAKE_PROVIDER_PORT = 24410;
 
 // ---- the scheme, independently -------------------------------------------------------------
 
