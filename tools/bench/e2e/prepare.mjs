@@ -1,0 +1,221 @@
+// Prepares the end-to-end benchmark against a running stack whose Worker reaches the gateway
+// through record-proxy.mjs: creates a user with an API key and a lead, lifts the rate limits
+// (this is the benchmark's own database), then calls every benchmarked endpoint twice and keeps
+// the PostgREST calls the second call made (the steady state: caches warm, signup a repeat).
+// Writes one wrk plan per side and case (Lua, read by replay.lua) and cases.json to <out-dir>.
+//
+// Environment: WORKER_URL, GATEWAY_URL (http://host:port, the gateway's origin), PROXY_LOG,
+// DATABASE_URL, JWT_SECRET, ANON_KEY, STRIPE_WEBHOOK_SECRET, RATE_LIMIT_CHECK_SECRET.
+//   node prepare.mjs <out-dir>
+import { execFileSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync, statSync } from "node:fs";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { SignJWT, decodeJwt } from "jose";
+import Stripe from "stripe";
+
+const env = Object.fromEntries(
+  ["WORKER_URL", "GATEWAY_URL", "PROXY_LOG", "DATABASE_URL", "JWT_SECRET", "ANON_KEY", "STRIPE_WEBHOOK_SECRET", "RATE_LIMIT_CHECK_SECRET"].map(
+    (name) => {
+      if (!process.env[name]) throw new Error(`${name} is not set; run through npm run bench`);
+      return [name, process.env[name]];
+    },
+  ),
+);
+const outDir = process.argv[2];
+if (!outDir) throw new Error("usage: node prepare.mjs <out-dir>");
+mkdirSync(outDir, { recursive: true });
+
+/** Distinct webhook deliveries generated per case: more than a short run can send. */
+const DISTINCT_DELIVERIES = Number(process.env.BENCH_DISTINCT_DELIVERIES ?? 30000);
+const DAY = 86_400;
+
+const sql = (query) =>
+  execFileSync("psql", [env.DATABASE_URL, "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-c", query], { encoding: "utf8" }).trim();
+const secret = new TextEncoder().encode(env.JWT_SECRET);
+const stripe = new Stripe("sk_test_bench_never_used_for_requests");
+
+async function userToken(id, email) {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ role: "authenticated", aud: "authenticated", email, user_metadata: { full_name: "Bench User" } })
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setSubject(id)
+    .setIssuedAt(now)
+    .setExpirationTime(now + DAY)
+    .sign(secret);
+}
+
+/** A role token the Worker minted (60 s) would expire mid-benchmark: the same claims, a day long. */
+async function remint(token) {
+  const { iat, exp, ...claims } = decodeJwt(token);
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT(claims).setProtectedHeader({ alg: "HS256", typ: "JWT" }).setIssuedAt(now).setExpirationTime(now + DAY).sign(secret);
+}
+
+function logSize() {
+  try {
+    return statSync(env.PROXY_LOG).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** Calls the Worker; with `record`, also returns the PostgREST calls it made meanwhile. */
+async function call(request, { record = false } = {}) {
+  const before = logSize();
+  const response = await fetch(`${env.WORKER_URL}${request.path}`, { method: request.method, headers: request.headers, body: request.body });
+  const text = await response.text();
+  // Anything the Worker still sends after answering (e.g. a log write) lands in this window too.
+  await sleep(300);
+  let calls = [];
+  if (record) {
+    const log = readFileSync(env.PROXY_LOG).subarray(before).toString("utf8");
+    calls = log.split("\n").filter(Boolean).map((line) => JSON.parse(line));
+  }
+  return { status: response.status, text, calls };
+}
+
+const HOP_BY_HOP = new Set(["host", "connection", "content-length", "transfer-encoding", "keep-alive", "accept-encoding", "user-agent"]);
+
+async function directRequest(recorded) {
+  const headers = {};
+  for (const [name, value] of Object.entries(recorded.headers)) {
+    if (HOP_BY_HOP.has(name)) continue;
+    headers[name] = value;
+  }
+  const bearer = /^Bearer (.+)$/i.exec(headers.authorization ?? "");
+  if (bearer && decodeJwt(bearer[1]).iss === "rls-edge") headers.authorization = `Bearer ${await remint(bearer[1])}`;
+  return { method: recorded.method, path: recorded.path, headers, body: recorded.body || undefined };
+}
+
+// ---- Lua plans --------------------------------------------------------------------------------
+
+function luaString(value) {
+  const escaped = value
+    .replace(/[\\"]/g, "\\$&")
+    .replace(/[^\x20-\x7e]/gu, (character) => [...Buffer.from(character, "utf8")].map((byte) => `\\${String(byte).padStart(3, "0")}`).join(""));
+  return `"${escaped}"`;
+}
+
+function writePlan(name, requests) {
+  const lines = requests.map((request) => {
+    const headers = Object.entries(request.headers ?? {})
+      .map(([key, value]) => `[${luaString(key)}]=${luaString(String(value))}`)
+      .join(",");
+    const body = request.body === undefined ? "nil" : luaString(request.body);
+    const group = request.group === undefined ? "nil" : String(request.group);
+    return `{method=${luaString(request.method)},path=${luaString(request.path)},headers={${headers}},body=${body},group=${group}}`;
+  });
+  const file = path.join(outDir, `${name}.lua`);
+  writeFileSync(file, `return {requests={\n${lines.join(",\n")}\n}}\n`);
+  return path.resolve(file);
+}
+
+// ---- the data the calls need ---------------------------------------------------------------
+
+sql(`update public.system_rate_limits set max_requests = 1000000000, window_seconds = 60`);
+sql(`insert into public.system_rate_limits (endpoint, plan, max_requests, window_seconds)
+     values ('bench-limited', 'default', 1, 3600), ('bench-check', 'default', 1000000000, 60)
+     on conflict (endpoint, plan) do update set max_requests = excluded.max_requests, window_seconds = excluded.window_seconds`);
+
+const userId = randomUUID();
+const email = `bench-${userId.slice(0, 8)}@example.test`;
+sql(`insert into auth.users (id, email, raw_user_meta_data) values ('${userId}', '${email}', '{"full_name":"Bench User"}'::jsonb)`);
+const token = await userToken(userId, email);
+const asUser = { authorization: `Bearer ${token}` };
+const json = { ...asUser, "content-type": "application/json" };
+
+const created = await call({ method: "POST", path: "/functions/v1/signup", headers: json, body: "{}" });
+if (created.status !== 201) throw new Error(`signup answered ${created.status}: ${created.text}`);
+const workspaceId = JSON.parse(created.text).workspace.id;
+const stored = await call({
+  method: "PUT",
+  path: "/functions/v1/api-keys/openai",
+  headers: json,
+  body: JSON.stringify({ key: "sk-proj-BenchKeyNeverValid0000000000000000000000" }),
+});
+if (stored.status !== 201) throw new Error(`storing an API key answered ${stored.status}: ${stored.text}`);
+const leadId = randomUUID();
+sql(`insert into public.crm_leads (id, workspace_id, user_id, name, phone, email, source, status, tags, opt_status, last_contacted_at, created_at)
+     values ('${leadId}', '${workspaceId}', '${userId}', 'Bench Seller', '(555) 201-0000', 'seller@example.com', 'referral', 'active',
+             array['probate','vacant','high equity']::text[], 'opted_in', now() - interval '3 days', now() - interval '20 days')`);
+
+// ---- the cases ------------------------------------------------------------------------------
+
+function stripeDelivery(index) {
+  const payload = JSON.stringify({
+    id: `evt_bench_${index}_${randomUUID().slice(0, 8)}`,
+    object: "event",
+    api_version: "2024-06-20",
+    created: Math.floor(Date.now() / 1000),
+    livemode: false,
+    pending_webhooks: 1,
+    type: "customer.created",
+    data: { object: { id: `cus_bench_${index}`, object: "customer", email: `buyer${index}@example.test`, metadata: {} } },
+  });
+  const signature = stripe.webhooks.generateTestHeaderString({ payload, secret: env.STRIPE_WEBHOOK_SECRET });
+  return {
+    method: "POST",
+    path: "/functions/v1/webhooks/stripe",
+    headers: { "content-type": "application/json; charset=utf-8", "stripe-signature": signature },
+    body: payload,
+  };
+}
+
+const cases = [
+  { id: "health", label: "health", expect: 200, request: { method: "GET", path: "/functions/v1/health", headers: {} } },
+  { id: "signup_repeat", label: "signup (repeat call)", expect: 200, request: { method: "POST", path: "/functions/v1/signup", headers: json, body: "{}" } },
+  { id: "api_keys_list", label: "api-keys list", expect: 200, request: { method: "GET", path: "/functions/v1/api-keys", headers: asUser } },
+  { id: "score_lead", label: "score one lead", expect: 200, request: { method: "POST", path: `/functions/v1/lead-scoring/leads/${leadId}`, headers: json, body: "{}" } },
+  { id: "stripe_webhook", label: "Stripe webhook (new event)", expect: 200, distinct: stripeDelivery },
+  {
+    id: "rate_limit_check",
+    label: "rate-limit check (allowed)",
+    expect: 200,
+    request: {
+      method: "POST",
+      path: "/functions/v1/rate-limit/check",
+      headers: { "x-api-key": env.RATE_LIMIT_CHECK_SECRET, "content-type": "application/json" },
+      body: JSON.stringify({ key: "bench-client", endpoint: "bench-check" }),
+    },
+  },
+  { id: "rate_limited_429", label: "limited endpoint (refused, 429)", expect: 429, request: { method: "GET", path: "/functions/v1/bench-limited", headers: asUser } },
+];
+
+const manifest = [];
+for (const benchCase of cases) {
+  const first = benchCase.distinct ? benchCase.distinct("warm") : benchCase.request;
+  await call(first);
+  const sample = benchCase.distinct ? benchCase.distinct("sample") : benchCase.request;
+  const second = await call(sample, { record: true });
+  if (second.status !== benchCase.expect) {
+    throw new Error(`${benchCase.id}: expected ${benchCase.expect}, got ${second.status}: ${second.text.slice(0, 300)}`);
+  }
+  const edgeRequests = benchCase.distinct
+    ? Array.from({ length: DISTINCT_DELIVERIES }, (_, index) => ({ ...benchCase.distinct(index), group: index }))
+    : [benchCase.request];
+  const entry = {
+    id: benchCase.id,
+    label: benchCase.label,
+    expect: benchCase.expect,
+    edge_plan: writePlan(`${benchCase.id}.edge`, edgeRequests),
+    sample_answer: second.text.slice(0, 200),
+    postgrest_calls: second.calls.map((recorded) => `${recorded.method} ${recorded.path.split("?")[0]}`),
+    direct_plan: null,
+  };
+  if (second.calls.length > 0) {
+    let direct = await Promise.all(second.calls.map(directRequest));
+    if (benchCase.distinct) {
+      // The recorded delivery's event id, made unique per replay as the edge side's are.
+      const eventId = JSON.parse(sample.body).id;
+      direct = Array.from({ length: DISTINCT_DELIVERIES }, (_, index) =>
+        direct.map((request) => ({ ...request, group: index, body: request.body?.replaceAll(eventId, `${eventId}_direct_${index}`) })),
+      ).flat();
+    }
+    entry.direct_plan = writePlan(`${benchCase.id}.direct`, direct);
+  }
+  manifest.push(entry);
+  console.error(`prepared ${benchCase.id}: ${second.status}, PostgREST calls: ${entry.postgrest_calls.join(", ") || "none"}`);
+}
+writeFileSync(path.join(outDir, "cases.json"), JSON.stringify(manifest, null, 2));
