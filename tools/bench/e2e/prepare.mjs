@@ -164,6 +164,9 @@ function stripeDelivery(index) {
 }
 
 const cases = [
+  // The floor: the router answers outside /functions/v1 at once (no guard, no I/O), so this is
+  // what wrangler dev itself costs per request.
+  { id: "router_floor", label: "router only (404, no I/O)", expect: 404, request: { method: "GET", path: "/bench-floor", headers: {} } },
   { id: "health", label: "health", expect: 200, request: { method: "GET", path: "/functions/v1/health", headers: {} } },
   { id: "signup_repeat", label: "signup (repeat call)", expect: 200, request: { method: "POST", path: "/functions/v1/signup", headers: json, body: "{}" } },
   { id: "api_keys_list", label: "api-keys list", expect: 200, request: { method: "GET", path: "/functions/v1/api-keys", headers: asUser } },
@@ -202,6 +205,7 @@ for (const benchCase of cases) {
     edge_plan: writePlan(`${benchCase.id}.edge`, edgeRequests),
     sample_answer: second.text.slice(0, 200),
     postgrest_calls: second.calls.map((recorded) => `${recorded.method} ${recorded.path.split("?")[0]}`),
+    postgrest_statuses: second.calls.map((recorded) => recorded.status),
     direct_plan: null,
   };
   if (second.calls.length > 0) {

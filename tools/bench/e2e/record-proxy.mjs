@@ -1,5 +1,6 @@
 // Records the PostgREST calls the Worker makes: a pass-through HTTP proxy in front of the
-// gateway that appends every request (method, path, headers, body) as one JSON line to a log.
+// gateway that appends every request (method, path, headers, body) and the gateway's status as
+// one JSON line to a log.
 // `npm run bench` points wrangler dev at it only while prepare.mjs calls each endpoint, so the
 // direct-to-gateway side of the benchmark replays exactly the calls the functions made; the
 // measured runs then go straight to the gateway.
@@ -17,18 +18,21 @@ http
     request.on("data", (chunk) => chunks.push(chunk));
     request.on("end", () => {
       const body = Buffer.concat(chunks);
-      appendFileSync(
-        logFile,
-        JSON.stringify({ method: request.method, path: request.url, headers: request.headers, body: body.toString("utf8") }) + "\n",
-      );
+      const record = (status) =>
+        appendFileSync(
+          logFile,
+          JSON.stringify({ method: request.method, path: request.url, headers: request.headers, body: body.toString("utf8"), status }) + "\n",
+        );
       const upstream = http.request(
         { host: gateway.hostname, port: gateway.port, method: request.method, path: request.url, headers: { ...request.headers, host: gateway.host } },
         (answer) => {
+          record(answer.statusCode);
           response.writeHead(answer.statusCode, answer.headers);
           answer.pipe(response);
         },
       );
       upstream.on("error", (error) => {
+        record(502);
         response.writeHead(502, { "content-type": "text/plain" });
         response.end(`record-proxy: ${error.message}`);
       });
