@@ -14,7 +14,8 @@
 #
 # Ports (override when taken): BENCH_PG_PORT 56810, BENCH_GATEWAY_PORT 56811,
 # BENCH_WRANGLER_PORT 56812, BENCH_PROXY_PORT 56813. BENCH_SECONDS (3) and BENCH_CONNECTIONS
-# ("1 8") shape each wrk run.
+# ("1 8") shape each wrk run; BENCH_STARTUP_RUNS (15) is the number of fresh Node processes per
+# start-up figure. Stage outputs go to .local/bench/; tools/bench/README.md describes the parts.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 source "$(dirname "$0")/stack.sh"
