@@ -33,6 +33,7 @@ fn stripe_event() -> Vec<u8> {
         index += 1;
     }
     body.push_str("]}}}");
+    assert!(body.len().abs_diff(BODY_BYTES) < 256, "the delivery is {} bytes, not about 10 KB", body.len());
     body.into_bytes()
 }
 
