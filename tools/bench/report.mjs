@@ -118,19 +118,15 @@ if (sizes) {
   lines.push(`### Size and start-up (${sizes.measured_at.slice(0, 16)}Z)`, "");
   lines.push(`Goal: bundle < ${kib(sizes.goals.bundle_gzip_bytes)} gzipped, each function alone < ${kib(sizes.goals.function_gzip_bytes)}. ` +
     "Start-up: " + sizes.startup_note + ".", "");
-  lines.push(
-    "| Worker | .wasm raw | gzipped | within goal | gzipped without name section | compile | instantiate |",
-    "|---|---:|---:|---|---:|---:|---:|",
-  );
+  lines.push("| Worker | .wasm raw | gzipped | within goal | compile | instantiate |", "|---|---:|---:|---|---:|---:|");
   for (const entry of [sizes.bundle, ...sizes.functions]) {
     const name = entry.name === "bundle" ? "bundle (all functions)" : `${entry.name} alone`;
     if (!entry.built) {
-      lines.push(`| ${name} | not built: ${entry.reason} | | | | | |`);
+      lines.push(`| ${name} | not built: ${entry.reason} | | | | |`);
       continue;
     }
     lines.push(
       `| ${name} | ${kib(entry.size.raw_bytes)} | ${kib(entry.size.gzip_bytes)} | ${mark(entry.within_goal)} | ` +
-        `${kib(entry.size.gzip_bytes_without_names)} | ` +
         `${round(entry.startup.compile_ms, 2)} ms | ${round(entry.startup.instantiate_ms, 2)} ms |`,
     );
   }

@@ -46,13 +46,8 @@ machine() {
   log "machine: $(nproc) cores, $model"
 }
 
-# worker-build keeps the name section (function names in stack traces); the size without it is
-# reported too, as what stripping it would save.
 wasm_size() { # file -> JSON
-  local stripped=$WORK/stripped.wasm
-  "$WASM_OPT_BIN" "${WASM_OPT_FEATURES[@]}" --strip-debug "$1" -o "$stripped"
-  printf '{"raw_bytes":%d,"gzip_bytes":%d,"gzip_bytes_without_names":%d}' \
-    "$(stat -c %s "$1")" "$(gzip -9 -c "$1" | wc -c)" "$(gzip -9 -c "$stripped" | wc -c)"
+  printf '{"raw_bytes":%d,"gzip_bytes":%d}' "$(stat -c %s "$1")" "$(gzip -9 -c "$1" | wc -c)"
 }
 
 # Node 20's V8 cannot compile the exception-handling instructions worker-build's abort handler

@@ -11,3 +11,7 @@ mkdir -p "$RLS_EDGE_LOCAL"
 log_file=$RLS_EDGE_LOCAL/standalone-$function.build.log
 worker-build --release --out-dir "build/$function" --features "$function" >"$log_file" 2>&1 \
   || { cat "$log_file" >&2; die "worker-build failed for $function"; }
+# As tools/scripts/build.sh does for the bundle: no name section in the deployable module.
+wasm-opt "build/$function/index_bg.wasm" -o "build/$function/index_bg.wasm" --strip-debug --strip-producers \
+  --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int --enable-bulk-memory \
+  --enable-multivalue --enable-reference-types --enable-exception-handling
