@@ -43,18 +43,7 @@ const STATUSES: [&str; 5] = ["new", "active", "qualified", "unqualified", "close
 const OPT_STATUSES: [&str; 3] = ["opted_in", "opted_out", "pending"];
 
 fn timestamp_days_ago(days: i64) -> String {
-    let seconds = (NOW_MILLIS - days * DAY) / 1000;
-    let day_count = seconds.div_euclid(86_400);
-    let z = day_count + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T12:00:00Z")
+    Timestamp::from_unix_millis(NOW_MILLIS - days * DAY).to_rfc3339()
 }
 
 fn optional<T: std::fmt::Debug + Clone + 'static>(
