@@ -1,0 +1,78 @@
+//! The cleanup function: rls-edge's scheduled maintenance. It is the cron jobs' edge half and
+//! their planner, not their SQL: every job is one batched, idempotent, `SKIP LOCKED` RPC
+//! (migrations 0014-0016) called as the narrow `maintenance` database role, except lead-score
+//! decay, which scores with the lead-scoring engine and writes back with `apply_lead_scores`.
+//!
+//! | job | does | trigger |
+//! |---|---|---|
+//! | `erasures` | GDPR erasure of users whose `system_scheduled_deletions` row is due; one transaction per user, an audit row without personal data; a failure is retried next run and reported | every 15 min |
+//! | `expired_tokens` | expired or used reset tokens, dead workspace invitations | every 15 min |
+//! | `webhook_retries` | failed webhook events whose `next_attempt_at` has come, re-applied; given up after `CLEANUP_WEBHOOK_MAX_ATTEMPTS` (backoff 1 min * 2^(n-1), cap 6 h, in SQL) | every 15 min |
+//! | `rate_limit_counters` | counters whose window has passed | every 15 min |
+//! | `lead_score_decay` | leads scored more than `CLEANUP_LEAD_DECAY_DAYS` ago, re-scored | every 15 min |
+//! | `log_retention` | `system_logs` past their level's `system_logs_settings.retention_days` | daily 03:30 |
+//! | `webhook_retention` | processed / ignored webhook events older than `CLEANUP_WEBHOOK_RETENTION_DAYS` | daily 03:30 |
+//!
+//! Each run stays inside its time budget ([`plan::Budget`]: a batch starts only if it is
+//! expected to fit), leaves the rest for the next run, and writes one `system_logs` row
+//! (source `cleanup`) with the [`summary::RunSummary`]: per job rows, batches, duration, error.
+//!
+//! Entry points: [`scheduled`] for the Worker's cron handler, and [`handle`] for
+//! `POST /functions/v1/cleanup/run` (see [`api`]). Settings: [`config`].
+
+pub mod api;
+pub mod config;
+pub mod decay;
+pub mod plan;
+pub mod run;
+pub mod summary;
+
+use config::CleanupConfig;
+use serde_json::json;
+use shared::auth::{mint_role_token, DatabaseRole};
+use shared::config::CoreConfig;
+use shared::db::Db;
+use shared::error::ApiError;
+use shared::http::{self, RequestContext, ROLE_TOKEN_TTL_SECONDS};
+use shared::logging;
+use summary::Trigger;
+use worker::{Env, Method, Request, Response};
+
+pub async fn handle(req: Request, context: RequestContext) -> Result<Response, ApiError> {
+    match (req.method(), context.segments().as_slice()) {
+        (Method::Post, ["run"]) => api::run(req, &context).await,
+        (_, ["run"]) => Err(http::method_not_allowed(&req, &["POST"])),
+        _ => Err(http::no_route(&context)),
+    }
+}
+
+/// Runs the jobs of `cron` (see [`plan::jobs_for_cron`]) and logs one line with the summary.
+/// A scheduled event has no one to answer: problems go to the log and to `system_logs`.
+pub async fn scheduled(cron: &str, env: &Env) {
+    let (db, config) = match maintenance_setup(env) {
+        Ok(setup) => setup,
+        Err(problem) => {
+            logging::emit(&json!({ "level": "error", "msg": "cleanup run not started", "cron": cron, "problem": problem.message }).to_string());
+            return;
+        }
+    };
+    let plan = plan::jobs_for_cron(cron);
+    let trigger = Trigger::Cron { cron: cron.to_string(), recognised: plan.recognised };
+    let summary = run::run_jobs(&db, &plan.jobs, &config.jobs, config.budget_ms, trigger).await;
+    let recorded = run::record_summary(&db, &summary).await.err().map(|error| error.message);
+    logging::emit(&json!({ "level": summary.level(), "msg": "cleanup run", "summary": summary, "summary_not_recorded": recorded }).to_string());
+}
+
+/// The maintenance-role client and the function's settings, from the Worker's environment
+/// alone (a scheduled event has no request context).
+fn maintenance_setup(env: &Env) -> Result<(Db, CleanupConfig), ApiError> {
+    let core = CoreConfig::from_source(env).map_err(|errors| http::config_error(&errors))?;
+    let config = CleanupConfig::from_source(env).map_err(|errors| http::config_error(&errors))?;
+    let secret = core
+        .jwt
+        .secret
+        .as_deref()
+        .ok_or_else(|| ApiError::internal("SUPABASE_JWT_SECRET is required to act as the maintenance database role"))?;
+    let token = mint_role_token(secret, DatabaseRole::Maintenance, "cleanup", ROLE_TOKEN_TTL_SECONDS, shared::clock::now_seconds(), serde_json::Map::new());
+    Ok((Db::new(&core, &token), config))
+}
