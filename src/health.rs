@@ -9,7 +9,7 @@ use shared::http::{self, RequestContext};
 use worker::{Fetch, Method, Request, RequestInit, Response};
 
 /// The functions this bundle serves under `/functions/v1/<name>`.
-pub const FUNCTIONS: &[&str] = &["health", "webhooks", "api-keys", "rate-limit", "signup", "lead-scoring"];
+pub const FUNCTIONS: &[&str] = &["health", "webhooks", "api-keys", "rate-limit", "signup", "lead-scoring", "cleanup"];
 
 pub async fn handle(req: Request, context: RequestContext) -> Result<Response, ApiError> {
     if !context.segments().is_empty() {

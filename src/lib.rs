@@ -8,11 +8,17 @@ mod health;
 
 use shared::error::ApiError;
 use shared::http::{self, RequestContext};
-use worker::{event, Context, Env, Request, Response};
+use worker::{event, Context, Env, Request, Response, ScheduleContext, ScheduledEvent};
 
 #[event(fetch)]
 pub async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
     Ok(http::serve(req, env, shared::clock::now_millis, |req, context| rate_limit::guarded(req, context, dispatch)).await)
+}
+
+/// Cron triggers (wrangler.toml `[triggers]`): the cleanup jobs of the expression that fired.
+#[event(scheduled)]
+pub async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    cleanup::scheduled(&event.cron(), &env).await;
 }
 
 async fn dispatch(req: Request, context: RequestContext) -> Result<Response, ApiError> {
@@ -23,6 +29,7 @@ async fn dispatch(req: Request, context: RequestContext) -> Result<Response, Api
         "rate-limit" => rate_limit::handle(req, context).await,
         "signup" => signup::handle(req, context).await,
         "lead-scoring" => lead_scoring::handle(req, context).await,
+        "cleanup" => cleanup::handle(req, context).await,
         other => Err(ApiError::not_found(format!(
             "no function named '{other}'; available: {}",
             health::FUNCTIONS.join(", ")
