@@ -4,15 +4,17 @@
 //! uses, nothing else. `npm run bench` builds each function this way to report its size, and
 //! `wrangler dev -c tools/bench/standalone/signup.wrangler.toml -c ...` runs them side by side.
 //!
-//! It is not the bundle: no health endpoint, no cron handler, and no rate-limit guard (the guard
-//! is the bundle router's; a standalone Worker is limited by whatever sits in front of it).
+//! It is not the bundle: no health endpoint and no rate-limit guard (the guard is the bundle
+//! router's; a standalone Worker is limited by whatever sits in front of it). The cron handler
+//! is there only with `cleanup`, whose jobs it runs.
 
 #[cfg(not(any(
     feature = "signup",
     feature = "api-keys",
     feature = "lead-scoring",
     feature = "webhooks",
-    feature = "rate-limit"
+    feature = "rate-limit",
+    feature = "cleanup"
 )))]
 compile_error!("switch on at least one function, e.g. `--features signup`");
 
@@ -32,11 +34,19 @@ const SERVED: &[&str] = &[
     "webhooks",
     #[cfg(feature = "rate-limit")]
     "rate-limit",
+    #[cfg(feature = "cleanup")]
+    "cleanup",
 ];
 
 #[event(fetch)]
 pub async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
     Ok(http::serve(req, env, shared::clock::now_millis, dispatch).await)
+}
+
+#[cfg(feature = "cleanup")]
+#[event(scheduled)]
+pub async fn scheduled(event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
+    cleanup::scheduled(&event.cron(), &env).await;
 }
 
 async fn dispatch(req: Request, context: RequestContext) -> Result<Response, ApiError> {
@@ -51,6 +61,8 @@ async fn dispatch(req: Request, context: RequestContext) -> Result<Response, Api
         "webhooks" => webhooks::handle(req, context).await,
         #[cfg(feature = "rate-limit")]
         "rate-limit" => rate_limit::handle(req, context).await,
+        #[cfg(feature = "cleanup")]
+        "cleanup" => cleanup::handle(req, context).await,
         other => Err(ApiError::not_found(format!(
             "this Worker serves only {}; no function named '{other}' here",
             SERVED.join(", ")
