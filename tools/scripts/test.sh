@@ -26,7 +26,7 @@ mkdir -p "$TEST_DIR"
 bash tools/scripts/setup.sh
 
 # Crates whose core tests also run on wasm32 (the gateway and the bundle are native-only / glue).
-WASM_TEST_CRATES=(shared signup api-keys lead-scoring rate-limit webhooks)
+WASM_TEST_CRATES=(shared signup api-keys lead-scoring rate-limit webhooks cleanup)
 
 run_native() {
   log "native Rust tests"
