@@ -6,7 +6,8 @@
 //! sending, reading and the error mapping (unique/foreign-key violation -> 409, refused by RLS
 //! or grants -> 403, no row -> 404, PostgREST down -> 503 with `Retry-After`).
 
-use crate::config::CoreConfig;
+use crate::auth::{self, DatabaseRole};
+use crate::config::{ConfigError, CoreConfig};
 use crate::error::ApiError;
 use postgrest::{Builder, Postgrest};
 use serde::de::DeserializeOwned;
@@ -15,6 +16,10 @@ use serde_json::{json, Value};
 
 /// Seconds a client should wait before retrying when PostgREST is unreachable.
 pub const RETRY_AFTER_SECONDS: u64 = 5;
+
+/// How long the tokens minted for narrow database roles live: long enough for one request's
+/// (or one cron run's) PostgREST calls, short enough that a leaked one is useless soon.
+pub const ROLE_TOKEN_TTL_SECONDS: u64 = 60;
 
 /// A PostgREST client acting under one JWT.
 pub struct Db {
@@ -26,6 +31,18 @@ impl Db {
     pub fn new(config: &CoreConfig, token: &str) -> Db {
         let client = Postgrest::new(config.postgrest_url.as_str()).insert_header("apikey", config.anon_key.as_str());
         Db { client, token: token.to_string() }
+    }
+
+    /// A client acting as a narrow database role (webhook intake, cron jobs, the rate limiter)
+    /// through a token minted now with the project's JWT secret; `job` becomes its `sub`.
+    pub fn for_role(config: &CoreConfig, role: DatabaseRole, job: &str) -> Result<Db, ConfigError> {
+        let secret = config.jwt.secret.as_deref().ok_or_else(|| ConfigError {
+            variable: "SUPABASE_JWT_SECRET",
+            problem: format!("is required to act as the {} database role", role.as_str()),
+        })?;
+        let now = crate::clock::now_seconds();
+        let token = auth::mint_role_token(secret, role, job, ROLE_TOKEN_TTL_SECONDS, now, serde_json::Map::new());
+        Ok(Db::new(config, &token))
     }
 
     /// A query on `table`, authorised by this client's JWT.

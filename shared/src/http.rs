@@ -69,10 +69,6 @@ thread_local! {
     static JWKS_CACHE: &'static RefCell<JwksCache> = Box::leak(Box::new(RefCell::new(JwksCache::new(JwksCachePolicy::default()))));
 }
 
-/// How long the tokens minted for narrow database roles live: long enough for one request's
-/// PostgREST calls, short enough that a leaked one is useless soon.
-pub const ROLE_TOKEN_TTL_SECONDS: u64 = 60;
-
 /// A caller whose JWT has been verified.
 #[derive(Debug, Clone)]
 pub struct Caller {
@@ -181,22 +177,7 @@ impl RequestContext {
     /// A PostgREST client acting as a narrow database role (webhook intake, cron jobs, the
     /// rate limiter), through a token minted for this request that expires in a minute.
     pub fn db_as_role(&self, role: DatabaseRole, job: &str) -> Result<Db, ApiError> {
-        let config = self.config()?;
-        let secret = config.jwt.secret.as_deref().ok_or_else(|| {
-            config_error(&[ConfigError {
-                variable: "SUPABASE_JWT_SECRET",
-                problem: format!("is required to act as the {} database role", role.as_str()),
-            }])
-        })?;
-        let token = auth::mint_role_token(
-            secret,
-            role,
-            job,
-            ROLE_TOKEN_TTL_SECONDS,
-            crate::clock::now_seconds(),
-            serde_json::Map::new(),
-        );
-        Ok(Db::new(config, &token))
+        Db::for_role(self.config()?, role, job).map_err(|problem| config_error(&[problem]))
     }
 
     /// Records who the caller is, for the request log line.

@@ -29,11 +29,11 @@ pub mod summary;
 
 use config::CleanupConfig;
 use serde_json::json;
-use shared::auth::{mint_role_token, DatabaseRole};
+use shared::auth::DatabaseRole;
 use shared::config::CoreConfig;
 use shared::db::Db;
 use shared::error::ApiError;
-use shared::http::{self, RequestContext, ROLE_TOKEN_TTL_SECONDS};
+use shared::http::{self, RequestContext};
 use shared::logging;
 use summary::Trigger;
 use worker::{Env, Method, Request, Response};
@@ -68,11 +68,6 @@ pub async fn scheduled(cron: &str, env: &Env) {
 fn maintenance_setup(env: &Env) -> Result<(Db, CleanupConfig), ApiError> {
     let core = CoreConfig::from_source(env).map_err(|errors| http::config_error(&errors))?;
     let config = CleanupConfig::from_source(env).map_err(|errors| http::config_error(&errors))?;
-    let secret = core
-        .jwt
-        .secret
-        .as_deref()
-        .ok_or_else(|| ApiError::internal("SUPABASE_JWT_SECRET is required to act as the maintenance database role"))?;
-    let token = mint_role_token(secret, DatabaseRole::Maintenance, "cleanup", ROLE_TOKEN_TTL_SECONDS, shared::clock::now_seconds(), serde_json::Map::new());
-    Ok((Db::new(&core, &token), config))
+    let db = Db::for_role(&core, DatabaseRole::Maintenance, "cleanup").map_err(|problem| http::config_error(&[problem]))?;
+    Ok((db, config))
 }
