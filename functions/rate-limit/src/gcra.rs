@@ -25,12 +25,17 @@
 //! a fully used key needs `tau` ms to recover completely, which is less than `L` ms longer than
 //! `W`. `remaining` rounds down: a partly recovered request is not counted until it is whole.
 //!
-//! The Postgres store (`check_rate_limit`, migration 0013) runs the same algorithm on the
-//! database clock in microseconds, with `T = floor(W * 10^6 / L)` and a tolerance of exactly
-//! `W`. Whenever `L` divides `W * 1000` the two make identical decisions; otherwise their
-//! tolerances differ by less than `L` ms, and for very high rates (over about
-//! `1000 * sqrt(W)` requests per window) its rounded-down `T` can admit a burst slightly above
-//! `L` where this one cannot.
+//! The Postgres store (`check_rate_limit`, migration 0013) runs this same algorithm with the
+//! same `T = ceil(P / L)` whole ms and `tau = L * T`, including the clamp of a skewed `tat`
+//! described below and the cost-above-`L` refusal. Only the clock differs: it decides on the
+//! database clock (`clock_timestamp()`, microseconds) and stores `tat` as a `timestamptz`, so
+//! `now` and `tat` may carry a fraction of a ms, and `retry_after_ms` and `reset_after_ms`
+//! are rounded up to whole ms (waiting the advertised time is always enough) where this
+//! module's whole-ms values need no rounding. For the same `tat` and the same `now` in whole
+//! ms, the two make the same decision and report the same figures. One behaviour differs
+//! without changing any decision: a refused request leaves the row untouched, so a skewed
+//! `tat` stays stored and is clamped again on every read, where [`check`] hands the clamped
+//! value back for the Durable Object to store.
 //!
 //! Two guards keep odd inputs harmless. A cost above `L` can never fit, so it is refused with
 //! [`Refusal::CostExceedsQuota`] and no retry time. A stored `tat` more than `tau` ahead of `now`
