@@ -7,8 +7,9 @@
 //!   shares that budget on purpose. Always 200 with the decision in the body (a refusal is
 //!   `allowed: false`, not a 429: the caller of `/check` is not the one being limited); 503
 //!   when the store is down and the endpoint fails closed.
-//! - `GET /status`: who the limiter thinks the caller is (key and plan) and the limit that
-//!   applies to this function, for debugging a 429.
+//! - `GET /status`: who the limiter thinks the caller is (key, plan and where the plan came
+//!   from: `token`, `user_plans` or `default`) and the limit that applies to this function, for
+//!   debugging a 429. It always looks the plan up, even where no limit depends on it.
 
 use crate::config::Settings;
 use crate::gcra::Refusal;
@@ -159,7 +160,7 @@ async fn check(req: &mut Request, context: &RequestContext) -> Result<Response, 
 
 async fn status(req: &Request, context: &RequestContext) -> Result<Response, ApiError> {
     let settings = settings(context)?;
-    let identity = guard::identify(req, context, &settings).await;
+    let identity = guard::identify(req, context, &settings, true).await;
     let rows = limits::current_rows(context, settings.table_cache_ms, shared::clock::now_millis()).await;
     let resolved = policy::resolve_quota(&rows, &settings.defaults, context.function(), &identity.plan);
     http::json_response(
@@ -168,6 +169,7 @@ async fn status(req: &Request, context: &RequestContext) -> Result<Response, Api
             "key": identity.key.to_string(),
             "kind": identity.key.kind(),
             "plan": identity.plan,
+            "plan_source": identity.plan_source,
             "policy": resolved.policy,
             "limit": resolved.quota.max_requests(),
             "window_seconds": resolved.quota.window_seconds(),

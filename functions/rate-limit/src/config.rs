@@ -5,7 +5,7 @@
 //! | `RATE_LIMIT_STORE`         | `auto`  | no     | per-endpoint store: `auto`, `durable-object`, `postgres`   |
 //! | `RATE_LIMIT_FAILURE_MODE`  | table   | no     | per-endpoint `open` / `closed` when the store is down      |
 //! | `RATE_LIMIT_DEFAULTS`      | table   | no     | per-endpoint quota `L/W` used when the table has no row    |
-//! | `RATE_LIMIT_CACHE_SECONDS` | `60`    | no     | how long `system_rate_limits` is cached per isolate (0-3600) |
+//! | `RATE_LIMIT_CACHE_SECONDS` | `60`    | no     | how long `system_rate_limits` and users' plans are cached per isolate (0-3600) |
 //! | `RATE_LIMIT_CHECK_SECRET`  | unset   | yes    | lets a service call `/check` with `x-api-key: <secret>`    |
 //!
 //! "table" is the defaults table in the crate documentation. The Durable Object binding is

@@ -12,9 +12,10 @@ use crate::gcra::{Quota, Verdict};
 use crate::headers::{self, RATELIMIT_POLICY};
 use crate::key::{self, Caller, LimiterKey};
 use crate::limiter::{self, Charge, Outcome};
-use crate::policy::{self, FailureMode, DEFAULT_ENDPOINT};
+use crate::policy::{self, FailureMode, DEFAULT_ENDPOINT, DEFAULT_PLAN};
 use crate::service_auth::{self, Presented};
-use crate::{limits, API_KEY_HEADER};
+use crate::{limits, plans, API_KEY_HEADER};
+use serde::Serialize;
 use serde_json::json;
 use shared::error::ApiError;
 use shared::http::{header, RequestContext};
@@ -56,12 +57,30 @@ where
 pub struct Identity {
     pub key: LimiterKey,
     pub plan: String,
+    pub plan_source: PlanSource,
+}
+
+/// Where the plan in an [`Identity`] came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanSource {
+    /// `app_metadata.plan` of the verified token.
+    Token,
+    /// The user's row in `user_plans`, through `rate_limit_plan` ([`plans`]).
+    UserPlans,
+    /// Neither named one (or it was not looked up because no limit depends on it).
+    Default,
 }
 
 /// The caller as the limiter sees them: the verified user, else a verified service credential,
 /// else the client IP. Invalid credentials are not an error here (the handler answers them);
 /// they simply do not count as an identity.
-pub async fn identify(req: &Request, context: &RequestContext, settings: &Settings) -> Identity {
+///
+/// The plan is the token's `app_metadata.plan`, else (when `look_up_plan`, and the caller is a
+/// user) the user's plan in `user_plans`, else [`DEFAULT_PLAN`]. The guard looks it up only
+/// when a limit depends on it ([`policy::plan_can_matter`]), so endpoints whose limits are the
+/// same for every plan never pay for the lookup.
+pub async fn identify(req: &Request, context: &RequestContext, settings: &Settings, look_up_plan: bool) -> Identity {
     let authorization = header(req, "authorization");
     let api_key = header(req, API_KEY_HEADER);
     let client_ip = header(req, "cf-connecting-ip");
@@ -80,23 +99,32 @@ pub async fn identify(req: &Request, context: &RequestContext, settings: &Settin
         .ok(),
         _ => None,
     };
+    let user_id = user.as_ref().and_then(|caller| caller.user_id());
     let caller = Caller {
-        user_id: user.as_ref().and_then(|caller| caller.user_id()),
+        user_id,
         api_key: service.as_ref().map(|credential| credential.secret()),
         client_ip: client_ip.as_deref(),
     };
-    Identity {
-        key: key::limiter_key(caller),
-        plan: key::plan_from_app_metadata(user.as_ref().and_then(|caller| caller.claims.app_metadata.as_ref())),
-    }
+    let token_plan = key::plan_in_app_metadata(user.as_ref().and_then(|caller| caller.claims.app_metadata.as_ref()));
+    let (plan, plan_source) = match (token_plan, user_id) {
+        (Some(plan), _) => (plan, PlanSource::Token),
+        (None, Some(user_id)) if look_up_plan => {
+            match plans::user_plan(context, user_id, settings.table_cache_ms, shared::clock::now_millis()).await {
+                Some(plan) => (plan, PlanSource::UserPlans),
+                None => (DEFAULT_PLAN.to_string(), PlanSource::Default),
+            }
+        }
+        _ => (DEFAULT_PLAN.to_string(), PlanSource::Default),
+    };
+    Identity { key: key::limiter_key(caller), plan, plan_source }
 }
 
 async fn admit(req: &Request, context: &RequestContext) -> Result<Vec<(&'static str, String)>, ApiError> {
     let settings = Settings::from_source(context.env()).map_err(|errors| shared::http::config_error(&errors))?;
-    let identity = identify(req, context, &settings).await;
     let rows = limits::current_rows(context, settings.table_cache_ms, shared::clock::now_millis()).await;
     let function = context.function().to_ascii_lowercase();
     let endpoint = if policy::is_endpoint_name(&function) { function.as_str() } else { DEFAULT_ENDPOINT };
+    let identity = identify(req, context, &settings, policy::plan_can_matter(&rows, endpoint)).await;
     let resolved = policy::resolve_quota(&rows, &settings.defaults, endpoint, &identity.plan);
     let key = identity.key.to_string();
     let charge = Charge {

@@ -1,4 +1,4 @@
-//! Whose budget a request spends, and on which plan.
+//! Whose budget a request spends, and the plan a token names.
 //!
 //! The key is the user id from a verified JWT, else the identity of the API key the caller
 //! presented, else the client IP from `CF-Connecting-IP`. Each kind carries its own prefix
@@ -11,7 +11,6 @@
 //! three (no token, no key, no or an unreadable IP header, as in some local tools) spends the
 //! one shared `anonymous` budget rather than going unlimited.
 
-use crate::policy::DEFAULT_PLAN;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -21,7 +20,7 @@ use std::net::IpAddr;
 /// accidental collisions and useless for recovering the key.
 const FINGERPRINT_HEX_DIGITS: usize = 32;
 
-/// The longest plan name taken from a token; anything else falls back to [`DEFAULT_PLAN`].
+/// The longest plan name taken from a token or from `user_plans`.
 const MAX_PLAN_LENGTH: usize = 32;
 
 /// The partition a request's budget belongs to.
@@ -98,16 +97,16 @@ pub fn limiter_key(caller: Caller<'_>) -> LimiterKey {
         .unwrap_or(LimiterKey::Anonymous)
 }
 
-/// The plan named by `app_metadata.plan` (lower-cased), else [`DEFAULT_PLAN`]. Only short
-/// names of letters, digits, `-` and `_` are taken, so a token cannot smuggle an odd string
-/// into a policy lookup.
-pub fn plan_from_app_metadata(app_metadata: Option<&Map<String, Value>>) -> String {
+/// The plan named by `app_metadata.plan` (lower-cased), if it names one. Only short names of
+/// letters, digits, `-` and `_` are taken, so a token cannot smuggle an odd string into a
+/// policy lookup. Without one, the guard asks `user_plans` ([`crate::plans`]), and without
+/// that [`crate::policy::DEFAULT_PLAN`] applies.
+pub fn plan_in_app_metadata(app_metadata: Option<&Map<String, Value>>) -> Option<String> {
     app_metadata
         .and_then(|metadata| metadata.get("plan"))
         .and_then(Value::as_str)
         .map(|plan| plan.trim().to_ascii_lowercase())
         .filter(|plan| is_plan_name(plan))
-        .unwrap_or_else(|| DEFAULT_PLAN.to_string())
 }
 
 fn present(value: Option<&str>) -> Option<&str> {
@@ -181,19 +180,19 @@ mod tests {
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     #[cfg_attr(not(target_arch = "wasm32"), test)]
-    fn plan_comes_from_app_metadata_else_the_default() {
-        assert_eq!(plan_from_app_metadata(json!({"plan": "Pro", "provider": "email"}).as_object()), "pro");
-        assert_eq!(plan_from_app_metadata(json!({"provider": "email"}).as_object()), DEFAULT_PLAN);
-        assert_eq!(plan_from_app_metadata(None), DEFAULT_PLAN);
-        assert_eq!(plan_from_app_metadata(json!({"plan": 3}).as_object()), DEFAULT_PLAN);
+    fn plan_comes_from_app_metadata_when_it_names_one() {
+        assert_eq!(plan_in_app_metadata(json!({"plan": "Pro", "provider": "email"}).as_object()).as_deref(), Some("pro"));
+        assert_eq!(plan_in_app_metadata(json!({"provider": "email"}).as_object()), None);
+        assert_eq!(plan_in_app_metadata(None), None);
+        assert_eq!(plan_in_app_metadata(json!({"plan": 3}).as_object()), None);
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn odd_plan_names_are_not_trusted() {
         for odd in ["", "pro plan", "pro;q=1", "*", &"x".repeat(33)] {
-            assert_eq!(plan_from_app_metadata(json!({ "plan": odd }).as_object()), DEFAULT_PLAN, "{odd:?}");
+            assert_eq!(plan_in_app_metadata(json!({ "plan": odd }).as_object()), None, "{odd:?}");
         }
-        assert_eq!(plan_from_app_metadata(json!({"plan": "team_2024-b"}).as_object()), "team_2024-b");
+        assert_eq!(plan_in_app_metadata(json!({"plan": "team_2024-b"}).as_object()).as_deref(), Some("team_2024-b"));
     }
 }

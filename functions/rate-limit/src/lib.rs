@@ -2,7 +2,9 @@
 //!
 //! A request is charged to a key (the verified user, else a verified service credential, else
 //! the client IP: [`key`]) under the quota that applies to its endpoint and the caller's plan
-//! ([`policy`], from `system_rate_limits` with built-in defaults). The decision is the
+//! ([`policy`], from `system_rate_limits` with built-in defaults). The plan is the token's
+//! `app_metadata.plan`, else the user's plan in `user_plans` ([`plans`], looked up only where a
+//! limit depends on it and cached per isolate), else `free`. The decision is the
 //! Generic Cell Rate Algorithm with exact, documented integer semantics ([`gcra`]); the Postgres
 //! fallback RPC `check_rate_limit` runs the same algorithm (the differences are in [`gcra`]).
 //! State lives in a Durable Object per (endpoint, key) ([`durable`]) or, without that binding,
@@ -49,6 +51,7 @@ pub mod headers;
 pub mod key;
 pub mod limiter;
 pub mod limits;
+pub mod plans;
 pub mod policy;
 pub mod service_auth;
 pub mod store;

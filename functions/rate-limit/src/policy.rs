@@ -24,7 +24,7 @@ use crate::gcra::Quota;
 use serde::Deserialize;
 use std::fmt;
 
-/// The plan assumed when a caller's token says nothing about theirs.
+/// The plan assumed when neither the caller's token nor `user_plans` names theirs.
 pub const DEFAULT_PLAN: &str = "free";
 
 /// Plan values in `system_rate_limits` that mean "every plan without a row of its own".
@@ -202,6 +202,17 @@ pub fn resolve_quota(rows: &[RateLimitRow], defaults: &DefaultQuotas, endpoint: 
     }
 }
 
+/// Whether the caller's plan can change the quota of `endpoint`: only a usable row for it, or
+/// for `default`, that names one plan can. When none does, every plan gets the same limit and
+/// the guard need not find out which plan the caller is on.
+pub fn plan_can_matter(rows: &[RateLimitRow], endpoint: &str) -> bool {
+    let endpoint = endpoint.trim().to_ascii_lowercase();
+    rows.iter()
+        .filter(|row| row.matches_endpoint(&endpoint) || row.matches_endpoint(DEFAULT_ENDPOINT))
+        .filter(|row| row.quota().is_some())
+        .any(|row| row.plan_match("").is_none())
+}
+
 fn best_row(rows: &[RateLimitRow], endpoint: &str, plan: &str) -> Option<ResolvedQuota> {
     rows.iter()
         .filter(|row| row.matches_endpoint(endpoint))
@@ -372,6 +383,28 @@ mod tests {
             resolve_quota(&rows, &DefaultQuotas::default(), "lead-scoring", "pro").source,
             QuotaSource::Table { endpoint: "lead-scoring".into(), plan: Some("pro".into()) }
         );
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn the_plan_matters_only_where_a_row_names_one() {
+        let rows = [
+            row("signup", Some("default"), 10, 60),
+            row("webhooks", None, 600, 60),
+            row("exports", Some("*"), 5, 60),
+            row("api-keys", Some("default"), 30, 60),
+            row("api-keys", Some("pro"), 120, 60),
+            row("reports", Some("team"), 0, 60),
+        ];
+        for endpoint in ["signup", "webhooks", "exports", "reports", "unknown"] {
+            assert!(!plan_can_matter(&rows, endpoint), "{endpoint}: every plan gets the same limit");
+        }
+        assert!(plan_can_matter(&rows, "API-Keys"));
+        let with_default_plan_row = [row("default", Some("pro"), 600, 60)];
+        assert!(plan_can_matter(&with_default_plan_row, "unknown"), "a plan row for `default` covers endpoints without limits");
+        let with_plan = resolve_quota(&rows, &DefaultQuotas::default(), "api-keys", "pro");
+        let without = resolve_quota(&rows, &DefaultQuotas::default(), "api-keys", DEFAULT_PLAN);
+        assert_ne!(with_plan.quota, without.quota);
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
