@@ -3,13 +3,15 @@
 // against the Worker in wrangler dev with its Durable Object and the Postgres RPC behind the
 // gateway. Limits come from rows this file writes into system_rate_limits, scoped to a plan or
 // endpoint name of its own so no other test is affected; tests/e2e/vars/rate-limit.env sets a
-// one-second cache so the rows take effect at once, and names the endpoints that use Postgres.
+// one-second cache so the rows (and users' plans) take effect at once, and names the endpoints
+// that use Postgres, among them the real functions api-keys and lead-scoring, whose guard this
+// file watches fail closed and open when that store goes away.
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { SignJWT } from "jose";
-import { call, env, expectError, newUser, sql } from "./lib.mjs";
+import { call, env, expectError, newUser, rows, sql } from "./lib.mjs";
 
 const vars = Object.fromEntries(
   readFileSync(new URL("./vars/rate-limit.env", import.meta.url), "utf8")
@@ -40,6 +42,40 @@ after(() => {
     sql(`delete from public.system_rate_limits where endpoint = '${endpoint}' and plan = '${plan}'`);
   }
 });
+
+/** A user with a profile and, when `plan` is given, a row in user_plans (as billing leaves it). */
+async function userOnPlan(plan, options = {}) {
+  const user = await newUser(options);
+  sql(`insert into public.user_profiles (id, email) values ('${user.id}', '${user.email}')`);
+  if (plan) sql(`insert into public.user_plans (user_id, plan_name) values ('${user.id}', '${plan}')`);
+  return user;
+}
+
+/** The Worker's log lines (JSON) for one request id; waits briefly for wrangler to write them. */
+async function workerLog(requestId) {
+  const file = process.env.WRANGLER_LOG;
+  assert.ok(file && existsSync(file), "test.sh passes WRANGLER_LOG, the wrangler dev log");
+  let lines = [];
+  for (let attempt = 0; attempt < 20; attempt += 1) {
+    lines = readFileSync(file, "utf8").split("\n").filter((line) => line.startsWith("{") && line.includes(requestId));
+    if (lines.some((line) => JSON.parse(line).msg === "request")) break;
+    await sleep(100);
+  }
+  assert.ok(lines.length > 0, `no log line for request ${requestId}`);
+  return lines.map((line) => JSON.parse(line));
+}
+
+const CHECK_RATE_LIMIT = "public.check_rate_limit(text, text, integer, integer, integer)";
+
+/** Runs `body` while the rate_limiter role may not call check_rate_limit: the Postgres store is down. */
+async function withPostgresStoreDown(body) {
+  sql(`revoke execute on function ${CHECK_RATE_LIMIT} from rate_limiter`);
+  try {
+    await body();
+  } finally {
+    sql(`grant execute on function ${CHECK_RATE_LIMIT} to rate_limiter`);
+  }
+}
 
 /** The project's service_role key as Supabase issues it: role only, no user, no audience. */
 async function serviceRoleKey() {
@@ -195,11 +231,25 @@ describe("POST /functions/v1/rate-limit/check", () => {
     }
   });
 
+  test("both stores round the interval up alike when the limit does not divide the window", async () => {
+    // 999 per second: T = ceil(1000 / 999) = 2 ms and tau = 999 * T = 1998 ms, so spending the
+    // whole quota at once leaves the key whole again after exactly 1998 ms in both stores (a
+    // store with T rounded down and tau = W would say 1000).
+    const doEndpoint = `e2e-round-${unique()}`;
+    await limit(doEndpoint, "default", 999, 1);
+    await limit("e2e-pg", "default", 999, 1);
+    for (const endpoint of [doEndpoint, "e2e-pg"]) {
+      const spent = await check({ key: `svc:${unique()}`, endpoint, cost: 999 });
+      assert.equal(spent.status, 200, JSON.stringify(spent.body));
+      assert.equal(spent.body.store, endpoint === "e2e-pg" ? "postgres" : "durable-object");
+      assert.deepEqual([spent.body.allowed, spent.body.remaining, spent.body.reset_after_ms], [true, 0, 1998], endpoint);
+    }
+  });
+
   test("store down: a fail-open endpoint admits, a fail-closed one answers 503", async () => {
     await limit("e2e-pg-open", "default", 5, 60);
     await limit("e2e-pg-closed", "default", 5, 60);
-    sql("revoke execute on function public.check_rate_limit(text, text, integer, integer, integer) from rate_limiter");
-    try {
+    await withPostgresStoreDown(async () => {
       const open = await check({ key: `svc:${unique()}`, endpoint: "e2e-pg-open" });
       assert.equal(open.status, 200, JSON.stringify(open.body));
       assert.equal(open.body.allowed, true);
@@ -208,9 +258,7 @@ describe("POST /functions/v1/rate-limit/check", () => {
       const error = expectError(assert, closed, 503, "service_unavailable");
       assert.equal(error.details.reason, "rate_limiter_unavailable");
       assert.ok(closed.headers.get("retry-after"));
-    } finally {
-      sql("grant execute on function public.check_rate_limit(text, text, integer, integer, integer) to rate_limiter");
-    }
+    });
     const back = await check({ key: `svc:${unique()}`, endpoint: "e2e-pg-closed" });
     assert.equal(back.body.allowed, true);
     assert.equal(back.body.store, "postgres");
@@ -220,5 +268,124 @@ describe("POST /functions/v1/rate-limit/check", () => {
     const response = await check({ key: `svc:${unique()}`, endpoint: "e2e-do-only" });
     assert.equal(response.status, 200, JSON.stringify(response.body));
     assert.equal(response.body.store, "durable-object");
+  });
+});
+
+describe("the plan: the token's app_metadata.plan, else the user's plan in user_plans, else free", () => {
+  const status = (user) => call("GET", "/rate-limit/status", user ? { token: user.token } : {});
+
+  test("a token without a plan gets the user's plan from user_plans, and the guard applies its limit", async () => {
+    const plan = `e2e-${unique()}`;
+    await limit("rate-limit", plan, 2, 60);
+    const user = await userOnPlan(plan);
+    const first = await status(user);
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    assert.deepEqual([first.body.plan, first.body.plan_source, first.body.limit], [plan, "user_plans", 2]);
+    assert.equal(first.headers.get("ratelimit-policy"), '"rate-limit";q=2;w=60');
+    assert.equal((await status(user)).status, 200);
+    const refused = await status(user);
+    expectError(assert, refused, 429, "rate_limited");
+    assert.equal(refused.headers.get("ratelimit-policy"), '"rate-limit";q=2;w=60', "the guard charged the user's plan");
+  });
+
+  test("the token's plan wins over user_plans; no row and no user mean the free plan", async () => {
+    const tokenPlan = `e2e-${unique()}`;
+    const storedPlan = `e2e-${unique()}`;
+    const both = await userOnPlan(storedPlan, { claims: { app_metadata: { plan: tokenPlan } } });
+    const fromToken = await status(both);
+    assert.deepEqual([fromToken.body.plan, fromToken.body.plan_source], [tokenPlan, "token"]);
+
+    const noRow = await status(await userOnPlan(null));
+    assert.deepEqual([noRow.body.plan, noRow.body.plan_source], ["free", "default"]);
+    const anonymous = await status(null);
+    assert.equal(anonymous.status, 200, JSON.stringify(anonymous.body));
+    assert.deepEqual([anonymous.body.plan, anonymous.body.plan_source, anonymous.body.kind], ["free", "default", "ip"]);
+  });
+
+  test("a plan is looked up once per cache period, not per request, and a change applies after it", async () => {
+    const before = `e2e-${unique()}`;
+    const upgraded = `e2e-${unique()}`;
+    const user = await userOnPlan(before);
+    const started = Date.now();
+    assert.equal((await status(user)).body.plan, before);
+    sql(`update public.user_plans set plan_name = '${upgraded}' where user_id = '${user.id}'`);
+    const cached = await status(user);
+    assert.ok(Date.now() - started < CACHE_MS, "the second request came within the cache period");
+    assert.equal(cached.body.plan, before, "the second request used the cached plan: no lookup");
+    await sleep(CACHE_MS + 200);
+    const refreshed = await status(user);
+    assert.deepEqual([refreshed.body.plan, refreshed.body.plan_source], [upgraded, "user_plans"]);
+  });
+
+  test("a failed lookup falls back to the free plan, and endpoints no plan can change never look", async () => {
+    const plan = `e2e-${unique()}`;
+    await limit("rate-limit", plan, 50, 60);
+    sql("revoke execute on function public.rate_limit_plan(uuid) from rate_limiter");
+    try {
+      const looked = await status(await userOnPlan(plan));
+      assert.equal(looked.status, 200, JSON.stringify(looked.body));
+      assert.deepEqual([looked.body.plan, looked.body.plan_source], ["free", "default"]);
+      const lookedLog = await workerLog(looked.headers.get("x-request-id"));
+      assert.ok(lookedLog.some((line) => line.msg.includes("rate_limit_plan failed")), "the failed lookup is logged");
+
+      // No row of `e2e-noplan-*` or `default` names a plan, so the guard has no reason to ask.
+      const skipped = await call("GET", `/e2e-noplan-${unique()}`, { token: (await userOnPlan(plan)).token });
+      expectError(assert, skipped, 404, "not_found");
+      assert.ok(skipped.headers.get("ratelimit"), "the request was guarded");
+      const skippedLog = await workerLog(skipped.headers.get("x-request-id"));
+      assert.ok(!skippedLog.some((line) => line.msg.includes("rate_limit_plan")), "no lookup was attempted");
+    } finally {
+      sql("grant execute on function public.rate_limit_plan(uuid) to rate_limiter");
+    }
+  });
+});
+
+describe("store down, seen through real functions (api-keys and lead-scoring use the Postgres store here)", () => {
+  const preview = (user) =>
+    call("POST", "/lead-scoring/preview", {
+      token: user.token,
+      json: {
+        lead: { tags: ["probate"] },
+        rules: [{ rule_key: "probate", rule_group: "motivation", points: 30, condition: { field: "tags", op: "contains_tag", value: "probate" } }],
+        now: "2026-03-01T12:00:00Z",
+      },
+    });
+
+  test("api-keys fails closed: 503 with Retry-After in the one error shape, and its handler never runs", async () => {
+    const user = await userOnPlan(null);
+    const up = await call("GET", "/api-keys", { token: user.token });
+    assert.equal(up.status, 200, JSON.stringify(up.body));
+    assert.match(up.headers.get("ratelimit") ?? "", /^"api-keys";r=\d+;t=\d+$/);
+    assert.equal(rows(`select 1 from system_rate_limit_counters where identifier = 'user:${user.id}' and endpoint = 'api-keys'`).length, 1,
+      "the guard kept this user's state in Postgres");
+
+    await withPostgresStoreDown(async () => {
+      const refused = await call("PUT", "/api-keys/openai", { token: user.token, json: { key: `sk-proj-${"x".repeat(40)}` } });
+      const error = expectError(assert, refused, 503, "service_unavailable");
+      assert.equal(error.details.reason, "rate_limiter_unavailable");
+      assert.equal(refused.headers.get("retry-after"), "5");
+      assert.equal(refused.headers.get("ratelimit"), null, "no remaining count is claimed without the store");
+      assert.ok(refused.headers.get("x-request-id"));
+      assert.equal(rows(`select 1 from security_api_keys where user_id = '${user.id}'`).length, 0, "the handler did not store the key");
+    });
+
+    const back = await call("GET", "/api-keys", { token: user.token });
+    assert.equal(back.status, 200, JSON.stringify(back.body));
+    assert.ok(back.headers.get("ratelimit"));
+  });
+
+  test("lead-scoring fails open: the handler answers as usual, with RateLimit-Policy but no RateLimit", async () => {
+    const user = await userOnPlan(null);
+    const up = await preview(user);
+    assert.equal(up.status, 200, JSON.stringify(up.body));
+    assert.match(up.headers.get("ratelimit") ?? "", /^"lead-scoring";r=\d+;t=\d+$/);
+
+    await withPostgresStoreDown(async () => {
+      const admitted = await preview(user);
+      assert.equal(admitted.status, 200, JSON.stringify(admitted.body));
+      assert.equal(admitted.body.score, 30, "the handler ran and scored the lead");
+      assert.match(admitted.headers.get("ratelimit-policy") ?? "", /^"lead-scoring";q=\d+;w=\d+$/);
+      assert.equal(admitted.headers.get("ratelimit"), null, "without the store there is no count to report");
+    });
   });
 });
