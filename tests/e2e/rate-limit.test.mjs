@@ -4,13 +4,14 @@
 // gateway. Limits come from rows this file writes into system_rate_limits, scoped to a plan or
 // endpoint name of its own so no other test is affected; tests/e2e/vars/rate-limit.env sets a
 // one-second cache so the rows (and users' plans) take effect at once, and names the endpoints
-// that use Postgres, among them the real functions api-keys and lead-scoring, whose guard this
+// that use Postgres, among them the real functions api-keys and webhooks, whose guard this
 // file watches fail closed and open when that store goes away.
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { SignJWT } from "jose";
+import Stripe from "stripe";
 import { call, env, expectError, newUser, rows, sql } from "./lib.mjs";
 
 const vars = Object.fromEntries(
@@ -340,16 +341,23 @@ describe("the plan: the token's app_metadata.plan, else the user's plan in user_
   });
 });
 
-describe("store down, seen through real functions (api-keys and lead-scoring use the Postgres store here)", () => {
-  const preview = (user) =>
-    call("POST", "/lead-scoring/preview", {
-      token: user.token,
-      json: {
-        lead: { tags: ["probate"] },
-        rules: [{ rule_key: "probate", rule_group: "motivation", points: 30, condition: { field: "tags", op: "contains_tag", value: "probate" } }],
-        now: "2026-03-01T12:00:00Z",
-      },
+describe("store down, seen through real functions (api-keys and webhooks use the Postgres store here)", () => {
+  const stripeSecret = readFileSync(new URL("./vars/webhooks.env", import.meta.url), "utf8")
+    .match(/^STRIPE_WEBHOOK_SECRETS=([^,\n]+)/m)[1];
+  const stripe = new Stripe("sk_test_e2e_never_used_for_requests");
+
+  /** A signed Stripe delivery of an event type the intake stores without acting on it. */
+  function delivery() {
+    const event = { id: `evt_rl_${unique()}`, object: "event", type: "customer.created", created: Math.floor(Date.now() / 1000), data: { object: {} } };
+    const payload = JSON.stringify(event);
+    const signature = stripe.webhooks.generateTestHeaderString({ payload, secret: stripeSecret });
+    const response = call("POST", "/webhooks/stripe", {
+      body: payload,
+      headers: { "content-type": "application/json", "stripe-signature": signature },
     });
+    return { event, response };
+  }
+  const stored = (event) => rows(`select status from public.system_webhook_events where provider = 'stripe' and event_id = '${event.id}'`);
 
   test("api-keys fails closed: 503 with Retry-After in the one error shape, and its handler never runs", async () => {
     const user = await userOnPlan(null);
@@ -374,17 +382,19 @@ describe("store down, seen through real functions (api-keys and lead-scoring use
     assert.ok(back.headers.get("ratelimit"));
   });
 
-  test("lead-scoring fails open: the handler answers as usual, with RateLimit-Policy but no RateLimit", async () => {
-    const user = await userOnPlan(null);
-    const up = await preview(user);
+  test("webhook intake fails open: deliveries are still taken, with RateLimit-Policy but no RateLimit", async () => {
+    const before = delivery();
+    const up = await before.response;
     assert.equal(up.status, 200, JSON.stringify(up.body));
-    assert.match(up.headers.get("ratelimit") ?? "", /^"lead-scoring";r=\d+;t=\d+$/);
+    assert.match(up.headers.get("ratelimit") ?? "", /^"webhooks";r=\d+;t=\d+$/);
+    assert.ok(rows("select 1 from system_rate_limit_counters where endpoint = 'webhooks'").length > 0, "the guard kept the intake's state in Postgres");
 
     await withPostgresStoreDown(async () => {
-      const admitted = await preview(user);
+      const during = delivery();
+      const admitted = await during.response;
       assert.equal(admitted.status, 200, JSON.stringify(admitted.body));
-      assert.equal(admitted.body.score, 30, "the handler ran and scored the lead");
-      assert.match(admitted.headers.get("ratelimit-policy") ?? "", /^"lead-scoring";q=\d+;w=\d+$/);
+      assert.equal(stored(during.event).length, 1, "the handler ran and stored the delivery");
+      assert.match(admitted.headers.get("ratelimit-policy") ?? "", /^"webhooks";q=\d+;w=\d+$/);
       assert.equal(admitted.headers.get("ratelimit"), null, "without the store there is no count to report");
     });
   });
