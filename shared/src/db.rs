@@ -56,6 +56,17 @@ impl Db {
     }
 }
 
+/// Whether `text` is a uuid in its textual form (8-4-4-4-12 hex digits, any case). Ids are
+/// checked with this before they go into a PostgREST filter.
+pub fn is_uuid(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() == 36
+        && bytes.iter().enumerate().all(|(index, byte)| match index {
+            8 | 13 | 18 | 23 => *byte == b'-',
+            _ => byte.is_ascii_hexdigit(),
+        })
+}
+
 /// What PostgREST answered: status, the `Content-Range` header (row counts) and the body.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DbResponse {
@@ -140,6 +151,23 @@ mod tests {
 
     fn body(code: &str, message: &str) -> String {
         json!({ "code": code, "message": message, "details": null, "hint": null }).to_string()
+    }
+
+    #[test]
+    fn uuids_are_recognised_exactly() {
+        assert!(is_uuid("a11ce000-0000-4000-8000-000000000001"));
+        assert!(is_uuid("ABCDEF00-0000-4000-8000-000000000001"));
+        for text in [
+            "",
+            "user-1",
+            "a11ce000000040008000000000000001",
+            "a11ce000-0000-4000-8000-00000000000",
+            "a11ce000-0000-4000-8000-00000000000g",
+            "a11ce000-0000-4000-8000-0000000000011",
+            "a11ce000_0000-4000-8000-000000000001",
+        ] {
+            assert!(!is_uuid(text), "{text:?}");
+        }
     }
 
     #[test]

@@ -6,13 +6,13 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 use shared::clock;
-use shared::db::Db;
+use shared::db::{is_uuid, Db};
 use shared::error::ApiError;
 use shared::http::{self, RequestContext};
 use std::collections::{HashMap, HashSet};
 use worker::{Request, Response};
 
-use crate::batch::{is_uuid, top_movers, BatchBody, ScoreWrite, Selection, TOP_MOVERS};
+use crate::batch::{top_movers, BatchBody, ScoreWrite, Selection, TOP_MOVERS};
 use crate::config::LeadScoringConfig;
 use crate::decay::HalfLife;
 use crate::defaults::default_rule_definitions;

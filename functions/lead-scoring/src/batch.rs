@@ -2,6 +2,7 @@
 //! `apply_lead_scores`, and the top movers reported to the caller.
 
 use crate::score::LeadScore;
+use shared::db::is_uuid;
 use shared::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -96,17 +97,6 @@ fn lead_ids(ids: Vec<String>, batch_max: usize) -> Result<Vec<String>, Selection
         }
     }
     Ok(unique)
-}
-
-/// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` in hex, the only id shape `crm_leads` has. Checked
-/// before an id goes into a PostgREST filter.
-pub fn is_uuid(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    bytes.len() == 36
-        && bytes.iter().enumerate().all(|(index, byte)| match index {
-            8 | 13 | 18 | 23 => *byte == b'-',
-            _ => byte.is_ascii_hexdigit(),
-        })
 }
 
 /// One element of `apply_lead_scores(scores)`.
@@ -244,21 +234,6 @@ mod tests {
             );
         }
         assert!(serde_json::from_value::<BatchBody>(serde_json::json!({"ids": [A]})).is_err());
-    }
-
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
-    fn uuids_are_recognised_exactly() {
-        assert!(is_uuid(A));
-        assert!(is_uuid("ABCDEF00-0000-4000-8000-000000000001"));
-        for text in [
-            "",
-            "a11ce000000040008000000000000001",
-            "a11ce000-0000-4000-8000-00000000000g",
-            "a11ce000-0000-4000-8000-0000000000011",
-        ] {
-            assert!(!is_uuid(text), "{text:?}");
-        }
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
