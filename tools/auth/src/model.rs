@@ -11,7 +11,7 @@ use uuid::Uuid;
 pub const USER_COLUMNS: &str = "id, coalesce(aud, '') as aud, coalesce(role, '') as role, email, encrypted_password, \
     email_confirmed_at, invited_at, phone, phone_confirmed_at, confirmation_token, confirmation_sent_at, confirmed_at, \
     recovery_token, recovery_sent_at, email_change, email_change_sent_at, coalesce(email_change_token_current, '') as email_change_token_current, \
-    coalesce(email_change_token_new, '') as email_change_token_new, coalesce(email_change_confirm_status, 0) as email_change_confirm_status, \
+    coalesce(email_change_token_new, '') as email_change_token_new, coalesce(email_change_confirm_status, 0::smallint) as email_change_confirm_status, \
     last_sign_in_at, coalesce(raw_app_meta_data, '{}'::jsonb) as raw_app_meta_data, \
     coalesce(raw_user_meta_data, '{}'::jsonb) as raw_user_meta_data, created_at, updated_at, banned_until, deleted_at, is_anonymous";
 

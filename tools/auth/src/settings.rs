@@ -4,6 +4,9 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+/// Go's `bcrypt.DefaultCost`, which GoTrue hashes passwords with.
+pub const GOTRUE_BCRYPT_COST: u32 = 10;
+
 /// How access tokens are signed: Supabase's signing keys (the default) or the legacy secret.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KeyMode {
@@ -70,7 +73,7 @@ pub struct Settings {
     /// Header whose value identifies the client for rate limits (GoTrue's `RATE_LIMIT_HEADER`);
     /// otherwise the peer address is used.
     pub rate_limit_header: Option<String>,
-    /// bcrypt cost (GoTrue: 10, bcrypt's default).
+    /// bcrypt cost (GoTrue: 10, Go's default).
     pub bcrypt_cost: u32,
 }
 
@@ -96,7 +99,7 @@ impl Settings {
             email_otp_expiry_seconds: 86400,
             rate_limits: RateLimits::default(),
             rate_limit_header: None,
-            bcrypt_cost: bcrypt::DEFAULT_COST,
+            bcrypt_cost: GOTRUE_BCRYPT_COST,
         }
     }
 
@@ -153,7 +156,7 @@ impl Settings {
         settings.refresh_token_reuse_interval_seconds = number("AUTH_REFRESH_TOKEN_REUSE_INTERVAL", 10, 0..=3600)?;
         settings.email_max_frequency_seconds = number("AUTH_EMAIL_MAX_FREQUENCY", 60, 0..=86_400)?;
         settings.email_otp_expiry_seconds = number("AUTH_EMAIL_OTP_EXPIRY", 86_400, 60..=86_400)?;
-        settings.bcrypt_cost = number("AUTH_BCRYPT_COST", u64::from(bcrypt::DEFAULT_COST), 4..=31)? as u32;
+        settings.bcrypt_cost = number("AUTH_BCRYPT_COST", u64::from(GOTRUE_BCRYPT_COST), 4..=31)? as u32;
         let limit = |name: &str, default: u32| number(name, u64::from(default), 1..=1_000_000).map(|n| n as u32);
         let defaults = RateLimits::default();
         settings.rate_limits = RateLimits {
