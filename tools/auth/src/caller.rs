@@ -16,17 +16,27 @@ const ADMIN_ROLES: [&str; 2] = ["service_role", "supabase_admin"];
 
 pub fn bearer_token(call: &Call) -> AuthResult<&str> {
     let header = call.header("authorization").unwrap_or("");
-    let token = header.strip_prefix("Bearer ").or_else(|| header.strip_prefix("bearer ")).unwrap_or("");
+    let token = header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+        .unwrap_or("");
     if token.is_empty() || token.contains(char::is_whitespace) {
-        return Err(AuthError::new(http::StatusCode::UNAUTHORIZED, "no_authorization", "This endpoint requires a Bearer token"));
+        return Err(AuthError::new(
+            http::StatusCode::UNAUTHORIZED,
+            "no_authorization",
+            "This endpoint requires a Bearer token",
+        ));
     }
     Ok(token)
 }
 
 pub fn verified_claims(auth: &Auth, token: &str) -> AuthResult<Value> {
-    auth.keys
-        .verify(token)
-        .map_err(|reason| AuthError::forbidden("bad_jwt", format!("invalid JWT: unable to parse or verify signature, {reason}")))
+    auth.keys.verify(token).map_err(|reason| {
+        AuthError::forbidden(
+            "bad_jwt",
+            format!("invalid JWT: unable to parse or verify signature, {reason}"),
+        )
+    })
 }
 
 /// A signed-in user with the session their token names.
@@ -36,29 +46,50 @@ pub struct SignedIn {
     pub session: Option<Session>,
 }
 
-pub async fn signed_in(auth: &Auth, call: &Call, tx: &tokio_postgres::Transaction<'_>) -> AuthResult<SignedIn> {
+pub async fn signed_in(
+    auth: &Auth,
+    call: &Call,
+    tx: &tokio_postgres::Transaction<'_>,
+) -> AuthResult<SignedIn> {
     let claims = verified_claims(auth, bearer_token(call)?)?;
     let sub = claims["sub"].as_str().unwrap_or("");
     if sub.is_empty() {
-        return Err(AuthError::forbidden("bad_jwt", "invalid claim: missing sub claim"));
+        return Err(AuthError::forbidden(
+            "bad_jwt",
+            "invalid claim: missing sub claim",
+        ));
     }
-    let user_id = Uuid::parse_str(sub).map_err(|_| AuthError::bad_request("bad_jwt", "invalid claim: sub claim must be a UUID"))?;
-    let user = store::user_by_id(tx, user_id, true)
-        .await?
-        .ok_or_else(|| AuthError::forbidden("user_not_found", "User from sub claim in JWT does not exist"))?;
-    let session = match claims["session_id"].as_str().filter(|s| !s.is_empty() && *s != Uuid::nil().to_string()) {
+    let user_id = Uuid::parse_str(sub).map_err(|_| {
+        AuthError::bad_request("bad_jwt", "invalid claim: sub claim must be a UUID")
+    })?;
+    let user = store::user_by_id(tx, user_id, true).await?.ok_or_else(|| {
+        AuthError::forbidden(
+            "user_not_found",
+            "User from sub claim in JWT does not exist",
+        )
+    })?;
+    let session = match claims["session_id"]
+        .as_str()
+        .filter(|s| !s.is_empty() && *s != Uuid::nil().to_string())
+    {
         None => None,
         Some(text) => {
-            let id = Uuid::parse_str(text)
-                .map_err(|_| AuthError::forbidden("bad_jwt", "invalid claim: session_id claim must be a UUID"))?;
-            Some(
-                store::session(tx, id)
-                    .await?
-                    .ok_or_else(|| AuthError::forbidden("session_not_found", "Session from session_id claim in JWT does not exist"))?,
-            )
+            let id = Uuid::parse_str(text).map_err(|_| {
+                AuthError::forbidden("bad_jwt", "invalid claim: session_id claim must be a UUID")
+            })?;
+            Some(store::session(tx, id).await?.ok_or_else(|| {
+                AuthError::forbidden(
+                    "session_not_found",
+                    "Session from session_id claim in JWT does not exist",
+                )
+            })?)
         }
     };
-    Ok(SignedIn { claims, user, session })
+    Ok(SignedIn {
+        claims,
+        user,
+        session,
+    })
 }
 
 /// The admin API's check: a verified token carrying an admin role (the service role).

@@ -15,16 +15,30 @@ pub const API_VERSION_2024_01_01: &str = "2024-01-01";
 
 #[derive(Debug)]
 pub enum AuthError {
-    Http { status: StatusCode, code: &'static str, message: String },
-    WeakPassword { message: String, reasons: Vec<&'static str> },
-    OAuth { error: &'static str, description: String },
+    Http {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+    },
+    WeakPassword {
+        message: String,
+        reasons: Vec<&'static str>,
+    },
+    OAuth {
+        error: &'static str,
+        description: String,
+    },
 }
 
 pub type AuthResult<T> = Result<T, AuthError>;
 
 impl AuthError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        AuthError::Http { status, code, message: message.into() }
+        AuthError::Http {
+            status,
+            code,
+            message: message.into(),
+        }
     }
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
@@ -42,12 +56,19 @@ impl AuthError {
         Self::new(StatusCode::TOO_MANY_REQUESTS, code, message)
     }
     pub fn oauth(error: &'static str, description: impl Into<String>) -> Self {
-        AuthError::OAuth { error, description: description.into() }
+        AuthError::OAuth {
+            error,
+            description: description.into(),
+        }
     }
     /// A 500 whose cause goes to the log, never to the client.
     pub fn internal(message: &str, cause: impl Display) -> Self {
         eprintln!("auth: {message}: {cause}");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "unexpected_failure", message)
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "unexpected_failure",
+            message,
+        )
     }
 
     pub fn status(&self) -> StatusCode {
@@ -79,7 +100,9 @@ impl AuthError {
         let status = self.status();
         let dated = api_version.is_some();
         let body = match &self {
-            AuthError::OAuth { error, description } => json!({ "error": error, "error_description": description }),
+            AuthError::OAuth { error, description } => {
+                json!({ "error": error, "error_description": description })
+            }
             AuthError::WeakPassword { message, reasons } if dated => {
                 json!({ "code": "weak_password", "message": message, "weak_password": { "reasons": reasons } })
             }
@@ -87,12 +110,18 @@ impl AuthError {
                 "code": status.as_u16(), "error_code": "weak_password", "msg": message,
                 "weak_password": { "reasons": reasons },
             }),
-            AuthError::Http { code, message, .. } if dated => json!({ "code": code, "message": message }),
-            AuthError::Http { code, message, .. } => json!({ "code": status.as_u16(), "error_code": code, "msg": message }),
+            AuthError::Http { code, message, .. } if dated => {
+                json!({ "code": code, "message": message })
+            }
+            AuthError::Http { code, message, .. } => {
+                json!({ "code": status.as_u16(), "error_code": code, "msg": message })
+            }
         };
         let mut response = json_response(status, &body);
         if let Some(version) = api_version {
-            response.headers_mut().insert(API_VERSION_HEADER, HeaderValue::from_static(version));
+            response
+                .headers_mut()
+                .insert(API_VERSION_HEADER, HeaderValue::from_static(version));
         }
         response
     }
@@ -118,8 +147,14 @@ pub fn requested_api_version(header_value: Option<&str>) -> Option<&'static str>
     let well_formed = bytes.len() == 10
         && bytes[4] == b'-'
         && bytes[7] == b'-'
-        && bytes.iter().enumerate().all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit());
-    let (month, day): (u32, u32) = (value.get(5..7)?.parse().ok()?, value.get(8..10)?.parse().ok()?);
+        && bytes
+            .iter()
+            .enumerate()
+            .all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit());
+    let (month, day): (u32, u32) = (
+        value.get(5..7)?.parse().ok()?,
+        value.get(8..10)?.parse().ok()?,
+    );
     if !well_formed || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
         return None;
     }
@@ -129,7 +164,10 @@ pub fn requested_api_version(header_value: Option<&str>) -> Option<&'static str>
 pub fn json_response(status: StatusCode, body: &Value) -> Response<Bytes> {
     let mut response = Response::new(Bytes::from(body.to_string()));
     *response.status_mut() = status;
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     response
 }
 
@@ -147,27 +185,49 @@ mod tests {
         let plain = err().into_response(None);
         assert_eq!(plain.status(), 400);
         assert!(plain.headers().get(API_VERSION_HEADER).is_none());
-        assert_eq!(body(plain), json!({"code": 400, "error_code": "invalid_credentials", "msg": "Invalid login credentials"}));
+        assert_eq!(
+            body(plain),
+            json!({"code": 400, "error_code": "invalid_credentials", "msg": "Invalid login credentials"})
+        );
         let dated = err().into_response(Some(API_VERSION_2024_01_01));
         assert_eq!(dated.headers()[API_VERSION_HEADER], "2024-01-01");
-        assert_eq!(body(dated), json!({"code": "invalid_credentials", "message": "Invalid login credentials"}));
+        assert_eq!(
+            body(dated),
+            json!({"code": "invalid_credentials", "message": "Invalid login credentials"})
+        );
     }
 
     #[test]
     fn weak_password_carries_its_reasons_and_oauth_errors_keep_their_shape() {
-        let weak = AuthError::WeakPassword { message: "Password should be at least 6 characters.".into(), reasons: vec!["length"] };
+        let weak = AuthError::WeakPassword {
+            message: "Password should be at least 6 characters.".into(),
+            reasons: vec!["length"],
+        };
         let response = weak.into_response(None);
         assert_eq!(response.status(), 422);
-        assert_eq!(body(response)["weak_password"], json!({"reasons": ["length"]}));
-        let oauth = AuthError::oauth("invalid_request", "refresh_token required").into_response(Some(API_VERSION_2024_01_01));
+        assert_eq!(
+            body(response)["weak_password"],
+            json!({"reasons": ["length"]})
+        );
+        let oauth = AuthError::oauth("invalid_request", "refresh_token required")
+            .into_response(Some(API_VERSION_2024_01_01));
         assert_eq!(oauth.status(), 400);
-        assert_eq!(body(oauth), json!({"error": "invalid_request", "error_description": "refresh_token required"}));
+        assert_eq!(
+            body(oauth),
+            json!({"error": "invalid_request", "error_description": "refresh_token required"})
+        );
     }
 
     #[test]
     fn api_version_dates_before_2024_or_malformed_mean_the_initial_shape() {
-        assert_eq!(requested_api_version(Some("2024-01-01")), Some(API_VERSION_2024_01_01));
-        assert_eq!(requested_api_version(Some("2025-06-30")), Some(API_VERSION_2024_01_01));
+        assert_eq!(
+            requested_api_version(Some("2024-01-01")),
+            Some(API_VERSION_2024_01_01)
+        );
+        assert_eq!(
+            requested_api_version(Some("2025-06-30")),
+            Some(API_VERSION_2024_01_01)
+        );
         assert_eq!(requested_api_version(Some("2023-12-31")), None);
         assert_eq!(requested_api_version(Some("yesterday")), None);
         assert_eq!(requested_api_version(Some("2024-13-01")), None);

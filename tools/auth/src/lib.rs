@@ -18,11 +18,11 @@
 
 mod api;
 mod caller;
-mod passwords;
 pub mod error;
 pub mod keys;
 pub mod mailbox;
 pub mod model;
+mod passwords;
 pub mod ratelimit;
 pub mod secrets;
 pub mod server;
@@ -65,9 +65,17 @@ impl Auth {
     pub async fn new(settings: Settings) -> Result<Self, String> {
         settings.validate()?;
         let keys = KeyRing::load(&settings)?;
-        let pg_config: tokio_postgres::Config =
-            settings.database_url.parse().map_err(|e| format!("the database URL is not a Postgres URL: {e}"))?;
-        let manager = Manager::from_config(pg_config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pg_config: tokio_postgres::Config = settings
+            .database_url
+            .parse()
+            .map_err(|e| format!("the database URL is not a Postgres URL: {e}"))?;
+        let manager = Manager::from_config(
+            pg_config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
         let pool = Pool::builder(manager)
             .max_size(16)
             .wait_timeout(Some(Duration::from_secs(10)))
@@ -75,8 +83,13 @@ impl Auth {
             .runtime(Runtime::Tokio1)
             .build()
             .map_err(|e| format!("could not build the connection pool: {e}"))?;
-        let client = pool.get().await.map_err(|e| format!("cannot reach the database: {e}"))?;
-        let missing = store::missing_schema(&client).await.map_err(|e| format!("cannot read the database schema: {e}"))?;
+        let client = pool
+            .get()
+            .await
+            .map_err(|e| format!("cannot reach the database: {e}"))?;
+        let missing = store::missing_schema(&client)
+            .await
+            .map_err(|e| format!("cannot read the database schema: {e}"))?;
         if !missing.is_empty() {
             return Err(format!(
                 "the auth schema is missing {}: apply tools/auth/migrations/*.sql to this database first \
@@ -86,7 +99,13 @@ impl Auth {
         }
         drop(client);
         let mailbox = Mailbox::new(settings.mailbox_file.clone());
-        Ok(Auth { settings, pool, keys, limiter: RateLimiter::default(), mailbox })
+        Ok(Auth {
+            settings,
+            pool,
+            keys,
+            limiter: RateLimiter::default(),
+            mailbox,
+        })
     }
 
     pub fn settings(&self) -> &Settings {

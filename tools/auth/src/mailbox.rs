@@ -26,7 +26,10 @@ pub struct Mail<'a> {
 
 impl Mailbox {
     pub fn new(file: PathBuf) -> Self {
-        Mailbox { file, write_lock: Mutex::new(()) }
+        Mailbox {
+            file,
+            write_lock: Mutex::new(()),
+        }
     }
 
     pub fn file(&self) -> &PathBuf {
@@ -47,7 +50,10 @@ impl Mailbox {
         if let Some(parent) = self.file.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)?;
         }
-        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&self.file)?;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.file)?;
         writeln!(file, "{line}")?;
         eprintln!("auth: mail to {} ({}): {}", mail.to, mail.kind, mail.link);
         Ok(())
@@ -65,7 +71,11 @@ impl Mailbox {
         Ok(text
             .lines()
             .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-            .filter(|m| wanted.as_deref().is_none_or(|w| m["to"].as_str() == Some(w)))
+            .filter(|m| {
+                wanted
+                    .as_deref()
+                    .is_none_or(|w| m["to"].as_str() == Some(w))
+            })
             .collect())
     }
 }

@@ -12,7 +12,11 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let port = match std::env::var("AUTH_PORT").ok().filter(|p| !p.is_empty()).map(|p| p.parse::<u16>()) {
+    let port = match std::env::var("AUTH_PORT")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .map(|p| p.parse::<u16>())
+    {
         None => 9999,
         Some(Ok(port)) => port,
         Some(Err(_)) => {
@@ -34,7 +38,9 @@ async fn main() -> ExitCode {
 }
 
 async fn wait_for_shutdown() {
-    let Ok(mut terminate) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else {
+    let Ok(mut terminate) =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+    else {
         let _ = tokio::signal::ctrl_c().await;
         return;
     };

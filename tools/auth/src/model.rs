@@ -88,7 +88,9 @@ impl UserRow {
     }
 
     pub fn has_password(&self) -> bool {
-        self.encrypted_password.as_deref().is_some_and(|p| !p.is_empty())
+        self.encrypted_password
+            .as_deref()
+            .is_some_and(|p| !p.is_empty())
     }
 
     pub fn is_banned(&self, now: DateTime<Utc>) -> bool {
@@ -140,7 +142,11 @@ fn put_time(object: &mut Map<String, Value>, name: &str, time: &Option<DateTime<
 const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 
 fn time_or_zero(time: &Option<DateTime<Utc>>) -> Value {
-    Value::String(time.as_ref().map(timestamp).unwrap_or_else(|| ZERO_TIME.to_string()))
+    Value::String(
+        time.as_ref()
+            .map(timestamp)
+            .unwrap_or_else(|| ZERO_TIME.to_string()),
+    )
 }
 
 pub fn identity_json(identity: &IdentityRow) -> Value {
@@ -148,7 +154,11 @@ pub fn identity_json(identity: &IdentityRow) -> Value {
     object.insert("identity_id".into(), json!(identity.id));
     object.insert("id".into(), json!(identity.provider_id));
     object.insert("user_id".into(), json!(identity.user_id));
-    if identity.identity_data.as_object().is_some_and(|o| !o.is_empty()) {
+    if identity
+        .identity_data
+        .as_object()
+        .is_some_and(|o| !o.is_empty())
+    {
         object.insert("identity_data".into(), identity.identity_data.clone());
     }
     object.insert("provider".into(), json!(identity.provider));
@@ -171,17 +181,28 @@ pub fn user_json(user: &UserRow, identities: &[IdentityRow]) -> Value {
     put_time(&mut object, "invited_at", &user.invited_at);
     object.insert("phone".into(), json!(user.phone()));
     put_time(&mut object, "phone_confirmed_at", &user.phone_confirmed_at);
-    put_time(&mut object, "confirmation_sent_at", &user.confirmation_sent_at);
+    put_time(
+        &mut object,
+        "confirmation_sent_at",
+        &user.confirmation_sent_at,
+    );
     put_time(&mut object, "confirmed_at", &user.confirmed_at);
     put_time(&mut object, "recovery_sent_at", &user.recovery_sent_at);
     if let Some(new_email) = user.email_change.as_deref().filter(|e| !e.is_empty()) {
         object.insert("new_email".into(), json!(new_email));
     }
-    put_time(&mut object, "email_change_sent_at", &user.email_change_sent_at);
+    put_time(
+        &mut object,
+        "email_change_sent_at",
+        &user.email_change_sent_at,
+    );
     put_time(&mut object, "last_sign_in_at", &user.last_sign_in_at);
     object.insert("app_metadata".into(), user.app_metadata.clone());
     object.insert("user_metadata".into(), user.user_metadata.clone());
-    object.insert("identities".into(), Value::Array(identities.iter().map(identity_json).collect()));
+    object.insert(
+        "identities".into(),
+        Value::Array(identities.iter().map(identity_json).collect()),
+    );
     object.insert("created_at".into(), time_or_zero(&user.created_at));
     object.insert("updated_at".into(), time_or_zero(&user.updated_at));
     put_time(&mut object, "banned_until", &user.banned_until);
@@ -217,7 +238,9 @@ mod tests {
 
     #[test]
     fn timestamps_print_like_go_times_in_utc() {
-        let time = DateTime::parse_from_rfc3339("2024-05-07T17:35:52.772763+02:00").unwrap().with_timezone(&Utc);
+        let time = DateTime::parse_from_rfc3339("2024-05-07T17:35:52.772763+02:00")
+            .unwrap()
+            .with_timezone(&Utc);
         assert_eq!(timestamp(&time), "2024-05-07T15:35:52.772763Z");
     }
 }

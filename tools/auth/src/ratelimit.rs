@@ -38,13 +38,19 @@ const FORGET_AFTER: Duration = Duration::from_secs(2 * 3600);
 impl RateLimiter {
     /// Takes one request from the bucket of (`limit`, `key`); false when it is empty.
     pub fn allow(&self, limit: Limit, key: &str, budget: Budget, now: Instant) -> bool {
-        let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut buckets = self
+            .buckets
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if buckets.len() > 50_000 {
             buckets.retain(|_, bucket| now.duration_since(bucket.refilled) < FORGET_AFTER);
         }
         let burst = f64::from(budget.burst.max(1));
         let per_second = f64::from(budget.limit) / budget.period.as_secs_f64();
-        let bucket = buckets.entry((limit, key.to_string())).or_insert(Bucket { tokens: burst, refilled: now });
+        let bucket = buckets.entry((limit, key.to_string())).or_insert(Bucket {
+            tokens: burst,
+            refilled: now,
+        });
         let elapsed = now.saturating_duration_since(bucket.refilled).as_secs_f64();
         bucket.tokens = (bucket.tokens + elapsed * per_second).min(burst);
         bucket.refilled = now;
@@ -64,17 +70,34 @@ mod tests {
     #[test]
     fn a_burst_is_allowed_then_refused_then_refilled_at_the_rate() {
         let limiter = RateLimiter::default();
-        let budget = Budget { limit: 30, period: Duration::from_secs(300), burst: 30 };
+        let budget = Budget {
+            limit: 30,
+            period: Duration::from_secs(300),
+            burst: 30,
+        };
         let start = Instant::now();
         for i in 0..30 {
-            assert!(limiter.allow(Limit::SignInSignUp, "1.2.3.4", budget, start), "request {i}");
+            assert!(
+                limiter.allow(Limit::SignInSignUp, "1.2.3.4", budget, start),
+                "request {i}"
+            );
         }
         assert!(!limiter.allow(Limit::SignInSignUp, "1.2.3.4", budget, start));
         // Another client and another limit have their own buckets.
         assert!(limiter.allow(Limit::SignInSignUp, "5.6.7.8", budget, start));
         assert!(limiter.allow(Limit::TokenRefresh, "1.2.3.4", budget, start));
         // 30 per 300 s is one every 10 s.
-        assert!(!limiter.allow(Limit::SignInSignUp, "1.2.3.4", budget, start + Duration::from_secs(9)));
-        assert!(limiter.allow(Limit::SignInSignUp, "1.2.3.4", budget, start + Duration::from_secs(20)));
+        assert!(!limiter.allow(
+            Limit::SignInSignUp,
+            "1.2.3.4",
+            budget,
+            start + Duration::from_secs(9)
+        ));
+        assert!(limiter.allow(
+            Limit::SignInSignUp,
+            "1.2.3.4",
+            budget,
+            start + Duration::from_secs(20)
+        ));
     }
 }

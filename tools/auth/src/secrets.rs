@@ -14,7 +14,10 @@ fn random_bytes<const N: usize>() -> [u8; N] {
 /// `SecureAlphanumeric(12)`.
 pub fn refresh_token() -> String {
     const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
-    random_bytes::<12>().iter().map(|b| ALPHABET[(b & 31) as usize] as char).collect()
+    random_bytes::<12>()
+        .iter()
+        .map(|b| ALPHABET[(b & 31) as usize] as char)
+        .collect()
 }
 
 /// A 6-digit one-time code for emails (GoTrue's default OTP length).
@@ -42,7 +45,11 @@ mod tests {
     fn refresh_tokens_are_12_base32_characters_and_differ() {
         let a = refresh_token();
         assert_eq!(a.len(), 12);
-        assert!(a.chars().all(|c| c.is_ascii_lowercase() || ('2'..='7').contains(&c)), "{a}");
+        assert!(
+            a.chars()
+                .all(|c| c.is_ascii_lowercase() || ('2'..='7').contains(&c)),
+            "{a}"
+        );
         assert_ne!(a, refresh_token());
     }
 
@@ -52,7 +59,13 @@ mod tests {
         assert_eq!(code.len(), 6);
         assert!(code.chars().all(|c| c.is_ascii_digit()));
         // sha224("a@example.com123456"), computed independently with `sha224sum`.
-        assert_eq!(token_hash("a@example.com", "123456"), "a1828f725cbf9d6eecc3a3afeb2d88a886ccb3280cc2dc88aafb5c82");
-        assert_ne!(token_hash("b@example.com", "123456"), token_hash("a@example.com", "123456"));
+        assert_eq!(
+            token_hash("a@example.com", "123456"),
+            "a1828f725cbf9d6eecc3a3afeb2d88a886ccb3280cc2dc88aafb5c82"
+        );
+        assert_ne!(
+            token_hash("b@example.com", "123456"),
+            token_hash("a@example.com", "123456")
+        );
     }
 }

@@ -38,7 +38,9 @@ impl Server {
 
 pub async fn serve(settings: Settings, host: &str, port: u16) -> Result<Server, String> {
     let auth = Arc::new(Auth::new(settings).await?);
-    let listener = TcpListener::bind((host, port)).await.map_err(|e| format!("cannot listen on {host}:{port}: {e}"))?;
+    let listener = TcpListener::bind((host, port))
+        .await
+        .map_err(|e| format!("cannot listen on {host}:{port}: {e}"))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     let (stop, mut stopped) = oneshot::channel::<()>();
     let service = auth.clone();
@@ -57,28 +59,53 @@ pub async fn serve(settings: Settings, host: &str, port: u16) -> Result<Server, 
                     let auth = auth.clone();
                     async move { Ok::<_, Infallible>(answer(&auth, request, peer).await) }
                 });
-                let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), handler).await;
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), handler)
+                    .await;
             });
         }
     });
-    Ok(Server { address, auth, _stop: stop })
+    Ok(Server {
+        address,
+        auth,
+        _stop: stop,
+    })
 }
 
-async fn answer(auth: &Auth, request: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
+async fn answer(
+    auth: &Auth,
+    request: Request<Incoming>,
+    peer: SocketAddr,
+) -> Response<Full<Bytes>> {
     let (mut parts, body) = request.into_parts();
     let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(_) => {
-            let error = AuthError::new(StatusCode::PAYLOAD_TOO_LARGE, "request_too_large", "Request body too large");
+            let error = AuthError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request_too_large",
+                "Request body too large",
+            );
             return error.into_response(None).map(Full::new);
         }
     };
-    if let Some(rest) = parts.uri.path_and_query().map(|pq| pq.as_str()).and_then(|pq| pq.strip_prefix(BASE_PATH)) {
-        let relative = if rest.is_empty() || rest.starts_with('?') { format!("/{rest}") } else { rest.to_string() };
+    if let Some(rest) = parts
+        .uri
+        .path_and_query()
+        .map(|pq| pq.as_str())
+        .and_then(|pq| pq.strip_prefix(BASE_PATH))
+    {
+        let relative = if rest.is_empty() || rest.starts_with('?') {
+            format!("/{rest}")
+        } else {
+            rest.to_string()
+        };
         if let Ok(uri) = relative.parse() {
             parts.uri = uri;
         }
     }
     parts.extensions.insert(ClientIp(peer.ip()));
-    auth.handle(Request::from_parts(parts, body)).await.map(Full::new)
+    auth.handle(Request::from_parts(parts, body))
+        .await
+        .map(Full::new)
 }

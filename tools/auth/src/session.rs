@@ -14,7 +14,14 @@ use crate::store;
 use crate::Auth;
 
 /// GoTrue's `AccessTokenClaims` for `user` in `session_id`.
-pub fn access_token_claims(auth: &Auth, user: &UserRow, session_id: Uuid, aal: &str, amr: &[(String, i64)], now: i64) -> Value {
+pub fn access_token_claims(
+    auth: &Auth,
+    user: &UserRow,
+    session_id: Uuid,
+    aal: &str,
+    amr: &[(String, i64)],
+    now: i64,
+) -> Value {
     let mut claims = json!({
         "iss": auth.settings.issuer,
         "sub": user.id,
@@ -31,17 +38,30 @@ pub fn access_token_claims(auth: &Auth, user: &UserRow, session_id: Uuid, aal: &
         "is_anonymous": user.is_anonymous,
     });
     if !amr.is_empty() {
-        claims["amr"] = amr.iter().map(|(method, timestamp)| json!({ "method": method, "timestamp": timestamp })).collect();
+        claims["amr"] = amr
+            .iter()
+            .map(|(method, timestamp)| json!({ "method": method, "timestamp": timestamp }))
+            .collect();
     }
     claims
 }
 
 /// The token response for `user_id` in `session_id` with `refresh_token`, read fresh from the
 /// database so triggers and generated columns show.
-pub async fn token_response(auth: &Auth, tx: &Transaction<'_>, user_id: Uuid, session_id: Uuid, refresh_token: &str) -> AuthResult<Value> {
-    let user = store::user_by_id(tx, user_id, false).await?.ok_or_else(|| AuthError::internal("Database error loading user", "user vanished"))?;
+pub async fn token_response(
+    auth: &Auth,
+    tx: &Transaction<'_>,
+    user_id: Uuid,
+    session_id: Uuid,
+    refresh_token: &str,
+) -> AuthResult<Value> {
+    let user = store::user_by_id(tx, user_id, false)
+        .await?
+        .ok_or_else(|| AuthError::internal("Database error loading user", "user vanished"))?;
     let identities = store::identities(tx, user_id).await?;
-    let session = store::session(tx, session_id).await?.ok_or_else(|| AuthError::internal("Database error loading session", "session vanished"))?;
+    let session = store::session(tx, session_id)
+        .await?
+        .ok_or_else(|| AuthError::internal("Database error loading session", "session vanished"))?;
     let amr = store::amr(tx, session_id).await?;
     let now = Utc::now().timestamp();
     let claims = access_token_claims(auth, &user, session_id, &session.aal, &amr, now);
@@ -58,7 +78,14 @@ pub async fn token_response(auth: &Auth, tx: &Transaction<'_>, user_id: Uuid, se
 
 /// Starts a session signed in with `method` (password, anonymous, otp) and answers like GoTrue's
 /// `issueRefreshToken`.
-pub async fn sign_in(auth: &Auth, tx: &Transaction<'_>, call: &Call, user_id: Uuid, method: &str) -> AuthResult<Value> {
-    let (session_id, refresh_token) = store::start_session(tx, user_id, method, call.user_agent(), call.ip).await?;
+pub async fn sign_in(
+    auth: &Auth,
+    tx: &Transaction<'_>,
+    call: &Call,
+    user_id: Uuid,
+    method: &str,
+) -> AuthResult<Value> {
+    let (session_id, refresh_token) =
+        store::start_session(tx, user_id, method, call.user_agent(), call.ip).await?;
     token_response(auth, tx, user_id, session_id, &refresh_token).await
 }

@@ -34,7 +34,13 @@ pub struct RateLimits {
 
 impl Default for RateLimits {
     fn default() -> Self {
-        RateLimits { sign_in_sign_ups: 30, token_refresh: 150, anonymous_users: 30, token_verifications: 30, email_sent: 30 }
+        RateLimits {
+            sign_in_sign_ups: 30,
+            token_refresh: 150,
+            anonymous_users: 30,
+            token_verifications: 30,
+            email_sent: 30,
+        }
     }
 }
 
@@ -79,7 +85,11 @@ pub struct Settings {
 
 impl Settings {
     /// Settings with GoTrue's defaults for everything but the three things only the caller knows.
-    pub fn new(database_url: impl Into<String>, issuer: impl Into<String>, key_mode: KeyMode) -> Self {
+    pub fn new(
+        database_url: impl Into<String>,
+        issuer: impl Into<String>,
+        key_mode: KeyMode,
+    ) -> Self {
         Settings {
             database_url: database_url.into(),
             signing_keys_file: None,
@@ -105,18 +115,30 @@ impl Settings {
 
     /// Reads `AUTH_*` variables (see README.md in this crate for the list).
     pub fn from_env() -> Result<Self, String> {
-        let vars: HashMap<String, String> = std::env::vars().filter(|(k, _)| k.starts_with("AUTH_")).collect();
+        let vars: HashMap<String, String> = std::env::vars()
+            .filter(|(k, _)| k.starts_with("AUTH_"))
+            .collect();
         Self::from_map(&vars)
     }
 
     pub fn from_map(vars: &HashMap<String, String>) -> Result<Self, String> {
-        let get = |name: &str| vars.get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-        let database_url = get("AUTH_DATABASE_URL").ok_or("AUTH_DATABASE_URL is required (a Postgres URL)")?;
-        let issuer = get("AUTH_ISSUER").ok_or("AUTH_ISSUER is required, e.g. http://127.0.0.1:54321/auth/v1")?;
+        let get = |name: &str| {
+            vars.get(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let database_url =
+            get("AUTH_DATABASE_URL").ok_or("AUTH_DATABASE_URL is required (a Postgres URL)")?;
+        let issuer = get("AUTH_ISSUER")
+            .ok_or("AUTH_ISSUER is required, e.g. http://127.0.0.1:54321/auth/v1")?;
         let key_mode = match get("AUTH_KEY_MODE").as_deref() {
             None | Some("signing") => KeyMode::Signing,
             Some("legacy") => KeyMode::Legacy,
-            Some(other) => return Err(format!("AUTH_KEY_MODE must be signing or legacy, not {other:?}")),
+            Some(other) => {
+                return Err(format!(
+                    "AUTH_KEY_MODE must be signing or legacy, not {other:?}"
+                ))
+            }
         };
         let mut settings = Settings::new(database_url, issuer.trim_end_matches('/'), key_mode);
         settings.signing_keys_file = get("AUTH_SIGNING_KEYS_FILE").map(PathBuf::from);
@@ -125,7 +147,12 @@ impl Settings {
             settings.site_url = url;
         }
         settings.additional_redirect_urls = get("AUTH_ADDITIONAL_REDIRECT_URLS")
-            .map(|list| list.split(',').map(|u| u.trim().to_string()).filter(|u| !u.is_empty()).collect())
+            .map(|list| {
+                list.split(',')
+                    .map(|u| u.trim().to_string())
+                    .filter(|u| !u.is_empty())
+                    .collect()
+            })
             .unwrap_or_default();
         if let Some(path) = get("AUTH_MAILBOX_FILE") {
             settings.mailbox_file = PathBuf::from(path);
@@ -142,28 +169,45 @@ impl Settings {
         settings.email_confirmation = flag("AUTH_EMAIL_CONFIRMATION", false)?;
         settings.anonymous_sign_ins = flag("AUTH_ANONYMOUS_SIGN_INS", true)?;
         settings.disable_signup = flag("AUTH_DISABLE_SIGNUP", false)?;
-        let number = |name: &str, default: u64, range: std::ops::RangeInclusive<u64>| -> Result<u64, String> {
+        let number = |name: &str,
+                      default: u64,
+                      range: std::ops::RangeInclusive<u64>|
+         -> Result<u64, String> {
             match get(name) {
                 None => Ok(default),
                 Some(text) => match text.parse::<u64>() {
                     Ok(n) if range.contains(&n) => Ok(n),
-                    _ => Err(format!("{name} must be a whole number in {}..={}, not {text:?}", range.start(), range.end())),
+                    _ => Err(format!(
+                        "{name} must be a whole number in {}..={}, not {text:?}",
+                        range.start(),
+                        range.end()
+                    )),
                 },
             }
         };
         settings.jwt_expiry_seconds = number("AUTH_JWT_EXPIRY", 3600, 30..=604_800)?;
         settings.password_min_length = number("AUTH_PASSWORD_MIN_LENGTH", 6, 6..=72)? as usize;
-        settings.refresh_token_reuse_interval_seconds = number("AUTH_REFRESH_TOKEN_REUSE_INTERVAL", 10, 0..=3600)?;
+        settings.refresh_token_reuse_interval_seconds =
+            number("AUTH_REFRESH_TOKEN_REUSE_INTERVAL", 10, 0..=3600)?;
         settings.email_max_frequency_seconds = number("AUTH_EMAIL_MAX_FREQUENCY", 60, 0..=86_400)?;
         settings.email_otp_expiry_seconds = number("AUTH_EMAIL_OTP_EXPIRY", 86_400, 60..=86_400)?;
-        settings.bcrypt_cost = number("AUTH_BCRYPT_COST", u64::from(GOTRUE_BCRYPT_COST), 4..=31)? as u32;
-        let limit = |name: &str, default: u32| number(name, u64::from(default), 1..=1_000_000).map(|n| n as u32);
+        settings.bcrypt_cost =
+            number("AUTH_BCRYPT_COST", u64::from(GOTRUE_BCRYPT_COST), 4..=31)? as u32;
+        let limit = |name: &str, default: u32| {
+            number(name, u64::from(default), 1..=1_000_000).map(|n| n as u32)
+        };
         let defaults = RateLimits::default();
         settings.rate_limits = RateLimits {
-            sign_in_sign_ups: limit("AUTH_RATE_LIMIT_SIGN_IN_SIGN_UPS", defaults.sign_in_sign_ups)?,
+            sign_in_sign_ups: limit(
+                "AUTH_RATE_LIMIT_SIGN_IN_SIGN_UPS",
+                defaults.sign_in_sign_ups,
+            )?,
             token_refresh: limit("AUTH_RATE_LIMIT_TOKEN_REFRESH", defaults.token_refresh)?,
             anonymous_users: limit("AUTH_RATE_LIMIT_ANONYMOUS_USERS", defaults.anonymous_users)?,
-            token_verifications: limit("AUTH_RATE_LIMIT_TOKEN_VERIFICATIONS", defaults.token_verifications)?,
+            token_verifications: limit(
+                "AUTH_RATE_LIMIT_TOKEN_VERIFICATIONS",
+                defaults.token_verifications,
+            )?,
             email_sent: limit("AUTH_RATE_LIMIT_EMAIL_SENT", defaults.email_sent)?,
         };
         settings.validate()?;
@@ -176,9 +220,10 @@ impl Settings {
             KeyMode::Signing if self.signing_keys_file.is_none() => {
                 Err("signing mode needs the signing-keys file (AUTH_SIGNING_KEYS_FILE)".to_string())
             }
-            KeyMode::Legacy if self.jwt_secret.as_deref().is_none_or(|s| s.len() < 32) => {
-                Err("legacy mode needs the JWT secret, at least 32 characters (AUTH_JWT_SECRET)".to_string())
-            }
+            KeyMode::Legacy if self.jwt_secret.as_deref().is_none_or(|s| s.len() < 32) => Err(
+                "legacy mode needs the JWT secret, at least 32 characters (AUTH_JWT_SECRET)"
+                    .to_string(),
+            ),
             _ => Ok(()),
         }
     }
@@ -189,12 +234,18 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn signing_mode_is_the_default_and_needs_the_keys_file() {
-        let base = [("AUTH_DATABASE_URL", "postgres://x"), ("AUTH_ISSUER", "http://127.0.0.1:54321/auth/v1/")];
+        let base = [
+            ("AUTH_DATABASE_URL", "postgres://x"),
+            ("AUTH_ISSUER", "http://127.0.0.1:54321/auth/v1/"),
+        ];
         let err = Settings::from_map(&vars(&base)).unwrap_err();
         assert!(err.contains("AUTH_SIGNING_KEYS_FILE"), "{err}");
         let mut with_file = base.to_vec();
@@ -208,10 +259,19 @@ mod tests {
 
     #[test]
     fn legacy_mode_needs_a_long_secret_and_bad_values_are_named() {
-        let base = [("AUTH_DATABASE_URL", "postgres://x"), ("AUTH_ISSUER", "http://i"), ("AUTH_KEY_MODE", "legacy")];
-        assert!(Settings::from_map(&vars(&base)).unwrap_err().contains("AUTH_JWT_SECRET"));
+        let base = [
+            ("AUTH_DATABASE_URL", "postgres://x"),
+            ("AUTH_ISSUER", "http://i"),
+            ("AUTH_KEY_MODE", "legacy"),
+        ];
+        assert!(Settings::from_map(&vars(&base))
+            .unwrap_err()
+            .contains("AUTH_JWT_SECRET"));
         let mut ok = base.to_vec();
-        ok.push(("AUTH_JWT_SECRET", "super-secret-jwt-token-with-at-least-32-characters-long"));
+        ok.push((
+            "AUTH_JWT_SECRET",
+            "super-secret-jwt-token-with-at-least-32-characters-long",
+        ));
         ok.push(("AUTH_RATE_LIMIT_TOKEN_REFRESH", "1000"));
         ok.push(("AUTH_EMAIL_CONFIRMATION", "on"));
         let settings = Settings::from_map(&vars(&ok)).unwrap();
@@ -219,6 +279,8 @@ mod tests {
         assert!(settings.email_confirmation);
         let mut bad = ok.clone();
         bad.push(("AUTH_RATE_LIMIT_EMAIL_SENT", "lots"));
-        assert!(Settings::from_map(&vars(&bad)).unwrap_err().contains("AUTH_RATE_LIMIT_EMAIL_SENT"));
+        assert!(Settings::from_map(&vars(&bad))
+            .unwrap_err()
+            .contains("AUTH_RATE_LIMIT_EMAIL_SENT"));
     }
 }

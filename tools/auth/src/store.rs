@@ -46,18 +46,35 @@ pub async fn missing_schema(client: &tokio_postgres::Client) -> Result<Vec<Strin
 
 // users ------------------------------------------------------------------------------------------
 
-pub async fn user_by_id(tx: &Transaction<'_>, id: Uuid, lock: bool) -> Result<Option<UserRow>, Error> {
-    let sql = format!("select {USER_COLUMNS} from auth.users where id = $1{}", if lock { " for update" } else { "" });
-    Ok(tx.query_opt(&sql, &[&id]).await?.map(|row| UserRow::from_row(&row)))
+pub async fn user_by_id(
+    tx: &Transaction<'_>,
+    id: Uuid,
+    lock: bool,
+) -> Result<Option<UserRow>, Error> {
+    let sql = format!(
+        "select {USER_COLUMNS} from auth.users where id = $1{}",
+        if lock { " for update" } else { "" }
+    );
+    Ok(tx
+        .query_opt(&sql, &[&id])
+        .await?
+        .map(|row| UserRow::from_row(&row)))
 }
 
 /// GoTrue's `FindUserByEmailAndAudience`: SSO users are not found by address.
-pub async fn user_by_email(tx: &Transaction<'_>, email: &str, aud: &str) -> Result<Option<UserRow>, Error> {
+pub async fn user_by_email(
+    tx: &Transaction<'_>,
+    email: &str,
+    aud: &str,
+) -> Result<Option<UserRow>, Error> {
     let sql = format!(
         "select {USER_COLUMNS} from auth.users where lower(email) = lower($1) and aud = $2 and is_sso_user = false \
          order by created_at limit 1"
     );
-    Ok(tx.query_opt(&sql, &[&email, &aud]).await?.map(|row| UserRow::from_row(&row)))
+    Ok(tx
+        .query_opt(&sql, &[&email, &aud])
+        .await?
+        .map(|row| UserRow::from_row(&row)))
 }
 
 /// Which stored one-time token a link or code is checked against.
@@ -68,14 +85,24 @@ pub enum TokenKind {
     EmailChange,
 }
 
-pub async fn user_by_token(tx: &Transaction<'_>, kind: TokenKind, hash: &str) -> Result<Option<UserRow>, Error> {
+pub async fn user_by_token(
+    tx: &Transaction<'_>,
+    kind: TokenKind,
+    hash: &str,
+) -> Result<Option<UserRow>, Error> {
     let condition = match kind {
         TokenKind::Confirmation => "confirmation_token = $1",
         TokenKind::Recovery => "recovery_token = $1",
-        TokenKind::EmailChange => "(email_change_token_current = $1 or email_change_token_new = $1)",
+        TokenKind::EmailChange => {
+            "(email_change_token_current = $1 or email_change_token_new = $1)"
+        }
     };
-    let sql = format!("select {USER_COLUMNS} from auth.users where {condition} and $1 <> '' for update");
-    Ok(tx.query_opt(&sql, &[&hash]).await?.map(|row| UserRow::from_row(&row)))
+    let sql =
+        format!("select {USER_COLUMNS} from auth.users where {condition} and $1 <> '' for update");
+    Ok(tx
+        .query_opt(&sql, &[&hash])
+        .await?
+        .map(|row| UserRow::from_row(&row)))
 }
 
 pub async fn identities(tx: &Transaction<'_>, user_id: Uuid) -> Result<Vec<IdentityRow>, Error> {
@@ -115,7 +142,13 @@ pub async fn insert_user(tx: &Transaction<'_>, user: &NewUser<'_>) -> Result<boo
     Ok(inserted == 1)
 }
 
-pub async fn insert_identity(tx: &Transaction<'_>, user_id: Uuid, provider: &str, provider_id: &str, data: &Value) -> Result<(), Error> {
+pub async fn insert_identity(
+    tx: &Transaction<'_>,
+    user_id: Uuid,
+    provider: &str,
+    provider_id: &str,
+    data: &Value,
+) -> Result<(), Error> {
     tx.execute(
         "insert into auth.identities (provider_id, user_id, identity_data, provider, last_sign_in_at, created_at, updated_at) \
          values ($1, $2, $3, $4, now(), now(), now())",
@@ -126,7 +159,12 @@ pub async fn insert_identity(tx: &Transaction<'_>, user_id: Uuid, provider: &str
 }
 
 /// Sets keys of one identity's `identity_data` (GoTrue's `UpdateIdentityData`).
-pub async fn update_identity_data(tx: &Transaction<'_>, user_id: Uuid, provider: &str, updates: &Value) -> Result<u64, Error> {
+pub async fn update_identity_data(
+    tx: &Transaction<'_>,
+    user_id: Uuid,
+    provider: &str,
+    updates: &Value,
+) -> Result<u64, Error> {
     tx.execute(
         "update auth.identities set identity_data = identity_data || $3, updated_at = now() where user_id = $1 and provider = $2",
         &[&user_id, &provider, updates],
@@ -146,39 +184,80 @@ pub async fn confirm_email(tx: &Transaction<'_>, user_id: Uuid) -> Result<(), Er
     Ok(())
 }
 
-pub async fn set_user_metadata(tx: &Transaction<'_>, user_id: Uuid, metadata: &Value) -> Result<(), Error> {
-    tx.execute("update auth.users set raw_user_meta_data = $2, updated_at = now() where id = $1", &[&user_id, metadata]).await?;
+pub async fn set_user_metadata(
+    tx: &Transaction<'_>,
+    user_id: Uuid,
+    metadata: &Value,
+) -> Result<(), Error> {
+    tx.execute(
+        "update auth.users set raw_user_meta_data = $2, updated_at = now() where id = $1",
+        &[&user_id, metadata],
+    )
+    .await?;
     Ok(())
 }
 
-pub async fn set_app_metadata(tx: &Transaction<'_>, user_id: Uuid, metadata: &Value) -> Result<(), Error> {
-    tx.execute("update auth.users set raw_app_meta_data = $2, updated_at = now() where id = $1", &[&user_id, metadata]).await?;
+pub async fn set_app_metadata(
+    tx: &Transaction<'_>,
+    user_id: Uuid,
+    metadata: &Value,
+) -> Result<(), Error> {
+    tx.execute(
+        "update auth.users set raw_app_meta_data = $2, updated_at = now() where id = $1",
+        &[&user_id, metadata],
+    )
+    .await?;
     Ok(())
 }
 
 pub async fn set_role(tx: &Transaction<'_>, user_id: Uuid, role: &str) -> Result<(), Error> {
-    tx.execute("update auth.users set role = $2, updated_at = now() where id = $1", &[&user_id, &role]).await?;
+    tx.execute(
+        "update auth.users set role = $2, updated_at = now() where id = $1",
+        &[&user_id, &role],
+    )
+    .await?;
     Ok(())
 }
 
 pub async fn set_email(tx: &Transaction<'_>, user_id: Uuid, email: &str) -> Result<(), Error> {
-    tx.execute("update auth.users set email = $2, updated_at = now() where id = $1", &[&user_id, &email]).await?;
+    tx.execute(
+        "update auth.users set email = $2, updated_at = now() where id = $1",
+        &[&user_id, &email],
+    )
+    .await?;
     Ok(())
 }
 
 pub async fn set_not_anonymous(tx: &Transaction<'_>, user_id: Uuid) -> Result<(), Error> {
-    tx.execute("update auth.users set is_anonymous = false, updated_at = now() where id = $1", &[&user_id]).await?;
+    tx.execute(
+        "update auth.users set is_anonymous = false, updated_at = now() where id = $1",
+        &[&user_id],
+    )
+    .await?;
     Ok(())
 }
 
-pub async fn set_banned_until(tx: &Transaction<'_>, user_id: Uuid, until: Option<DateTime<Utc>>) -> Result<(), Error> {
-    tx.execute("update auth.users set banned_until = $2, updated_at = now() where id = $1", &[&user_id, &until]).await?;
+pub async fn set_banned_until(
+    tx: &Transaction<'_>,
+    user_id: Uuid,
+    until: Option<DateTime<Utc>>,
+) -> Result<(), Error> {
+    tx.execute(
+        "update auth.users set banned_until = $2, updated_at = now() where id = $1",
+        &[&user_id, &until],
+    )
+    .await?;
     Ok(())
 }
 
 /// GoTrue's `UpdatePassword`: the new hash, every pending one-time token spent, and the user
 /// signed out of every session but `keep_session`.
-pub async fn set_password(tx: &Transaction<'_>, user_id: Uuid, hash: &str, keep_session: Option<Uuid>) -> Result<(), Error> {
+pub async fn set_password(
+    tx: &Transaction<'_>,
+    user_id: Uuid,
+    hash: &str,
+    keep_session: Option<Uuid>,
+) -> Result<(), Error> {
     tx.execute(
         "update auth.users set encrypted_password = $2, confirmation_token = '', confirmation_sent_at = null, \
            recovery_token = '', recovery_sent_at = null, email_change_token_current = '', email_change_token_new = '', \
@@ -191,12 +270,21 @@ pub async fn set_password(tx: &Transaction<'_>, user_id: Uuid, hash: &str, keep_
 }
 
 pub async fn set_last_sign_in(tx: &Transaction<'_>, user_id: Uuid) -> Result<(), Error> {
-    tx.execute("update auth.users set last_sign_in_at = now() where id = $1", &[&user_id]).await?;
+    tx.execute(
+        "update auth.users set last_sign_in_at = now() where id = $1",
+        &[&user_id],
+    )
+    .await?;
     Ok(())
 }
 
 /// Stores the hash of a code just emailed for a confirmation or a recovery.
-pub async fn set_sent_token(tx: &Transaction<'_>, user_id: Uuid, kind: TokenKind, hash: &str) -> Result<(), Error> {
+pub async fn set_sent_token(
+    tx: &Transaction<'_>,
+    user_id: Uuid,
+    kind: TokenKind,
+    hash: &str,
+) -> Result<(), Error> {
     let sql = match kind {
         TokenKind::Confirmation => "update auth.users set confirmation_token = $2, confirmation_sent_at = now() where id = $1",
         TokenKind::Recovery => "update auth.users set recovery_token = $2, recovery_sent_at = now() where id = $1",
@@ -207,7 +295,13 @@ pub async fn set_sent_token(tx: &Transaction<'_>, user_id: Uuid, kind: TokenKind
 }
 
 /// A pending email change: the new address and the hashes of the codes sent to each address.
-pub async fn set_email_change(tx: &Transaction<'_>, user_id: Uuid, new_email: &str, token_new: &str, token_current: &str) -> Result<(), Error> {
+pub async fn set_email_change(
+    tx: &Transaction<'_>,
+    user_id: Uuid,
+    new_email: &str,
+    token_new: &str,
+    token_current: &str,
+) -> Result<(), Error> {
     tx.execute(
         "update auth.users set email_change = $2, email_change_token_new = $3, email_change_token_current = $4, \
            email_change_confirm_status = 0, email_change_sent_at = now(), updated_at = now() where id = $1",
@@ -218,7 +312,11 @@ pub async fn set_email_change(tx: &Transaction<'_>, user_id: Uuid, new_email: &s
 }
 
 /// The first of two confirmations of a secure email change: that code is spent.
-pub async fn accept_one_email_change_token(tx: &Transaction<'_>, user_id: Uuid, hash: &str) -> Result<(), Error> {
+pub async fn accept_one_email_change_token(
+    tx: &Transaction<'_>,
+    user_id: Uuid,
+    hash: &str,
+) -> Result<(), Error> {
     tx.execute(
         "update auth.users set email_change_confirm_status = 1, \
            email_change_token_current = case when email_change_token_current = $2 then '' else email_change_token_current end, \
@@ -251,7 +349,11 @@ pub async fn apply_email_change(tx: &Transaction<'_>, user_id: Uuid) -> Result<(
 
 /// GoTrue's `User.Recover`: the recovery code is spent.
 pub async fn spend_recovery_token(tx: &Transaction<'_>, user_id: Uuid) -> Result<(), Error> {
-    tx.execute("update auth.users set recovery_token = '' where id = $1", &[&user_id]).await?;
+    tx.execute(
+        "update auth.users set recovery_token = '' where id = $1",
+        &[&user_id],
+    )
+    .await?;
     Ok(())
 }
 
@@ -261,21 +363,44 @@ pub struct UserPage {
 }
 
 /// The admin listing: newest first, optionally filtered by address or full name like GoTrue.
-pub async fn list_users(tx: &Transaction<'_>, aud: &str, filter: Option<&str>, offset: i64, limit: i64) -> Result<UserPage, Error> {
-    let pattern = filter.map(|f| format!("%{}%", f.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+pub async fn list_users(
+    tx: &Transaction<'_>,
+    aud: &str,
+    filter: Option<&str>,
+    offset: i64,
+    limit: i64,
+) -> Result<UserPage, Error> {
+    let pattern = filter.map(|f| {
+        format!(
+            "%{}%",
+            f.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        )
+    });
     let condition = "aud = $1 and ($2::text is null or email ilike $2 or raw_user_meta_data ->> 'full_name' ilike $2)";
-    let total: i64 = tx.query_one(&format!("select count(*) from auth.users where {condition}"), &[&aud, &pattern]).await?.get(0);
+    let total: i64 = tx
+        .query_one(
+            &format!("select count(*) from auth.users where {condition}"),
+            &[&aud, &pattern],
+        )
+        .await?
+        .get(0);
     let rows = tx
         .query(
             &format!("select {USER_COLUMNS} from auth.users where {condition} order by created_at desc, id offset $3 limit $4"),
             &[&aud, &pattern, &offset, &limit],
         )
         .await?;
-    Ok(UserPage { users: rows.iter().map(UserRow::from_row).collect(), total })
+    Ok(UserPage {
+        users: rows.iter().map(UserRow::from_row).collect(),
+        total,
+    })
 }
 
 pub async fn delete_user(tx: &Transaction<'_>, user_id: Uuid) -> Result<(), Error> {
-    tx.execute("delete from auth.users where id = $1", &[&user_id]).await?;
+    tx.execute("delete from auth.users where id = $1", &[&user_id])
+        .await?;
     Ok(())
 }
 
@@ -291,7 +416,11 @@ pub async fn soft_delete_user(tx: &Transaction<'_>, user_id: Uuid) -> Result<(),
         &[&user_id, &format!("deleted-{obfuscated}")],
     )
     .await?;
-    tx.execute("delete from auth.identities where user_id = $1", &[&user_id]).await?;
+    tx.execute(
+        "delete from auth.identities where user_id = $1",
+        &[&user_id],
+    )
+    .await?;
     delete_sessions(tx, user_id, None).await
 }
 
@@ -337,7 +466,12 @@ pub async fn start_session(
     Ok((session_id, token))
 }
 
-async fn insert_refresh_token(tx: &Transaction<'_>, user_id: Uuid, session_id: Uuid, parent: Option<&str>) -> Result<String, Error> {
+async fn insert_refresh_token(
+    tx: &Transaction<'_>,
+    user_id: Uuid,
+    session_id: Uuid,
+    parent: Option<&str>,
+) -> Result<String, Error> {
     let token = secrets::refresh_token();
     tx.execute(
         "insert into auth.refresh_tokens (instance_id, token, user_id, revoked, created_at, updated_at, parent, session_id) \
@@ -358,7 +492,10 @@ pub async fn amr(tx: &Transaction<'_>, session_id: Uuid) -> Result<Vec<(String, 
             &[&session_id],
         )
         .await?;
-    Ok(rows.iter().map(|row| (row.get("authentication_method"), row.get("at"))).collect())
+    Ok(rows
+        .iter()
+        .map(|row| (row.get("authentication_method"), row.get("at")))
+        .collect())
 }
 
 pub struct RefreshToken {
@@ -387,22 +524,47 @@ const REFRESH_TOKEN_COLUMNS: &str = "id, token, user_id, revoked, updated_at, pa
 
 /// Finds a refresh token and locks its row, so two refreshes with one token run one after the
 /// other.
-pub async fn refresh_token_for_update(tx: &Transaction<'_>, token: &str) -> Result<Option<RefreshToken>, Error> {
-    let sql = format!("select {REFRESH_TOKEN_COLUMNS} from auth.refresh_tokens where token = $1 for update");
-    Ok(tx.query_opt(&sql, &[&token]).await?.as_ref().map(refresh_token_from))
+pub async fn refresh_token_for_update(
+    tx: &Transaction<'_>,
+    token: &str,
+) -> Result<Option<RefreshToken>, Error> {
+    let sql = format!(
+        "select {REFRESH_TOKEN_COLUMNS} from auth.refresh_tokens where token = $1 for update"
+    );
+    Ok(tx
+        .query_opt(&sql, &[&token])
+        .await?
+        .as_ref()
+        .map(refresh_token_from))
 }
 
 /// GoTrue's `FindCurrentlyActiveRefreshToken`: the newest unrevoked token of the session.
-pub async fn active_refresh_token(tx: &Transaction<'_>, session_id: Uuid) -> Result<Option<RefreshToken>, Error> {
+pub async fn active_refresh_token(
+    tx: &Transaction<'_>,
+    session_id: Uuid,
+) -> Result<Option<RefreshToken>, Error> {
     let sql = format!(
         "select {REFRESH_TOKEN_COLUMNS} from auth.refresh_tokens where session_id = $1 and revoked is false order by id desc limit 1"
     );
-    Ok(tx.query_opt(&sql, &[&session_id]).await?.as_ref().map(refresh_token_from))
+    Ok(tx
+        .query_opt(&sql, &[&session_id])
+        .await?
+        .as_ref()
+        .map(refresh_token_from))
 }
 
 /// GoTrue's `GrantRefreshTokenSwap`: revokes `old` and issues its child in the same session.
-pub async fn rotate_refresh_token(tx: &Transaction<'_>, user_id: Uuid, old: &RefreshToken, session_id: Uuid) -> Result<String, Error> {
-    tx.execute("update auth.refresh_tokens set revoked = true, updated_at = now() where id = $1", &[&old.id]).await?;
+pub async fn rotate_refresh_token(
+    tx: &Transaction<'_>,
+    user_id: Uuid,
+    old: &RefreshToken,
+    session_id: Uuid,
+) -> Result<String, Error> {
+    tx.execute(
+        "update auth.refresh_tokens set revoked = true, updated_at = now() where id = $1",
+        &[&old.id],
+    )
+    .await?;
     insert_refresh_token(tx, user_id, session_id, Some(&old.token)).await
 }
 
@@ -417,7 +579,12 @@ pub async fn revoke_token_family(tx: &Transaction<'_>, session_id: Uuid) -> Resu
 }
 
 /// Records a refresh on the session (GoTrue's `UpdateOnlyRefreshInfo`).
-pub async fn touch_session(tx: &Transaction<'_>, session_id: Uuid, user_agent: Option<&str>, ip: Option<IpAddr>) -> Result<(), Error> {
+pub async fn touch_session(
+    tx: &Transaction<'_>,
+    session_id: Uuid,
+    user_agent: Option<&str>,
+    ip: Option<IpAddr>,
+) -> Result<(), Error> {
     tx.execute(
         "update auth.sessions set refreshed_at = now() at time zone 'utc', user_agent = $2, ip = $3, updated_at = now() where id = $1",
         &[&session_id, &user_agent, &ip],
@@ -427,12 +594,21 @@ pub async fn touch_session(tx: &Transaction<'_>, session_id: Uuid, user_agent: O
 }
 
 /// Deletes the user's sessions (their refresh tokens and amr claims go with them), all or all but one.
-pub async fn delete_sessions(tx: &Transaction<'_>, user_id: Uuid, except: Option<Uuid>) -> Result<(), Error> {
-    tx.execute("delete from auth.sessions where user_id = $1 and ($2::uuid is null or id <> $2)", &[&user_id, &except]).await?;
+pub async fn delete_sessions(
+    tx: &Transaction<'_>,
+    user_id: Uuid,
+    except: Option<Uuid>,
+) -> Result<(), Error> {
+    tx.execute(
+        "delete from auth.sessions where user_id = $1 and ($2::uuid is null or id <> $2)",
+        &[&user_id, &except],
+    )
+    .await?;
     Ok(())
 }
 
 pub async fn delete_session(tx: &Transaction<'_>, session_id: Uuid) -> Result<(), Error> {
-    tx.execute("delete from auth.sessions where id = $1", &[&session_id]).await?;
+    tx.execute("delete from auth.sessions where id = $1", &[&session_id])
+        .await?;
     Ok(())
 }

@@ -19,20 +19,29 @@ use crate::{passwords, secrets, validate, Auth};
 
 pub async fn route(auth: &Auth, call: &Call) -> AuthResult<Response<Bytes>> {
     caller::require_admin(auth, call)?;
-    let rest = call.path.strip_prefix("/admin/users").unwrap_or("").trim_start_matches('/');
+    let rest = call
+        .path
+        .strip_prefix("/admin/users")
+        .unwrap_or("")
+        .trim_start_matches('/');
     match (&call.method, rest) {
         (&Method::GET, "") => list(auth, call).await,
         (&Method::POST, "") => create(auth, call).await,
         (&Method::GET, id) if !id.contains('/') => get(auth, parse_id(id)?).await,
         (&Method::PUT, id) if !id.contains('/') => update(auth, call, parse_id(id)?).await,
         (&Method::DELETE, id) if !id.contains('/') => delete(auth, call, parse_id(id)?).await,
-        (_, id) if !id.contains('/') => Err(AuthError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Method Not Allowed")),
+        (_, id) if !id.contains('/') => Err(AuthError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "Method Not Allowed",
+        )),
         _ => Err(AuthError::not_found("not_found", "Not Found")),
     }
 }
 
 fn parse_id(text: &str) -> AuthResult<Uuid> {
-    Uuid::parse_str(text).map_err(|_| AuthError::not_found("validation_failed", "user_id must be an UUID"))
+    Uuid::parse_str(text)
+        .map_err(|_| AuthError::not_found("validation_failed", "user_id must be an UUID"))
 }
 
 fn user_not_found() -> AuthError {
@@ -44,7 +53,10 @@ async fn list(auth: &Auth, call: &Call) -> AuthResult<Response<Bytes>> {
         match call.query(name).filter(|v| !v.is_empty()) {
             None => Ok(default),
             Some(text) => text.parse::<u64>().map_err(|e| {
-                AuthError::bad_request("validation_failed", format!("Bad Pagination Parameters: strconv.ParseUint: parsing {text:?}: {e}"))
+                AuthError::bad_request(
+                    "validation_failed",
+                    format!("Bad Pagination Parameters: strconv.ParseUint: parsing {text:?}: {e}"),
+                )
             }),
         }
     };
@@ -54,7 +66,14 @@ async fn list(auth: &Auth, call: &Call) -> AuthResult<Response<Bytes>> {
     let mut client = auth.pool.get().await?;
     let tx = client.transaction().await?;
     let offset = i64::try_from((page - 1).saturating_mul(per_page)).unwrap_or(i64::MAX);
-    let result = store::list_users(&tx, aud, call.query("filter").filter(|f| !f.is_empty()), offset, per_page as i64).await?;
+    let result = store::list_users(
+        &tx,
+        aud,
+        call.query("filter").filter(|f| !f.is_empty()),
+        offset,
+        per_page as i64,
+    )
+    .await?;
     let mut users = Vec::with_capacity(result.users.len());
     for user in &result.users {
         users.push(user_json(user, &store::identities(&tx, user.id).await?));
@@ -63,8 +82,14 @@ async fn list(auth: &Auth, call: &Call) -> AuthResult<Response<Bytes>> {
     let mut response = json_ok(&json!({ "users": users, "aud": aud }));
     let link = pagination_link(call, page, per_page, result.total.max(0) as u64);
     let headers = response.headers_mut();
-    headers.insert("x-total-count", HeaderValue::from(result.total.max(0) as u64));
-    headers.insert("link", HeaderValue::from_str(&link).map_err(|e| AuthError::internal("Invalid Link header", e))?);
+    headers.insert(
+        "x-total-count",
+        HeaderValue::from(result.total.max(0) as u64),
+    );
+    headers.insert(
+        "link",
+        HeaderValue::from_str(&link).map_err(|e| AuthError::internal("Invalid Link header", e))?,
+    );
     Ok(response)
 }
 
@@ -74,13 +99,19 @@ async fn list(auth: &Auth, call: &Call) -> AuthResult<Response<Bytes>> {
 fn pagination_link(call: &Call, page: u64, per_page: u64, total: u64) -> String {
     let total_pages = total.div_ceil(per_page);
     let with_page = |target: u64| {
-        let mut pairs: Vec<(String, String)> = call.query_pairs().into_iter().filter(|(k, _)| k != "page").collect();
+        let mut pairs: Vec<(String, String)> = call
+            .query_pairs()
+            .into_iter()
+            .filter(|(k, _)| k != "page")
+            .collect();
         pairs.push(("page".to_string(), target.to_string()));
         if !pairs.iter().any(|(k, _)| k == "per_page") {
             pairs.push(("per_page".to_string(), per_page.to_string()));
         }
         pairs.sort();
-        let query = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+        let query = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish();
         format!("<{}?{query}>", call.path)
     };
     let mut link = String::new();
@@ -94,7 +125,9 @@ fn pagination_link(call: &Call, page: u64, per_page: u64, total: u64) -> String 
 async fn get(auth: &Auth, id: Uuid) -> AuthResult<Response<Bytes>> {
     let mut client = auth.pool.get().await?;
     let tx = client.transaction().await?;
-    let user = store::user_by_id(&tx, id, false).await?.ok_or_else(user_not_found)?;
+    let user = store::user_by_id(&tx, id, false)
+        .await?
+        .ok_or_else(user_not_found)?;
     let identities = store::identities(&tx, id).await?;
     tx.commit().await?;
     Ok(json_ok(&user_json(&user, &identities)))
@@ -132,13 +165,21 @@ fn non_empty(value: &Option<String>) -> Option<&str> {
 
 /// `ban_duration` as GoTrue reads it: "none" lifts a ban, otherwise a Go duration ("24h", "90m").
 fn ban_until(duration: Option<&str>) -> AuthResult<Option<Option<chrono::DateTime<Utc>>>> {
-    let Some(text) = duration.filter(|d| !d.is_empty()) else { return Ok(None) };
+    let Some(text) = duration.filter(|d| !d.is_empty()) else {
+        return Ok(None);
+    };
     if text == "none" {
         return Ok(Some(None));
     }
-    let seconds = go_duration_seconds(text)
-        .ok_or_else(|| AuthError::bad_request("validation_failed", format!("invalid format for ban duration: time: invalid duration {text:?}")))?;
-    Ok(Some(Some(Utc::now() + chrono::Duration::milliseconds((seconds * 1000.0) as i64))))
+    let seconds = go_duration_seconds(text).ok_or_else(|| {
+        AuthError::bad_request(
+            "validation_failed",
+            format!("invalid format for ban duration: time: invalid duration {text:?}"),
+        )
+    })?;
+    Ok(Some(Some(
+        Utc::now() + chrono::Duration::milliseconds((seconds * 1000.0) as i64),
+    )))
 }
 
 /// Go's `time.ParseDuration` for the units a ban uses: h, m, s, ms (e.g. "1h30m", "876000h").
@@ -146,10 +187,14 @@ fn go_duration_seconds(text: &str) -> Option<f64> {
     let mut rest = text;
     let mut total = 0.0;
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
         let value: f64 = rest[..digits].parse().ok()?;
         rest = &rest[digits..];
-        let (unit, scale) = [("ms", 0.001), ("h", 3600.0), ("m", 60.0), ("s", 1.0)].into_iter().find(|(u, _)| rest.starts_with(u))?;
+        let (unit, scale) = [("ms", 0.001), ("h", 3600.0), ("m", 60.0), ("s", 1.0)]
+            .into_iter()
+            .find(|(u, _)| rest.starts_with(u))?;
         total += value * scale;
         rest = &rest[unit.len()..];
     }
@@ -160,30 +205,59 @@ async fn create(auth: &Auth, call: &Call) -> AuthResult<Response<Bytes>> {
     let params: AdminUserParams = call.params()?;
     let aud = non_empty(&params.aud).unwrap_or(call.aud()).to_string();
     if non_empty(&params.email).is_none() && non_empty(&params.phone).is_none() {
-        return Err(AuthError::bad_request("validation_failed", "Cannot create a user without either an email or phone"));
+        return Err(AuthError::bad_request(
+            "validation_failed",
+            "Cannot create a user without either an email or phone",
+        ));
     }
     if non_empty(&params.phone).is_some() {
-        return Err(AuthError::bad_request("validation_failed", "Phone users are not supported by the local Auth server"));
+        return Err(AuthError::bad_request(
+            "validation_failed",
+            "Phone users are not supported by the local Auth server",
+        ));
     }
     let email = validate::email(non_empty(&params.email).unwrap_or(""))?;
     if params.password.is_some() && non_empty(&params.password_hash).is_some() {
-        return Err(AuthError::bad_request("validation_failed", "Only a password or a password hash should be provided"));
+        return Err(AuthError::bad_request(
+            "validation_failed",
+            "Only a password or a password hash should be provided",
+        ));
     }
-    let password_hash = match (non_empty(&params.password), non_empty(&params.password_hash)) {
+    let password_hash = match (
+        non_empty(&params.password),
+        non_empty(&params.password_hash),
+    ) {
         (_, Some(hash)) if passwords::is_bcrypt_hash(hash) => hash.to_string(),
-        (_, Some(_)) => return Err(AuthError::bad_request("validation_failed", "password_hash must be a bcrypt hash")),
-        (Some(password), None) if password.len() > validate::MAX_PASSWORD_LENGTH => {
-            return Err(AuthError::bad_request("validation_failed", "bcrypt: password length exceeds 72 bytes"))
+        (_, Some(_)) => {
+            return Err(AuthError::bad_request(
+                "validation_failed",
+                "password_hash must be a bcrypt hash",
+            ))
         }
-        (Some(password), None) => passwords::hash(password.to_string(), auth.settings.bcrypt_cost).await?,
-        (None, None) => passwords::hash(secrets::unguessable_password(), auth.settings.bcrypt_cost).await?,
+        (Some(password), None) if password.len() > validate::MAX_PASSWORD_LENGTH => {
+            return Err(AuthError::bad_request(
+                "validation_failed",
+                "bcrypt: password length exceeds 72 bytes",
+            ))
+        }
+        (Some(password), None) => {
+            passwords::hash(password.to_string(), auth.settings.bcrypt_cost).await?
+        }
+        (None, None) => {
+            passwords::hash(secrets::unguessable_password(), auth.settings.bcrypt_cost).await?
+        }
     };
     let id = match non_empty(&params.id) {
         None => Uuid::new_v4(),
         Some(text) => {
-            let id = Uuid::parse_str(text).map_err(|_| AuthError::bad_request("validation_failed", "ID must conform to the uuid v4 format"))?;
+            let id = Uuid::parse_str(text).map_err(|_| {
+                AuthError::bad_request("validation_failed", "ID must conform to the uuid v4 format")
+            })?;
             if id.is_nil() {
-                return Err(AuthError::bad_request("validation_failed", "ID cannot be a nil uuid"));
+                return Err(AuthError::bad_request(
+                    "validation_failed",
+                    "ID cannot be a nil uuid",
+                ));
             }
             id
         }
@@ -192,7 +266,10 @@ async fn create(auth: &Auth, call: &Call) -> AuthResult<Response<Bytes>> {
     let mut client = auth.pool.get().await?;
     let tx = client.transaction().await?;
     if store::user_by_email(&tx, &email, &aud).await?.is_some() {
-        return Err(AuthError::unprocessable("email_exists", "A user with this email address has already been registered"));
+        return Err(AuthError::unprocessable(
+            "email_exists",
+            "A user with this email address has already been registered",
+        ));
     }
     let base_app_metadata = json!({ "provider": "email", "providers": ["email"] });
     let app_metadata = match &params.app_metadata {
@@ -212,7 +289,10 @@ async fn create(auth: &Auth, call: &Call) -> AuthResult<Response<Bytes>> {
         is_anonymous: false,
     };
     if !store::insert_user(&tx, &new_user).await? {
-        return Err(AuthError::unprocessable("email_exists", "A user with this email address or id has already been registered"));
+        return Err(AuthError::unprocessable(
+            "email_exists",
+            "A user with this email address or id has already been registered",
+        ));
     }
     let identity = crate::api::signup::email_identity_data(id, &email, false, &Map::new());
     store::insert_identity(&tx, id, "email", &id.to_string(), &identity).await?;
@@ -222,7 +302,9 @@ async fn create(auth: &Auth, call: &Call) -> AuthResult<Response<Bytes>> {
     if let Some(until) = ban {
         store::set_banned_until(&tx, id, until).await?;
     }
-    let user = store::user_by_id(&tx, id, false).await?.ok_or_else(user_not_found)?;
+    let user = store::user_by_id(&tx, id, false)
+        .await?
+        .ok_or_else(user_not_found)?;
     let identities = store::identities(&tx, id).await?;
     tx.commit().await?;
     Ok(json_ok(&user_json(&user, &identities)))
@@ -235,7 +317,10 @@ async fn update(auth: &Auth, call: &Call, id: Uuid) -> AuthResult<Response<Bytes
         None => None,
     };
     if non_empty(&params.phone).is_some() {
-        return Err(AuthError::bad_request("validation_failed", "Phone users are not supported by the local Auth server"));
+        return Err(AuthError::bad_request(
+            "validation_failed",
+            "Phone users are not supported by the local Auth server",
+        ));
     }
     let ban = ban_until(params.ban_duration.as_deref())?;
     let password_hash = match &params.password {
@@ -247,7 +332,9 @@ async fn update(auth: &Auth, call: &Call, id: Uuid) -> AuthResult<Response<Bytes
     };
     let mut client = auth.pool.get().await?;
     let tx = client.transaction().await?;
-    let user: UserRow = store::user_by_id(&tx, id, true).await?.ok_or_else(user_not_found)?;
+    let user: UserRow = store::user_by_id(&tx, id, true)
+        .await?
+        .ok_or_else(user_not_found)?;
     if let Some(role) = non_empty(&params.role) {
         store::set_role(&tx, id, role).await?;
     }
@@ -258,14 +345,31 @@ async fn update(auth: &Auth, call: &Call, id: Uuid) -> AuthResult<Response<Bytes
         store::set_password(&tx, id, hash, None).await?;
     }
     if let Some(email) = email.as_deref() {
-        if store::user_by_email(&tx, email, &user.aud).await?.is_some_and(|other| other.id != id) {
-            return Err(AuthError::unprocessable("email_exists", "A user with this email address has already been registered"));
+        if store::user_by_email(&tx, email, &user.aud)
+            .await?
+            .is_some_and(|other| other.id != id)
+        {
+            return Err(AuthError::unprocessable(
+                "email_exists",
+                "A user with this email address has already been registered",
+            ));
         }
         let identities = store::identities(&tx, id).await?;
         if identities.iter().any(|i| i.provider == "email") {
-            store::update_identity_data(&tx, id, "email", &json!({ "email": email, "email_verified": params.email_confirm })).await?;
+            store::update_identity_data(
+                &tx,
+                id,
+                "email",
+                &json!({ "email": email, "email_verified": params.email_confirm }),
+            )
+            .await?;
         } else {
-            let data = crate::api::signup::email_identity_data(id, email, params.email_confirm, &Map::new());
+            let data = crate::api::signup::email_identity_data(
+                id,
+                email,
+                params.email_confirm,
+                &Map::new(),
+            );
             store::insert_identity(&tx, id, "email", &id.to_string(), &data).await?;
         }
         if user.is_anonymous && params.email_confirm {
@@ -274,17 +378,31 @@ async fn update(auth: &Auth, call: &Call, id: Uuid) -> AuthResult<Response<Bytes
         store::set_email(&tx, id, email).await?;
     }
     // Metadata merges onto what the steps above left (confirming sets email_verified).
-    let current = store::user_by_id(&tx, id, false).await?.ok_or_else(user_not_found)?;
+    let current = store::user_by_id(&tx, id, false)
+        .await?
+        .ok_or_else(user_not_found)?;
     if let Some(app_metadata) = &params.app_metadata {
-        store::set_app_metadata(&tx, id, &merge_metadata(&current.app_metadata, app_metadata)).await?;
+        store::set_app_metadata(
+            &tx,
+            id,
+            &merge_metadata(&current.app_metadata, app_metadata),
+        )
+        .await?;
     }
     if let Some(user_metadata) = &params.user_metadata {
-        store::set_user_metadata(&tx, id, &merge_metadata(&current.user_metadata, user_metadata)).await?;
+        store::set_user_metadata(
+            &tx,
+            id,
+            &merge_metadata(&current.user_metadata, user_metadata),
+        )
+        .await?;
     }
     if let Some(until) = ban {
         store::set_banned_until(&tx, id, until).await?;
     }
-    let updated = store::user_by_id(&tx, id, false).await?.ok_or_else(user_not_found)?;
+    let updated = store::user_by_id(&tx, id, false)
+        .await?
+        .ok_or_else(user_not_found)?;
     let identities = store::identities(&tx, id).await?;
     tx.commit().await?;
     Ok(json_ok(&user_json(&updated, &identities)))
@@ -297,10 +415,16 @@ struct DeleteParams {
 }
 
 async fn delete(auth: &Auth, call: &Call, id: Uuid) -> AuthResult<Response<Bytes>> {
-    let params: DeleteParams = if call.body_is_empty() { DeleteParams::default() } else { call.params()? };
+    let params: DeleteParams = if call.body_is_empty() {
+        DeleteParams::default()
+    } else {
+        call.params()?
+    };
     let mut client = auth.pool.get().await?;
     let tx = client.transaction().await?;
-    let user = store::user_by_id(&tx, id, true).await?.ok_or_else(user_not_found)?;
+    let user = store::user_by_id(&tx, id, true)
+        .await?
+        .ok_or_else(user_not_found)?;
     if params.should_soft_delete {
         if user.deleted_at.is_none() {
             store::soft_delete_user(&tx, id).await?;

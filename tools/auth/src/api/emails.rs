@@ -26,8 +26,18 @@ pub struct Outgoing {
 
 impl Outgoing {
     pub async fn deliver(self, auth: &Auth) -> AuthResult<()> {
-        let mail = Mail { to: &self.to, kind: self.kind, subject: self.subject, link: &self.link, otp: &self.otp, token_hash: &self.token_hash };
-        auth.mailbox.deliver(mail).await.map_err(|e| AuthError::internal("Error sending email", e))
+        let mail = Mail {
+            to: &self.to,
+            kind: self.kind,
+            subject: self.subject,
+            link: &self.link,
+            otp: &self.otp,
+            token_hash: &self.token_hash,
+        };
+        auth.mailbox
+            .deliver(mail)
+            .await
+            .map_err(|e| AuthError::internal("Error sending email", e))
     }
 }
 
@@ -43,7 +53,11 @@ pub async fn deliver_all(auth: &Auth, mails: Vec<Outgoing>) -> AuthResult<()> {
 pub fn redirect_target(auth: &Auth, call: &Call) -> String {
     let settings = &auth.settings;
     let allowed = |url: &str| {
-        url.starts_with(&settings.site_url) || settings.additional_redirect_urls.iter().any(|prefix| url.starts_with(prefix.as_str()))
+        url.starts_with(&settings.site_url)
+            || settings
+                .additional_redirect_urls
+                .iter()
+                .any(|prefix| url.starts_with(prefix.as_str()))
     };
     call.query("redirect_to")
         .filter(|url| allowed(url))
@@ -76,27 +90,66 @@ fn check_frequency(auth: &Auth, last_sent: Option<DateTime<Utc>>) -> AuthResult<
     Ok(())
 }
 
-fn prepare(auth: &Auth, to: &str, kind: &'static str, subject: &'static str, redirect_to: &str) -> (Outgoing, String) {
+fn prepare(
+    auth: &Auth,
+    to: &str,
+    kind: &'static str,
+    subject: &'static str,
+    redirect_to: &str,
+) -> (Outgoing, String) {
     let otp = secrets::email_otp();
     let token_hash = secrets::token_hash(to, &otp);
-    let mail = Outgoing { to: to.to_string(), kind, subject, link: link(auth, &token_hash, kind, redirect_to), otp, token_hash: token_hash.clone() };
+    let mail = Outgoing {
+        to: to.to_string(),
+        kind,
+        subject,
+        link: link(auth, &token_hash, kind, redirect_to),
+        otp,
+        token_hash: token_hash.clone(),
+    };
     (mail, token_hash)
 }
 
 /// The signup confirmation email (GoTrue's `sendConfirmation`).
-pub async fn confirmation(auth: &Auth, call: &Call, tx: &Transaction<'_>, user_id: Uuid, email: &str, last_sent: Option<DateTime<Utc>>) -> AuthResult<Outgoing> {
+pub async fn confirmation(
+    auth: &Auth,
+    call: &Call,
+    tx: &Transaction<'_>,
+    user_id: Uuid,
+    email: &str,
+    last_sent: Option<DateTime<Utc>>,
+) -> AuthResult<Outgoing> {
     check_frequency(auth, last_sent)?;
     call.rate_limit(auth, Limit::EmailSent)?;
-    let (mail, hash) = prepare(auth, email, "signup", "Confirm Your Signup", &redirect_target(auth, call));
+    let (mail, hash) = prepare(
+        auth,
+        email,
+        "signup",
+        "Confirm Your Signup",
+        &redirect_target(auth, call),
+    );
     store::set_sent_token(tx, user_id, TokenKind::Confirmation, &hash).await?;
     Ok(mail)
 }
 
 /// The password recovery email (GoTrue's `sendPasswordRecovery`).
-pub async fn recovery(auth: &Auth, call: &Call, tx: &Transaction<'_>, user_id: Uuid, email: &str, last_sent: Option<DateTime<Utc>>) -> AuthResult<Outgoing> {
+pub async fn recovery(
+    auth: &Auth,
+    call: &Call,
+    tx: &Transaction<'_>,
+    user_id: Uuid,
+    email: &str,
+    last_sent: Option<DateTime<Utc>>,
+) -> AuthResult<Outgoing> {
     check_frequency(auth, last_sent)?;
     call.rate_limit(auth, Limit::EmailSent)?;
-    let (mail, hash) = prepare(auth, email, "recovery", "Reset Your Password", &redirect_target(auth, call));
+    let (mail, hash) = prepare(
+        auth,
+        email,
+        "recovery",
+        "Reset Your Password",
+        &redirect_target(auth, call),
+    );
     store::set_sent_token(tx, user_id, TokenKind::Recovery, &hash).await?;
     Ok(mail)
 }
@@ -115,11 +168,23 @@ pub async fn email_change(
     check_frequency(auth, last_sent)?;
     call.rate_limit(auth, Limit::EmailSent)?;
     let redirect_to = redirect_target(auth, call);
-    let (to_new, hash_new) = prepare(auth, new, "email_change", "Confirm Email Change", &redirect_to);
+    let (to_new, hash_new) = prepare(
+        auth,
+        new,
+        "email_change",
+        "Confirm Email Change",
+        &redirect_to,
+    );
     let mut mails = vec![to_new];
     let mut hash_current = String::new();
     if !current.is_empty() {
-        let (to_current, hash) = prepare(auth, current, "email_change", "Confirm Email Change", &redirect_to);
+        let (to_current, hash) = prepare(
+            auth,
+            current,
+            "email_change",
+            "Confirm Email Change",
+            &redirect_to,
+        );
         hash_current = hash;
         mails.push(to_current);
     }

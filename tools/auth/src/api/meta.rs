@@ -21,8 +21,29 @@ pub fn settings(auth: &Auth) -> Response<Bytes> {
     let s = &auth.settings;
     let mut external = serde_json::Map::new();
     for provider in [
-        "apple", "azure", "bitbucket", "discord", "facebook", "figma", "fly", "github", "gitlab", "google", "keycloak",
-        "kakao", "linkedin", "linkedin_oidc", "notion", "spotify", "slack", "slack_oidc", "workos", "twitch", "twitter", "zoom", "phone",
+        "apple",
+        "azure",
+        "bitbucket",
+        "discord",
+        "facebook",
+        "figma",
+        "fly",
+        "github",
+        "gitlab",
+        "google",
+        "keycloak",
+        "kakao",
+        "linkedin",
+        "linkedin_oidc",
+        "notion",
+        "spotify",
+        "slack",
+        "slack_oidc",
+        "workos",
+        "twitch",
+        "twitter",
+        "zoom",
+        "phone",
     ] {
         external.insert(provider.to_string(), json!(false));
     }
@@ -40,12 +61,21 @@ pub fn settings(auth: &Auth) -> Response<Bytes> {
 
 pub fn jwks(auth: &Auth) -> Response<Bytes> {
     let mut response = json_ok(auth.jwks());
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=600"));
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=600"),
+    );
     response
 }
 
 /// `GET /mailbox[?email=...]`: the messages in the local mailbox, oldest first.
 pub async fn mailbox(auth: &Auth, call: &Call) -> AuthResult<Response<Bytes>> {
-    let messages = auth.mailbox.messages(call.query("email")).await.map_err(|e| AuthError::internal("Error reading the mailbox", e))?;
-    Ok(json_ok(&json!({ "file": auth.mailbox.file(), "messages": messages })))
+    let messages = auth
+        .mailbox
+        .messages(call.query("email"))
+        .await
+        .map_err(|e| AuthError::internal("Error reading the mailbox", e))?;
+    Ok(json_ok(
+        &json!({ "file": auth.mailbox.file(), "messages": messages }),
+    ))
 }

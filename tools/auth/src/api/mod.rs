@@ -18,7 +18,9 @@ use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::error::{json_response, requested_api_version, AuthError, AuthResult, API_VERSION_HEADER};
+use crate::error::{
+    json_response, requested_api_version, AuthError, AuthResult, API_VERSION_HEADER,
+};
 use crate::ratelimit::{Budget, Limit};
 use crate::{Auth, ClientIp};
 
@@ -46,7 +48,12 @@ impl Call {
             .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
             .unwrap_or_default();
         let ip = parts.extensions.get::<ClientIp>().map(|c| c.0);
-        let api_version = requested_api_version(parts.headers.get(API_VERSION_HEADER).and_then(|v| v.to_str().ok()));
+        let api_version = requested_api_version(
+            parts
+                .headers
+                .get(API_VERSION_HEADER)
+                .and_then(|v| v.to_str().ok()),
+        );
         let from_header = auth
             .settings
             .rate_limit_header
@@ -56,7 +63,9 @@ impl Call {
             .and_then(|v| v.split(',').next())
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty());
-        let rate_limit_key = from_header.or_else(|| ip.map(|ip| ip.to_string())).unwrap_or_else(|| "unknown".to_string());
+        let rate_limit_key = from_header
+            .or_else(|| ip.map(|ip| ip.to_string()))
+            .unwrap_or_else(|| "unknown".to_string());
         Call {
             method: parts.method,
             path: parts.uri.path().trim_end_matches('/').to_string(),
@@ -74,7 +83,10 @@ impl Call {
     }
 
     pub fn query_pairs(&self) -> Vec<(String, String)> {
-        self.query.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+        self.query
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -87,7 +99,9 @@ impl Call {
 
     /// The audience asked for (`X-JWT-AUD`), else the default.
     pub fn aud(&self) -> &str {
-        self.header("x-jwt-aud").filter(|a| !a.is_empty()).unwrap_or(DEFAULT_AUD)
+        self.header("x-jwt-aud")
+            .filter(|a| !a.is_empty())
+            .unwrap_or(DEFAULT_AUD)
     }
 
     pub fn body_is_empty(&self) -> bool {
@@ -96,8 +110,12 @@ impl Call {
 
     /// The JSON body as `T` (GoTrue's `retrieveRequestParams`).
     pub fn params<T: DeserializeOwned>(&self) -> AuthResult<T> {
-        serde_json::from_slice(&self.body)
-            .map_err(|e| AuthError::bad_request("bad_json", format!("Could not parse request body as JSON: {e}")))
+        serde_json::from_slice(&self.body).map_err(|e| {
+            AuthError::bad_request(
+                "bad_json",
+                format!("Could not parse request body as JSON: {e}"),
+            )
+        })
     }
 
     /// Charges one request to this client's `limit` budget; 429 when it is spent.
@@ -106,19 +124,49 @@ impl Call {
         let five_minutes = Duration::from_secs(300);
         let hour = Duration::from_secs(3600);
         let budget = match limit {
-            Limit::SignInSignUp => Budget { limit: limits.sign_in_sign_ups, period: five_minutes, burst: limits.sign_in_sign_ups },
-            Limit::TokenRefresh => Budget { limit: limits.token_refresh, period: five_minutes, burst: limits.token_refresh.min(30).max(limits.token_refresh / 5) },
-            Limit::Anonymous => Budget { limit: limits.anonymous_users, period: hour, burst: limits.anonymous_users },
-            Limit::Verify => Budget { limit: limits.token_verifications, period: five_minutes, burst: limits.token_verifications },
-            Limit::EmailSent => Budget { limit: limits.email_sent, period: hour, burst: limits.email_sent },
+            Limit::SignInSignUp => Budget {
+                limit: limits.sign_in_sign_ups,
+                period: five_minutes,
+                burst: limits.sign_in_sign_ups,
+            },
+            Limit::TokenRefresh => Budget {
+                limit: limits.token_refresh,
+                period: five_minutes,
+                burst: limits.token_refresh.min(30).max(limits.token_refresh / 5),
+            },
+            Limit::Anonymous => Budget {
+                limit: limits.anonymous_users,
+                period: hour,
+                burst: limits.anonymous_users,
+            },
+            Limit::Verify => Budget {
+                limit: limits.token_verifications,
+                period: five_minutes,
+                burst: limits.token_verifications,
+            },
+            Limit::EmailSent => Budget {
+                limit: limits.email_sent,
+                period: hour,
+                burst: limits.email_sent,
+            },
         };
-        let key = if limit == Limit::EmailSent { "server" } else { &self.rate_limit_key };
+        let key = if limit == Limit::EmailSent {
+            "server"
+        } else {
+            &self.rate_limit_key
+        };
         if auth.limiter.allow(limit, key, budget, Instant::now()) {
             return Ok(());
         }
         Err(match limit {
-            Limit::EmailSent => AuthError::too_many_requests("over_email_send_rate_limit", "Email rate limit exceeded"),
-            _ => AuthError::too_many_requests("over_request_rate_limit", "Request rate limit reached"),
+            Limit::EmailSent => AuthError::too_many_requests(
+                "over_email_send_rate_limit",
+                "Email rate limit exceeded",
+            ),
+            _ => AuthError::too_many_requests(
+                "over_request_rate_limit",
+                "Request rate limit reached",
+            ),
         })
     }
 }
@@ -134,7 +182,8 @@ pub fn no_content() -> Response<Bytes> {
 }
 
 pub fn redirect(location: &str) -> AuthResult<Response<Bytes>> {
-    let value = HeaderValue::from_str(location).map_err(|e| AuthError::internal("Invalid redirect URL", e))?;
+    let value = HeaderValue::from_str(location)
+        .map_err(|e| AuthError::internal("Invalid redirect URL", e))?;
     let mut response = Response::new(Bytes::new());
     *response.status_mut() = StatusCode::SEE_OTHER;
     response.headers_mut().insert(header::LOCATION, value);
@@ -167,9 +216,23 @@ async fn route(auth: &Auth, call: &Call) -> AuthResult<Response<Bytes>> {
         (&Method::POST, "/logout") => user::logout(auth, call).await,
         (&Method::POST, "/recover") => verify::recover(auth, call).await,
         (&Method::GET | &Method::POST, "/verify") => verify::verify(auth, call).await,
-        (_, "/health" | "/settings" | "/.well-known/jwks.json" | "/mailbox" | "/signup" | "/token" | "/user" | "/logout" | "/recover" | "/verify") => {
-            Err(AuthError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Method Not Allowed"))
-        }
+        (
+            _,
+            "/health"
+            | "/settings"
+            | "/.well-known/jwks.json"
+            | "/mailbox"
+            | "/signup"
+            | "/token"
+            | "/user"
+            | "/logout"
+            | "/recover"
+            | "/verify",
+        ) => Err(AuthError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "Method Not Allowed",
+        )),
         _ => Err(AuthError::not_found("not_found", "Not Found")),
     }
 }

@@ -30,7 +30,10 @@ struct SignupParams {
 
 pub async fn signup(auth: &Auth, call: &Call) -> AuthResult<Response<Bytes>> {
     if auth.settings.disable_signup {
-        return Err(AuthError::unprocessable("signup_disabled", "Signups not allowed for this instance"));
+        return Err(AuthError::unprocessable(
+            "signup_disabled",
+            "Signups not allowed for this instance",
+        ));
     }
     let params: SignupParams = call.params()?;
     let email = params.email.clone().unwrap_or_default();
@@ -41,17 +44,33 @@ pub async fn signup(auth: &Auth, call: &Call) -> AuthResult<Response<Bytes>> {
     call.rate_limit(auth, Limit::SignInSignUp)?;
     let password = params.password.clone().unwrap_or_default();
     if password.is_empty() {
-        return Err(AuthError::bad_request("validation_failed", "Signup requires a valid password"));
+        return Err(AuthError::bad_request(
+            "validation_failed",
+            "Signup requires a valid password",
+        ));
     }
     validate::password_strength(&password, auth.settings.password_min_length)?;
     if !email.is_empty() && !phone.is_empty() {
-        return Err(AuthError::bad_request("validation_failed", "Only an email address or phone number should be provided on signup."));
+        return Err(AuthError::bad_request(
+            "validation_failed",
+            "Only an email address or phone number should be provided on signup.",
+        ));
     }
-    if params.code_challenge.as_deref().is_some_and(|c| !c.is_empty()) {
-        return Err(AuthError::bad_request("validation_failed", "The PKCE flow is not supported by the local Auth server; use the implicit flow"));
+    if params
+        .code_challenge
+        .as_deref()
+        .is_some_and(|c| !c.is_empty())
+    {
+        return Err(AuthError::bad_request(
+            "validation_failed",
+            "The PKCE flow is not supported by the local Auth server; use the implicit flow",
+        ));
     }
     if !phone.is_empty() {
-        return Err(AuthError::bad_request("phone_provider_disabled", "Phone signups are disabled"));
+        return Err(AuthError::bad_request(
+            "phone_provider_disabled",
+            "Phone signups are disabled",
+        ));
     }
     let email = validate::email(&email)?;
     let data = params.data.unwrap_or_default();
@@ -71,10 +90,16 @@ pub async fn signup(auth: &Auth, call: &Call) -> AuthResult<Response<Bytes>> {
         // GoTrue would confirm an unconfirmed account here and sign the caller in without checking
         // the password; this server refuses instead (see README.md).
         Some(_) if !auth.settings.email_confirmation => {
-            return Err(AuthError::unprocessable("user_already_exists", "User already registered"));
+            return Err(AuthError::unprocessable(
+                "user_already_exists",
+                "User already registered",
+            ));
         }
         Some(user) => {
-            mails.push(emails::confirmation(auth, call, &tx, user.id, &email, user.confirmation_sent_at).await?);
+            mails.push(
+                emails::confirmation(auth, call, &tx, user.id, &email, user.confirmation_sent_at)
+                    .await?,
+            );
             (user.id, false)
         }
         None => {
@@ -90,9 +115,19 @@ pub async fn signup(auth: &Auth, call: &Call) -> AuthResult<Response<Bytes>> {
                 is_anonymous: false,
             };
             if !store::insert_user(&tx, &new_user).await? {
-                return Err(AuthError::unprocessable("user_already_exists", "User already registered"));
+                return Err(AuthError::unprocessable(
+                    "user_already_exists",
+                    "User already registered",
+                ));
             }
-            store::insert_identity(&tx, user_id, "email", &user_id.to_string(), &email_identity_data(user_id, &email, false, &data)).await?;
+            store::insert_identity(
+                &tx,
+                user_id,
+                "email",
+                &user_id.to_string(),
+                &email_identity_data(user_id, &email, false, &data),
+            )
+            .await?;
             if auth.settings.email_confirmation {
                 mails.push(emails::confirmation(auth, call, &tx, user_id, &email, None).await?);
                 (user_id, false)
@@ -105,7 +140,9 @@ pub async fn signup(auth: &Auth, call: &Call) -> AuthResult<Response<Bytes>> {
     let body = if confirmed {
         session::sign_in(auth, &tx, call, user_id, "password").await?
     } else {
-        let user = store::user_by_id(&tx, user_id, false).await?.ok_or_else(|| AuthError::internal("Database error loading user", "user vanished"))?;
+        let user = store::user_by_id(&tx, user_id, false)
+            .await?
+            .ok_or_else(|| AuthError::internal("Database error loading user", "user vanished"))?;
         user_json(&user, &store::identities(&tx, user_id).await?)
     };
     tx.commit().await?;
@@ -114,7 +151,12 @@ pub async fn signup(auth: &Auth, call: &Call) -> AuthResult<Response<Bytes>> {
 }
 
 /// GoTrue's identity data for an email identity, with the sign-up data's other keys.
-pub fn email_identity_data(user_id: Uuid, email: &str, verified: bool, data: &Map<String, Value>) -> Value {
+pub fn email_identity_data(
+    user_id: Uuid,
+    email: &str,
+    verified: bool,
+    data: &Map<String, Value>,
+) -> Value {
     let mut identity = json!({ "sub": user_id.to_string(), "email": email, "email_verified": verified, "phone_verified": false });
     if let Some(object) = identity.as_object_mut() {
         for (key, value) in data {
@@ -126,9 +168,17 @@ pub fn email_identity_data(user_id: Uuid, email: &str, verified: bool, data: &Ma
 
 /// A sign-up for an address that is already confirmed: 422 when sign-ups confirm at once, else an
 /// obfuscated user so the answer does not reveal that the address is registered.
-fn repeated_signup(auth: &Auth, email: &str, aud: &str, data: Map<String, Value>) -> AuthResult<Response<Bytes>> {
+fn repeated_signup(
+    auth: &Auth,
+    email: &str,
+    aud: &str,
+    data: Map<String, Value>,
+) -> AuthResult<Response<Bytes>> {
     if !auth.settings.email_confirmation {
-        return Err(AuthError::unprocessable("user_already_exists", "User already registered"));
+        return Err(AuthError::unprocessable(
+            "user_already_exists",
+            "User already registered",
+        ));
     }
     let now = crate::model::timestamp(&chrono::Utc::now());
     Ok(json_ok(&json!({
@@ -139,9 +189,16 @@ fn repeated_signup(auth: &Auth, email: &str, aud: &str, data: Map<String, Value>
 }
 
 /// GoTrue's `SignupAnonymously`: a user with no email, phone or identity, signed in at once.
-async fn anonymous(auth: &Auth, call: &Call, data: Option<Map<String, Value>>) -> AuthResult<Response<Bytes>> {
+async fn anonymous(
+    auth: &Auth,
+    call: &Call,
+    data: Option<Map<String, Value>>,
+) -> AuthResult<Response<Bytes>> {
     if !auth.settings.anonymous_sign_ins {
-        return Err(AuthError::unprocessable("anonymous_provider_disabled", "Anonymous sign-ins are disabled"));
+        return Err(AuthError::unprocessable(
+            "anonymous_provider_disabled",
+            "Anonymous sign-ins are disabled",
+        ));
     }
     call.rate_limit(auth, Limit::Anonymous)?;
     let mut client = auth.pool.get().await?;
@@ -159,7 +216,10 @@ async fn anonymous(auth: &Auth, call: &Call, data: Option<Map<String, Value>>) -
         is_anonymous: true,
     };
     if !store::insert_user(&tx, &new_user).await? {
-        return Err(AuthError::internal("Database error saving new user", "generated id taken"));
+        return Err(AuthError::internal(
+            "Database error saving new user",
+            "generated id taken",
+        ));
     }
     let body = session::sign_in(auth, &tx, call, user_id, "anonymous").await?;
     tx.commit().await?;

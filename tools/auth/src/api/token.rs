@@ -27,7 +27,10 @@ pub async fn token(auth: &Auth, call: &Call) -> AuthResult<Response<Bytes>> {
             call.rate_limit(auth, Limit::TokenRefresh)?;
             refresh_grant(auth, call).await
         }
-        _ => Err(AuthError::bad_request("invalid_credentials", "unsupported_grant_type")),
+        _ => Err(AuthError::bad_request(
+            "invalid_credentials",
+            "unsupported_grant_type",
+        )),
     }
 }
 
@@ -46,13 +49,22 @@ async fn password_grant(auth: &Auth, call: &Call) -> AuthResult<Response<Bytes>>
     let email = params.email.unwrap_or_default();
     let phone = params.phone.unwrap_or_default();
     if !email.is_empty() && !phone.is_empty() {
-        return Err(AuthError::bad_request("validation_failed", "Only an email address or phone number should be provided on login."));
+        return Err(AuthError::bad_request(
+            "validation_failed",
+            "Only an email address or phone number should be provided on login.",
+        ));
     }
     if !phone.is_empty() {
-        return Err(AuthError::unprocessable("phone_provider_disabled", "Phone logins are disabled"));
+        return Err(AuthError::unprocessable(
+            "phone_provider_disabled",
+            "Phone logins are disabled",
+        ));
     }
     if email.is_empty() {
-        return Err(AuthError::bad_request("validation_failed", "missing email or phone"));
+        return Err(AuthError::bad_request(
+            "validation_failed",
+            "missing email or phone",
+        ));
     }
     let mut client = auth.pool.get().await?;
     let tx = client.transaction().await?;
@@ -68,7 +80,10 @@ async fn password_grant(auth: &Auth, call: &Call) -> AuthResult<Response<Bytes>>
         return Err(AuthError::bad_request("invalid_credentials", INVALID_LOGIN));
     }
     if user.email_confirmed_at.is_none() {
-        return Err(AuthError::bad_request("email_not_confirmed", "Email not confirmed"));
+        return Err(AuthError::bad_request(
+            "email_not_confirmed",
+            "Email not confirmed",
+        ));
     }
     let body = session::sign_in(auth, &tx, call, user.id, "password").await?;
     tx.commit().await?;
@@ -85,34 +100,63 @@ async fn refresh_grant(auth: &Auth, call: &Call) -> AuthResult<Response<Bytes>> 
     let params: RefreshParams = call.params()?;
     let presented = params.refresh_token.unwrap_or_default();
     if presented.is_empty() {
-        return Err(AuthError::oauth("invalid_request", "refresh_token required"));
+        return Err(AuthError::oauth(
+            "invalid_request",
+            "refresh_token required",
+        ));
     }
-    let not_found = || AuthError::bad_request("refresh_token_not_found", "Invalid Refresh Token: Refresh Token Not Found");
+    let not_found = || {
+        AuthError::bad_request(
+            "refresh_token_not_found",
+            "Invalid Refresh Token: Refresh Token Not Found",
+        )
+    };
     let mut client = auth.pool.get().await?;
     let tx = client.transaction().await?;
     // The row lock makes concurrent refreshes with one token take turns.
-    let token = store::refresh_token_for_update(&tx, &presented).await?.ok_or_else(not_found)?;
-    let user_id = token.user_id.as_deref().and_then(|id| Uuid::parse_str(id).ok()).ok_or_else(not_found)?;
-    let user = store::user_by_id(&tx, user_id, false).await?.ok_or_else(not_found)?;
+    let token = store::refresh_token_for_update(&tx, &presented)
+        .await?
+        .ok_or_else(not_found)?;
+    let user_id = token
+        .user_id
+        .as_deref()
+        .and_then(|id| Uuid::parse_str(id).ok())
+        .ok_or_else(not_found)?;
+    let user = store::user_by_id(&tx, user_id, false)
+        .await?
+        .ok_or_else(not_found)?;
     if user.is_banned(Utc::now()) {
-        return Err(AuthError::bad_request("user_banned", "Invalid Refresh Token: User Banned"));
+        return Err(AuthError::bad_request(
+            "user_banned",
+            "Invalid Refresh Token: User Banned",
+        ));
     }
-    let session_id = token
-        .session_id
-        .ok_or_else(|| AuthError::bad_request("session_not_found", "Invalid Refresh Token: No Valid Session Found"))?;
+    let session_id = token.session_id.ok_or_else(|| {
+        AuthError::bad_request(
+            "session_not_found",
+            "Invalid Refresh Token: No Valid Session Found",
+        )
+    })?;
 
     let mut issued = None;
     if token.revoked {
         let active = store::active_refresh_token(&tx, session_id).await?;
         match active {
-            Some(active) if active.parent.as_deref() == Some(token.token.as_str()) => issued = Some(active.token),
+            Some(active) if active.parent.as_deref() == Some(token.token.as_str()) => {
+                issued = Some(active.token)
+            }
             _ => {
                 let reuse_until = token.updated_at.unwrap_or_else(Utc::now)
-                    + chrono::Duration::seconds(auth.settings.refresh_token_reuse_interval_seconds as i64);
+                    + chrono::Duration::seconds(
+                        auth.settings.refresh_token_reuse_interval_seconds as i64,
+                    );
                 if Utc::now() > reuse_until {
                     store::revoke_token_family(&tx, session_id).await?;
                     tx.commit().await?;
-                    return Err(AuthError::bad_request("refresh_token_already_used", "Invalid Refresh Token: Already Used"));
+                    return Err(AuthError::bad_request(
+                        "refresh_token_already_used",
+                        "Invalid Refresh Token: Already Used",
+                    ));
                 }
             }
         }

@@ -17,7 +17,10 @@ pub async fn get(auth: &Auth, call: &Call) -> AuthResult<Response<Bytes>> {
     let tx = client.transaction().await?;
     let SignedIn { claims, user, .. } = caller::signed_in(auth, call, &tx).await?;
     if claims["aud"].as_str() != Some(call.aud()) {
-        return Err(AuthError::bad_request("validation_failed", "Token audience doesn't match request audience"));
+        return Err(AuthError::bad_request(
+            "validation_failed",
+            "Token audience doesn't match request audience",
+        ));
     }
     let identities = store::identities(&tx, user.id).await?;
     tx.commit().await?;
@@ -45,7 +48,10 @@ pub async fn update(auth: &Auth, call: &Call) -> AuthResult<Response<Bytes>> {
         None => None,
     };
     if params.phone.as_deref().is_some_and(|p| !p.is_empty()) {
-        return Err(AuthError::unprocessable("phone_provider_disabled", "Phone changes are not supported by the local Auth server"));
+        return Err(AuthError::unprocessable(
+            "phone_provider_disabled",
+            "Phone changes are not supported by the local Auth server",
+        ));
     }
     if let Some(password) = &params.password {
         validate::password_strength(password, auth.settings.password_min_length)?;
@@ -54,32 +60,63 @@ pub async fn update(auth: &Auth, call: &Call) -> AuthResult<Response<Bytes>> {
     let tx = client.transaction().await?;
     let SignedIn { user, session, .. } = caller::signed_in(auth, call, &tx).await?;
     if params.app_metadata.is_some() && !caller::is_admin_role(&user.role) {
-        return Err(AuthError::forbidden("not_admin", "Updating app_metadata requires admin privileges"));
+        return Err(AuthError::forbidden(
+            "not_admin",
+            "Updating app_metadata requires admin privileges",
+        ));
     }
     let changes_email = email.as_deref().is_some_and(|e| e != user.email());
-    if user.is_anonymous && params.password.as_deref().is_some_and(|p| !p.is_empty()) && email.is_none() {
+    if user.is_anonymous
+        && params.password.as_deref().is_some_and(|p| !p.is_empty())
+        && email.is_none()
+    {
         return Err(AuthError::unprocessable(
             "validation_failed",
             "Updating password of an anonymous user without an email or phone is not allowed",
         ));
     }
     if let Some(new_email) = email.as_deref().filter(|_| changes_email) {
-        if store::user_by_email(&tx, new_email, call.aud()).await?.is_some_and(|other| other.id != user.id) {
-            return Err(AuthError::unprocessable("email_exists", "A user with this email address has already been registered"));
+        if store::user_by_email(&tx, new_email, call.aud())
+            .await?
+            .is_some_and(|other| other.id != user.id)
+        {
+            return Err(AuthError::unprocessable(
+                "email_exists",
+                "A user with this email address has already been registered",
+            ));
         }
     }
     if let Some(password) = params.password.clone() {
-        if !password.is_empty() && user.has_password() && passwords::matches(password.clone(), user.encrypted_password.clone().unwrap_or_default()).await {
-            return Err(AuthError::unprocessable("same_password", "New password should be different from the old password."));
+        if !password.is_empty()
+            && user.has_password()
+            && passwords::matches(
+                password.clone(),
+                user.encrypted_password.clone().unwrap_or_default(),
+            )
+            .await
+        {
+            return Err(AuthError::unprocessable(
+                "same_password",
+                "New password should be different from the old password.",
+            ));
         }
-        let hash = if password.is_empty() { String::new() } else { passwords::hash(password, auth.settings.bcrypt_cost).await? };
+        let hash = if password.is_empty() {
+            String::new()
+        } else {
+            passwords::hash(password, auth.settings.bcrypt_cost).await?
+        };
         store::set_password(&tx, user.id, &hash, session.as_ref().map(|s| s.id)).await?;
     }
     if let Some(data) = &params.data {
         store::set_user_metadata(&tx, user.id, &merge_metadata(&user.user_metadata, data)).await?;
     }
     if let Some(app_metadata) = &params.app_metadata {
-        store::set_app_metadata(&tx, user.id, &merge_metadata(&user.app_metadata, app_metadata)).await?;
+        store::set_app_metadata(
+            &tx,
+            user.id,
+            &merge_metadata(&user.app_metadata, app_metadata),
+        )
+        .await?;
     }
     let mut mails = Vec::new();
     if let Some(new_email) = email.as_deref().filter(|_| changes_email) {
@@ -89,10 +126,21 @@ pub async fn update(auth: &Auth, call: &Call) -> AuthResult<Response<Bytes>> {
             store::confirm_email(&tx, user.id).await?;
             become_email_user(&tx, &user, new_email).await?;
         } else {
-            mails = emails::email_change(auth, call, &tx, user.id, user.email(), new_email, user.email_change_sent_at).await?;
+            mails = emails::email_change(
+                auth,
+                call,
+                &tx,
+                user.id,
+                user.email(),
+                new_email,
+                user.email_change_sent_at,
+            )
+            .await?;
         }
     }
-    let updated = store::user_by_id(&tx, user.id, false).await?.ok_or_else(|| AuthError::internal("Database error loading user", "user vanished"))?;
+    let updated = store::user_by_id(&tx, user.id, false)
+        .await?
+        .ok_or_else(|| AuthError::internal("Database error loading user", "user vanished"))?;
     let identities = store::identities(&tx, user.id).await?;
     tx.commit().await?;
     emails::deliver_all(auth, mails).await?;
@@ -100,10 +148,20 @@ pub async fn update(auth: &Auth, call: &Call) -> AuthResult<Response<Bytes>> {
 }
 
 /// A user who now has an address: an email identity, `email` among the providers, no longer anonymous.
-pub async fn become_email_user(tx: &tokio_postgres::Transaction<'_>, user: &crate::model::UserRow, email: &str) -> AuthResult<()> {
+pub async fn become_email_user(
+    tx: &tokio_postgres::Transaction<'_>,
+    user: &crate::model::UserRow,
+    email: &str,
+) -> AuthResult<()> {
     let identities = store::identities(tx, user.id).await?;
     if identities.iter().any(|i| i.provider == "email") {
-        store::update_identity_data(tx, user.id, "email", &json!({ "email": email, "email_verified": true })).await?;
+        store::update_identity_data(
+            tx,
+            user.id,
+            "email",
+            &json!({ "email": email, "email_verified": true }),
+        )
+        .await?;
     } else {
         let data = crate::api::signup::email_identity_data(user.id, email, true, &Map::new());
         store::insert_identity(tx, user.id, "email", &user.id.to_string(), &data).await?;
@@ -112,9 +170,17 @@ pub async fn become_email_user(tx: &tokio_postgres::Transaction<'_>, user: &crat
     if !providers.contains(&json!("email")) {
         providers.push(json!("email"));
     }
-    let current = store::user_by_id(tx, user.id, false).await?.map(|u| u.app_metadata).unwrap_or_else(|| json!({}));
+    let current = store::user_by_id(tx, user.id, false)
+        .await?
+        .map(|u| u.app_metadata)
+        .unwrap_or_else(|| json!({}));
     let updates = json!({ "provider": providers[0].clone(), "providers": providers });
-    store::set_app_metadata(tx, user.id, &merge_metadata(&current, updates.as_object().expect("an object literal"))).await?;
+    store::set_app_metadata(
+        tx,
+        user.id,
+        &merge_metadata(&current, updates.as_object().expect("an object literal")),
+    )
+    .await?;
     if user.is_anonymous {
         store::set_not_anonymous(tx, user.id).await?;
     }
@@ -124,7 +190,10 @@ pub async fn become_email_user(tx: &tokio_postgres::Transaction<'_>, user: &crat
 pub async fn logout(auth: &Auth, call: &Call) -> AuthResult<Response<Bytes>> {
     let scope = call.query("scope").unwrap_or("global");
     if !matches!(scope, "" | "global" | "local" | "others") {
-        return Err(AuthError::bad_request("validation_failed", format!("Unsupported logout scope {scope:?}")));
+        return Err(AuthError::bad_request(
+            "validation_failed",
+            format!("Unsupported logout scope {scope:?}"),
+        ));
     }
     let mut client = auth.pool.get().await?;
     let tx = client.transaction().await?;

@@ -17,7 +17,8 @@ use crate::store::{self, TokenKind};
 use crate::{secrets, session, validate, Auth};
 
 const LINK_INVALID: &str = "Email link is invalid or has expired";
-const SINGLE_CONFIRMATION_ACCEPTED: &str = "Confirmation link accepted. Please proceed to confirm link sent to the other email";
+const SINGLE_CONFIRMATION_ACCEPTED: &str =
+    "Confirmation link accepted. Please proceed to confirm link sent to the other email";
 
 #[derive(Deserialize)]
 struct RecoverParams {
@@ -71,41 +72,77 @@ pub async fn verify(auth: &Auth, call: &Call) -> AuthResult<Response<Bytes>> {
             ..VerifyParams::default()
         };
         if params.kind.is_empty() {
-            return Err(AuthError::bad_request("validation_failed", "Verify requires a verification type"));
+            return Err(AuthError::bad_request(
+                "validation_failed",
+                "Verify requires a verification type",
+            ));
         }
         if params.token.is_empty() {
-            return Err(AuthError::bad_request("validation_failed", "Verify requires a token or a token hash"));
+            return Err(AuthError::bad_request(
+                "validation_failed",
+                "Verify requires a token or a token hash",
+            ));
         }
         let target = emails::redirect_target(auth, call);
         return match run(auth, call, &params.kind, &params.token, None).await {
-            Ok(Verified::SignedIn(token)) => redirect(&with_fragment(&target, &session_fragment(&token, &params.kind))),
-            Ok(Verified::FirstOfTwo) => redirect(&with_fragment(&target, &encode(&[("message", SINGLE_CONFIRMATION_ACCEPTED)]))),
-            Err(error @ AuthError::Http { .. }) => redirect(&with_fragment(&target, &error_fragment(&error))),
+            Ok(Verified::SignedIn(token)) => redirect(&with_fragment(
+                &target,
+                &session_fragment(&token, &params.kind),
+            )),
+            Ok(Verified::FirstOfTwo) => redirect(&with_fragment(
+                &target,
+                &encode(&[("message", SINGLE_CONFIRMATION_ACCEPTED)]),
+            )),
+            Err(error @ AuthError::Http { .. }) => {
+                redirect(&with_fragment(&target, &error_fragment(&error)))
+            }
             Err(other) => Err(other),
         };
     }
     let params: VerifyParams = call.params()?;
     if params.kind.is_empty() {
-        return Err(AuthError::bad_request("validation_failed", "Verify requires a verification type"));
+        return Err(AuthError::bad_request(
+            "validation_failed",
+            "Verify requires a verification type",
+        ));
     }
     if params.token.is_empty() == params.token_hash.is_empty() {
-        return Err(AuthError::bad_request("validation_failed", "Verify requires either a token or a token hash"));
+        return Err(AuthError::bad_request(
+            "validation_failed",
+            "Verify requires either a token or a token hash",
+        ));
     }
     let outcome = if !params.token.is_empty() {
         if params.email.is_empty() || !params.phone.is_empty() {
-            return Err(AuthError::bad_request("validation_failed", "Only an email address or phone number should be provided on verify"));
+            return Err(AuthError::bad_request(
+                "validation_failed",
+                "Only an email address or phone number should be provided on verify",
+            ));
         }
-        let email = validate::email(&params.email).map_err(|_| AuthError::unprocessable("validation_failed", "Invalid email format"))?;
-        run(auth, call, &params.kind, &secrets::token_hash(&email, &params.token), Some(&email)).await?
+        let email = validate::email(&params.email)
+            .map_err(|_| AuthError::unprocessable("validation_failed", "Invalid email format"))?;
+        run(
+            auth,
+            call,
+            &params.kind,
+            &secrets::token_hash(&email, &params.token),
+            Some(&email),
+        )
+        .await?
     } else {
         if !params.email.is_empty() || !params.phone.is_empty() || !params.redirect_to.is_empty() {
-            return Err(AuthError::bad_request("validation_failed", "Only the token_hash and type should be provided"));
+            return Err(AuthError::bad_request(
+                "validation_failed",
+                "Only the token_hash and type should be provided",
+            ));
         }
         run(auth, call, &params.kind, &params.token_hash, None).await?
     };
     Ok(match outcome {
         Verified::SignedIn(token) => json_ok(&token),
-        Verified::FirstOfTwo => json_ok(&json!({ "msg": SINGLE_CONFIRMATION_ACCEPTED, "code": "200" })),
+        Verified::FirstOfTwo => {
+            json_ok(&json!({ "msg": SINGLE_CONFIRMATION_ACCEPTED, "code": "200" }))
+        }
     })
 }
 
@@ -115,14 +152,25 @@ fn kind_tokens(kind: &str) -> AuthResult<&'static [TokenKind]> {
         "recovery" | "magiclink" => &[TokenKind::Recovery],
         "email" => &[TokenKind::Confirmation, TokenKind::Recovery],
         "email_change" => &[TokenKind::EmailChange],
-        _ => return Err(AuthError::bad_request("validation_failed", "Invalid email verification type")),
+        _ => {
+            return Err(AuthError::bad_request(
+                "validation_failed",
+                "Invalid email verification type",
+            ))
+        }
     })
 }
 
 /// Finds the user the hash belongs to, checks it has not expired, and does what the type says.
 /// `email` is set when the caller typed a code for an address (expiry then reads "Token has
 /// expired or is invalid", as GoTrue's `verifyUserAndToken` says it).
-async fn run(auth: &Auth, call: &Call, kind: &str, hash: &str, email: Option<&str>) -> AuthResult<Verified> {
+async fn run(
+    auth: &Auth,
+    call: &Call,
+    kind: &str,
+    hash: &str,
+    email: Option<&str>,
+) -> AuthResult<Verified> {
     let kinds = kind_tokens(kind)?;
     let invalid = || match email {
         Some(_) => AuthError::forbidden("otp_expired", "Token has expired or is invalid"),
@@ -155,7 +203,8 @@ async fn run(auth: &Auth, call: &Call, kind: &str, hash: &str, email: Option<&st
     match token_kind {
         TokenKind::Confirmation => {
             store::confirm_email(&tx, user.id).await?;
-            store::update_identity_data(&tx, user.id, "email", &json!({ "email_verified": true })).await?;
+            store::update_identity_data(&tx, user.id, "email", &json!({ "email_verified": true }))
+                .await?;
         }
         TokenKind::Recovery => {
             store::spend_recovery_token(&tx, user.id).await?;
@@ -181,11 +230,14 @@ async fn run(auth: &Auth, call: &Call, kind: &str, hash: &str, email: Option<&st
 
 /// Secure email change while addresses must be confirmed: both links must be followed.
 fn first_of_two(auth: &Auth, user: &UserRow) -> bool {
-    auth.settings.email_confirmation && user.email_change_confirm_status == 0 && !user.email().is_empty()
+    auth.settings.email_confirmation
+        && user.email_change_confirm_status == 0
+        && !user.email().is_empty()
 }
 
 fn expired(sent_at: Option<DateTime<Utc>>, lifetime_seconds: u64) -> bool {
-    sent_at.is_none_or(|sent| Utc::now() > sent + chrono::Duration::seconds(lifetime_seconds as i64))
+    sent_at
+        .is_none_or(|sent| Utc::now() > sent + chrono::Duration::seconds(lifetime_seconds as i64))
 }
 
 fn encode(pairs: &[(&str, &str)]) -> String {
@@ -221,11 +273,14 @@ fn error_fragment(error: &AuthError) -> String {
         503 => "temporarily_unavailable",
         _ => "server_error",
     };
-    encode(&[("error", oauth_error), ("error_code", error.code()), ("error_description", error.message())])
+    encode(&[
+        ("error", oauth_error),
+        ("error_code", error.code()),
+        ("error_description", error.message()),
+    ])
 }
 
 fn with_fragment(target: &str, fragment: &str) -> String {
     let base = target.split_once('#').map_or(target, |(base, _)| base);
     format!("{base}#{fragment}")
 }
-

@@ -21,13 +21,18 @@ pub struct Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        let _ = Command::new(repo_path("tools/scripts/postgres.sh")).arg("stop").arg(&self.data_dir).status();
+        let _ = Command::new(repo_path("tools/scripts/postgres.sh"))
+            .arg("stop")
+            .arg(&self.data_dir)
+            .status();
         let _ = std::fs::remove_dir_all(&self.data_dir);
     }
 }
 
 pub fn repo_path(relative: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(relative)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(relative)
 }
 
 /// The superuser URL of a cluster, starting one unless AUTH_TEST_DATABASE_URL names one.
@@ -35,7 +40,9 @@ pub fn superuser_url() -> (String, Option<Cluster>) {
     if let Ok(url) = std::env::var("AUTH_TEST_DATABASE_URL") {
         return (url, None);
     }
-    let free = PORT_RANGE.clone().filter(|p| TcpListener::bind(("127.0.0.1", *p)).is_ok());
+    let free = PORT_RANGE
+        .clone()
+        .filter(|p| TcpListener::bind(("127.0.0.1", *p)).is_ok());
     for port in free.take(5) {
         let data_dir = std::env::temp_dir().join(format!("auth-it-{}-{port}", std::process::id()));
         let started = Command::new(repo_path("tools/scripts/postgres.sh"))
@@ -46,39 +53,62 @@ pub fn superuser_url() -> (String, Option<Cluster>) {
             .expect("run tools/scripts/postgres.sh");
         let cluster = Cluster { data_dir };
         if started.success() {
-            return (format!("postgres://postgres@127.0.0.1:{port}/postgres"), Some(cluster));
+            return (
+                format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+                Some(cluster),
+            );
         }
     }
-    panic!("could not start Postgres through tools/scripts/postgres.sh on a free port in 56100-56199");
+    panic!(
+        "could not start Postgres through tools/scripts/postgres.sh on a free port in 56100-56199"
+    );
 }
 
 pub fn unique_name(prefix: &str) -> String {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().subsec_nanos();
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
     format!("{prefix}_{}_{nanos}", std::process::id())
 }
 
 pub async fn connect(url: &str) -> tokio_postgres::Client {
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("connect to Postgres");
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("connect to Postgres");
     tokio::spawn(connection);
     client
 }
 
 /// Creates a database and runs the given SQL files in order; returns its URL.
 pub async fn database_with(super_url: &str, name: &str, files: &[PathBuf]) -> String {
-    connect(super_url).await.batch_execute(&format!("create database {name}")).await.unwrap();
+    connect(super_url)
+        .await
+        .batch_execute(&format!("create database {name}"))
+        .await
+        .unwrap();
     let slash = super_url.rfind('/').unwrap();
     let url = format!("{}/{name}", &super_url[..slash]);
     let client = connect(&url).await;
-    client.batch_execute("set client_min_messages = warning").await.unwrap();
+    client
+        .batch_execute("set client_min_messages = warning")
+        .await
+        .unwrap();
     for file in files {
         let sql = std::fs::read_to_string(file).unwrap();
-        client.batch_execute(&sql).await.unwrap_or_else(|e| panic!("{}: {e:?}", file.display()));
+        client
+            .batch_execute(&sql)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e:?}", file.display()));
     }
     url
 }
 
 pub async fn drop_database(super_url: &str, name: &str) {
-    let _ = connect(super_url).await.batch_execute(&format!("drop database if exists {name} with (force)")).await;
+    let _ = connect(super_url)
+        .await
+        .batch_execute(&format!("drop database if exists {name} with (force)"))
+        .await;
 }
 
 pub fn auth_migrations() -> Vec<PathBuf> {
@@ -111,12 +141,19 @@ pub fn jwk(kid: &str, seed: u8) -> Value {
 pub fn write_keys_file(dir: &Path) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
     let path = dir.join("signing-keys.json");
-    std::fs::write(&path, json!([jwk("auth-key-0", 7), jwk("worker-key-1", 9)]).to_string()).unwrap();
+    std::fs::write(
+        &path,
+        json!([jwk("auth-key-0", 7), jwk("worker-key-1", 9)]).to_string(),
+    )
+    .unwrap();
     path
 }
 
 pub fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
 }
 
 /// The claims of a JWT, read without verifying.
@@ -142,7 +179,11 @@ impl Reply {
     }
     /// Asserts a GoTrue error in the initial shape.
     pub fn expect_error(&self, status: u16, code: &str) -> &str {
-        assert_eq!(self.status, status, "expected {status} {code}, got {} {}", self.status, self.body);
+        assert_eq!(
+            self.status, status,
+            "expected {status} {code}, got {} {}",
+            self.status, self.body
+        );
         assert_eq!(self.body["code"], json!(status), "{}", self.body);
         assert_eq!(self.body["error_code"], json!(code), "{}", self.body);
         self.body["msg"].as_str().expect("msg")
@@ -157,11 +198,21 @@ pub struct Api {
 
 impl Api {
     pub fn new(base: String) -> Self {
-        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
         Api { base, client }
     }
 
-    pub async fn send(&self, method: &str, path: &str, bearer: Option<&str>, body: Option<Value>, headers: &[(&str, &str)]) -> Reply {
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut request = self.client.request(method, format!("{}{path}", self.base));
         if let Some(token) = bearer {
@@ -177,8 +228,16 @@ impl Api {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let text = response.text().await.unwrap();
-        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
-        Reply { status, headers, body }
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn get(&self, path: &str, bearer: Option<&str>) -> Reply {
@@ -194,14 +253,29 @@ impl Api {
     }
 
     pub async fn signup(&self, email: &str, password: &str) -> Reply {
-        self.post("/signup", None, json!({ "email": email, "password": password })).await
+        self.post(
+            "/signup",
+            None,
+            json!({ "email": email, "password": password }),
+        )
+        .await
     }
 
     pub async fn sign_in(&self, email: &str, password: &str) -> Reply {
-        self.post("/token?grant_type=password", None, json!({ "email": email, "password": password })).await
+        self.post(
+            "/token?grant_type=password",
+            None,
+            json!({ "email": email, "password": password }),
+        )
+        .await
     }
 
     pub async fn refresh(&self, refresh_token: &str) -> Reply {
-        self.post("/token?grant_type=refresh_token", None, json!({ "refresh_token": refresh_token })).await
+        self.post(
+            "/token?grant_type=refresh_token",
+            None,
+            json!({ "refresh_token": refresh_token }),
+        )
+        .await
     }
 }
