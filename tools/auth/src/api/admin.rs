@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use super::{json_ok, Call};
+use super::{json_ok, user_document, Call};
 use crate::caller;
 use crate::error::{AuthError, AuthResult};
 use crate::model::{merge_metadata, user_json, UserRow};
@@ -125,37 +125,24 @@ fn pagination_link(call: &Call, page: u64, per_page: u64, total: u64) -> String 
 async fn get(auth: &Auth, id: Uuid) -> AuthResult<Response<Bytes>> {
     let mut client = auth.pool.get().await?;
     let tx = client.transaction().await?;
-    let user = store::user_by_id(&tx, id, false)
-        .await?
-        .ok_or_else(user_not_found)?;
-    let identities = store::identities(&tx, id).await?;
+    let body = user_document(&tx, id).await?;
     tx.commit().await?;
-    Ok(json_ok(&user_json(&user, &identities)))
+    Ok(json_ok(&body))
 }
 
 #[derive(Deserialize, Default)]
+#[serde(default)]
 struct AdminUserParams {
-    #[serde(default)]
     id: Option<String>,
-    #[serde(default)]
     aud: Option<String>,
-    #[serde(default)]
     role: Option<String>,
-    #[serde(default)]
     email: Option<String>,
-    #[serde(default)]
     phone: Option<String>,
-    #[serde(default)]
     password: Option<String>,
-    #[serde(default)]
     password_hash: Option<String>,
-    #[serde(default)]
     email_confirm: bool,
-    #[serde(default)]
     user_metadata: Option<Map<String, Value>>,
-    #[serde(default)]
     app_metadata: Option<Map<String, Value>>,
-    #[serde(default)]
     ban_duration: Option<String>,
 }
 
@@ -302,12 +289,9 @@ async fn create(auth: &Auth, call: &Call) -> AuthResult<Response<Bytes>> {
     if let Some(until) = ban {
         store::set_banned_until(&tx, id, until).await?;
     }
-    let user = store::user_by_id(&tx, id, false)
-        .await?
-        .ok_or_else(user_not_found)?;
-    let identities = store::identities(&tx, id).await?;
+    let body = user_document(&tx, id).await?;
     tx.commit().await?;
-    Ok(json_ok(&user_json(&user, &identities)))
+    Ok(json_ok(&body))
 }
 
 async fn update(auth: &Auth, call: &Call, id: Uuid) -> AuthResult<Response<Bytes>> {
@@ -400,17 +384,14 @@ async fn update(auth: &Auth, call: &Call, id: Uuid) -> AuthResult<Response<Bytes
     if let Some(until) = ban {
         store::set_banned_until(&tx, id, until).await?;
     }
-    let updated = store::user_by_id(&tx, id, false)
-        .await?
-        .ok_or_else(user_not_found)?;
-    let identities = store::identities(&tx, id).await?;
+    let body = user_document(&tx, id).await?;
     tx.commit().await?;
-    Ok(json_ok(&user_json(&updated, &identities)))
+    Ok(json_ok(&body))
 }
 
 #[derive(Deserialize, Default)]
+#[serde(default)]
 struct DeleteParams {
-    #[serde(default)]
     should_soft_delete: bool,
 }
 

@@ -110,47 +110,32 @@ fn prepare(
     (mail, token_hash)
 }
 
-/// The signup confirmation email (GoTrue's `sendConfirmation`).
-pub async fn confirmation(
+/// The signup confirmation (`TokenKind::Confirmation`) or password recovery
+/// (`TokenKind::Recovery`) email, GoTrue's `sendConfirmation` and `sendPasswordRecovery`.
+pub async fn one_time_link(
     auth: &Auth,
     call: &Call,
     tx: &Transaction<'_>,
     user_id: Uuid,
     email: &str,
+    kind: TokenKind,
     last_sent: Option<DateTime<Utc>>,
 ) -> AuthResult<Outgoing> {
     check_frequency(auth, last_sent)?;
     call.rate_limit(auth, Limit::EmailSent)?;
+    let (link_type, subject) = match kind {
+        TokenKind::Confirmation => ("signup", "Confirm Your Signup"),
+        TokenKind::Recovery => ("recovery", "Reset Your Password"),
+        TokenKind::EmailChange => unreachable!("email changes send two links: use email_change"),
+    };
     let (mail, hash) = prepare(
         auth,
         email,
-        "signup",
-        "Confirm Your Signup",
+        link_type,
+        subject,
         &redirect_target(auth, call),
     );
-    store::set_sent_token(tx, user_id, TokenKind::Confirmation, &hash).await?;
-    Ok(mail)
-}
-
-/// The password recovery email (GoTrue's `sendPasswordRecovery`).
-pub async fn recovery(
-    auth: &Auth,
-    call: &Call,
-    tx: &Transaction<'_>,
-    user_id: Uuid,
-    email: &str,
-    last_sent: Option<DateTime<Utc>>,
-) -> AuthResult<Outgoing> {
-    check_frequency(auth, last_sent)?;
-    call.rate_limit(auth, Limit::EmailSent)?;
-    let (mail, hash) = prepare(
-        auth,
-        email,
-        "recovery",
-        "Reset Your Password",
-        &redirect_target(auth, call),
-    );
-    store::set_sent_token(tx, user_id, TokenKind::Recovery, &hash).await?;
+    store::set_sent_token(tx, user_id, kind, &hash).await?;
     Ok(mail)
 }
 

@@ -171,6 +171,20 @@ impl Call {
     }
 }
 
+/// A user's JSON with their identities, as the transaction sees them now.
+pub async fn user_document(
+    tx: &tokio_postgres::Transaction<'_>,
+    id: uuid::Uuid,
+) -> AuthResult<Value> {
+    let user = crate::store::user_by_id(tx, id, false)
+        .await?
+        .ok_or_else(|| AuthError::not_found("user_not_found", "User not found"))?;
+    Ok(crate::model::user_json(
+        &user,
+        &crate::store::identities(tx, id).await?,
+    ))
+}
+
 pub fn json_ok(body: &Value) -> Response<Bytes> {
     json_response(StatusCode::OK, body)
 }

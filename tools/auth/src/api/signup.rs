@@ -7,24 +7,19 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use super::{emails, json_ok, Call};
+use super::{emails, json_ok, user_document, Call};
 use crate::error::{AuthError, AuthResult};
-use crate::model::user_json;
 use crate::ratelimit::Limit;
-use crate::store::{self, NewUser};
+use crate::store::{self, NewUser, TokenKind};
 use crate::{passwords, session, validate, Auth};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 struct SignupParams {
-    #[serde(default)]
     email: Option<String>,
-    #[serde(default)]
     phone: Option<String>,
-    #[serde(default)]
     password: Option<String>,
-    #[serde(default)]
     data: Option<Map<String, Value>>,
-    #[serde(default)]
     code_challenge: Option<String>,
 }
 
@@ -97,8 +92,16 @@ pub async fn signup(auth: &Auth, call: &Call) -> AuthResult<Response<Bytes>> {
         }
         Some(user) => {
             mails.push(
-                emails::confirmation(auth, call, &tx, user.id, &email, user.confirmation_sent_at)
-                    .await?,
+                emails::one_time_link(
+                    auth,
+                    call,
+                    &tx,
+                    user.id,
+                    &email,
+                    TokenKind::Confirmation,
+                    user.confirmation_sent_at,
+                )
+                .await?,
             );
             (user.id, false)
         }
@@ -129,7 +132,18 @@ pub async fn signup(auth: &Auth, call: &Call) -> AuthResult<Response<Bytes>> {
             )
             .await?;
             if auth.settings.email_confirmation {
-                mails.push(emails::confirmation(auth, call, &tx, user_id, &email, None).await?);
+                mails.push(
+                    emails::one_time_link(
+                        auth,
+                        call,
+                        &tx,
+                        user_id,
+                        &email,
+                        TokenKind::Confirmation,
+                        None,
+                    )
+                    .await?,
+                );
                 (user_id, false)
             } else {
                 store::confirm_email(&tx, user_id).await?;
@@ -140,10 +154,7 @@ pub async fn signup(auth: &Auth, call: &Call) -> AuthResult<Response<Bytes>> {
     let body = if confirmed {
         session::sign_in(auth, &tx, call, user_id, "password").await?
     } else {
-        let user = store::user_by_id(&tx, user_id, false)
-            .await?
-            .ok_or_else(|| AuthError::internal("Database error loading user", "user vanished"))?;
-        user_json(&user, &store::identities(&tx, user_id).await?)
+        user_document(&tx, user_id).await?
     };
     tx.commit().await?;
     emails::deliver_all(auth, mails).await?;

@@ -34,13 +34,11 @@ pub async fn token(auth: &Auth, call: &Call) -> AuthResult<Response<Bytes>> {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 struct PasswordParams {
-    #[serde(default)]
     email: Option<String>,
-    #[serde(default)]
     phone: Option<String>,
-    #[serde(default)]
     password: Option<String>,
 }
 
@@ -90,9 +88,9 @@ async fn password_grant(auth: &Auth, call: &Call) -> AuthResult<Response<Bytes>>
     Ok(json_ok(&body))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 struct RefreshParams {
-    #[serde(default)]
     refresh_token: Option<String>,
 }
 

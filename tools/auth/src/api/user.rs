@@ -6,7 +6,7 @@ use http::Response;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::{emails, json_ok, no_content, Call};
+use super::{emails, json_ok, no_content, user_document, Call};
 use crate::caller::{self, SignedIn};
 use crate::error::{AuthError, AuthResult};
 use crate::model::{merge_metadata, user_json};
@@ -27,17 +27,13 @@ pub async fn get(auth: &Auth, call: &Call) -> AuthResult<Response<Bytes>> {
     Ok(json_ok(&user_json(&user, &identities)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 struct UpdateParams {
-    #[serde(default)]
     email: Option<String>,
-    #[serde(default)]
     password: Option<String>,
-    #[serde(default)]
     data: Option<Map<String, Value>>,
-    #[serde(default)]
     app_metadata: Option<Map<String, Value>>,
-    #[serde(default)]
     phone: Option<String>,
 }
 
@@ -138,13 +134,10 @@ pub async fn update(auth: &Auth, call: &Call) -> AuthResult<Response<Bytes>> {
             .await?;
         }
     }
-    let updated = store::user_by_id(&tx, user.id, false)
-        .await?
-        .ok_or_else(|| AuthError::internal("Database error loading user", "user vanished"))?;
-    let identities = store::identities(&tx, user.id).await?;
+    let body = user_document(&tx, user.id).await?;
     tx.commit().await?;
     emails::deliver_all(auth, mails).await?;
-    Ok(json_ok(&user_json(&updated, &identities)))
+    Ok(json_ok(&body))
 }
 
 /// A user who now has an address: an email identity, `email` among the providers, no longer anonymous.

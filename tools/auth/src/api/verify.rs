@@ -20,9 +20,9 @@ const LINK_INVALID: &str = "Email link is invalid or has expired";
 const SINGLE_CONFIRMATION_ACCEPTED: &str =
     "Confirmation link accepted. Please proceed to confirm link sent to the other email";
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 struct RecoverParams {
-    #[serde(default)]
     email: Option<String>,
 }
 
@@ -35,25 +35,30 @@ pub async fn recover(auth: &Auth, call: &Call) -> AuthResult<Response<Bytes>> {
     let Some(user) = store::user_by_email(&tx, &email, call.aud()).await? else {
         return Ok(json_ok(&json!({})));
     };
-    let mail = emails::recovery(auth, call, &tx, user.id, &email, user.recovery_sent_at).await?;
+    let mail = emails::one_time_link(
+        auth,
+        call,
+        &tx,
+        user.id,
+        &email,
+        TokenKind::Recovery,
+        user.recovery_sent_at,
+    )
+    .await?;
     tx.commit().await?;
     mail.deliver(auth).await?;
     Ok(json_ok(&json!({})))
 }
 
 #[derive(Deserialize, Default)]
+#[serde(default)]
 struct VerifyParams {
-    #[serde(default, rename = "type")]
+    #[serde(rename = "type")]
     kind: String,
-    #[serde(default)]
     token: String,
-    #[serde(default)]
     token_hash: String,
-    #[serde(default)]
     email: String,
-    #[serde(default)]
     phone: String,
-    #[serde(default)]
     redirect_to: String,
 }
 
