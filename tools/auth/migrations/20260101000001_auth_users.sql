@@ -102,8 +102,12 @@ begin
 end
 $$;
 
--- GoTrue stores addresses lower-cased and keeps them unique among non-SSO users.
-create unique index if not exists users_email_partial_key on auth.users (email) where (is_sso_user = false);
+-- GoTrue stores addresses lower-cased and keeps them unique among non-SSO users with a unique
+-- index (users_email_partial_key). Here the index is not unique: sql/'s tests insert users by
+-- hand, including two with one address (an impostor's token), as the minimal stand-in allows.
+-- The Auth server itself never creates a second user with an address: it serializes every check
+-- on an address with a transaction-scoped advisory lock (tools/auth/src/store.rs, lock_email).
+create index if not exists users_email_partial_idx on auth.users (email) where (is_sso_user = false);
 create index if not exists users_instance_id_email_idx on auth.users (instance_id, lower((email)::text));
 create index if not exists users_instance_id_idx on auth.users (instance_id);
 create index if not exists users_is_anonymous_idx on auth.users (is_anonymous);

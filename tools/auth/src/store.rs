@@ -77,6 +77,17 @@ pub async fn user_by_email(
         .map(|row| UserRow::from_row(&row)))
 }
 
+/// Serializes, until the transaction ends, every request that checks or claims `email`, so two
+/// sign-ups (or a sign-up and an email change) cannot both find an address free and take it.
+pub async fn lock_email(tx: &Transaction<'_>, email: &str) -> Result<(), Error> {
+    tx.execute(
+        "select pg_advisory_xact_lock(hashtextextended(lower($1), 0))",
+        &[&email],
+    )
+    .await?;
+    Ok(())
+}
+
 /// Which stored one-time token a link or code is checked against.
 #[derive(Clone, Copy)]
 pub enum TokenKind {

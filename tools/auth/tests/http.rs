@@ -141,6 +141,7 @@ fn main() -> ExitCode {
             health_settings_and_jwks_answer_like_gotrue,
             signup_returns_a_session_with_supabase_claims_signed_es256_with_key_0,
             signup_refuses_weak_passwords_taken_addresses_and_bad_input,
+            racing_signups_for_one_address_make_one_user,
             errors_take_the_2024_shape_when_the_client_sends_the_api_version,
             password_sign_in_and_wrong_passwords,
             refresh_tokens_rotate_and_a_reused_one_revokes_the_family,
@@ -335,6 +336,45 @@ async fn signup_refuses_weak_passwords_taken_addresses_and_bad_input(t: &T) {
         )
         .await;
     phone.expect_error(400, "phone_provider_disabled");
+}
+
+async fn racing_signups_for_one_address_make_one_user(t: &T) {
+    let email = format!("{}@example.test", unique_name("race"));
+    // Another writer claims the address while holding the address's lock, as a concurrent
+    // sign-up would: the request waits for it, then finds the address taken.
+    let mut db = t.db().await;
+    let tx = db.transaction().await.unwrap();
+    tx.execute(
+        "select pg_advisory_xact_lock(hashtextextended(lower($1), 0))",
+        &[&email],
+    )
+    .await
+    .unwrap();
+    let api = t.api.clone();
+    let racing_email = email.clone();
+    let signup = tokio::spawn(async move { api.signup(&racing_email, PASSWORD).await });
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(!signup.is_finished(), "the sign-up waits for the address");
+    tx.execute("insert into auth.users (id, email, email_confirmed_at) values (gen_random_uuid(), $1, now())", &[&email]).await.unwrap();
+    tx.commit().await.unwrap();
+    signup
+        .await
+        .unwrap()
+        .expect_error(422, "user_already_exists");
+    let replies =
+        futures_util::future::join_all((0..4).map(|_| t.api.signup(&email, PASSWORD))).await;
+    assert!(replies.iter().all(|r| r.status == 422));
+    let users: i64 = t
+        .db()
+        .await
+        .query_one(
+            "select count(*) from auth.users where email = $1",
+            &[&email],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(users, 1);
 }
 
 async fn errors_take_the_2024_shape_when_the_client_sends_the_api_version(t: &T) {

@@ -252,6 +252,7 @@ async fn create(auth: &Auth, call: &Call) -> AuthResult<Response<Bytes>> {
     let ban = ban_until(params.ban_duration.as_deref())?;
     let mut client = auth.pool.get().await?;
     let tx = client.transaction().await?;
+    store::lock_email(&tx, &email).await?;
     if store::user_by_email(&tx, &email, &aud).await?.is_some() {
         return Err(AuthError::unprocessable(
             "email_exists",
@@ -329,6 +330,7 @@ async fn update(auth: &Auth, call: &Call, id: Uuid) -> AuthResult<Response<Bytes
         store::set_password(&tx, id, hash, None).await?;
     }
     if let Some(email) = email.as_deref() {
+        store::lock_email(&tx, email).await?;
         if store::user_by_email(&tx, email, &user.aud)
             .await?
             .is_some_and(|other| other.id != id)

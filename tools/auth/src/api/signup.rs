@@ -76,6 +76,7 @@ pub async fn signup(auth: &Auth, call: &Call) -> AuthResult<Response<Bytes>> {
     let mut client = auth.pool.get().await?;
     let tx = client.transaction().await?;
     let mut mails = Vec::new();
+    store::lock_email(&tx, &email).await?;
     let existing = store::user_by_email(&tx, &email, &aud).await?;
     let (user_id, confirmed) = match existing {
         Some(user) if user.email_confirmed_at.is_some() => {

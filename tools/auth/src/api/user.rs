@@ -72,6 +72,7 @@ pub async fn update(auth: &Auth, call: &Call) -> AuthResult<Response<Bytes>> {
         ));
     }
     if let Some(new_email) = email.as_deref().filter(|_| changes_email) {
+        store::lock_email(&tx, new_email).await?;
         if store::user_by_email(&tx, new_email, call.aud())
             .await?
             .is_some_and(|other| other.id != user.id)

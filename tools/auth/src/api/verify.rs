@@ -224,6 +224,17 @@ async fn run(
                 return Ok(Verified::FirstOfTwo);
             }
             let new_email = user.email_change.clone().unwrap_or_default();
+            // Someone may have taken the address since the change was asked for.
+            store::lock_email(&tx, &new_email).await?;
+            if store::user_by_email(&tx, &new_email, &user.aud)
+                .await?
+                .is_some_and(|other| other.id != user.id)
+            {
+                return Err(AuthError::unprocessable(
+                    "email_exists",
+                    "A user with this email address has already been registered",
+                ));
+            }
             store::apply_email_change(&tx, user.id).await?;
             super::user::become_email_user(&tx, &user, &new_email).await?;
         }
