@@ -132,7 +132,8 @@ impl Call {
             Limit::TokenRefresh => Budget {
                 limit: limits.token_refresh,
                 period: five_minutes,
-                burst: limits.token_refresh.min(30).max(limits.token_refresh / 5),
+                // GoTrue lets the token endpoint take bursts of 30.
+                burst: limits.token_refresh.min(30),
             },
             Limit::Anonymous => Budget {
                 limit: limits.anonymous_users,
