@@ -100,7 +100,7 @@ impl Settings {
             site_url: "http://127.0.0.1:3000".to_string(),
             additional_redirect_urls: Vec::new(),
             email_confirmation: false,
-            mailbox_file: PathBuf::from("auth-mailbox.jsonl"),
+            mailbox_file: PathBuf::from(".local/auth-mailbox.jsonl"),
             anonymous_sign_ins: true,
             disable_signup: false,
             password_min_length: 6,
