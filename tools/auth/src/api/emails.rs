@@ -53,17 +53,35 @@ pub async fn deliver_all(auth: &Auth, mails: Vec<Outgoing>) -> AuthResult<()> {
 pub fn redirect_target(auth: &Auth, call: &Call) -> String {
     let settings = &auth.settings;
     let allowed = |url: &str| {
-        url.starts_with(&settings.site_url)
-            || settings
-                .additional_redirect_urls
-                .iter()
-                .any(|prefix| url.starts_with(prefix.as_str()))
+        is_allowed_redirect(url, &settings.site_url, &settings.additional_redirect_urls)
     };
     call.query("redirect_to")
         .filter(|url| allowed(url))
         .or_else(|| call.header("referer").filter(|url| allowed(url)))
         .unwrap_or(&settings.site_url)
         .to_string()
+}
+
+/// `scheme://host[:port]` of a URL, lower-cased; `None` when it has no such part.
+fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    (!scheme.is_empty() && !authority.is_empty() && !authority.contains('@'))
+        .then(|| format!("{scheme}://{authority}").to_lowercase())
+}
+
+/// As GoTrue decides it: any URL on the site URL's host, or one under an allowed URL (the
+/// allowed URL followed by the end, `/`, `?` or `#`, so `https://app.test` never admits
+/// `https://app.test.evil.example`).
+fn is_allowed_redirect(url: &str, site_url: &str, allowed: &[String]) -> bool {
+    if origin_of(url).is_some_and(|origin| Some(origin) == origin_of(site_url)) {
+        return true;
+    }
+    allowed.iter().any(|prefix| {
+        url.strip_prefix(prefix.as_str()).is_some_and(|rest| {
+            prefix.ends_with('/') || rest.is_empty() || rest.starts_with(['/', '?', '#'])
+        })
+    })
 }
 
 fn link(auth: &Auth, hash: &str, kind: &str, redirect_to: &str) -> String {
@@ -175,4 +193,28 @@ pub async fn email_change(
     }
     store::set_email_change(tx, user_id, new, &hash_new, &hash_current).await?;
     Ok(mails)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirects_stay_on_the_site_or_under_an_allowed_url() {
+        let allowed = vec![
+            "myapp://callback".to_string(),
+            "https://preview.example/app/".to_string(),
+        ];
+        let ok = |url: &str| is_allowed_redirect(url, "http://127.0.0.1:3000", &allowed);
+        assert!(ok("http://127.0.0.1:3000/welcome?x=1"));
+        assert!(ok("HTTP://127.0.0.1:3000"));
+        assert!(ok("myapp://callback"));
+        assert!(ok("myapp://callback?code=1"));
+        assert!(ok("https://preview.example/app/page"));
+        assert!(!ok("http://127.0.0.1:3000.evil.example/"));
+        assert!(!ok("http://127.0.0.1:3001/"));
+        assert!(!ok("http://127.0.0.1:3000@evil.example/"));
+        assert!(!ok("myapp://callbackevil"));
+        assert!(!ok("https://evil.example/?next=http://127.0.0.1:3000"));
+    }
 }
