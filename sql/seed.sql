@@ -18,6 +18,29 @@ values
    '{"provider": "email", "plan": "free"}', '{"full_name": "Bob Example"}')
 on conflict (id) do nothing;
 
+-- Where the local Auth's schema is applied (tools/auth/migrations adds GoTrue's columns), alice
+-- signs in with a password, like a user who signed up: alice@example.com / alice-demo-password
+-- (bcrypt at cost 10, as Supabase Auth stores it), confirmed, with her email identity. A password
+-- she has changed since is kept. Without those columns (sql/ alone) nothing happens.
+do $$
+begin
+  if exists (select 1 from information_schema.columns
+             where table_schema = 'auth' and table_name = 'users' and column_name = 'encrypted_password') then
+    update auth.users
+       set encrypted_password = '$2a$10$PL9YeJT6bZtdkAIunfApaupEPRrABPfXebJcyVOkUbhtMeQ1rY1La',
+           email_confirmed_at = coalesce(email_confirmed_at, now())
+     where id = 'a11ce000-0000-4000-8000-000000000001' and coalesce(encrypted_password, '') = '';
+  end if;
+  if to_regclass('auth.identities') is not null then
+    insert into auth.identities (provider_id, user_id, identity_data, provider, last_sign_in_at, created_at, updated_at)
+    values ('a11ce000-0000-4000-8000-000000000001', 'a11ce000-0000-4000-8000-000000000001',
+            '{"sub": "a11ce000-0000-4000-8000-000000000001", "email": "alice@example.com", "email_verified": true, "phone_verified": false}',
+            'email', now(), now(), now())
+    on conflict (provider_id, provider) do nothing;
+  end if;
+end
+$$;
+
 insert into public.user_profiles (id, email, full_name, role, timezone)
 values
   ('a11ce000-0000-4000-8000-000000000001', 'alice@example.com', 'Alice Example', 'user', 'Europe/Paris'),

@@ -71,6 +71,8 @@ run_e2e() {
   log "gateway against @supabase/postgrest-js"
   GATEWAY_PROFILE=release GATEWAY_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$TEST_PG_PORT/postgres" \
     bash tools/gateway/run-js-tests.sh
+  log "local Auth against @supabase/supabase-js"
+  AUTH_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$TEST_PG_PORT/postgres" bash tools/auth/run-js-tests.sh
   stack_start_gateway "$TEST_PG_PORT" rls_edge_e2e "$TEST_GATEWAY_PORT" "$TEST_DIR/gateway.log"
   RLS_EDGE_SKIP_SETUP=1 bash tools/scripts/build.sh
   local rest="http://127.0.0.1:$TEST_GATEWAY_PORT/rest/v1" function_vars=()
