@@ -94,6 +94,7 @@ fn main() -> ExitCode {
             tx_rollback_preference,
             repeated_statements_keep_transactions_whole,
             concurrent_users_never_see_each_other,
+            permission_matrix_holds_on_one_connection_in_both_orders,
             jwks_secrets_verify_es256_and_oct_keys,
             pre_request_function_runs_first,
             statement_timeout_from_role_settings,
@@ -799,4 +800,75 @@ async fn unsupported_features_answer_clearly(t: &T) {
     assert_eq!(root.code(), "PGRST126");
     let method = t.api.send("TRACE", "/books", None, &[], None).await;
     assert_eq!((method.status, method.code()), (405, "PGRST117".to_string()));
+}
+
+/// Who may do what, asked of one pooled connection by every role, granted roles first and then
+/// refused ones, and the other way round. Each role asks seven times in a row: Postgres plans a
+/// prepared statement with parameters generically from the sixth execution on (and at once when
+/// it has none), and a generic plan built under one role must never serve another. Before the
+/// statement cache was keyed by role, an inlined SQL function planned for gw_service answered
+/// anon and authenticated callers too.
+async fn permission_matrix_holds_on_one_connection_in_both_orders(t: &T) {
+    let role_token = |role: &str| token_with(json!({"role": role, "aud": "authenticated", "exp": now() + 3600}));
+    let roles: Vec<(&str, Option<String>)> = vec![
+        ("gw_anon", None),
+        ("gw_authenticated", Some(t.alice.clone())),
+        ("gw_service", Some(role_token("gw_service"))),
+        ("gw_ingest", Some(role_token("gw_ingest"))),
+        ("gw_upkeep", Some(role_token("gw_upkeep"))),
+    ];
+    let service_and_upkeep: &[&str] = &["gw_service", "gw_upkeep"];
+    let everyone: &[&str] = &["gw_anon", "gw_authenticated", "gw_service", "gw_ingest", "gw_upkeep"];
+    // (method, path, body, roles allowed, what the allowed roles get back)
+    let cases: Vec<(&str, &str, Option<&str>, &[&str], Value)> = vec![
+        ("GET", "/vault?select=secret", None, service_and_upkeep, json!([{"secret": "the vault secret"}])),
+        ("GET", "/vault_view?select=secret", None, &["gw_service", "gw_ingest"], json!([{"secret": "the vault secret"}])),
+        ("GET", "/rpc/guarded_sql_immutable", None, service_and_upkeep, json!(42)),
+        ("GET", "/rpc/guarded_sql_stable", None, service_and_upkeep, json!(42)),
+        ("POST", "/rpc/guarded_sql_volatile", Some("{}"), service_and_upkeep, json!(42)),
+        ("GET", "/rpc/guarded_sql_setof", None, service_and_upkeep, json!([42])),
+        ("GET", "/rpc/guarded_sql_arg?n=41", None, service_and_upkeep, json!(42)),
+        ("POST", "/rpc/guarded_sql_arg", Some(r#"{"n":41}"#), service_and_upkeep, json!(42)),
+        ("GET", "/rpc/guarded_plpgsql_immutable", None, service_and_upkeep, json!(42)),
+        ("GET", "/rpc/guarded_plpgsql_stable", None, service_and_upkeep, json!(42)),
+        ("POST", "/rpc/guarded_plpgsql_volatile", Some("{}"), service_and_upkeep, json!(42)),
+        ("GET", "/books?select=id,guarded_label&id=eq.1", None, service_and_upkeep, json!([{"id": 1, "guarded_label": "guarded A Wizard of Earthsea"}])),
+        ("GET", "/books?select=id&guarded_label=like.guarded*&id=eq.1", None, service_and_upkeep, json!([{"id": 1}])),
+        ("GET", "/books?select=id&order=guarded_label&id=eq.1", None, service_and_upkeep, json!([{"id": 1}])),
+    ];
+    for granted_first in [true, false] {
+        let (_gw, api) = t.start_gateway(&[("PGRST_DB_POOL", "1")]).await;
+        for (method, path, body, allowed, expected) in &cases {
+            let mut order: Vec<&(&str, Option<String>)> = roles.iter().collect();
+            order.sort_by_key(|(role, _)| allowed.contains(role) != granted_first);
+            for (role, token) in order {
+                for round in 0..7 {
+                    let answer = api.send(method, path, token.as_deref(), &[], *body).await;
+                    let context = format!("{method} {path} as {role}, round {round}, granted first: {granted_first}: {}", answer.text);
+                    if allowed.contains(role) {
+                        assert_eq!(answer.status, 200, "{context}");
+                        assert_eq!(answer.json(), *expected, "{context}");
+                    } else {
+                        let status = if token.is_some() { 403 } else { 401 };
+                        assert_eq!((answer.status, answer.code()), (status, "42501".to_string()), "{context}");
+                    }
+                }
+            }
+        }
+        let mut rls_order: Vec<&(&str, Option<String>)> = roles.iter().collect();
+        if !granted_first {
+            rls_order.reverse();
+        }
+        for (role, token) in rls_order {
+            let expected: Vec<Value> = if *role == "gw_service" {
+                everyone.iter().map(|r| json!({"owner_role": r})).collect()
+            } else {
+                vec![json!({"owner_role": role})]
+            };
+            for round in 0..7 {
+                let rows = api.send("GET", "/role_rows?select=owner_role&order=id", token.as_deref(), &[], None).await;
+                assert_eq!(rows.json(), Value::Array(expected.clone()), "RLS as {role}, round {round}, granted first: {granted_first}");
+            }
+        }
+    }
 }
