@@ -1,6 +1,7 @@
 //! The `select=` grammar: columns, `alias:column`, `column::cast`, JSON paths, `*`, and
 //! embedded resources `alias:relation!hint!inner(...)`.
 
+use super::cast::Cast;
 use super::split::{split_top_level, unquote};
 use crate::error::ApiError;
 
@@ -41,7 +42,11 @@ impl Field {
 #[derive(Debug, Clone, PartialEq)]
 pub enum SelectItem {
     Star,
-    Column { field: Field, alias: Option<String>, cast: Option<String> },
+    Column {
+        field: Field,
+        alias: Option<String>,
+        cast: Option<Cast>,
+    },
     Embed {
         name: String,
         alias: Option<String>,
@@ -83,7 +88,10 @@ pub fn parse_select(input: &str) -> Result<Vec<SelectItem>, ApiError> {
 }
 
 fn select_error(input: &str, details: &str) -> ApiError {
-    ApiError::query_param(format!("\"failed to parse select parameter ({input})\""), details)
+    ApiError::query_param(
+        format!("\"failed to parse select parameter ({input})\""),
+        details,
+    )
 }
 
 fn parse_item(item: &str, whole: &str) -> Result<SelectItem, ApiError> {
@@ -97,7 +105,10 @@ fn parse_item(item: &str, whole: &str) -> Result<SelectItem, ApiError> {
     let (alias, rest) = split_alias(item);
     if let Some(open) = find_unquoted(rest, '(') {
         if !rest.ends_with(')') {
-            return Err(select_error(whole, "an embedded resource must end with ')'"));
+            return Err(select_error(
+                whole,
+                "an embedded resource must end with ')'",
+            ));
         }
         let head = &rest[..open];
         let inside = &rest[open + 1..rest.len() - 1];
@@ -107,7 +118,11 @@ fn parse_item(item: &str, whole: &str) -> Result<SelectItem, ApiError> {
             return Err(select_error(whole, "an embedded resource needs a name"));
         }
         if (name == "count" && inside.trim().is_empty()) || is_aggregate_call(&name) {
-            return Err(ApiError::new(400, "PGRST123", "Use of aggregate functions is not allowed"));
+            return Err(ApiError::new(
+                400,
+                "PGRST123",
+                "Use of aggregate functions is not allowed",
+            ));
         }
         let mut hint = None;
         let mut inner = false;
@@ -116,32 +131,50 @@ fn parse_item(item: &str, whole: &str) -> Result<SelectItem, ApiError> {
                 "inner" => inner = true,
                 "left" => inner = false,
                 other if hint.is_none() => hint = Some(other.to_string()),
-                _ => return Err(select_error(whole, "too many '!' modifiers on an embedded resource")),
+                _ => {
+                    return Err(select_error(
+                        whole,
+                        "too many '!' modifiers on an embedded resource",
+                    ))
+                }
             }
         }
-        let children = if inside.trim().is_empty() { Vec::new() } else { parse_select(inside)? };
-        return Ok(SelectItem::Embed { name, alias, hint, inner, spread, children });
+        let children = if inside.trim().is_empty() {
+            Vec::new()
+        } else {
+            parse_select(inside)?
+        };
+        return Ok(SelectItem::Embed {
+            name,
+            alias,
+            hint,
+            inner,
+            spread,
+            children,
+        });
     }
     if spread {
-        return Err(select_error(whole, "the spread operator '...' applies to embedded resources only"));
+        return Err(select_error(
+            whole,
+            "the spread operator '...' applies to embedded resources only",
+        ));
     }
     let (field_text, cast) = match rest.find("::") {
-        Some(i) => (&rest[..i], Some(rest[i + 2..].trim().to_string())),
+        Some(i) => {
+            let text = &rest[i + 2..];
+            let cast = Cast::parse(text)
+                .ok_or_else(|| select_error(whole, &format!("'{text}' is not a type name; a cast takes a type, optionally schema-qualified, with optional []")))?;
+            (&rest[..i], Some(cast))
+        }
         None => (rest, None),
     };
-    if let Some(cast) = &cast {
-        let valid = !cast.is_empty()
-            && cast.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ' ' || c == '[' || c == ']');
-        if !valid {
-            return Err(select_error(whole, &format!("unsupported cast type '{cast}'")));
-        }
-    }
     let field = parse_field(field_text.trim())?;
     Ok(SelectItem::Column { field, alias, cast })
 }
 
 fn is_aggregate_call(name: &str) -> bool {
-    name.rsplit_once('.').is_some_and(|(_, f)| matches!(f, "sum" | "avg" | "min" | "max" | "count"))
+    name.rsplit_once('.')
+        .is_some_and(|(_, f)| matches!(f, "sum" | "avg" | "min" | "max" | "count"))
 }
 
 fn find_unquoted(s: &str, wanted: char) -> Option<usize> {
@@ -191,18 +224,31 @@ pub fn parse_field(text: &str) -> Result<Field, ApiError> {
         let raw_key = rest[..end].trim();
         rest = &rest[end..];
         if raw_key.is_empty() {
-            return Err(ApiError::query_param(format!("\"failed to parse json path ({text})\""), "empty key in JSON path"));
+            return Err(ApiError::query_param(
+                format!("\"failed to parse json path ({text})\""),
+                "empty key in JSON path",
+            ));
         }
         let key = match raw_key.parse::<i64>() {
             Ok(i) if !raw_key.starts_with('"') => JsonKey::Index(i),
             _ => JsonKey::Key(unquote(raw_key).trim_matches('\'').to_string()),
         };
-        segments.push(if text_op { JsonStep::DoubleArrow(key) } else { JsonStep::Arrow(key) });
+        segments.push(if text_op {
+            JsonStep::DoubleArrow(key)
+        } else {
+            JsonStep::Arrow(key)
+        });
     }
     if name.is_empty() {
-        return Err(ApiError::query_param(format!("\"failed to parse field ({text})\""), "empty column name"));
+        return Err(ApiError::query_param(
+            format!("\"failed to parse field ({text})\""),
+            "empty column name",
+        ));
     }
-    Ok(Field { name, json_path: segments })
+    Ok(Field {
+        name,
+        json_path: segments,
+    })
 }
 
 #[cfg(test)]
@@ -221,7 +267,9 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
         match &items[2] {
-            SelectItem::Column { cast, .. } => assert_eq!(cast.as_deref(), Some("text")),
+            SelectItem::Column { cast, .. } => {
+                assert_eq!(cast.as_ref().map(Cast::sql).as_deref(), Some("\"text\""))
+            }
             other => panic!("unexpected {other:?}"),
         }
         match &items[3] {
@@ -232,16 +280,26 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
         match &items[4] {
-            SelectItem::Column { field, .. } => assert_eq!(field.json_path, vec![JsonStep::Arrow(JsonKey::Index(0))]),
+            SelectItem::Column { field, .. } => {
+                assert_eq!(field.json_path, vec![JsonStep::Arrow(JsonKey::Index(0))])
+            }
             other => panic!("unexpected {other:?}"),
         }
     }
 
     #[test]
     fn parses_embeds_with_hints_and_inner() {
-        let items = parse_select("*,author:users!posts_author_fkey!inner(id,name),comments(*)").unwrap();
+        let items =
+            parse_select("*,author:users!posts_author_fkey!inner(id,name),comments(*)").unwrap();
         match &items[1] {
-            SelectItem::Embed { name, alias, hint, inner, children, .. } => {
+            SelectItem::Embed {
+                name,
+                alias,
+                hint,
+                inner,
+                children,
+                ..
+            } => {
                 assert_eq!(name, "users");
                 assert_eq!(alias.as_deref(), Some("author"));
                 assert_eq!(hint.as_deref(), Some("posts_author_fkey"));
@@ -250,9 +308,13 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
-        assert!(matches!(&parse_select("id,...authors(name)").unwrap()[1], SelectItem::Embed { spread: true, .. }));
+        assert!(matches!(
+            &parse_select("id,...authors(name)").unwrap()[1],
+            SelectItem::Embed { spread: true, .. }
+        ));
         assert!(parse_select("...name").is_err());
         assert!(parse_select("count()").is_err());
         assert!(parse_select("price::text;drop").is_err());
+        assert!(parse_select("id::int is not null or true").is_err());
     }
 }
