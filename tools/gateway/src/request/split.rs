@@ -29,7 +29,9 @@ pub fn split_top_level(input: &str, separator: char) -> Vec<String> {
                 depth -= 1;
                 current.push(ch);
             }
-            c if c == separator && depth == 0 && !in_quotes => parts.push(std::mem::take(&mut current)),
+            c if c == separator && depth == 0 && !in_quotes => {
+                parts.push(std::mem::take(&mut current))
+            }
             c => current.push(c),
         }
     }
@@ -65,7 +67,10 @@ mod tests {
 
     #[test]
     fn respects_nesting_and_quotes() {
-        assert_eq!(split_top_level("a,b(c,d),\"e,f\"", ','), vec!["a", "b(c,d)", "\"e,f\""]);
+        assert_eq!(
+            split_top_level("a,b(c,d),\"e,f\"", ','),
+            vec!["a", "b(c,d)", "\"e,f\""]
+        );
         assert_eq!(unquote("\"a,\\\"b\\\"\""), "a,\"b\"");
     }
 }

@@ -41,7 +41,9 @@ impl Table {
         matches!(self.kind, 'r' | 'p')
     }
     pub fn has_unique(&self, columns: &[String]) -> bool {
-        self.unique_keys.iter().any(|key| key.iter().all(|k| columns.contains(k)))
+        self.unique_keys
+            .iter()
+            .any(|key| key.iter().all(|k| columns.contains(k)))
     }
 }
 
@@ -121,7 +123,10 @@ impl SchemaCache {
         self.functions(&table.schema, name).iter().find(|f| {
             f.params.len() == 1
                 && f.params[0].type_oid == table.row_type
-                && matches!(f.returns, ReturnShape::Scalar | ReturnShape::SingleComposite)
+                && matches!(
+                    f.returns,
+                    ReturnShape::Scalar | ReturnShape::SingleComposite
+                )
         })
     }
 

@@ -29,49 +29,92 @@ pub struct Relationship {
 
 impl Relationship {
     pub fn is_to_one(&self) -> bool {
-        matches!(self.cardinality, Cardinality::ManyToOne | Cardinality::OneToOne)
+        matches!(
+            self.cardinality,
+            Cardinality::ManyToOne | Cardinality::OneToOne
+        )
     }
 
     fn matches_hint(&self, hint: &str) -> bool {
         match &self.cardinality {
-            Cardinality::ManyToMany { junction, constraints, .. } => {
-                junction.1 == hint || constraints.0 == hint || constraints.1 == hint
-            }
+            Cardinality::ManyToMany {
+                junction,
+                constraints,
+                ..
+            } => junction.1 == hint || constraints.0 == hint || constraints.1 == hint,
             _ => {
                 self.constraint == hint
-                    || self.pairs.iter().any(|(origin, target)| origin == hint || target == hint)
+                    || self
+                        .pairs
+                        .iter()
+                        .any(|(origin, target)| origin == hint || target == hint)
             }
         }
     }
 }
 
-fn direct_relationships(cache: &SchemaCache, origin: &(String, String), target: &(String, String)) -> Vec<Relationship> {
+fn direct_relationships(
+    cache: &SchemaCache,
+    origin: &(String, String),
+    target: &(String, String),
+) -> Vec<Relationship> {
     let mut found = Vec::new();
     for fk in &cache.foreign_keys {
-        let unique_on_child = cache.tables.get(&fk.table).is_some_and(|t| t.has_unique(&fk.columns));
+        let unique_on_child = cache
+            .tables
+            .get(&fk.table)
+            .is_some_and(|t| t.has_unique(&fk.columns));
         if &fk.table == origin && &fk.referenced_table == target {
             found.push(Relationship {
                 target: target.clone(),
-                cardinality: if unique_on_child { Cardinality::OneToOne } else { Cardinality::ManyToOne },
+                cardinality: if unique_on_child {
+                    Cardinality::OneToOne
+                } else {
+                    Cardinality::ManyToOne
+                },
                 constraint: fk.name.clone(),
-                pairs: fk.columns.iter().cloned().zip(fk.referenced_columns.iter().cloned()).collect(),
+                pairs: fk
+                    .columns
+                    .iter()
+                    .cloned()
+                    .zip(fk.referenced_columns.iter().cloned())
+                    .collect(),
             });
         }
         if &fk.referenced_table == origin && &fk.table == target {
             found.push(Relationship {
                 target: target.clone(),
-                cardinality: if unique_on_child { Cardinality::OneToOne } else { Cardinality::OneToMany },
+                cardinality: if unique_on_child {
+                    Cardinality::OneToOne
+                } else {
+                    Cardinality::OneToMany
+                },
                 constraint: fk.name.clone(),
-                pairs: fk.referenced_columns.iter().cloned().zip(fk.columns.iter().cloned()).collect(),
+                pairs: fk
+                    .referenced_columns
+                    .iter()
+                    .cloned()
+                    .zip(fk.columns.iter().cloned())
+                    .collect(),
             });
         }
     }
     found
 }
 
-fn junction_relationships(cache: &SchemaCache, origin: &(String, String), target: &(String, String)) -> Vec<Relationship> {
+fn junction_relationships(
+    cache: &SchemaCache,
+    origin: &(String, String),
+    target: &(String, String),
+) -> Vec<Relationship> {
     let mut found = Vec::new();
-    let by_table = |t: &(String, String)| -> Vec<&ForeignKey> { cache.foreign_keys.iter().filter(|fk| &fk.table == t).collect() };
+    let by_table = |t: &(String, String)| -> Vec<&ForeignKey> {
+        cache
+            .foreign_keys
+            .iter()
+            .filter(|fk| &fk.table == t)
+            .collect()
+    };
     for junction in cache.tables.values() {
         let key = (junction.schema.clone(), junction.name.clone());
         if &key == origin || &key == target {
@@ -79,8 +122,12 @@ fn junction_relationships(cache: &SchemaCache, origin: &(String, String), target
         }
         let fks = by_table(&key);
         for to_origin in fks.iter().filter(|fk| &fk.referenced_table == origin) {
-            for to_target in fks.iter().filter(|fk| &fk.referenced_table == target && fk.name != to_origin.name) {
-                let covered = |fk: &ForeignKey| fk.columns.iter().all(|c| junction.primary_key.contains(c));
+            for to_target in fks
+                .iter()
+                .filter(|fk| &fk.referenced_table == target && fk.name != to_origin.name)
+            {
+                let covered =
+                    |fk: &ForeignKey| fk.columns.iter().all(|c| junction.primary_key.contains(c));
                 if !(covered(to_origin) && covered(to_target)) {
                     continue;
                 }
@@ -88,8 +135,18 @@ fn junction_relationships(cache: &SchemaCache, origin: &(String, String), target
                     target: target.clone(),
                     cardinality: Cardinality::ManyToMany {
                         junction: key.clone(),
-                        origin_pairs: to_origin.columns.iter().cloned().zip(to_origin.referenced_columns.iter().cloned()).collect(),
-                        target_pairs: to_target.columns.iter().cloned().zip(to_target.referenced_columns.iter().cloned()).collect(),
+                        origin_pairs: to_origin
+                            .columns
+                            .iter()
+                            .cloned()
+                            .zip(to_origin.referenced_columns.iter().cloned())
+                            .collect(),
+                        target_pairs: to_target
+                            .columns
+                            .iter()
+                            .cloned()
+                            .zip(to_target.referenced_columns.iter().cloned())
+                            .collect(),
                         constraints: (to_origin.name.clone(), to_target.name.clone()),
                     },
                     constraint: junction.name.clone(),
@@ -110,7 +167,9 @@ pub fn find_relationship(
 ) -> Result<Relationship, ApiError> {
     let target = (origin.0.clone(), target_name.to_string());
     let not_found = || {
-        let hint_text = hint.map(|h| format!("' using the hint '{h}")).unwrap_or_default();
+        let hint_text = hint
+            .map(|h| format!("' using the hint '{h}"))
+            .unwrap_or_default();
         ApiError::new(
             400,
             "PGRST200",
@@ -133,7 +192,10 @@ pub fn find_relationship(
         0 => Err(not_found()),
         1 => Ok(candidates.remove(0)),
         _ => {
-            let names: Vec<String> = candidates.iter().map(|r| format!("'{}!{}'", target_name, r.constraint)).collect();
+            let names: Vec<String> = candidates
+                .iter()
+                .map(|r| format!("'{}!{}'", target_name, r.constraint))
+                .collect();
             let details: Vec<serde_json::Value> = candidates
                 .iter()
                 .map(|r| {
