@@ -44,6 +44,8 @@ pub struct Config {
     pub base_path: String,
     pub statement_timeout_ms: Option<u64>,
     pub max_body_bytes: usize,
+    /// Longest request-target (path and query string) accepted; longer answers 414.
+    pub max_url_bytes: usize,
 }
 
 /// Every setting: environment name, flag name, what it means. The README table mirrors this.
@@ -133,6 +135,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "GATEWAY_MAX_BODY_BYTES",
         "max-body-bytes",
         "largest request body accepted (10485760)",
+    ),
+    (
+        "GATEWAY_MAX_URL_BYTES",
+        "max-url-bytes",
+        "longest request-target (path and query) accepted (32768)",
     ),
 ];
 
@@ -276,6 +283,7 @@ impl Config {
                 Some(n) => Some(n),
             },
             max_body_bytes: number("GATEWAY_MAX_BODY_BYTES")?.unwrap_or(10 * 1024 * 1024) as usize,
+            max_url_bytes: number("GATEWAY_MAX_URL_BYTES")?.unwrap_or(32 * 1024) as usize,
             db_schemas,
         })
     }

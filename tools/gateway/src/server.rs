@@ -176,6 +176,15 @@ async fn read_request(
         )
     };
     let (parts, body) = request.into_parts();
+    let target = parts.uri.path_and_query().map_or(0, |p| p.as_str().len());
+    let max_target = state.config.max_url_bytes;
+    if target > max_target {
+        return Err(ApiError::new(414, "PGRST100", "Request-target too long")
+            .with_details(format!(
+                "The path and query string are {target} bytes; this gateway accepts at most {max_target} (GATEWAY_MAX_URL_BYTES)"
+            ))
+            .with_hint("Send long lists of values in a request body, for example as a function's argument"));
+    }
     let declared = parts
         .headers
         .get(hyper::header::CONTENT_LENGTH)

@@ -103,6 +103,8 @@ fn main() -> ExitCode {
             repeated_statements_keep_transactions_whole,
             concurrent_users_never_see_each_other,
             permission_matrix_holds_on_one_connection_in_both_orders,
+            hostile_nesting_and_long_targets_get_errors,
+            casts_take_only_type_names,
             jwks_secrets_verify_es256_and_oct_keys,
             pre_request_function_runs_first,
             statement_timeout_from_role_settings,
@@ -1824,6 +1826,9 @@ async fn unsupported_features_answer_clearly(t: &T) {
     );
 }
 
+/// One request of the permission matrix: method, path, body, the roles allowed and what they get.
+type PermissionCase<'a> = (&'a str, &'a str, Option<&'a str>, &'a [&'a str], Value);
+
 /// Who may do what, asked of one pooled connection by every role, granted roles first and then
 /// refused ones, and the other way round. Each role asks seven times in a row: Postgres plans a
 /// prepared statement with parameters generically from the sixth execution on (and at once when
@@ -1849,7 +1854,7 @@ async fn permission_matrix_holds_on_one_connection_in_both_orders(t: &T) {
         "gw_upkeep",
     ];
     // (method, path, body, roles allowed, what the allowed roles get back)
-    let cases: Vec<(&str, &str, Option<&str>, &[&str], Value)> = vec![
+    let cases: Vec<PermissionCase> = vec![
         (
             "GET",
             "/vault?select=secret",
@@ -2000,4 +2005,140 @@ async fn permission_matrix_holds_on_one_connection_in_both_orders(t: &T) {
             }
         }
     }
+}
+
+async fn hostile_nesting_and_long_targets_get_errors(t: &T) {
+    // About 60 KB of `or(or(or(...)))`: over the default 32 KB request-target cap.
+    let levels = 15_000;
+    let nested_or = format!(
+        "/books?select=id&or=({}id.eq.1{})",
+        "or(".repeat(levels),
+        ")".repeat(levels)
+    );
+    assert!(nested_or.len() > 60_000);
+    let too_long = t.api.get(&nested_or).await;
+    assert_eq!(
+        (too_long.status, too_long.code()),
+        (414, "PGRST100".to_string()),
+        "{}",
+        too_long.text
+    );
+    assert!(too_long.json()["details"]
+        .as_str()
+        .unwrap()
+        .contains("GATEWAY_MAX_URL_BYTES"));
+    // With the cap raised the same request reaches the parser, which refuses the depth at once.
+    let (_gw, api) = t.start_gateway(&[("GATEWAY_MAX_URL_BYTES", "65000")]).await;
+    let deep = api.get(&nested_or).await;
+    assert_eq!(
+        (deep.status, deep.code()),
+        (400, "PGRST100".to_string()),
+        "{}",
+        deep.text
+    );
+    assert!(
+        deep.json()["details"]
+            .as_str()
+            .unwrap()
+            .contains("at most 16 levels"),
+        "{}",
+        deep.text
+    );
+    assert!(
+        deep.text.len() < 1_000,
+        "the error quotes the filter abbreviated: {} bytes",
+        deep.text.len()
+    );
+    let deep_not_and = api
+        .get(&format!(
+            "/books?and=({}id.eq.1{})",
+            "not.and(".repeat(5_000),
+            ")".repeat(5_000)
+        ))
+        .await;
+    assert_eq!(
+        (deep_not_and.status, deep_not_and.code()),
+        (400, "PGRST100".to_string())
+    );
+    let deep_embed = api
+        .get(&format!(
+            "/authors?select=id,{}id{}",
+            "books(id,authors(".repeat(2_000),
+            "))".repeat(2_000)
+        ))
+        .await;
+    assert_eq!(
+        (deep_embed.status, deep_embed.code()),
+        (400, "PGRST100".to_string()),
+        "{}",
+        deep_embed.text
+    );
+    assert!(deep_embed.json()["details"]
+        .as_str()
+        .unwrap()
+        .contains("at most 16 levels"));
+    // Within the cap, nesting and width still work.
+    let nested = api
+        .get("/books?select=id&order=id&or=(and(or(and(id.eq.1,year.eq.1968),id.eq.4),id.gt.0))")
+        .await;
+    assert_eq!(nested.ids(), vec![1, 4]);
+    let embedded = api
+        .get("/authors?select=id,books(id,authors(id,books(id)))&id=eq.3")
+        .await;
+    assert_eq!(
+        embedded.json(),
+        json!([{"id": 3, "books": [{"id": 5, "authors": {"id": 3, "books": [{"id": 5}]}}]}])
+    );
+    let wide: Vec<String> = (1..=3_000).map(|i| format!("id.eq.{i}")).collect();
+    let wide = api
+        .get(&format!(
+            "/books?select=id&order=id&or=({})",
+            wide.join(",")
+        ))
+        .await;
+    assert_eq!(
+        wide.ids(),
+        vec![1, 2, 3, 4, 5, 6],
+        "3000 alternatives in one logic tree"
+    );
+}
+
+async fn casts_take_only_type_names(t: &T) {
+    let injected = t
+        .api
+        .get("/books?select=id::int%20is%20not%20null%20or%20true")
+        .await;
+    assert_eq!(
+        (injected.status, injected.code()),
+        (400, "PGRST100".to_string()),
+        "{}",
+        injected.text
+    );
+    for bad in [
+        "id::text)%20from%20pg_authid--",
+        "id::int4;select",
+        "id::%22text%22",
+        "id::a.b.c",
+    ] {
+        let answer = t.api.get(&format!("/books?select={bad}")).await;
+        assert_eq!(
+            (answer.status, answer.code()),
+            (400, "PGRST100".to_string()),
+            "{bad}: {}",
+            answer.text
+        );
+    }
+    let answer = t.api.get("/books?select=id::text,price::double%20precision,year::bigint,genres::text[],when:year::pg_catalog.int2&id=eq.1").await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(
+        answer.json(),
+        json!([{"id": "1", "price": 9.99, "year": 1968, "genres": ["fantasy", "classic"], "when": 1968}])
+    );
+    let unknown = t.api.get("/books?select=id::no_such_type").await;
+    assert_eq!(
+        (unknown.status, unknown.code()),
+        (400, "42704".to_string()),
+        "{}",
+        unknown.text
+    );
 }

@@ -2,7 +2,7 @@
 //! `and=(...)`, `not.or=(...)`, nested as deep as the client wants.
 
 use super::select::{parse_field, Field};
-use super::split::{split_top_level, unquote};
+use super::split::{abbreviate, nesting_depth, split_top_level, unquote, MAX_NESTING};
 use crate::error::ApiError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -258,8 +258,18 @@ fn parse_in_list(raw: &str, whole: &str) -> Result<Vec<String>, ApiError> {
         .collect())
 }
 
-/// The value of `or=`/`and=`: `(cond,cond,...)`.
-pub fn parse_logic_children(value: &str) -> Result<Vec<Condition>, ApiError> {
+/// The value of `or=`/`and=`: `(cond,cond,...)`, nested at most `MAX_NESTING` deep.
+pub fn parse_logic_tree(value: &str) -> Result<Vec<Condition>, ApiError> {
+    if nesting_depth(value) > MAX_NESTING {
+        return Err(ApiError::query_param(
+            format!("\"failed to parse logic tree ({})\"", abbreviate(value)),
+            format!("logic trees may nest at most {MAX_NESTING} levels of parentheses"),
+        ));
+    }
+    parse_logic_children(value)
+}
+
+fn parse_logic_children(value: &str) -> Result<Vec<Condition>, ApiError> {
     let inner = value
         .trim()
         .strip_prefix('(')
@@ -362,7 +372,7 @@ mod tests {
     #[test]
     fn parses_nested_logic() {
         let children =
-            parse_logic_children("(a.eq.1,and(b.gt.2,c.in.(1,2)),not.or(d.is.null,e.eq.\"x,y\"))")
+            parse_logic_tree("(a.eq.1,and(b.gt.2,c.in.(1,2)),not.or(d.is.null,e.eq.\"x,y\"))")
                 .unwrap();
         assert_eq!(children.len(), 3);
         match &children[2] {

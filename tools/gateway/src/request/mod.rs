@@ -56,7 +56,7 @@ impl QueryParams {
             ("and", true, false),
         ] {
             if let Some(path) = strip_key_suffix(key, suffix) {
-                let children = filter::parse_logic_children(value)?;
+                let children = filter::parse_logic_tree(value)?;
                 self.conditions.push((
                     path,
                     Condition::Logic {

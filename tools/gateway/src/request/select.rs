@@ -2,7 +2,7 @@
 //! embedded resources `alias:relation!hint!inner(...)`.
 
 use super::cast::Cast;
-use super::split::{split_top_level, unquote};
+use super::split::{abbreviate, nesting_depth, split_top_level, unquote, MAX_NESTING};
 use crate::error::ApiError;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -69,7 +69,18 @@ impl SelectItem {
     }
 }
 
+/// The `select=` parameter, with embeds nested at most `MAX_NESTING` deep.
 pub fn parse_select(input: &str) -> Result<Vec<SelectItem>, ApiError> {
+    if nesting_depth(input) > MAX_NESTING {
+        return Err(select_error(
+            input,
+            &format!("embedded resources may nest at most {MAX_NESTING} levels of parentheses"),
+        ));
+    }
+    parse_select_list(input)
+}
+
+fn parse_select_list(input: &str) -> Result<Vec<SelectItem>, ApiError> {
     let mut items = Vec::new();
     for raw in split_top_level(input, ',') {
         let item = raw.trim();
@@ -89,7 +100,10 @@ pub fn parse_select(input: &str) -> Result<Vec<SelectItem>, ApiError> {
 
 fn select_error(input: &str, details: &str) -> ApiError {
     ApiError::query_param(
-        format!("\"failed to parse select parameter ({input})\""),
+        format!(
+            "\"failed to parse select parameter ({})\"",
+            abbreviate(input)
+        ),
         details,
     )
 }
@@ -142,7 +156,7 @@ fn parse_item(item: &str, whole: &str) -> Result<SelectItem, ApiError> {
         let children = if inside.trim().is_empty() {
             Vec::new()
         } else {
-            parse_select(inside)?
+            parse_select_list(inside)?
         };
         return Ok(SelectItem::Embed {
             name,
