@@ -227,3 +227,11 @@ begin
   end loop;
 end $$;
 grant select on public.books to gw_service, gw_ingest, gw_upkeep;
+
+-- Takes a row lock on an item, then works for a second: for the client hang-up test.
+create function public.hold_item(item_name text) returns int language plpgsql volatile as $$
+begin
+  update public.items set qty = qty + 1 where name = item_name;
+  perform pg_sleep(1);
+  return 1;
+end $$;

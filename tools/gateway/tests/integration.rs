@@ -105,6 +105,7 @@ fn main() -> ExitCode {
             permission_matrix_holds_on_one_connection_in_both_orders,
             hostile_nesting_and_long_targets_get_errors,
             casts_take_only_type_names,
+            client_hang_up_leaves_no_open_transaction,
             jwks_secrets_verify_es256_and_oct_keys,
             pre_request_function_runs_first,
             statement_timeout_from_role_settings,
@@ -2141,4 +2142,55 @@ async fn casts_take_only_type_names(t: &T) {
         "{}",
         unknown.text
     );
+}
+
+/// A client that hangs up does not cancel its request (PostgREST finishes it too), and the
+/// transaction still ends: its lock is released and no connection stays idle in a transaction.
+async fn client_hang_up_leaves_no_open_transaction(t: &T) {
+    let (_gw, api) = t.start_gateway(&[("PGRST_DB_POOL", "1")]).await;
+    let created = api
+        .send(
+            "POST",
+            "/items",
+            None,
+            &[],
+            Some(r#"{"name":"held","qty":0}"#),
+        )
+        .await;
+    assert_eq!(created.status, 201);
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(150))
+        .build()
+        .unwrap();
+    let hung_up = impatient
+        .post(format!("{}/rpc/hold_item", api.base))
+        .header("Content-Type", "application/json")
+        .body(r#"{"item_name":"held"}"#)
+        .send()
+        .await;
+    assert!(hung_up.is_err(), "the client gave up before the answer");
+    let started = Instant::now();
+    let next = api
+        .send(
+            "PATCH",
+            "/items?name=eq.held&select=qty,note",
+            None,
+            &[("Prefer", "return=representation")],
+            Some(r#"{"note":"after"}"#),
+        )
+        .await;
+    assert_eq!(next.status, 200, "{}", next.text);
+    assert_eq!(
+        next.json(),
+        json!([{"qty": 1, "note": "after"}]),
+        "the abandoned call committed before the next write ran"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let db = t.superuser().await;
+    let idle: i64 = db
+        .query_one("select count(*) from pg_stat_activity where usename = 'gw_authenticator' and state like 'idle in transaction%'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(idle, 0, "no connection is left inside a transaction");
 }
