@@ -235,3 +235,21 @@ begin
   perform pg_sleep(1);
   return 1;
 end $$;
+
+-- Two foreign keys to one table (ambiguous embeds) and a table that references itself.
+create table public.members (
+  id int primary key,
+  name text not null,
+  mentor_id int references public.members (id)
+);
+create table public.messages (
+  id int primary key,
+  body text not null,
+  sender_id int not null references public.members (id),
+  recipient_id int not null references public.members (id),
+  sent_at timestamptz not null default '2026-03-01T12:00:00Z'
+);
+insert into public.members values (1, 'ada', null), (2, 'bea', 1), (3, 'cy', 1), (4, 'dee', 2);
+insert into public.messages (id, body, sender_id, recipient_id) values
+  (1, 'hi bea', 1, 2), (2, 'hi ada', 2, 1), (3, 'hey cy', 2, 3);
+grant select, insert, update on public.members, public.messages to gw_anon, gw_authenticated;

@@ -106,6 +106,8 @@ fn main() -> ExitCode {
             hostile_nesting_and_long_targets_get_errors,
             casts_take_only_type_names,
             client_hang_up_leaves_no_open_transaction,
+            embedding_disambiguation_by_column_constraint_and_self_reference,
+            csv_timezone_array_paths_and_form_bodies,
             jwks_secrets_verify_es256_and_oct_keys,
             pre_request_function_runs_first,
             statement_timeout_from_role_settings,
@@ -1806,11 +1808,11 @@ async fn body_limit_and_max_rows(t: &T) {
 }
 
 async fn unsupported_features_answer_clearly(t: &T) {
-    let csv = t
+    let xml = t
         .api
-        .send("GET", "/books", None, &[("Accept", "text/csv")], None)
+        .send("GET", "/books", None, &[("Accept", "text/xml")], None)
         .await;
-    assert_eq!((csv.status, csv.code()), (406, "PGRST107".to_string()));
+    assert_eq!((xml.status, xml.code()), (406, "PGRST107".to_string()));
     let spread = t.api.get("/authors?select=id,...books(title)").await;
     assert_eq!(
         (spread.status, spread.code()),
@@ -2193,4 +2195,260 @@ async fn client_hang_up_leaves_no_open_transaction(t: &T) {
         .unwrap()
         .get(0);
     assert_eq!(idle, 0, "no connection is left inside a transaction");
+}
+
+async fn embedding_disambiguation_by_column_constraint_and_self_reference(t: &T) {
+    let ambiguous = t.api.get("/messages?select=body,members(name)").await;
+    assert_eq!(
+        (ambiguous.status, ambiguous.code()),
+        (300, "PGRST201".to_string()),
+        "{}",
+        ambiguous.text
+    );
+    assert_eq!(
+        ambiguous.json()["message"],
+        "Could not embed because more than one relationship was found for 'messages' and 'members'"
+    );
+    assert_eq!(
+        ambiguous.json()["details"],
+        json!([
+            {"cardinality": "many-to-one", "embedding": "messages with members", "relationship": "messages_recipient_id_fkey using messages(recipient_id) and members(id)"},
+            {"cardinality": "many-to-one", "embedding": "messages with members", "relationship": "messages_sender_id_fkey using messages(sender_id) and members(id)"}
+        ])
+    );
+    assert_eq!(
+        ambiguous.json()["hint"],
+        "Try changing 'members' to one of the following: 'members!messages_recipient_id_fkey', 'members!messages_sender_id_fkey'. Find the desired relationship in the 'details' key."
+    );
+    let by_column = t.api.get("/messages?select=body,from:members!sender_id(name),to:members!recipient_id(name)&id=eq.1").await;
+    assert_eq!(
+        by_column.json(),
+        json!([{"body": "hi bea", "from": {"name": "ada"}, "to": {"name": "bea"}}]),
+        "{}",
+        by_column.text
+    );
+    let by_constraint = t
+        .api
+        .get("/messages?select=body,members!messages_recipient_id_fkey(name)&id=eq.2")
+        .await;
+    assert_eq!(
+        by_constraint.json(),
+        json!([{"body": "hi ada", "members": {"name": "ada"}}])
+    );
+    let via_column = t
+        .api
+        .get("/messages?select=body,sender_id(name)&id=eq.3")
+        .await;
+    assert_eq!(
+        via_column.json(),
+        json!([{"body": "hey cy", "sender_id": {"name": "bea"}}]),
+        "join select via column: {}",
+        via_column.text
+    );
+    let via_constraint = t
+        .api
+        .get("/messages?select=body,messages_recipient_id_fkey(name)&id=eq.3")
+        .await;
+    assert_eq!(
+        via_constraint.json(),
+        json!([{"body": "hey cy", "messages_recipient_id_fkey": {"name": "cy"}}])
+    );
+    let sent = t
+        .api
+        .get("/members?select=name,sent:messages!sender_id(body)&id=eq.2&sent.order=id")
+        .await;
+    assert_eq!(
+        sent.json(),
+        json!([{"name": "bea", "sent": [{"body": "hi ada"}, {"body": "hey cy"}]}]),
+        "one-to-many with a hint: {}",
+        sent.text
+    );
+    let mentor = t
+        .api
+        .get("/members?select=name,mentor:mentor_id(name)&id=eq.4")
+        .await;
+    assert_eq!(
+        mentor.json(),
+        json!([{"name": "dee", "mentor": {"name": "bea"}}]),
+        "self reference, many-to-one: {}",
+        mentor.text
+    );
+    let mentees = t
+        .api
+        .get("/members?select=name,mentees:members(name)&id=eq.1&mentees.order=id")
+        .await;
+    assert_eq!(
+        mentees.json(),
+        json!([{"name": "ada", "mentees": [{"name": "bea"}, {"name": "cy"}]}]),
+        "self reference, one-to-many: {}",
+        mentees.text
+    );
+    let hinted = t
+        .api
+        .get("/members?select=name,mentees:members!mentor_id(name)&id=eq.2")
+        .await;
+    assert_eq!(
+        hinted.json(),
+        json!([{"name": "bea", "mentees": [{"name": "dee"}]}]),
+        "{}",
+        hinted.text
+    );
+    let chain = t
+        .api
+        .get("/members?select=name,mentor:mentor_id(name,mentor:mentor_id(name))&id=eq.4")
+        .await;
+    assert_eq!(
+        chain.json(),
+        json!([{"name": "dee", "mentor": {"name": "bea", "mentor": {"name": "ada"}}}])
+    );
+}
+
+async fn csv_timezone_array_paths_and_form_bodies(t: &T) {
+    let csv = t
+        .api
+        .send(
+            "GET",
+            "/books?select=id,title,price&id=in.(1,3)&order=id",
+            None,
+            &[("Accept", "text/csv")],
+            None,
+        )
+        .await;
+    assert_eq!(csv.status, 200, "{}", csv.text);
+    assert_eq!(
+        csv.header("content-type").as_deref(),
+        Some("text/csv; charset=utf-8")
+    );
+    assert_eq!(
+        csv.text,
+        "id,title,price\n1,\"A Wizard of Earthsea\",9.99\n3,\"Guards! Guards!\",8.00"
+    );
+    let empty = t
+        .api
+        .send(
+            "GET",
+            "/books?select=id&id=eq.99",
+            None,
+            &[("Accept", "text/csv")],
+            None,
+        )
+        .await;
+    assert_eq!(empty.text, "\n");
+    let rpc_csv = t
+        .api
+        .send(
+            "GET",
+            "/rpc/titles_and_years?min_year=2004",
+            None,
+            &[("Accept", "text/csv")],
+            None,
+        )
+        .await;
+    assert_eq!(
+        rpc_csv.text,
+        "title,year\n\"Going Postal\",2004\n\"Anonymous Tales\",2010"
+    );
+
+    let zoned = t
+        .api
+        .send(
+            "GET",
+            "/messages?select=sent_at&id=eq.1",
+            None,
+            &[("Prefer", "timezone=America/Los_Angeles")],
+            None,
+        )
+        .await;
+    assert_eq!(
+        zoned.json(),
+        json!([{"sent_at": "2026-03-01T04:00:00-08:00"}]),
+        "{}",
+        zoned.text
+    );
+    assert_eq!(
+        zoned.header("preference-applied").as_deref(),
+        Some("timezone=America/Los_Angeles")
+    );
+    let unknown = t
+        .api
+        .send(
+            "GET",
+            "/messages?select=sent_at&id=eq.1",
+            None,
+            &[("Prefer", "timezone=Mars/Olympus")],
+            None,
+        )
+        .await;
+    assert_eq!(
+        unknown.json(),
+        json!([{"sent_at": "2026-03-01T12:00:00+00:00"}]),
+        "an unknown time zone is ignored"
+    );
+    assert_eq!(unknown.header("preference-applied"), None);
+    let strict = t
+        .api
+        .send(
+            "GET",
+            "/messages?id=eq.1",
+            None,
+            &[("Prefer", "handling=strict, timezone=Mars/Olympus")],
+            None,
+        )
+        .await;
+    assert_eq!(
+        (strict.status, strict.code()),
+        (400, "PGRST122".to_string())
+    );
+
+    let arrays = t.api.get("/books?select=id,first:genres->0,second:genres->>1&genres->>0=eq.fantasy&order=genres->1.desc,id").await;
+    assert_eq!(arrays.status, 200, "{}", arrays.text);
+    assert_eq!(
+        arrays.json(),
+        json!([
+            {"id": 3, "first": "fantasy", "second": "comedy"},
+            {"id": 4, "first": "fantasy", "second": "comedy"},
+            {"id": 1, "first": "fantasy", "second": "classic"}
+        ])
+    );
+
+    let form = [
+        ("Content-Type", "application/x-www-form-urlencoded"),
+        ("Prefer", "return=representation"),
+    ];
+    let inserted = t
+        .api
+        .send_raw(
+            "POST",
+            "/items?select=name,qty",
+            &form,
+            "name=form+item&qty=4",
+        )
+        .await;
+    assert_eq!(inserted.status, 201, "{}", inserted.text);
+    assert_eq!(inserted.json(), json!([{"name": "form item", "qty": 4}]));
+    let updated = t
+        .api
+        .send_raw(
+            "PATCH",
+            "/items?name=eq.form%20item&select=qty,note",
+            &form,
+            "note=from+a+form",
+        )
+        .await;
+    assert_eq!(updated.json(), json!([{"qty": 4, "note": "from a form"}]));
+    let called = t
+        .api
+        .send_raw(
+            "POST",
+            "/rpc/add",
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            "a=40&b=2",
+        )
+        .await;
+    assert_eq!((called.status, called.text.as_str()), (200, "42"));
+    let xml = t
+        .api
+        .send_raw("POST", "/items", &[("Content-Type", "text/xml")], "<item/>")
+        .await;
+    assert_eq!((xml.status, xml.code()), (415, "PGRST107".to_string()));
 }

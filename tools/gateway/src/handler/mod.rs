@@ -168,6 +168,19 @@ async fn route(state: &AppState, request: &HttpRequest) -> Result<Reply, ApiErro
     if !state.config.db_tx_end.allows_override() {
         ctx.prefs.tx = None;
     }
+    if let Some(timezone) = ctx.prefs.timezone.take() {
+        // As PostgREST: a time zone Postgres does not know is ignored, or refused when strict.
+        if ctx.cache.timezones.contains(&timezone) {
+            ctx.prefs.timezone = Some(timezone);
+        } else if ctx.prefs.strict == Some(true) {
+            return Err(ApiError::new(
+                400,
+                "PGRST122",
+                "Invalid preferences given with handling=strict",
+            )
+            .with_details(format!("Invalid preferences: timezone={timezone}")));
+        }
+    }
     let mut reply = match segments.as_slice() {
         [root] if root.is_empty() => {
             return Err(ApiError::new(
@@ -270,6 +283,9 @@ impl Context<'_> {
         if let Some(role_settings) = self.cache.role_settings.get(&self.identity.role) {
             settings.extend(role_settings.iter().cloned());
         }
+        if let Some(timezone) = &self.prefs.timezone {
+            settings.push(("timezone".to_string(), timezone.clone()));
+        }
         // A role's own settings may switch role again; the last `role` set is the one that runs.
         let role = settings
             .iter()
@@ -296,6 +312,7 @@ impl Context<'_> {
         Applied {
             tx: self.prefs.tx,
             strict: self.prefs.strict,
+            timezone: self.prefs.timezone.clone(),
             ..Default::default()
         }
     }
@@ -347,12 +364,7 @@ impl Context<'_> {
     }
 
     fn json_body(&self) -> Result<(Value, String), ApiError> {
-        media::check_content_type(self.request.header("content-type"))?;
-        let text = std::str::from_utf8(&self.request.body)
-            .map_err(|_| ApiError::invalid_body("Empty or invalid json"))?;
-        let value: Value = serde_json::from_str(text)
-            .map_err(|_| ApiError::invalid_body("Empty or invalid json"))?;
-        Ok((value, text.to_string()))
+        media::body_as_json(self.request.header("content-type"), &self.request.body, "")
     }
 }
 

@@ -38,12 +38,9 @@ pub(super) async fn rpc_request(ctx: &Context<'_>, name: &str) -> Result<Reply, 
     let pairs = query_pairs(ctx.request);
     let media = ctx.media()?;
     let (function, args, filter_pairs) = if method == "POST" {
-        media::check_content_type(ctx.request.header("content-type"))?;
-        let text = std::str::from_utf8(&ctx.request.body)
-            .map_err(|_| ApiError::invalid_body("Empty or invalid json"))?;
-        let text = if text.trim().is_empty() { "{}" } else { text };
-        let payload: Value = serde_json::from_str(text)
-            .map_err(|_| ApiError::invalid_body("Empty or invalid json"))?;
+        let (payload, text) =
+            media::body_as_json(ctx.request.header("content-type"), &ctx.request.body, "{}")?;
+        let text = text.as_str();
         let keys: Vec<String> = match &payload {
             Value::Object(o) => o.keys().cloned().collect(),
             _ => Vec::new(),

@@ -194,6 +194,11 @@ pub fn call(
     } else {
         level.select_list()
     };
+    let columns = if scalar {
+        vec![function.name.clone()]
+    } else {
+        level.names()
+    };
     let where_sql = if level.conditions.is_empty() {
         String::new()
     } else {
@@ -218,7 +223,7 @@ pub fn call(
     };
     let sql = format!(
         "with pgrst_source as ({source}) select {count_sql}::int8 as total, pg_catalog.count(_postgrest_t)::int8 as page_total, {} as body, null::text[] as location, null::int8 as inserted, {RESPONSE_GUCS} from ({select}) _postgrest_t",
-        body_sql(shape, options.media)
+        body_sql(shape, options.media, &mut builder.params, &columns)
     );
     let explain = options
         .planned_count

@@ -39,7 +39,17 @@ pub enum BodyShape {
     Nothing,
 }
 
-pub fn body_sql(shape: BodyShape, media: Media) -> String {
+/// The `body` column: the rows aggregated as the negotiated media type wants them. `columns`
+/// names the rows' columns, for the header line of CSV.
+pub fn body_sql(shape: BodyShape, media: Media, params: &mut Params, columns: &[String]) -> String {
+    if media == Media::Csv && shape != BodyShape::Nothing {
+        // As PostgREST: the header (empty when there are no rows), then each row's text form
+        // without its parentheses.
+        let header = params.push(columns.join(","));
+        return format!(
+            "(case when pg_catalog.count(_postgrest_t) = 0 then '' else {header}::text end) || E'\\n' || coalesce(string_agg(substring(_postgrest_t::text, 2, length(_postgrest_t::text) - 2), E'\\n'), '')"
+        );
+    }
     let strip = |inner: &str| {
         if media.strips_nulls() {
             format!("json_strip_nulls({inner})")
@@ -134,7 +144,7 @@ pub fn read_table(
     };
     let sql = format!(
         "with pgrst_source as ({source}) select {count_sql}::int8 as total, pg_catalog.count(_postgrest_t)::int8 as page_total, {} as body, null::text[] as location, null::int8 as inserted, {RESPONSE_GUCS} from (select * from pgrst_source) _postgrest_t",
-        body_sql(BodyShape::Rows, media)
+        body_sql(BodyShape::Rows, media, &mut builder.params, &level.names())
     );
     let explain = count.filter(|c| *c != CountPref::Exact).map(|_| {
         Statement::finish(

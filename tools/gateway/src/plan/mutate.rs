@@ -81,12 +81,17 @@ fn returned_rows_select<'a>(
         builder.check_embed_paths()?;
         (
             level.select_list(),
-            body_sql(BodyShape::Rows, options.media),
+            body_sql(
+                BodyShape::Rows,
+                options.media,
+                &mut builder.params,
+                &level.names(),
+            ),
         )
     } else {
         (
             "1 as pgrst_row".to_string(),
-            body_sql(BodyShape::Nothing, options.media),
+            body_sql(BodyShape::Nothing, options.media, &mut builder.params, &[]),
         )
     };
     let location = if options.return_pref == ReturnPref::HeadersOnly

@@ -35,6 +35,14 @@ pub struct Level {
 }
 
 impl Level {
+    /// The output names, in order.
+    pub fn names(&self) -> Vec<String> {
+        self.projection
+            .iter()
+            .map(|(_, name)| name.clone())
+            .collect()
+    }
+
     /// The SELECT list: `expr AS "name", ...`, or `null` when nothing is selected.
     pub fn select_list(&self) -> String {
         if self.projection.is_empty() {
@@ -207,8 +215,14 @@ impl<'a> ReadBuilder<'a> {
         qualifier: &str,
         field: &Field,
     ) -> Result<String, ApiError> {
-        let mut sql = if rel.columns.iter().any(|c| c.name == field.name) {
-            format!("{qualifier}.{}", ident(&field.name))
+        let mut sql = if let Some(column) = rel.columns.iter().find(|c| c.name == field.name) {
+            let column_sql = format!("{qualifier}.{}", ident(&field.name));
+            // `->`/`->>` on an array column read it as JSON, as PostgREST does: `tags->0`.
+            if !field.json_path.is_empty() && column.type_sql.ends_with("[]") {
+                format!("to_jsonb({column_sql})")
+            } else {
+                column_sql
+            }
         } else if let Some(function) = self.computed_field(rel, &field.name) {
             format!(
                 "{}({qualifier}.*)",

@@ -8,6 +8,16 @@ pub enum Media {
     Json { strip_nulls: bool },
     /// `application/vnd.pgrst.object+json`: exactly one row as an object.
     SingularObject { strip_nulls: bool },
+    /// `text/csv`: a header line of column names, then one line per row.
+    Csv,
+}
+
+/// How a request body is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyEncoding {
+    Json,
+    /// `application/x-www-form-urlencoded`: `key=value` pairs, each value a string.
+    Form,
 }
 
 impl Media {
@@ -23,6 +33,7 @@ impl Media {
             Media::SingularObject { strip_nulls: true } => {
                 "application/vnd.pgrst.object+json; nulls=stripped; charset=utf-8"
             }
+            Media::Csv => "text/csv; charset=utf-8",
         }
     }
     pub fn is_singular(self) -> bool {
@@ -57,6 +68,7 @@ pub fn negotiate(accept: Option<&str>) -> Result<Media, ApiError> {
             "application/vnd.pgrst.array+json" | "application/vnd.pgrst.array" => {
                 return Ok(Media::Json { strip_nulls })
             }
+            "text/csv" => return Ok(Media::Csv),
             "application/vnd.pgrst.object+json" | "application/vnd.pgrst.object" => {
                 return Ok(Media::SingularObject { strip_nulls })
             }
@@ -73,10 +85,10 @@ pub fn negotiate(accept: Option<&str>) -> Result<Media, ApiError> {
     ))
 }
 
-/// Request bodies are JSON; a missing Content-Type is taken as JSON too.
-pub fn check_content_type(content_type: Option<&str>) -> Result<(), ApiError> {
+/// Request bodies are JSON or form-encoded; a missing Content-Type is taken as JSON.
+pub fn body_encoding(content_type: Option<&str>) -> Result<BodyEncoding, ApiError> {
     let Some(ct) = content_type else {
-        return Ok(());
+        return Ok(BodyEncoding::Json);
     };
     let kind = ct
         .split(';')
@@ -88,16 +100,45 @@ pub fn check_content_type(content_type: Option<&str>) -> Result<(), ApiError> {
         ""
         | "application/json"
         | "application/vnd.pgrst.object+json"
-        | "application/vnd.pgrst.object" => Ok(()),
+        | "application/vnd.pgrst.object" => Ok(BodyEncoding::Json),
+        "application/x-www-form-urlencoded" => Ok(BodyEncoding::Form),
         other => Err(ApiError::new(
             415,
             "PGRST107",
             format!("None of these media types are available: {other}"),
         )
         .with_details(
-            "This gateway accepts JSON request bodies only (no CSV, form or binary bodies)",
+            "This gateway accepts JSON and application/x-www-form-urlencoded request bodies (no CSV or binary bodies)",
         )),
     }
+}
+
+/// A request body as JSON text: JSON as sent, a form as an object of string values (as
+/// PostgREST reads `application/x-www-form-urlencoded`). An empty body is `empty`.
+pub fn body_as_json(
+    content_type: Option<&str>,
+    body: &[u8],
+    empty: &str,
+) -> Result<(serde_json::Value, String), ApiError> {
+    let invalid = || ApiError::invalid_body("Empty or invalid json");
+    let text = match body_encoding(content_type)? {
+        BodyEncoding::Json => std::str::from_utf8(body)
+            .map_err(|_| invalid())?
+            .to_string(),
+        BodyEncoding::Form => {
+            let object: serde_json::Map<String, serde_json::Value> = form_urlencoded::parse(body)
+                .map(|(k, v)| (k.into_owned(), serde_json::Value::String(v.into_owned())))
+                .collect();
+            serde_json::Value::Object(object).to_string()
+        }
+    };
+    let text = if text.trim().is_empty() {
+        empty.to_string()
+    } else {
+        text
+    };
+    let value = serde_json::from_str(&text).map_err(|_| invalid())?;
+    Ok((value, text))
 }
 
 #[cfg(test)]
@@ -111,6 +152,15 @@ mod tests {
             .unwrap()
             .is_singular());
         assert!(negotiate(Some("text/html, */*")).is_ok());
-        assert_eq!(negotiate(Some("text/csv")).unwrap_err().status, 406);
+        assert_eq!(negotiate(Some("text/csv")).unwrap(), Media::Csv);
+        assert_eq!(negotiate(Some("text/xml")).unwrap_err().status, 406);
+        let (form, _) = body_as_json(
+            Some("application/x-www-form-urlencoded"),
+            b"name=a+b&qty=3",
+            "{}",
+        )
+        .unwrap();
+        assert_eq!(form, serde_json::json!({"name": "a b", "qty": "3"}));
+        assert_eq!(body_encoding(Some("text/plain")).unwrap_err().status, 415);
     }
 }

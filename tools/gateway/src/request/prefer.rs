@@ -37,6 +37,8 @@ pub struct Preferences {
     pub tx: Option<TxPref>,
     pub strict: Option<bool>,
     pub max_affected: Option<i64>,
+    /// `timezone=<name>`; checked against Postgres' time zone names before it is applied.
+    pub timezone: Option<String>,
     pub invalid: Vec<String>,
 }
 
@@ -87,6 +89,12 @@ impl Preferences {
                     "tx=rollback" => prefs.tx.get_or_insert(TxPref::Rollback) == &TxPref::Rollback,
                     "handling=strict" => prefs.strict.get_or_insert(true) == &true,
                     "handling=lenient" => prefs.strict.get_or_insert(false) == &false,
+                    other if other.starts_with("timezone=") => {
+                        prefs
+                            .timezone
+                            .get_or_insert_with(|| other["timezone=".len()..].to_string());
+                        true
+                    }
                     other => match other.strip_prefix("max-affected=").map(str::parse::<i64>) {
                         Some(Ok(n)) => {
                             prefs.max_affected = Some(n);
@@ -121,6 +129,7 @@ pub struct Applied {
     pub tx: Option<TxPref>,
     pub missing_default: bool,
     pub strict: Option<bool>,
+    pub timezone: Option<String>,
     pub max_affected: Option<i64>,
 }
 
@@ -177,6 +186,9 @@ impl Applied {
                 }
                 .into(),
             );
+        }
+        if let Some(tz) = &self.timezone {
+            parts.push(format!("timezone={tz}"));
         }
         if let Some(n) = self.max_affected {
             parts.push(format!("max-affected={n}"));

@@ -78,6 +78,8 @@ join pg_settings ps on ps.name = split_part(cfg, '=', 1) and ps.context = 'user'
 where s.setdatabase in (0, (select oid from pg_database where datname = current_database()))
 order by s.setdatabase";
 
+const TIMEZONES: &str = "select name from pg_timezone_names";
+
 pub async fn load(
     client: &Client,
     schemas: &[String],
@@ -167,6 +169,9 @@ pub async fn load(
         let name: String = row.get(1);
         settings.retain(|(n, _)| *n != name);
         settings.push((name, row.get(2)));
+    }
+    for row in client.query(TIMEZONES, &[]).await? {
+        cache.timezones.insert(row.get(0));
     }
     Ok(cache)
 }

@@ -8,7 +8,7 @@ mod views;
 pub use introspect::load;
 pub use relationships::{find_relationship, Cardinality, Relationship};
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 #[derive(Debug, Clone)]
 pub struct Column {
@@ -111,6 +111,8 @@ pub struct SchemaCache {
     pub functions: HashMap<(String, String), Vec<Function>>,
     /// `ALTER ROLE ... SET` settings a user may set, applied per request like PostgREST does.
     pub role_settings: HashMap<String, Vec<(String, String)>>,
+    /// Time zone names Postgres knows, for `Prefer: timezone=`.
+    pub timezones: HashSet<String>,
 }
 
 impl SchemaCache {

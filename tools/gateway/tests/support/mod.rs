@@ -244,6 +244,33 @@ impl Api {
         }
     }
 
+    /// Sends a body as is, with only the headers given (no JSON Content-Type added).
+    pub async fn send_raw(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Answer {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self
+            .http
+            .request(method, format!("{}{}", self.base, path))
+            .body(body.to_string());
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        let response = request.send().await.expect("HTTP request");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap_or_default();
+        Answer {
+            status,
+            headers,
+            text,
+        }
+    }
+
     pub async fn get(&self, path: &str) -> Answer {
         self.send("GET", path, None, &[], None).await
     }
