@@ -35,6 +35,8 @@ pub struct Config {
     pub db_max_rows: Option<u64>,
     pub db_pre_request: Option<(String, String)>,
     pub db_tx_end: TxEnd,
+    /// PostgREST's `db-aggregates-enabled`: `count()`, `sum()`, ... in `select` (off, as on Supabase).
+    pub db_aggregates_enabled: bool,
     pub jwt_secret: Option<String>,
     pub jwt_secret_is_base64: bool,
     pub jwt_aud: Option<String>,
@@ -90,6 +92,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "PGRST_DB_TX_END",
         "db-tx-end",
         "commit | commit-allow-override | rollback | rollback-allow-override (commit)",
+    ),
+    (
+        "PGRST_DB_AGGREGATES_ENABLED",
+        "db-aggregates-enabled",
+        "true allows count(), sum(), avg(), min(), max() in select (false)",
     ),
     (
         "PGRST_JWT_SECRET",
@@ -268,6 +275,7 @@ impl Config {
             db_max_rows: number("PGRST_DB_MAX_ROWS")?,
             db_pre_request,
             db_tx_end,
+            db_aggregates_enabled: bool_of("PGRST_DB_AGGREGATES_ENABLED"),
             jwt_secret: get("PGRST_JWT_SECRET").filter(|s| !s.is_empty()),
             jwt_secret_is_base64: bool_of("PGRST_JWT_SECRET_IS_BASE64"),
             jwt_aud: get("PGRST_JWT_AUD").filter(|s| !s.is_empty()),

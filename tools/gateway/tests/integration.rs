@@ -108,6 +108,8 @@ fn main() -> ExitCode {
             client_hang_up_leaves_no_open_transaction,
             embedding_disambiguation_by_column_constraint_and_self_reference,
             csv_timezone_array_paths_and_form_bodies,
+            aggregates_when_enabled,
+            spreading_to_many_relationships,
             jwks_secrets_verify_es256_and_oct_keys,
             pre_request_function_runs_first,
             statement_timeout_from_role_settings,
@@ -1813,13 +1815,14 @@ async fn unsupported_features_answer_clearly(t: &T) {
         .send("GET", "/books", None, &[("Accept", "text/xml")], None)
         .await;
     assert_eq!((xml.status, xml.code()), (406, "PGRST107".to_string()));
-    let spread = t.api.get("/authors?select=id,...books(title)").await;
-    assert_eq!(
-        (spread.status, spread.code()),
-        (400, "PGRST127".to_string())
-    );
     let aggregate = t.api.get("/books?select=price.sum()").await;
-    assert_eq!(aggregate.code(), "PGRST123");
+    assert_eq!(
+        (aggregate.status, aggregate.code()),
+        (400, "PGRST123".to_string()),
+        "aggregates are off by default, as on Supabase"
+    );
+    let embedded_aggregate = t.api.get("/authors?select=name,books(count())").await;
+    assert_eq!(embedded_aggregate.code(), "PGRST123");
     let root = t.api.get("/").await;
     assert_eq!(root.code(), "PGRST126");
     let method = t.api.send("TRACE", "/books", None, &[], None).await;
@@ -2451,4 +2454,92 @@ async fn csv_timezone_array_paths_and_form_bodies(t: &T) {
         .send_raw("POST", "/items", &[("Content-Type", "text/xml")], "<item/>")
         .await;
     assert_eq!((xml.status, xml.code()), (415, "PGRST107".to_string()));
+}
+
+async fn aggregates_when_enabled(t: &T) {
+    let (_gw, api) = t
+        .start_gateway(&[("PGRST_DB_AGGREGATES_ENABLED", "true")])
+        .await;
+    let sum = api.get("/books?select=price.sum()").await;
+    assert_eq!(sum.json(), json!([{"sum": 45.49}]), "{}", sum.text);
+    let grouped = api
+        .get("/books?select=author_id,count()&order=author_id")
+        .await;
+    assert_eq!(
+        grouped.json(),
+        json!([
+            {"author_id": 1, "count": 2}, {"author_id": 2, "count": 2}, {"author_id": 3, "count": 1}, {"author_id": null, "count": 1}
+        ]),
+        "{}",
+        grouped.text
+    );
+    let named = api.get("/books?select=total:price.sum()::int,oldest:year.min(),newest:year.max(),mean:year.avg()::int4").await;
+    assert_eq!(
+        named.json(),
+        json!([{"total": 45, "oldest": 1968, "newest": 2010, "mean": 1987}]),
+        "{}",
+        named.text
+    );
+    let cast_first = api.get("/books?select=year::text.max()").await;
+    assert_eq!(cast_first.json(), json!([{"max": "2010"}]));
+    let filtered = api.get("/books?select=count()&year=gt.2000").await;
+    assert_eq!(filtered.json(), json!([{"count": 2}]));
+    let embedded = api
+        .get("/authors?select=name,books(count(),top:price.max())&order=id")
+        .await;
+    assert_eq!(
+        embedded.json(),
+        json!([
+            {"name": "Ursula", "books": [{"count": 2, "top": 12.50}]},
+            {"name": "Terry", "books": [{"count": 2, "top": 10.00}]},
+            {"name": "Octavia", "books": [{"count": 1, "top": null}]}
+        ]),
+        "{}",
+        embedded.text
+    );
+    let by_author = api
+        .get("/books?select=count(),authors(name)&author_id=not.is.null")
+        .await;
+    assert_eq!(by_author.status, 200, "{}", by_author.text);
+    let mut rows = by_author.json().as_array().unwrap().clone();
+    rows.sort_by_key(|r| r["authors"]["name"].as_str().unwrap().to_string());
+    assert_eq!(
+        Value::Array(rows),
+        json!([
+            {"count": 1, "authors": {"name": "Octavia"}},
+            {"count": 2, "authors": {"name": "Terry"}},
+            {"count": 2, "authors": {"name": "Ursula"}}
+        ]),
+        "grouped by the embedded author"
+    );
+    let injected = api.get("/books?select=price.sum()::int%20or%20true").await;
+    assert_eq!(
+        (injected.status, injected.code()),
+        (400, "PGRST100".to_string())
+    );
+}
+
+async fn spreading_to_many_relationships(t: &T) {
+    let one_to_many = t
+        .api
+        .get("/authors?select=name,...books(titles:title,year)&id=eq.2&books.order=id")
+        .await;
+    assert_eq!(one_to_many.status, 200, "{}", one_to_many.text);
+    assert_eq!(
+        one_to_many.json(),
+        json!([{"name": "Terry", "titles": ["Guards! Guards!", "Going Postal"], "year": [1989, 2004]}])
+    );
+    let many_to_many = t
+        .api
+        .get("/books?select=title,...tags(tag:name)&id=in.(2,3)&order=id&tags.order=name")
+        .await;
+    assert_eq!(
+        many_to_many.json(),
+        json!([
+            {"title": "The Left Hand of Darkness", "tag": ["award", "favourite"]},
+            {"title": "Guards! Guards!", "tag": []}
+        ]),
+        "{}",
+        many_to_many.text
+    );
 }

@@ -304,6 +304,19 @@ impl Context<'_> {
         }
     }
 
+    /// The query string parsed, with aggregates refused unless `db-aggregates-enabled`.
+    fn query(&self, pairs: &[(String, String)]) -> Result<QueryParams, ApiError> {
+        let query = QueryParams::parse(pairs)?;
+        if query.uses_aggregates() && !self.state.config.db_aggregates_enabled {
+            return Err(ApiError::new(
+                400,
+                "PGRST123",
+                "Use of aggregate functions is not allowed",
+            ));
+        }
+        Ok(query)
+    }
+
     fn media(&self) -> Result<Media, ApiError> {
         media::negotiate(self.request.header("accept"))
     }

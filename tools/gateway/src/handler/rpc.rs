@@ -9,7 +9,6 @@ use crate::error::ApiError;
 use crate::plan::call::{self, CallArgs, CallOptions};
 use crate::request::media;
 use crate::request::prefer::CountPref;
-use crate::request::QueryParams;
 use crate::response::Reply;
 
 const RESERVED_KEYS: &[&str] = &[
@@ -93,7 +92,7 @@ pub(super) async fn rpc_request(ctx: &Context<'_>, name: &str) -> Result<Reply, 
             rest,
         )
     };
-    let query = QueryParams::parse(&filter_pairs)?;
+    let query = ctx.query(&filter_pairs)?;
     let window = ctx.row_window(&query, method != "POST")?;
     let count = ctx.prefs.count;
     let options = CallOptions {

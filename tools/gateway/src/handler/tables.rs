@@ -32,7 +32,7 @@ pub(super) async fn table_request(ctx: &Context<'_>, name: &str) -> Result<Reply
 }
 
 async fn read(ctx: &Context<'_>, table: &Table) -> Result<Reply, ApiError> {
-    let query = QueryParams::parse(&query_pairs(ctx.request))?;
+    let query = ctx.query(&query_pairs(ctx.request))?;
     let media = ctx.media()?;
     let window = ctx.row_window(&query, true)?;
     let count = ctx.prefs.count;
@@ -91,7 +91,7 @@ fn mutation_headers(
 }
 
 async fn insert(ctx: &Context<'_>, table: &Table) -> Result<Reply, ApiError> {
-    let query = QueryParams::parse(&query_pairs(ctx.request))?;
+    let query = ctx.query(&query_pairs(ctx.request))?;
     let media = ctx.media()?;
     let (payload, text) = ctx.json_body()?;
     let columns = mutate::payload_columns(table, &payload, query.columns.as_ref())?;
@@ -160,7 +160,7 @@ fn encode(value: &str) -> String {
 }
 
 async fn put(ctx: &Context<'_>, table: &Table) -> Result<Reply, ApiError> {
-    let query = QueryParams::parse(&query_pairs(ctx.request))?;
+    let query = ctx.query(&query_pairs(ctx.request))?;
     let media = ctx.media()?;
     if !query.limits.is_empty() || !query.offsets.is_empty() {
         return Err(ApiError::new(
@@ -273,7 +273,7 @@ async fn put(ctx: &Context<'_>, table: &Table) -> Result<Reply, ApiError> {
 }
 
 async fn update(ctx: &Context<'_>, table: &Table) -> Result<Reply, ApiError> {
-    let query = QueryParams::parse(&query_pairs(ctx.request))?;
+    let query = ctx.query(&query_pairs(ctx.request))?;
     let media = ctx.media()?;
     let (payload, text) = ctx.json_body()?;
     let Value::Object(object) = &payload else {
@@ -286,7 +286,7 @@ async fn update(ctx: &Context<'_>, table: &Table) -> Result<Reply, ApiError> {
 }
 
 async fn delete(ctx: &Context<'_>, table: &Table) -> Result<Reply, ApiError> {
-    let query = QueryParams::parse(&query_pairs(ctx.request))?;
+    let query = ctx.query(&query_pairs(ctx.request))?;
     let media = ctx.media()?;
     let limit = query.limits.get(&Vec::new()).copied();
     let options = mutation_options(ctx, &query, media);

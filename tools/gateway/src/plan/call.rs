@@ -204,7 +204,10 @@ pub fn call(
     } else {
         format!(" where {}", level.conditions.join(" and "))
     };
-    let mut select = format!("select {projection} from pgrst_source{where_sql}");
+    let mut select = format!(
+        "select {projection} from pgrst_source{where_sql}{}",
+        level.group_by_sql()
+    );
     if !level.order.is_empty() {
         select.push_str(&format!(" order by {}", level.order.join(", ")));
     }

@@ -132,7 +132,11 @@ pub fn read_table(
         format!(" where {}", level.conditions.join(" and "))
     };
     let from_where = format!("from {qualifier}{where_sql}");
-    let mut source = format!("select {} {from_where}", level.select_list());
+    let mut source = format!(
+        "select {} {from_where}{}",
+        level.select_list(),
+        level.group_by_sql()
+    );
     if !level.order.is_empty() {
         source.push_str(&format!(" order by {}", level.order.join(", ")));
     }

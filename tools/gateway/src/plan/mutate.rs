@@ -80,7 +80,11 @@ fn returned_rows_select<'a>(
         let level = builder.level(&rel, "pgrst_source", &options.query.select, &Vec::new())?;
         builder.check_embed_paths()?;
         (
-            level.select_list(),
+            format!(
+                "{} from pgrst_source{}",
+                level.select_list(),
+                level.group_by_sql()
+            ),
             body_sql(
                 BodyShape::Rows,
                 options.media,
@@ -90,7 +94,7 @@ fn returned_rows_select<'a>(
         )
     } else {
         (
-            "1 as pgrst_row".to_string(),
+            "1 as pgrst_row from pgrst_source".to_string(),
             body_sql(BodyShape::Nothing, options.media, &mut builder.params, &[]),
         )
     };
@@ -107,7 +111,7 @@ fn returned_rows_select<'a>(
         "null::text[]".to_string()
     };
     Ok(format!(
-        "select null::int8 as total, pg_catalog.count(_postgrest_t)::int8 as page_total, {} as body, {location} as location, {extra_columns} as inserted, {RESPONSE_GUCS} from (select {} from pgrst_source) _postgrest_t",
+        "select null::int8 as total, pg_catalog.count(_postgrest_t)::int8 as page_total, {} as body, {location} as location, {extra_columns} as inserted, {RESPONSE_GUCS} from (select {}) _postgrest_t",
         body.1, body.0
     ))
 }

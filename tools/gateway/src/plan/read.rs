@@ -7,8 +7,8 @@ use std::collections::HashSet;
 use super::sql::{array_literal, ident, qualified, Params};
 use crate::error::ApiError;
 use crate::request::{
-    Condition, EmbedPath, Field, IsValue, JsonKey, JsonStep, Operation, OrderTerm, QueryParams,
-    SelectItem,
+    Aggregate, Condition, EmbedPath, Field, IsValue, JsonKey, JsonStep, Operation, OrderTerm,
+    QueryParams, SelectItem,
 };
 use crate::schema::{find_relationship, Cardinality, Column, Relationship, SchemaCache};
 
@@ -32,6 +32,9 @@ pub struct Level {
     pub order: Vec<String>,
     /// The legacy `select=count` form: one row with the number of matching rows.
     pub counts_rows: bool,
+    /// Some projection is an aggregate: the level's rows are grouped by `group_by`.
+    pub aggregated: bool,
+    pub group_by: Vec<String>,
 }
 
 impl Level {
@@ -41,6 +44,15 @@ impl Level {
             .iter()
             .map(|(_, name)| name.clone())
             .collect()
+    }
+
+    /// ` group by ...` when the level aggregates by some columns, else nothing.
+    pub fn group_by_sql(&self) -> String {
+        if self.group_by.is_empty() {
+            String::new()
+        } else {
+            format!(" group by {}", self.group_by.join(", "))
+        }
     }
 
     /// The SELECT list: `expr AS "name", ...`, or `null` when nothing is selected.
@@ -123,6 +135,9 @@ impl<'a> ReadBuilder<'a> {
                 .push(("pg_catalog.count(*)".to_string(), name));
             level.counts_rows = true;
         }
+        // What an aggregated level groups by: its plain columns, and the columns its embeds
+        // join on (so their correlated subqueries read only grouped columns).
+        let mut grouped: Vec<String> = Vec::new();
         for item in items.iter().filter(|_| !level.counts_rows) {
             match item {
                 SelectItem::Star => {
@@ -133,12 +148,36 @@ impl<'a> ReadBuilder<'a> {
                         ));
                     }
                 }
-                SelectItem::Column { field, alias, cast } => {
-                    let mut expr = self.field_sql(rel, qualifier, field)?;
+                SelectItem::Column {
+                    field,
+                    alias,
+                    cast,
+                    aggregate,
+                    aggregate_cast,
+                } => {
+                    let mut expr = if field.name == "*" && *aggregate == Some(Aggregate::Count) {
+                        "*".to_string()
+                    } else {
+                        self.field_sql(rel, qualifier, field)?
+                    };
                     if let Some(cast) = cast {
                         expr = format!("({expr})::{}", cast.sql());
                     }
-                    let name = alias.clone().unwrap_or_else(|| field.output_name());
+                    let name = match (alias, aggregate) {
+                        (Some(alias), _) => alias.clone(),
+                        (None, Some(aggregate)) => aggregate.name().to_string(),
+                        (None, None) => field.output_name(),
+                    };
+                    match aggregate {
+                        Some(aggregate) => {
+                            expr = format!("pg_catalog.{}({expr})", aggregate.name());
+                            if let Some(cast) = aggregate_cast {
+                                expr = format!("({expr})::{}", cast.sql());
+                            }
+                            level.aggregated = true;
+                        }
+                        None => grouped.push(expr.clone()),
+                    }
                     level.projection.push((expr, name));
                 }
                 SelectItem::Embed {
@@ -152,6 +191,7 @@ impl<'a> ReadBuilder<'a> {
                     child_path.push(label.clone());
                     self.seen_embeds.insert(child_path.clone());
                     let embed = self.embed(rel, qualifier, item, &child_path)?;
+                    grouped.extend(embed.parent_columns.iter().cloned());
                     if *spread {
                         level.projection.extend(embed.spread_columns);
                     } else if !children.is_empty() {
@@ -162,6 +202,10 @@ impl<'a> ReadBuilder<'a> {
                     }
                 }
             }
+        }
+        if level.aggregated {
+            grouped.dedup();
+            level.group_by = grouped;
         }
         if path.is_empty() && self.top_level_projection_only {
             return Ok(level);
@@ -549,41 +593,47 @@ impl<'a> ReadBuilder<'a> {
             conditions.join(" and ")
         };
         let exists_sql = format!("exists (select 1 from {from} where {where_sql})");
+        let parent_columns: Vec<String> = match &relationship.cardinality {
+            Cardinality::ManyToMany { origin_pairs, .. } => {
+                origin_pairs.iter().map(|(_, o)| o).collect::<Vec<_>>()
+            }
+            _ => relationship.pairs.iter().map(|(o, _)| o).collect(),
+        }
+        .into_iter()
+        .map(|column| format!("{qualifier}.{}", ident(column)))
+        .collect();
         let row_alias = self.alias("row");
         let projection = child.select_list();
-        if *spread {
-            if !relationship.is_to_one() {
-                return Err(ApiError::not_implemented(format!(
-                    "spreading the to-many relationship '{name}' is not supported by this gateway; only many-to-one and one-to-one relationships can be spread"
-                )));
-            }
-            let spread_columns = child
-                .projection
-                .iter()
-                .map(|(expr, column)| {
-                    (
-                        format!("(select {expr} from {from} where {where_sql} limit 1)"),
-                        column.clone(),
-                    )
-                })
-                .collect();
+        let group_by = child.group_by_sql();
+        if relationship.is_to_one() {
+            let value_sql = format!(
+                "(select row_to_json({row_alias}) from (select {projection} from {from} where {where_sql}{group_by} limit 1) as {row_alias})"
+            );
+            let spread_columns = if *spread {
+                child
+                    .projection
+                    .iter()
+                    .map(|(expr, column)| {
+                        (
+                            format!(
+                                "(select {expr} from {from} where {where_sql}{group_by} limit 1)"
+                            ),
+                            column.clone(),
+                        )
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
             return Ok(BuiltEmbed {
-                value_sql: String::new(),
+                value_sql,
                 exists_sql,
                 spread_columns,
+                parent_columns,
             });
         }
-        let value_sql = if relationship.is_to_one() {
-            format!("(select row_to_json({row_alias}) from (select {projection} from {from} where {where_sql} limit 1) as {row_alias})")
-        } else {
-            let mut inner = format!("select {projection} from {from} where {where_sql}");
-            if child.counts_rows {
-                return Ok(BuiltEmbed {
-                    value_sql: format!("(select coalesce(json_agg({row_alias}), '[]') from ({inner}) as {row_alias})"),
-                    exists_sql,
-                    spread_columns: Vec::new(),
-                });
-            }
+        let mut inner = format!("select {projection} from {from} where {where_sql}{group_by}");
+        if !child.counts_rows {
             if !child.order.is_empty() {
                 inner.push_str(&format!(" order by {}", child.order.join(", ")));
             }
@@ -593,12 +643,34 @@ impl<'a> ReadBuilder<'a> {
             if let Some(offset) = self.query.offsets.get(path) {
                 inner.push_str(&format!(" offset {}", self.params.push(offset.to_string())));
             }
-            format!("(select coalesce(json_agg({row_alias}), '[]') from ({inner}) as {row_alias})")
-        };
+        }
+        if *spread {
+            // A spread to-many relationship (PostgREST v13+): each of its columns becomes an
+            // array of that column's values, in the embed's order.
+            let spread_columns = child
+                .projection
+                .iter()
+                .map(|(_, column)| {
+                    (
+                        format!("(select coalesce(json_agg({row_alias}.{}), '[]') from ({inner}) as {row_alias})", ident(column)),
+                        column.clone(),
+                    )
+                })
+                .collect();
+            return Ok(BuiltEmbed {
+                value_sql: String::new(),
+                exists_sql,
+                spread_columns,
+                parent_columns,
+            });
+        }
+        let value_sql =
+            format!("(select coalesce(json_agg({row_alias}), '[]') from ({inner}) as {row_alias})");
         Ok(BuiltEmbed {
             value_sql,
             exists_sql,
             spread_columns: Vec::new(),
+            parent_columns,
         })
     }
 }
@@ -608,6 +680,8 @@ struct BuiltEmbed {
     exists_sql: String,
     /// For a spread embed: the related row's columns as scalar subqueries.
     spread_columns: Vec<(String, String)>,
+    /// The parent's columns the embed joins on, which an aggregated parent groups by.
+    parent_columns: Vec<String>,
 }
 
 fn join_conditions(relationship: &Relationship, origin: &str, target: &str) -> Vec<String> {

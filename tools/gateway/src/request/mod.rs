@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use crate::error::ApiError;
 pub use filter::{CompareOp, Condition, FtsKind, IsValue, Operation};
 pub use order::OrderTerm;
-pub use select::{Field, JsonKey, JsonStep, SelectItem};
+pub use select::{Aggregate, Field, JsonKey, JsonStep, SelectItem};
 
 /// A path of embed names (or aliases) from the top-level relation; empty means top level.
 pub type EmbedPath = Vec<String>;
@@ -46,6 +46,18 @@ impl QueryParams {
             }
         }
         Ok(params)
+    }
+
+    /// Whether the select uses an aggregate function anywhere (embeds included).
+    pub fn uses_aggregates(&self) -> bool {
+        fn any(items: &[SelectItem]) -> bool {
+            items.iter().any(|item| match item {
+                SelectItem::Column { aggregate, .. } => aggregate.is_some(),
+                SelectItem::Embed { children, .. } => any(children),
+                SelectItem::Star => false,
+            })
+        }
+        any(&self.select)
     }
 
     fn add_keyed(&mut self, key: &str, value: &str) -> Result<(), ApiError> {

@@ -39,13 +39,52 @@ impl Field {
     }
 }
 
+/// The aggregate functions PostgREST allows in `select` (behind `db-aggregates-enabled`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Aggregate {
+    Count,
+    Sum,
+    Avg,
+    Min,
+    Max,
+}
+
+impl Aggregate {
+    fn from_name(name: &str) -> Option<Aggregate> {
+        Some(match name {
+            "count" => Aggregate::Count,
+            "sum" => Aggregate::Sum,
+            "avg" => Aggregate::Avg,
+            "min" => Aggregate::Min,
+            "max" => Aggregate::Max,
+            _ => return None,
+        })
+    }
+
+    /// The function's name: also the output key when the client gives no alias.
+    pub fn name(self) -> &'static str {
+        match self {
+            Aggregate::Count => "count",
+            Aggregate::Sum => "sum",
+            Aggregate::Avg => "avg",
+            Aggregate::Min => "min",
+            Aggregate::Max => "max",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum SelectItem {
     Star,
     Column {
         field: Field,
         alias: Option<String>,
+        /// Applied to the column, before any aggregate.
         cast: Option<Cast>,
+        /// `col.sum()`, `count()` (whose field is `*`).
+        aggregate: Option<Aggregate>,
+        /// Applied to the aggregate's result: `col.sum()::int`.
+        aggregate_cast: Option<Cast>,
     },
     Embed {
         name: String,
@@ -117,6 +156,11 @@ fn parse_item(item: &str, whole: &str) -> Result<SelectItem, ApiError> {
         None => (false, item),
     };
     let (alias, rest) = split_alias(item);
+    if !spread {
+        if let Some(column) = parse_aggregate(rest, alias.clone(), whole)? {
+            return Ok(column);
+        }
+    }
     if let Some(open) = find_unquoted(rest, '(') {
         if !rest.ends_with(')') {
             return Err(select_error(
@@ -130,13 +174,6 @@ fn parse_item(item: &str, whole: &str) -> Result<SelectItem, ApiError> {
         let name = unquote(parts.next().unwrap_or_default().trim());
         if name.is_empty() {
             return Err(select_error(whole, "an embedded resource needs a name"));
-        }
-        if (name == "count" && inside.trim().is_empty()) || is_aggregate_call(&name) {
-            return Err(ApiError::new(
-                400,
-                "PGRST123",
-                "Use of aggregate functions is not allowed",
-            ));
         }
         let mut hint = None;
         let mut inner = false;
@@ -183,12 +220,78 @@ fn parse_item(item: &str, whole: &str) -> Result<SelectItem, ApiError> {
         None => (rest, None),
     };
     let field = parse_field(field_text.trim())?;
-    Ok(SelectItem::Column { field, alias, cast })
+    Ok(SelectItem::Column {
+        field,
+        alias,
+        cast,
+        aggregate: None,
+        aggregate_cast: None,
+    })
 }
 
-fn is_aggregate_call(name: &str) -> bool {
-    name.rsplit_once('.')
-        .is_some_and(|(_, f)| matches!(f, "sum" | "avg" | "min" | "max" | "count"))
+/// `count()`, `col.sum()`, `col::numeric.avg()::int`, ... or `None` when `rest` is no aggregate.
+fn parse_aggregate(
+    rest: &str,
+    alias: Option<String>,
+    whole: &str,
+) -> Result<Option<SelectItem>, ApiError> {
+    let Some(call) = rest.find("()") else {
+        return Ok(None);
+    };
+    let (head, tail) = (&rest[..call], &rest[call + 2..]);
+    let (field_text, function) = match head.rsplit_once('.') {
+        Some((field, function)) => (Some(field), function),
+        None => (None, head),
+    };
+    let Some(aggregate) = Aggregate::from_name(function.trim()) else {
+        return Ok(None);
+    };
+    let aggregate_cast = match tail.trim() {
+        "" => None,
+        cast => match cast.strip_prefix("::").and_then(Cast::parse) {
+            Some(cast) => Some(cast),
+            None => {
+                return Err(select_error(
+                    whole,
+                    &format!("'{cast}' after an aggregate is not a cast to a type name"),
+                ))
+            }
+        },
+    };
+    let (field, cast) = match field_text {
+        None if aggregate == Aggregate::Count => (
+            Field {
+                name: "*".to_string(),
+                json_path: Vec::new(),
+            },
+            None,
+        ),
+        None => {
+            return Err(select_error(
+                whole,
+                &format!("{}() needs a column, e.g. amount.{}()", function, function),
+            ))
+        }
+        Some(text) => {
+            let (column, cast) = match text.find("::") {
+                Some(i) => {
+                    let cast = Cast::parse(&text[i + 2..]).ok_or_else(|| {
+                        select_error(whole, &format!("'{}' is not a type name", &text[i + 2..]))
+                    })?;
+                    (&text[..i], Some(cast))
+                }
+                None => (text, None),
+            };
+            (parse_field(column.trim())?, cast)
+        }
+    };
+    Ok(Some(SelectItem::Column {
+        field,
+        alias,
+        cast,
+        aggregate: Some(aggregate),
+        aggregate_cast,
+    }))
 }
 
 fn find_unquoted(s: &str, wanted: char) -> Option<usize> {
@@ -327,7 +430,33 @@ mod tests {
             SelectItem::Embed { spread: true, .. }
         ));
         assert!(parse_select("...name").is_err());
-        assert!(parse_select("count()").is_err());
+        assert!(matches!(
+            &parse_select("count()").unwrap()[0],
+            SelectItem::Column {
+                aggregate: Some(Aggregate::Count),
+                ..
+            }
+        ));
+        match &parse_select("total:price::numeric.sum()::int").unwrap()[0] {
+            SelectItem::Column {
+                field,
+                alias,
+                cast,
+                aggregate,
+                aggregate_cast,
+            } => {
+                assert_eq!(field.name, "price");
+                assert_eq!(alias.as_deref(), Some("total"));
+                assert_eq!(cast.as_ref().map(Cast::sql).as_deref(), Some("\"numeric\""));
+                assert_eq!(*aggregate, Some(Aggregate::Sum));
+                assert_eq!(
+                    aggregate_cast.as_ref().map(Cast::sql).as_deref(),
+                    Some("\"int4\"")
+                );
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(parse_select("price.sum()::int or true").is_err());
         assert!(parse_select("price::text;drop").is_err());
         assert!(parse_select("id::int is not null or true").is_err());
     }
