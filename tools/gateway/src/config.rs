@@ -3,6 +3,16 @@
 
 use std::collections::HashMap;
 
+/// PostgREST's `openapi-mode`: what the root serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenApiMode {
+    /// Only what the requesting role has privileges on (PostgREST's default).
+    FollowPrivileges,
+    IgnorePrivileges,
+    /// 404 PGRST126.
+    Disabled,
+}
+
 /// How a request's transaction ends, PostgREST's `db-tx-end`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TxEnd {
@@ -35,6 +45,9 @@ pub struct Config {
     pub db_max_rows: Option<u64>,
     pub db_pre_request: Option<(String, String)>,
     pub db_tx_end: TxEnd,
+    pub openapi_mode: OpenApiMode,
+    /// Roles the root's OpenAPI document is served to; like Supabase, not to anon (`service_role`).
+    pub openapi_roles: Vec<String>,
     /// PostgREST's `db-aggregates-enabled`: `count()`, `sum()`, ... in `select` (off, as on Supabase).
     pub db_aggregates_enabled: bool,
     pub jwt_secret: Option<String>,
@@ -97,6 +110,16 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "PGRST_DB_AGGREGATES_ENABLED",
         "db-aggregates-enabled",
         "true allows count(), sum(), avg(), min(), max() in select (false)",
+    ),
+    (
+        "PGRST_OPENAPI_MODE",
+        "openapi-mode",
+        "follow-privileges | ignore-privileges | disabled (follow-privileges)",
+    ),
+    (
+        "GATEWAY_OPENAPI_ROLES",
+        "openapi-roles",
+        "roles the OpenAPI root is served to, comma separated (service_role)",
     ),
     (
         "PGRST_JWT_SECRET",
@@ -236,6 +259,16 @@ impl Config {
             "rollback-allow-override" => TxEnd::RollbackAllowOverride,
             other => return Err(format!("PGRST_DB_TX_END must be commit, commit-allow-override, rollback or rollback-allow-override, got '{other}'")),
         };
+        let openapi_mode = match get("PGRST_OPENAPI_MODE").as_deref().unwrap_or("follow-privileges") {
+            "follow-privileges" => OpenApiMode::FollowPrivileges,
+            "ignore-privileges" => OpenApiMode::IgnorePrivileges,
+            "disabled" => OpenApiMode::Disabled,
+            other => {
+                return Err(format!(
+                    "PGRST_OPENAPI_MODE must be follow-privileges, ignore-privileges or disabled, got '{other}'"
+                ))
+            }
+        };
         let server_port = match get("PGRST_SERVER_PORT").filter(|s| !s.is_empty()) {
             None => 3000,
             Some(v) => v
@@ -276,6 +309,8 @@ impl Config {
             db_pre_request,
             db_tx_end,
             db_aggregates_enabled: bool_of("PGRST_DB_AGGREGATES_ENABLED"),
+            openapi_mode,
+            openapi_roles: list("GATEWAY_OPENAPI_ROLES", "service_role"),
             jwt_secret: get("PGRST_JWT_SECRET").filter(|s| !s.is_empty()),
             jwt_secret_is_base64: bool_of("PGRST_JWT_SECRET_IS_BASE64"),
             jwt_aud: get("PGRST_JWT_AUD").filter(|s| !s.is_empty()),

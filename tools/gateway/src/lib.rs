@@ -23,6 +23,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod handler;
+pub mod openapi;
 pub mod plan;
 pub mod reload;
 pub mod request;

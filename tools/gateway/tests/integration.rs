@@ -110,6 +110,7 @@ fn main() -> ExitCode {
             csv_timezone_array_paths_and_form_bodies,
             aggregates_when_enabled,
             spreading_to_many_relationships,
+            openapi_root_follows_privileges_and_refuses_anon,
             jwks_secrets_verify_es256_and_oct_keys,
             pre_request_function_runs_first,
             statement_timeout_from_role_settings,
@@ -1823,8 +1824,7 @@ async fn unsupported_features_answer_clearly(t: &T) {
     );
     let embedded_aggregate = t.api.get("/authors?select=name,books(count())").await;
     assert_eq!(embedded_aggregate.code(), "PGRST123");
-    let root = t.api.get("/").await;
-    assert_eq!(root.code(), "PGRST126");
+
     let method = t.api.send("TRACE", "/books", None, &[], None).await;
     assert_eq!(
         (method.status, method.code()),
@@ -2542,4 +2542,108 @@ async fn spreading_to_many_relationships(t: &T) {
         "{}",
         many_to_many.text
     );
+}
+
+async fn openapi_root_follows_privileges_and_refuses_anon(t: &T) {
+    let role_token =
+        |role: &str| token_with(json!({"role": role, "aud": "authenticated", "exp": now() + 3600}));
+    let service = role_token("gw_service");
+    let upkeep = role_token("gw_upkeep");
+    let anon_default = t.api.get("/").await;
+    assert_eq!(
+        (anon_default.status, anon_default.code()),
+        (401, "42501".to_string()),
+        "{}",
+        anon_default.text
+    );
+    assert_eq!(
+        anon_default.json()["message"],
+        "Access to schema is forbidden"
+    );
+    assert_eq!(
+        anon_default.json()["hint"],
+        "Accessing the schema via the Data API is only allowed using a secret API key."
+    );
+    let not_listed = t.api.send("GET", "/", Some(&service), &[], None).await;
+    assert_eq!(
+        not_listed.status, 403,
+        "only service_role is served by default: {}",
+        not_listed.text
+    );
+
+    let (_gw, api) = t
+        .start_gateway(&[("GATEWAY_OPENAPI_ROLES", "gw_service,gw_upkeep")])
+        .await;
+    assert_eq!(api.get("/").await.status, 401);
+    assert_eq!(
+        api.send("GET", "/", Some(&t.alice), &[], None).await.status,
+        403
+    );
+    let answer = api.send("GET", "/", Some(&service), &[], None).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(
+        answer.header("content-type").as_deref(),
+        Some("application/openapi+json; charset=utf-8")
+    );
+    let doc = answer.json();
+    assert_eq!(doc["swagger"], "2.0");
+    assert_eq!(doc["basePath"], "/rest/v1");
+    let paths = doc["paths"].as_object().unwrap();
+    assert!(paths["/books"]["get"].is_object());
+    assert!(
+        paths["/books"].get("post").is_none(),
+        "gw_service may only read books"
+    );
+    for method in ["get", "post", "patch", "delete"] {
+        assert!(paths["/todos"][method].is_object(), "todos {method}");
+    }
+    assert!(
+        !paths.contains_key("/items"),
+        "gw_service has no privilege on items"
+    );
+    assert!(paths["/rpc/add"]["post"].is_object() && paths["/rpc/add"]["get"].is_object());
+    assert!(
+        paths["/rpc/restock"]["post"].is_object() && paths["/rpc/restock"].get("get").is_none(),
+        "volatile: POST only"
+    );
+    assert_eq!(
+        paths["/rpc/add"]["post"]["parameters"][0]["schema"]["required"],
+        json!(["a", "b"])
+    );
+    assert!(paths.contains_key("/rpc/guarded_sql_stable"));
+    let books = &doc["definitions"]["books"];
+    assert_eq!(
+        books["properties"]["id"],
+        json!({"format": "integer", "type": "integer", "description": "Note:\nThis is a Primary Key.<pk/>"})
+    );
+    assert_eq!(books["properties"]["price"]["type"], "number");
+    assert_eq!(books["properties"]["genres"]["type"], "array");
+    assert!(books["properties"]["author_id"]["description"]
+        .as_str()
+        .unwrap()
+        .contains("Foreign Key to `authors.id`"));
+    assert_eq!(books["required"], json!(["id", "title"]));
+
+    let upkeep_doc = api.send("GET", "/", Some(&upkeep), &[], None).await.json();
+    let upkeep_paths = upkeep_doc["paths"].as_object().unwrap();
+    assert!(upkeep_paths["/vault"]["get"].is_object());
+    assert!(
+        !upkeep_paths.contains_key("/todos"),
+        "gw_upkeep has no privilege on todos"
+    );
+    assert!(upkeep_paths.contains_key("/rpc/guarded_sql_stable"));
+    let ingest = api
+        .send("GET", "/", Some(&role_token("gw_ingest")), &[], None)
+        .await;
+    assert_eq!(ingest.status, 403);
+    let head = api.send("HEAD", "/", Some(&service), &[], None).await;
+    assert_eq!((head.status, head.text.as_str()), (200, ""));
+    let csv = api
+        .send("GET", "/", Some(&service), &[("Accept", "text/csv")], None)
+        .await;
+    assert_eq!(csv.status, 406);
+
+    let (_gw, disabled) = t.start_gateway(&[("PGRST_OPENAPI_MODE", "disabled")]).await;
+    let root = disabled.get("/").await;
+    assert_eq!((root.status, root.code()), (404, "PGRST126".to_string()));
 }

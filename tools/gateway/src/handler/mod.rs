@@ -1,6 +1,7 @@
 //! One request from start to finish: route it, authenticate it, parse it, plan it, run it in
 //! its transaction and shape PostgREST's response. Nothing here touches sockets.
 
+mod root;
 mod rpc;
 mod tables;
 
@@ -182,13 +183,7 @@ async fn route(state: &AppState, request: &HttpRequest) -> Result<Reply, ApiErro
         }
     }
     let mut reply = match segments.as_slice() {
-        [root] if root.is_empty() => {
-            return Err(ApiError::new(
-                404,
-                "PGRST126",
-                "Root endpoint metadata is disabled",
-            ))
-        }
+        [root] if root.is_empty() => root::openapi_request(&ctx).await?,
         [rpc, function] if rpc == "rpc" => rpc_request(&ctx, function).await?,
         [table] => table_request(&ctx, table).await?,
         _ => {

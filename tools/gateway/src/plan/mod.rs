@@ -23,7 +23,7 @@ pub struct Statement {
 }
 
 impl Statement {
-    fn finish(params: &Params, sql: &str) -> Statement {
+    pub fn finish(params: &Params, sql: &str) -> Statement {
         let (sql, params) = params.finish(sql);
         Statement { sql, params }
     }

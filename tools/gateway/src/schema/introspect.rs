@@ -20,7 +20,7 @@ where n.nspname = any($1) and c.relkind in ('r', 'v', 'm', 'f', 'p')";
 
 const COLUMNS: &str = "
 select a.attrelid, a.attname::text, format_type(a.atttypid, a.atttypmod),
-  case when a.attgenerated = '' then pg_get_expr(d.adbin, d.adrelid) end
+  case when a.attgenerated = '' then pg_get_expr(d.adbin, d.adrelid) end, a.attnotnull
 from pg_attribute a left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
 where a.attrelid = any($1) and a.attnum > 0 and not a.attisdropped
 order by a.attrelid, a.attnum";
@@ -120,6 +120,7 @@ pub async fn load(
             name: row.get(1),
             type_sql: row.get(2),
             default_sql: row.get(3),
+            not_null: row.get(4),
         });
     }
     for (oid, key) in &by_oid {
@@ -348,6 +349,7 @@ fn function_from_row(
                 name,
                 type_sql: type_sql.clone(),
                 default_sql: None,
+                not_null: false,
             });
         }
     }

@@ -17,6 +17,8 @@ pub struct Column {
     pub type_sql: String,
     /// Default expression from the catalog, used for `Prefer: missing=default`.
     pub default_sql: Option<String>,
+    /// `NOT NULL`: with no default, the OpenAPI document lists the column as required.
+    pub not_null: bool,
 }
 
 #[derive(Debug, Clone)]
