@@ -50,6 +50,8 @@ pub struct Config {
     pub openapi_roles: Vec<String>,
     /// PostgREST's `db-aggregates-enabled`: `count()`, `sum()`, ... in `select` (off, as on Supabase).
     pub db_aggregates_enabled: bool,
+    /// PostgREST's `db-plan-enabled`: `Accept: application/vnd.pgrst.plan` answers the plan (off).
+    pub db_plan_enabled: bool,
     pub jwt_secret: Option<String>,
     pub jwt_secret_is_base64: bool,
     pub jwt_aud: Option<String>,
@@ -110,6 +112,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "PGRST_DB_AGGREGATES_ENABLED",
         "db-aggregates-enabled",
         "true allows count(), sum(), avg(), min(), max() in select (false)",
+    ),
+    (
+        "PGRST_DB_PLAN_ENABLED",
+        "db-plan-enabled",
+        "true answers Accept: application/vnd.pgrst.plan with the execution plan (false)",
     ),
     (
         "PGRST_OPENAPI_MODE",
@@ -309,6 +316,7 @@ impl Config {
             db_pre_request,
             db_tx_end,
             db_aggregates_enabled: bool_of("PGRST_DB_AGGREGATES_ENABLED"),
+            db_plan_enabled: bool_of("PGRST_DB_PLAN_ENABLED"),
             openapi_mode,
             openapi_roles: list("GATEWAY_OPENAPI_ROLES", "service_role"),
             jwt_secret: get("PGRST_JWT_SECRET").filter(|s| !s.is_empty()),

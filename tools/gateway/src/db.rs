@@ -256,6 +256,68 @@ pub async fn run(
     }
 }
 
+/// Runs `statement` (an EXPLAIN) in a transaction set up like any request's and rolls it back;
+/// returns the plan's rows as text (one JSON document, or the lines of the text format).
+pub async fn explain(
+    pool: &Pool,
+    tx: &TxSettings,
+    statement: &plan::Statement,
+) -> Result<Vec<String>, ApiError> {
+    let lease = Lease {
+        client: Some(acquire(pool).await?),
+        prepared: &PreparedStatements::default(),
+    };
+    let client = lease.client();
+    let db_err = |e: tokio_postgres::Error| from_db_error(&e, tx.authenticated);
+    let begin = if tx.read_only {
+        "begin isolation level read committed read only"
+    } else {
+        "begin"
+    };
+    let setup_values: Vec<&str> = tx
+        .settings
+        .iter()
+        .flat_map(|(k, v)| [k.as_str(), v.as_str()])
+        .collect();
+    let setup_params: Vec<TextParam> = setup_values.iter().map(|v| TextParam(Some(v))).collect();
+    let setup_refs: Vec<&(dyn ToSql + Sync)> = setup_params
+        .iter()
+        .map(|p| p as &(dyn ToSql + Sync))
+        .collect();
+    let params: Vec<TextParam> = statement
+        .params
+        .iter()
+        .map(|v| TextParam(v.as_deref()))
+        .collect();
+    let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+    let explained = async {
+        client.batch_execute(begin).await?;
+        client
+            .query(&setup_statement(tx.settings.len()), &setup_refs)
+            .await?;
+        if let Some(sql) = &tx.pre_request {
+            client.batch_execute(sql).await?;
+        }
+        // Unnamed and planned now, under the request's role: nothing is cached across roles.
+        let rows = client.query(&statement.sql, &refs).await?;
+        Ok::<_, tokio_postgres::Error>(
+            rows.iter()
+                .map(|row| match row.try_get::<_, Value>(0) {
+                    Ok(json) => json.to_string(),
+                    Err(_) => row.get::<_, String>(0),
+                })
+                .collect(),
+        )
+    }
+    .await;
+    if client.batch_execute("rollback").await.is_ok() {
+        lease.release();
+    } else {
+        lease.discard();
+    }
+    explained.map_err(db_err)
+}
+
 /// Sends BEGIN, the settings, the pre-request call, the optional EXPLAIN, the statement and,
 /// when no check needs the result, COMMIT/ROLLBACK in one round trip. The server runs them in
 /// order; once one fails the transaction is aborted, so nothing after it takes effect (a

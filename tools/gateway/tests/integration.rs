@@ -111,6 +111,7 @@ fn main() -> ExitCode {
             aggregates_when_enabled,
             spreading_to_many_relationships,
             openapi_root_follows_privileges_and_refuses_anon,
+            execution_plans_when_enabled,
             jwks_secrets_verify_es256_and_oct_keys,
             pre_request_function_runs_first,
             statement_timeout_from_role_settings,
@@ -2646,4 +2647,144 @@ async fn openapi_root_follows_privileges_and_refuses_anon(t: &T) {
     let (_gw, disabled) = t.start_gateway(&[("PGRST_OPENAPI_MODE", "disabled")]).await;
     let root = disabled.get("/").await;
     assert_eq!((root.status, root.code()), (404, "PGRST126".to_string()));
+}
+
+async fn execution_plans_when_enabled(t: &T) {
+    let json_plan = [("Accept", "application/vnd.pgrst.plan+json")];
+    let refused = t
+        .api
+        .send("GET", "/books?id=eq.1", None, &json_plan, None)
+        .await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (406, "PGRST107".to_string()),
+        "plans are off by default"
+    );
+
+    let (_gw, api) = t.start_gateway(&[("PGRST_DB_PLAN_ENABLED", "true")]).await;
+    let plan = api
+        .send(
+            "GET",
+            "/books?select=id,authors(name)&id=eq.1",
+            None,
+            &json_plan,
+            None,
+        )
+        .await;
+    assert_eq!(plan.status, 200, "{}", plan.text);
+    assert_eq!(
+        plan.header("content-type").as_deref(),
+        Some("application/vnd.pgrst.plan+json; for=\"application/json\"; charset=utf-8")
+    );
+    assert!(
+        plan.json()[0]["Plan"]["Node Type"].is_string(),
+        "{}",
+        plan.text
+    );
+    assert!(
+        plan.json()[0].get("Execution Time").is_none(),
+        "not analyzed"
+    );
+
+    let text = api
+        .send(
+            "GET",
+            "/books?id=eq.1",
+            None,
+            &[("Accept", "application/vnd.pgrst.plan")],
+            None,
+        )
+        .await;
+    assert_eq!(
+        text.header("content-type").as_deref(),
+        Some("application/vnd.pgrst.plan+text; for=\"application/json\"; charset=utf-8")
+    );
+    assert!(text.text.contains("cost="), "{}", text.text);
+
+    let analyzed = api
+        .send(
+            "GET",
+            "/books?id=eq.1",
+            None,
+            &[(
+                "Accept",
+                "application/vnd.pgrst.plan+json; options=analyze|verbose|buffers|settings",
+            )],
+            None,
+        )
+        .await;
+    let analyzed = analyzed.json();
+    assert!(analyzed[0]["Execution Time"].is_number(), "{analyzed}");
+    assert!(
+        analyzed[0]["Plan"]["Output"].is_array(),
+        "verbose lists outputs: {analyzed}"
+    );
+    assert!(
+        analyzed[0]["Plan"]["Shared Hit Blocks"].is_number(),
+        "buffers: {analyzed}"
+    );
+
+    let csv = api
+        .send(
+            "GET",
+            "/books?id=eq.1",
+            None,
+            &[(
+                "Accept",
+                "application/vnd.pgrst.plan+json; for=\"text/csv\"",
+            )],
+            None,
+        )
+        .await;
+    assert_eq!(
+        csv.header("content-type").as_deref(),
+        Some("application/vnd.pgrst.plan+json; for=\"text/csv\"; charset=utf-8")
+    );
+
+    let write = api
+        .send(
+            "POST",
+            "/items",
+            None,
+            &[(
+                "Accept",
+                "application/vnd.pgrst.plan+json; options=analyze|wal",
+            )],
+            Some(r#"{"name":"planned only"}"#),
+        )
+        .await;
+    assert_eq!(write.status, 200, "{}", write.text);
+    assert!(write.text.contains("WAL Records"), "{}", write.text);
+    assert_eq!(
+        api.get("/items?name=eq.planned%20only").await.json(),
+        json!([]),
+        "an analyzed write is rolled back"
+    );
+
+    let rpc = api
+        .send(
+            "GET",
+            "/rpc/books_since?min_year=2000",
+            None,
+            &json_plan,
+            None,
+        )
+        .await;
+    assert!(rpc.json()[0]["Plan"].is_object(), "{}", rpc.text);
+    let bad_option = api
+        .send(
+            "GET",
+            "/books",
+            None,
+            &[("Accept", "application/vnd.pgrst.plan; options=explode")],
+            None,
+        )
+        .await;
+    assert_eq!(bad_option.status, 406);
+    let refused_role = api.send("GET", "/todos", None, &json_plan, None).await;
+    assert_eq!(
+        (refused_role.status, refused_role.code()),
+        (401, "42501".to_string()),
+        "a role gets no plan of what it may not read"
+    );
 }

@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::db::{self, Checks, Outcome, TxSettings};
 use crate::error::ApiError;
 use crate::plan::sql::ident;
-use crate::request::media::{self, Media};
+use crate::request::media::{self, Media, PlanRequest};
 use crate::request::prefer::{Applied, CountPref, Preferences, TxPref};
 use crate::request::range::{self, RowWindow};
 use crate::request::QueryParams;
@@ -312,8 +312,48 @@ impl Context<'_> {
         Ok(query)
     }
 
+    /// The media type of the result; for a plan request, the media the plan is `for`.
     fn media(&self) -> Result<Media, ApiError> {
-        media::negotiate(self.request.header("accept"))
+        match self.plan()? {
+            Some(plan) => media::negotiate(Some(&plan.for_media)),
+            None => media::negotiate(self.request.header("accept")),
+        }
+    }
+
+    /// The execution plan asked for in `Accept`, refused unless `db-plan-enabled`.
+    fn plan(&self) -> Result<Option<PlanRequest>, ApiError> {
+        let plan = media::plan_request(self.request.header("accept"))?;
+        if plan.is_some() && !self.state.config.db_plan_enabled {
+            return Err(ApiError::new(
+                406,
+                "PGRST107",
+                format!(
+                    "None of these media types are available: {}",
+                    self.request.header("accept").unwrap_or_default()
+                ),
+            ));
+        }
+        Ok(plan)
+    }
+
+    /// Answers the plan of `statement` instead of running it for its result. The transaction
+    /// always rolls back, so `options=analyze` on a write changes nothing.
+    async fn plan_reply(
+        &self,
+        plan: &PlanRequest,
+        statement: &crate::plan::Statement,
+        read_only: bool,
+    ) -> Result<Reply, ApiError> {
+        let explained = crate::plan::Statement {
+            sql: plan.explain_sql(&statement.sql),
+            params: statement.params.clone(),
+        };
+        let lines = db::explain(&self.state.pool, &self.tx_settings(read_only), &explained).await?;
+        let mut reply = Reply::new(200).header("Content-Type", plan.content_type());
+        if self.request.method != "HEAD" {
+            reply.body = lines.join("\n");
+        }
+        Ok(reply)
     }
 
     fn applied(&self) -> Applied {

@@ -104,6 +104,9 @@ pub(super) async fn rpc_request(ctx: &Context<'_>, name: &str) -> Result<Reply, 
     };
     let plan = call::call(&ctx.cache, function, &args, &options)?;
     let read_only = method != "POST" || !function.volatile;
+    if let Some(request) = ctx.plan()? {
+        return ctx.plan_reply(&request, &plan.statement, read_only).await;
+    }
     let max_affected = ctx.strict_max_affected();
     let outcome = db::run(
         &ctx.state.pool,

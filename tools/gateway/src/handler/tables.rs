@@ -38,6 +38,9 @@ async fn read(ctx: &Context<'_>, table: &Table) -> Result<Reply, ApiError> {
     let count = ctx.prefs.count;
     let exact = matches!(count, Some(CountPref::Exact | CountPref::Estimated));
     let plan = plan::read_table(&ctx.cache, table, &query, &window, media, count, exact)?;
+    if let Some(request) = ctx.plan()? {
+        return ctx.plan_reply(&request, &plan.statement, true).await;
+    }
     let outcome = db::run(
         &ctx.state.pool,
         &ctx.state.prepared,
@@ -117,6 +120,9 @@ async fn insert(ctx: &Context<'_>, table: &Table) -> Result<Reply, ApiError> {
     };
     let options = mutation_options(ctx, &query, media);
     let statement = mutate::insert(&ctx.cache, &spec, &options)?;
+    if let Some(request) = ctx.plan()? {
+        return ctx.plan_reply(&request, &statement, false).await;
+    }
     let outcome = db::run(
         &ctx.state.pool,
         &ctx.state.prepared,
@@ -236,6 +242,9 @@ async fn put(ctx: &Context<'_>, table: &Table) -> Result<Reply, ApiError> {
     };
     let options = mutation_options(ctx, &query, media);
     let statement = mutate::insert(&ctx.cache, &spec, &options)?;
+    if let Some(request) = ctx.plan()? {
+        return ctx.plan_reply(&request, &statement, false).await;
+    }
     let outcome = db::run(
         &ctx.state.pool,
         &ctx.state.prepared,
@@ -300,6 +309,9 @@ async fn finish_change(
     statement: &plan::Statement,
     is_update: bool,
 ) -> Result<Reply, ApiError> {
+    if let Some(request) = ctx.plan()? {
+        return ctx.plan_reply(&request, statement, false).await;
+    }
     let max_affected = ctx.strict_max_affected();
     let outcome = db::run(
         &ctx.state.pool,

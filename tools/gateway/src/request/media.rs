@@ -47,6 +47,87 @@ impl Media {
     }
 }
 
+/// `Accept: application/vnd.pgrst.plan[+json|+text]; for="..."; options=a|b`: the request's
+/// execution plan instead of its result (PostgREST's `db-plan-enabled`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanRequest {
+    pub json: bool,
+    /// The media type the planned statement produces, e.g. `application/json`.
+    pub for_media: String,
+    /// EXPLAIN options in PostgREST's order: analyze, verbose, settings, buffers, wal.
+    pub options: Vec<&'static str>,
+}
+
+impl PlanRequest {
+    pub fn content_type(&self) -> String {
+        let format = if self.json { "json" } else { "text" };
+        format!(
+            "application/vnd.pgrst.plan+{format}; for=\"{}\"; charset=utf-8",
+            self.for_media
+        )
+    }
+
+    /// `explain (format ..., options) <sql>`.
+    pub fn explain_sql(&self, sql: &str) -> String {
+        let mut options = vec![if self.json {
+            "format json"
+        } else {
+            "format text"
+        }];
+        options.extend(self.options.iter().copied());
+        format!("explain ({}) {sql}", options.join(", "))
+    }
+}
+
+/// The plan asked for, if the first media type in `Accept` is a plan.
+pub fn plan_request(accept: Option<&str>) -> Result<Option<PlanRequest>, ApiError> {
+    let Some(first) = accept.and_then(|a| a.split(',').next()) else {
+        return Ok(None);
+    };
+    let mut parts = first.split(';').map(str::trim);
+    let kind = parts.next().unwrap_or_default().to_ascii_lowercase();
+    let json = match kind.as_str() {
+        "application/vnd.pgrst.plan+json" => true,
+        "application/vnd.pgrst.plan" | "application/vnd.pgrst.plan+text" => false,
+        _ => return Ok(None),
+    };
+    let mut plan = PlanRequest {
+        json,
+        for_media: "application/json".to_string(),
+        options: Vec::new(),
+    };
+    for parameter in parts {
+        let Some((name, value)) = parameter.split_once('=') else {
+            continue;
+        };
+        let value = value.trim().trim_matches('"');
+        match name.trim() {
+            "for" => plan.for_media = value.to_ascii_lowercase(),
+            "options" => {
+                let asked: Vec<&str> = value.split('|').map(str::trim).collect();
+                for option in ["analyze", "verbose", "settings", "buffers", "wal"] {
+                    if asked.contains(&option) {
+                        plan.options.push(option);
+                    }
+                }
+                if let Some(unknown) = asked
+                    .iter()
+                    .find(|o| !["analyze", "verbose", "settings", "buffers", "wal"].contains(o))
+                {
+                    return Err(ApiError::new(
+                        406,
+                        "PGRST107",
+                        format!("None of these media types are available: {first}"),
+                    )
+                    .with_details(format!("unknown plan option '{unknown}'")));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(Some(plan))
+}
+
 /// Picks the first acceptable media type listed in `Accept` (none listed means JSON).
 pub fn negotiate(accept: Option<&str>) -> Result<Media, ApiError> {
     let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else {
