@@ -112,6 +112,7 @@ fn main() -> ExitCode {
             spreading_to_many_relationships,
             openapi_root_follows_privileges_and_refuses_anon,
             execution_plans_when_enabled,
+            bulk_columns_and_missing_default_for_post_and_patch,
             jwks_secrets_verify_es256_and_oct_keys,
             pre_request_function_runs_first,
             statement_timeout_from_role_settings,
@@ -2786,5 +2787,121 @@ async fn execution_plans_when_enabled(t: &T) {
         (refused_role.status, refused_role.code()),
         (401, "42501".to_string()),
         "a role gets no plan of what it may not read"
+    );
+}
+
+async fn bulk_columns_and_missing_default_for_post_and_patch(t: &T) {
+    let both = [("Prefer", "return=representation,missing=default")];
+    let bulk = t
+        .api
+        .send(
+            "POST",
+            "/items?columns=name,qty,note&select=name,qty,note&order=name",
+            None,
+            &both,
+            Some(r#"[{"name":"bulk-a","qty":1},{"name":"bulk-b","note":"set","extra":"ignored"}]"#),
+        )
+        .await;
+    assert_eq!(bulk.status, 201, "{}", bulk.text);
+    assert_eq!(
+        bulk.json(),
+        json!([{"name": "bulk-a", "qty": 1, "note": "none"}, {"name": "bulk-b", "qty": 7, "note": "set"}]),
+        "unlisted keys are ignored, missing ones take defaults"
+    );
+    let upsert = t
+        .api
+        .send(
+            "POST",
+            "/items?columns=name,qty&on_conflict=name&select=name,qty,note&order=name",
+            None,
+            &[(
+                "Prefer",
+                "return=representation,missing=default,resolution=merge-duplicates",
+            )],
+            Some(r#"[{"name":"bulk-a","qty":5},{"name":"bulk-c"}]"#),
+        )
+        .await;
+    assert_eq!(upsert.status, 201, "{}", upsert.text);
+    assert_eq!(
+        upsert.json(),
+        json!([{"name": "bulk-a", "qty": 5, "note": "none"}, {"name": "bulk-c", "qty": 7, "note": "none"}])
+    );
+    let patched = t
+        .api
+        .send(
+            "PATCH",
+            "/items?name=eq.bulk-b&columns=qty,note&select=qty,note",
+            None,
+            &both,
+            Some(r#"{"qty":3,"name":"not-listed"}"#),
+        )
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.text);
+    assert_eq!(
+        patched.json(),
+        json!([{"qty": 3, "note": "none"}]),
+        "a listed column the payload lacks goes back to its default"
+    );
+    assert_eq!(
+        patched.header("preference-applied").as_deref(),
+        Some("return=representation, missing=default")
+    );
+    let nulled = t
+        .api
+        .send(
+            "PATCH",
+            "/items?name=eq.bulk-b&columns=note&select=note",
+            None,
+            &[("Prefer", "return=representation")],
+            Some(r#"{}"#),
+        )
+        .await;
+    assert_eq!(
+        nulled.json(),
+        json!([{"note": null}]),
+        "without missing=default a listed column the payload lacks is set to null"
+    );
+    let unknown = t
+        .api
+        .send(
+            "PATCH",
+            "/items?name=eq.bulk-b&columns=colour",
+            None,
+            &[],
+            Some(r#"{}"#),
+        )
+        .await;
+    assert_eq!(
+        (unknown.status, unknown.code()),
+        (400, "PGRST204".to_string())
+    );
+    let head_planned = t
+        .api
+        .send(
+            "HEAD",
+            "/books?limit=1",
+            None,
+            &[("Prefer", "count=planned")],
+            None,
+        )
+        .await;
+    assert_eq!((head_planned.status, head_planned.text.as_str()), (206, ""));
+    assert!(head_planned
+        .header("content-range")
+        .unwrap()
+        .starts_with("0-0/"));
+    let head_estimated = t
+        .api
+        .send(
+            "HEAD",
+            "/books?limit=1",
+            None,
+            &[("Prefer", "count=estimated")],
+            None,
+        )
+        .await;
+    assert_eq!(
+        head_estimated.header("content-range").as_deref(),
+        Some("0-0/6")
     );
 }

@@ -60,6 +60,7 @@ fn mutation_options<'q>(
 ) -> MutationOptions<'q> {
     MutationOptions {
         return_pref: ctx.prefs.return_pref.unwrap_or(ReturnPref::Minimal),
+        missing_default: ctx.prefs.missing_default,
         media,
         query,
     }

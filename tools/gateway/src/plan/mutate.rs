@@ -14,6 +14,8 @@ use crate::schema::{find_relationship, Cardinality, SchemaCache, Table};
 
 pub struct MutationOptions<'a> {
     pub return_pref: ReturnPref,
+    /// `Prefer: missing=default`: columns without a value take their default.
+    pub missing_default: bool,
     pub media: Media,
     pub query: &'a QueryParams,
 }
@@ -279,20 +281,32 @@ pub fn update<'a>(
 ) -> Result<Statement, ApiError> {
     let mut builder = ReadBuilder::new(cache, options.query);
     let target = qualified(&table.schema, &table.name);
-    for key in payload.keys() {
-        if table.column(key).is_none() {
-            return Err(ApiError::column_not_in_cache(&table.name, key));
+    // `columns=` names what is set (other keys are ignored); otherwise the payload's keys.
+    let columns: Vec<String> = match &options.query.columns {
+        Some(listed) => listed.clone(),
+        None => payload.keys().cloned().collect(),
+    };
+    for column in &columns {
+        if table.column(column).is_none() {
+            return Err(ApiError::column_not_in_cache(&table.name, column));
         }
     }
     let conditions = top_level_conditions(&mut builder, table, &target, limit)?;
     let returning = returning_sql(cache, table, options, target.as_str());
-    let sql = if payload.is_empty() {
+    let sql = if columns.is_empty() {
         format!("select {returning} from {target} where false")
     } else {
         let body = builder.params.push(body.to_string());
-        let sets: Vec<String> = payload
-            .keys()
-            .map(|k| format!("{} = pgrst_row.{}", ident(k), ident(k)))
+        let sets: Vec<String> = columns
+            .iter()
+            .map(|k| {
+                if options.missing_default && !payload.contains_key(k) {
+                    // A listed column the payload lacks takes its default (`Prefer: missing=default`).
+                    format!("{} = default", ident(k))
+                } else {
+                    format!("{} = pgrst_row.{}", ident(k), ident(k))
+                }
+            })
             .collect();
         format!(
             "update {target} set {} from (select * from json_populate_record(null::{target}, {body}::json)) as pgrst_row{conditions} returning {returning}",
