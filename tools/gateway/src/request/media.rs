@@ -104,7 +104,12 @@ pub fn plan_request(accept: Option<&str>) -> Result<Option<PlanRequest>, ApiErro
         match name.trim() {
             "for" => plan.for_media = value.to_ascii_lowercase(),
             "options" => {
-                let asked: Vec<&str> = value.split('|').map(str::trim).collect();
+                // postgrest-js sends `options=;` when it asks for none.
+                let asked: Vec<&str> = value
+                    .split('|')
+                    .map(str::trim)
+                    .filter(|o| !o.is_empty())
+                    .collect();
                 for option in ["analyze", "verbose", "settings", "buffers", "wal"] {
                     if asked.contains(&option) {
                         plan.options.push(option);
@@ -243,5 +248,21 @@ mod tests {
         .unwrap();
         assert_eq!(form, serde_json::json!({"name": "a b", "qty": "3"}));
         assert_eq!(body_encoding(Some("text/plain")).unwrap_err().status, 415);
+        let plan = plan_request(Some(
+            "application/vnd.pgrst.plan+text; for=\"text/csv\"; options=;",
+        ))
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            (plan.json, plan.for_media.as_str(), plan.options.len()),
+            (false, "text/csv", 0)
+        );
+        let plan = plan_request(Some("application/vnd.pgrst.plan+json; options=wal|analyze"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            plan.explain_sql("select 1"),
+            "explain (format json, analyze, wal) select 1"
+        );
     }
 }
