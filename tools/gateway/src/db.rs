@@ -26,6 +26,32 @@ pub struct TxSettings {
     pub role: String,
 }
 
+impl TxSettings {
+    fn begin_sql(&self) -> &'static str {
+        if self.read_only {
+            "begin isolation level read committed read only"
+        } else {
+            "begin"
+        }
+    }
+
+    /// The setup statement's parameters: each setting's name, then its value.
+    fn setup_params(&self) -> Vec<TextParam<'_>> {
+        self.settings
+            .iter()
+            .flat_map(|(name, value)| [TextParam(Some(name)), TextParam(Some(value))])
+            .collect()
+    }
+}
+
+fn text_params(values: &[Option<String>]) -> Vec<TextParam<'_>> {
+    values.iter().map(|v| TextParam(v.as_deref())).collect()
+}
+
+fn as_sql_refs<'a>(params: &'a [TextParam<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {
+    params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
+}
+
 /// The row every statement returns.
 #[derive(Debug, Default)]
 pub struct Outcome {
@@ -269,29 +295,12 @@ pub async fn explain(
     };
     let client = lease.client();
     let db_err = |e: tokio_postgres::Error| from_db_error(&e, tx.authenticated);
-    let begin = if tx.read_only {
-        "begin isolation level read committed read only"
-    } else {
-        "begin"
-    };
-    let setup_values: Vec<&str> = tx
-        .settings
-        .iter()
-        .flat_map(|(k, v)| [k.as_str(), v.as_str()])
-        .collect();
-    let setup_params: Vec<TextParam> = setup_values.iter().map(|v| TextParam(Some(v))).collect();
-    let setup_refs: Vec<&(dyn ToSql + Sync)> = setup_params
-        .iter()
-        .map(|p| p as &(dyn ToSql + Sync))
-        .collect();
-    let params: Vec<TextParam> = statement
-        .params
-        .iter()
-        .map(|v| TextParam(v.as_deref()))
-        .collect();
-    let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+    let setup_params = tx.setup_params();
+    let setup_refs = as_sql_refs(&setup_params);
+    let params = text_params(&statement.params);
+    let refs = as_sql_refs(&params);
     let explained = async {
-        client.batch_execute(begin).await?;
+        client.batch_execute(tx.begin_sql()).await?;
         client
             .query(&setup_statement(tx.settings.len()), &setup_refs)
             .await?;
@@ -332,22 +341,9 @@ async fn in_transaction(
 ) -> Result<(Outcome, Option<bool>), ApiError> {
     let db_err = |e: tokio_postgres::Error| from_db_error(&e, tx.authenticated);
     let connection = Object::id(client);
-    let begin = if tx.read_only {
-        "begin isolation level read committed read only"
-    } else {
-        "begin"
-    };
     let setup_sql = setup_statement(tx.settings.len());
-    let setup_values: Vec<&str> = tx
-        .settings
-        .iter()
-        .flat_map(|(k, v)| [k.as_str(), v.as_str()])
-        .collect();
-    let setup_params: Vec<TextParam> = setup_values.iter().map(|v| TextParam(Some(v))).collect();
-    let setup_refs: Vec<&(dyn ToSql + Sync)> = setup_params
-        .iter()
-        .map(|p| p as &(dyn ToSql + Sync))
-        .collect();
+    let setup_params = tx.setup_params();
+    let setup_refs = as_sql_refs(&setup_params);
     // The settings statement calls only the built-in set_config, which Postgres never inlines,
     // so it may be prepared outside the transaction and shared by every role.
     let setup_statement = client.prepare_cached(&setup_sql).await.map_err(db_err)?;
@@ -357,7 +353,7 @@ async fn in_transaction(
     let end_now = !checks.inspects_result();
     let end = if checks.commit { "commit" } else { "rollback" };
 
-    let started = client.batch_execute(begin);
+    let started = client.batch_execute(tx.begin_sql());
     let configured = client.query(&setup_statement, &setup_refs);
     let pre_requested = async {
         match &tx.pre_request {
@@ -462,22 +458,10 @@ async fn statements(
     ),
     tokio_postgres::Error,
 > {
-    let main_params: Vec<TextParam> = main
-        .params
-        .iter()
-        .map(|v| TextParam(v.as_deref()))
-        .collect();
-    let main_refs: Vec<&(dyn ToSql + Sync)> = main_params
-        .iter()
-        .map(|p| p as &(dyn ToSql + Sync))
-        .collect();
-    let explain_params: Vec<TextParam> = explain
-        .map(|e| e.params.iter().map(|v| TextParam(v.as_deref())).collect())
-        .unwrap_or_default();
-    let explain_refs: Vec<&(dyn ToSql + Sync)> = explain_params
-        .iter()
-        .map(|p| p as &(dyn ToSql + Sync))
-        .collect();
+    let main_params = text_params(&main.params);
+    let main_refs = as_sql_refs(&main_params);
+    let explain_params = explain.map(|e| text_params(&e.params)).unwrap_or_default();
+    let explain_refs = as_sql_refs(&explain_params);
     let (explained, row, ended) = tokio::join!(
         biased;
         async {

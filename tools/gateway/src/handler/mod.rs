@@ -103,6 +103,13 @@ fn preflight(request: &HttpRequest) -> Reply {
         .header("Access-Control-Max-Age", "86400")
 }
 
+/// What running a request's statement gave.
+enum Ran {
+    Outcome(Outcome),
+    /// The client asked for the execution plan: here is the answer.
+    Plan(Reply),
+}
+
 /// What every handler needs to know about the request once it has been authenticated.
 struct Context<'a> {
     state: &'a AppState,
@@ -336,24 +343,39 @@ impl Context<'_> {
         Ok(plan)
     }
 
-    /// Answers the plan of `statement` instead of running it for its result. The transaction
-    /// always rolls back, so `options=analyze` on a write changes nothing.
-    async fn plan_reply(
+    /// Runs the request's statement, or answers its plan when the client asked for one. A plan
+    /// runs in a transaction that always rolls back, so `options=analyze` on a write changes
+    /// nothing.
+    async fn run(
         &self,
-        plan: &PlanRequest,
+        explain: Option<&crate::plan::Statement>,
         statement: &crate::plan::Statement,
         read_only: bool,
-    ) -> Result<Reply, ApiError> {
-        let explained = crate::plan::Statement {
-            sql: plan.explain_sql(&statement.sql),
-            params: statement.params.clone(),
-        };
-        let lines = db::explain(&self.state.pool, &self.tx_settings(read_only), &explained).await?;
-        let mut reply = Reply::new(200).header("Content-Type", plan.content_type());
-        if self.request.method != "HEAD" {
-            reply.body = lines.join("\n");
+        checks: Checks,
+    ) -> Result<Ran, ApiError> {
+        let tx = self.tx_settings(read_only);
+        if let Some(plan) = self.plan()? {
+            let explained = crate::plan::Statement {
+                sql: plan.explain_sql(&statement.sql),
+                params: statement.params.clone(),
+            };
+            let lines = db::explain(&self.state.pool, &tx, &explained).await?;
+            let mut reply = Reply::new(200).header("Content-Type", plan.content_type());
+            if self.request.method != "HEAD" {
+                reply.body = lines.join("\n");
+            }
+            return Ok(Ran::Plan(reply));
         }
-        Ok(reply)
+        let outcome = db::run(
+            &self.state.pool,
+            &self.state.prepared,
+            &tx,
+            explain,
+            statement,
+            checks,
+        )
+        .await?;
+        Ok(Ran::Outcome(outcome))
     }
 
     fn applied(&self) -> Applied {

@@ -91,15 +91,19 @@ fn everything(ctx: &Context) -> Privileges {
             .filter(|t| t.schema == ctx.schema)
             .map(|t| (t.name.clone(), true, true, true, true))
             .collect(),
-        functions: ctx
-            .cache
-            .functions
-            .values()
-            .flatten()
-            .filter(|f| f.schema == ctx.schema)
-            .map(openapi::signature)
-            .collect(),
+        functions: function_signatures(ctx),
     }
+}
+
+/// The signatures of every function in the request's schema.
+fn function_signatures(ctx: &Context) -> Vec<String> {
+    ctx.cache
+        .functions
+        .values()
+        .flatten()
+        .filter(|f| f.schema == ctx.schema)
+        .map(openapi::signature)
+        .collect()
 }
 
 /// Asks Postgres, as the request's role, what it may do with each relation and function.
@@ -111,14 +115,7 @@ async fn privileges_of_role(ctx: &Context<'_>) -> Result<Privileges, ApiError> {
         .filter(|t| t.schema == ctx.schema)
         .map(|t| (t.name.clone(), qualified(&t.schema, &t.name)))
         .collect();
-    let signatures: Vec<String> = ctx
-        .cache
-        .functions
-        .values()
-        .flatten()
-        .filter(|f| f.schema == ctx.schema)
-        .map(openapi::signature)
-        .collect();
+    let signatures = function_signatures(ctx);
     let mut params = Params::default();
     let names = params.push(array_literal(
         &relations.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>(),

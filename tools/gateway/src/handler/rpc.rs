@@ -3,8 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{query_pairs, read_reply, Context};
-use crate::db;
+use super::{query_pairs, read_reply, Context, Ran};
 use crate::error::ApiError;
 use crate::plan::call::{self, CallArgs, CallOptions};
 use crate::request::media;
@@ -104,19 +103,19 @@ pub(super) async fn rpc_request(ctx: &Context<'_>, name: &str) -> Result<Reply, 
     };
     let plan = call::call(&ctx.cache, function, &args, &options)?;
     let read_only = method != "POST" || !function.volatile;
-    if let Some(request) = ctx.plan()? {
-        return ctx.plan_reply(&request, &plan.statement, read_only).await;
-    }
     let max_affected = ctx.strict_max_affected();
-    let outcome = db::run(
-        &ctx.state.pool,
-        &ctx.state.prepared,
-        &ctx.tx_settings(read_only),
-        plan.explain.as_ref(),
-        &plan.statement,
-        ctx.checks(media, max_affected),
-    )
-    .await?;
+    let outcome = match ctx
+        .run(
+            plan.explain.as_ref(),
+            &plan.statement,
+            read_only,
+            ctx.checks(media, max_affected),
+        )
+        .await?
+    {
+        Ran::Outcome(outcome) => outcome,
+        Ran::Plan(reply) => return Ok(reply),
+    };
     let void = function.returns == crate::schema::ReturnShape::Void;
     read_reply(ctx, media, &window, outcome, count, void)
 }

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::{query_pairs, read_reply, Context};
-use crate::db::{self, Outcome};
+use super::{query_pairs, read_reply, Context, Ran};
+use crate::db::Outcome;
 use crate::error::ApiError;
 use crate::plan;
 use crate::plan::mutate::{self, InsertSpec, MutationOptions};
@@ -38,18 +38,18 @@ async fn read(ctx: &Context<'_>, table: &Table) -> Result<Reply, ApiError> {
     let count = ctx.prefs.count;
     let exact = matches!(count, Some(CountPref::Exact | CountPref::Estimated));
     let plan = plan::read_table(&ctx.cache, table, &query, &window, media, count, exact)?;
-    if let Some(request) = ctx.plan()? {
-        return ctx.plan_reply(&request, &plan.statement, true).await;
-    }
-    let outcome = db::run(
-        &ctx.state.pool,
-        &ctx.state.prepared,
-        &ctx.tx_settings(true),
-        plan.explain.as_ref(),
-        &plan.statement,
-        ctx.checks(media, None),
-    )
-    .await?;
+    let outcome = match ctx
+        .run(
+            plan.explain.as_ref(),
+            &plan.statement,
+            true,
+            ctx.checks(media, None),
+        )
+        .await?
+    {
+        Ran::Outcome(outcome) => outcome,
+        Ran::Plan(reply) => return Ok(reply),
+    };
     read_reply(ctx, media, &window, outcome, count, false)
 }
 
@@ -121,18 +121,13 @@ async fn insert(ctx: &Context<'_>, table: &Table) -> Result<Reply, ApiError> {
     };
     let options = mutation_options(ctx, &query, media);
     let statement = mutate::insert(&ctx.cache, &spec, &options)?;
-    if let Some(request) = ctx.plan()? {
-        return ctx.plan_reply(&request, &statement, false).await;
-    }
-    let outcome = db::run(
-        &ctx.state.pool,
-        &ctx.state.prepared,
-        &ctx.tx_settings(false),
-        None,
-        &statement,
-        ctx.checks(media, None),
-    )
-    .await?;
+    let outcome = match ctx
+        .run(None, &statement, false, ctx.checks(media, None))
+        .await?
+    {
+        Ran::Outcome(outcome) => outcome,
+        Ran::Plan(reply) => return Ok(reply),
+    };
     let merged_only = ctx.prefs.resolution == Some(Resolution::MergeDuplicates)
         && outcome.inserted.is_some_and(|i| i <= 0);
     let mut reply = Reply::new(if merged_only { 200 } else { 201 });
@@ -243,18 +238,13 @@ async fn put(ctx: &Context<'_>, table: &Table) -> Result<Reply, ApiError> {
     };
     let options = mutation_options(ctx, &query, media);
     let statement = mutate::insert(&ctx.cache, &spec, &options)?;
-    if let Some(request) = ctx.plan()? {
-        return ctx.plan_reply(&request, &statement, false).await;
-    }
-    let outcome = db::run(
-        &ctx.state.pool,
-        &ctx.state.prepared,
-        &ctx.tx_settings(false),
-        None,
-        &statement,
-        ctx.checks(media, None),
-    )
-    .await?;
+    let outcome = match ctx
+        .run(None, &statement, false, ctx.checks(media, None))
+        .await?
+    {
+        Ran::Outcome(outcome) => outcome,
+        Ran::Plan(reply) => return Ok(reply),
+    };
     let applied = Applied {
         return_pref: ctx.prefs.return_pref,
         count: ctx.prefs.count,
@@ -310,19 +300,14 @@ async fn finish_change(
     statement: &plan::Statement,
     is_update: bool,
 ) -> Result<Reply, ApiError> {
-    if let Some(request) = ctx.plan()? {
-        return ctx.plan_reply(&request, statement, false).await;
-    }
     let max_affected = ctx.strict_max_affected();
-    let outcome = db::run(
-        &ctx.state.pool,
-        &ctx.state.prepared,
-        &ctx.tx_settings(false),
-        None,
-        statement,
-        ctx.checks(media, max_affected),
-    )
-    .await?;
+    let outcome = match ctx
+        .run(None, statement, false, ctx.checks(media, max_affected))
+        .await?
+    {
+        Ran::Outcome(outcome) => outcome,
+        Ran::Plan(reply) => return Ok(reply),
+    };
     let representation = ctx.prefs.return_pref == Some(ReturnPref::Representation);
     let applied = Applied {
         return_pref: ctx.prefs.return_pref,

@@ -177,6 +177,18 @@ pub struct Answer {
 }
 
 impl Answer {
+    async fn read(request: reqwest::RequestBuilder) -> Answer {
+        let response = request.send().await.expect("HTTP request");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap_or_default();
+        Answer {
+            status,
+            headers,
+            text,
+        }
+    }
+
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.text)
             .unwrap_or_else(|e| panic!("body is not JSON ({e}): {:?}", self.text))
@@ -233,15 +245,7 @@ impl Api {
                 .header("Content-Type", "application/json")
                 .body(b.to_string());
         }
-        let response = request.send().await.expect("HTTP request");
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let text = response.text().await.unwrap_or_default();
-        Answer {
-            status,
-            headers,
-            text,
-        }
+        Answer::read(request).await
     }
 
     /// Sends a body as is, with only the headers given (no JSON Content-Type added).
@@ -260,15 +264,7 @@ impl Api {
         for (k, v) in headers {
             request = request.header(*k, *v);
         }
-        let response = request.send().await.expect("HTTP request");
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let text = response.text().await.unwrap_or_default();
-        Answer {
-            status,
-            headers,
-            text,
-        }
+        Answer::read(request).await
     }
 
     pub async fn get(&self, path: &str) -> Answer {
