@@ -120,7 +120,8 @@ const STATEMENT_CACHE_LIMIT: usize = 512;
 /// Shared across roles, a plan made for `service_role` hands anon the result of a function anon
 /// may not execute. Tables, views and columns are checked again by the executor at every run,
 /// so only plan-time checks leak; planning each statement under the role that runs it makes
-/// every check Postgres does under that role. GRANT and REVOKE on a function invalidate the
+/// every check Postgres does under that role (the role read back after a pre-request function,
+/// which may switch it). GRANT and REVOKE on a function invalidate the
 /// plans that inlined it; a change of role membership does not, and a schema reload
 /// (`NOTIFY pgrst`) clears this cache for that case.
 ///
@@ -347,9 +348,20 @@ async fn in_transaction(
     // The settings statement calls only the built-in set_config, which Postgres never inlines,
     // so it may be prepared outside the transaction and shared by every role.
     let setup_statement = client.prepare_cached(&setup_sql).await.map_err(db_err)?;
-    let known_main = prepared.get(connection, &tx.role, &main.sql);
-    let known_explain = explain.map(|e| prepared.get(connection, &tx.role, &e.sql));
-    let all_known = known_main.is_some() && !matches!(known_explain, Some(None));
+    // Without a pre-request function the role set above is the one the statement runs under,
+    // so a statement this connection prepared for it can go out in the same round trip. A
+    // pre-request function may switch role itself: then the role is read back first.
+    let known = |role: &str| {
+        let main_statement = prepared.get(connection, role, &main.sql)?;
+        let explain_statement = match explain {
+            Some(e) => Some(prepared.get(connection, role, &e.sql)?),
+            None => None,
+        };
+        Some(Prepared {
+            main: main_statement,
+            explain: explain_statement,
+        })
+    };
     let end_now = !checks.inspects_result();
     let end = if checks.commit { "commit" } else { "rollback" };
 
@@ -357,16 +369,24 @@ async fn in_transaction(
     let configured = client.query(&setup_statement, &setup_refs);
     let pre_requested = async {
         match &tx.pre_request {
-            Some(sql) => client.batch_execute(sql).await,
-            None => Ok(()),
+            Some(sql) => {
+                client.batch_execute(sql).await?;
+                let rows = client.simple_query("select current_user").await?;
+                Ok(rows.iter().find_map(|message| match message {
+                    tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_string),
+                    _ => None,
+                }))
+            }
+            None => Ok(None),
         }
     };
-    let (explained, row, ended) = match (known_main, known_explain.flatten()) {
-        (Some(main_statement), explain_statement) if all_known => {
-            let prepared_statements = Prepared {
-                main: main_statement,
-                explain: explain_statement,
-            };
+    let fast = if tx.pre_request.is_none() {
+        known(&tx.role)
+    } else {
+        None
+    };
+    let (explained, row, ended) = match fast {
+        Some(prepared_statements) => {
             let (begun, configured, pre_requested, rest) = tokio::join!(
                 biased;
                 started,
@@ -379,26 +399,33 @@ async fn in_transaction(
             pre_requested.map_err(db_err)?;
             rest.map_err(db_err)?
         }
-        _ => {
+        None => {
             let (begun, configured, pre_requested) =
                 tokio::join!(biased; started, configured, pre_requested);
             begun.map_err(db_err)?;
             configured.map_err(db_err)?;
-            pre_requested.map_err(db_err)?;
-            // Prepared now, under the request's role, inside its transaction.
-            let main_statement = client.prepare(&main.sql).await.map_err(db_err)?;
-            prepared.remember(connection, &tx.role, &main.sql, main_statement.clone());
-            let explain_statement = match explain {
-                Some(e) => {
-                    let statement = client.prepare(&e.sql).await.map_err(db_err)?;
-                    prepared.remember(connection, &tx.role, &e.sql, statement.clone());
-                    Some(statement)
+            let role = pre_requested
+                .map_err(db_err)?
+                .unwrap_or_else(|| tx.role.clone());
+            let prepared_statements = match known(&role) {
+                Some(statements) => statements,
+                None => {
+                    // Prepared now, under the role that runs it, inside its transaction.
+                    let main_statement = client.prepare(&main.sql).await.map_err(db_err)?;
+                    prepared.remember(connection, &role, &main.sql, main_statement.clone());
+                    let explain_statement = match explain {
+                        Some(e) => {
+                            let statement = client.prepare(&e.sql).await.map_err(db_err)?;
+                            prepared.remember(connection, &role, &e.sql, statement.clone());
+                            Some(statement)
+                        }
+                        None => None,
+                    };
+                    Prepared {
+                        main: main_statement,
+                        explain: explain_statement,
+                    }
                 }
-                None => None,
-            };
-            let prepared_statements = Prepared {
-                main: main_statement,
-                explain: explain_statement,
             };
             statements(
                 client,

@@ -253,3 +253,14 @@ insert into public.members values (1, 'ada', null), (2, 'bea', 1), (3, 'cy', 1),
 insert into public.messages (id, body, sender_id, recipient_id) values
   (1, 'hi bea', 1, 2), (2, 'hi ada', 2, 1), (3, 'hey cy', 2, 3);
 grant select, insert, update on public.members, public.messages to gw_anon, gw_authenticated;
+
+-- A pre-request function that switches role when asked (x-become): the statement cache must
+-- follow the role a statement runs under, not the one the JWT named.
+create function public.become_requested_role() returns void language plpgsql as $$
+declare
+  wanted text := current_setting('request.headers', true)::json ->> 'x-become';
+begin
+  if wanted is not null then
+    perform set_config('role', wanted, true);
+  end if;
+end $$;

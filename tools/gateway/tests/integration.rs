@@ -103,6 +103,7 @@ fn main() -> ExitCode {
             repeated_statements_keep_transactions_whole,
             concurrent_users_never_see_each_other,
             permission_matrix_holds_on_one_connection_in_both_orders,
+            a_pre_request_role_switch_keys_plans_by_the_running_role,
             hostile_nesting_and_long_targets_get_errors,
             casts_take_only_type_names,
             client_hang_up_leaves_no_open_transaction,
@@ -2904,4 +2905,39 @@ async fn bulk_columns_and_missing_default_for_post_and_patch(t: &T) {
         head_estimated.header("content-range").as_deref(),
         Some("0-0/6")
     );
+}
+
+/// A pre-request function may switch role: statements are then cached under the role that runs
+/// them, so a plan made after anon became gw_upkeep never serves plain anon.
+async fn a_pre_request_role_switch_keys_plans_by_the_running_role(t: &T) {
+    let (_gw, api) = t
+        .start_gateway(&[
+            ("PGRST_DB_PRE_REQUEST", "public.become_requested_role"),
+            ("PGRST_DB_POOL", "1"),
+        ])
+        .await;
+    let become_upkeep = [("x-become", "gw_upkeep")];
+    for round in 0..7 {
+        let answer = api
+            .send("GET", "/rpc/guarded_sql_stable", None, &become_upkeep, None)
+            .await;
+        assert_eq!(
+            (answer.status, answer.text.as_str()),
+            (200, "42"),
+            "round {round}"
+        );
+    }
+    for round in 0..3 {
+        let answer = api.get("/rpc/guarded_sql_stable").await;
+        assert_eq!(
+            (answer.status, answer.code()),
+            (401, "42501".to_string()),
+            "round {round}: {}",
+            answer.text
+        );
+    }
+    let who = api
+        .send("GET", "/rpc/whoami", None, &become_upkeep, None)
+        .await;
+    assert_eq!(who.json()["role"], "gw_upkeep");
 }
