@@ -69,12 +69,24 @@ struct Figures {
 
 fn figures(mut latencies: Vec<Duration>, elapsed: Duration) -> Figures {
     latencies.sort();
-    let pick = |q: f64| latencies.get(((latencies.len() as f64 - 1.0) * q).round() as usize).map_or(0.0, |d| d.as_secs_f64() * 1000.0);
-    Figures { requests: latencies.len(), rps: latencies.len() as f64 / elapsed.as_secs_f64(), p50_ms: pick(0.5), p99_ms: pick(0.99) }
+    let pick = |q: f64| {
+        latencies
+            .get(((latencies.len() as f64 - 1.0) * q).round() as usize)
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    Figures {
+        requests: latencies.len(),
+        rps: latencies.len() as f64 / elapsed.as_secs_f64(),
+        p50_ms: pick(0.5),
+        p99_ms: pick(0.99),
+    }
 }
 
 async fn gateway_run(base: Arc<String>, workload: &Workload, concurrency: usize) -> Figures {
-    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().unwrap();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()
+        .unwrap();
     let mut tasks = Vec::new();
     let start = Instant::now();
     for _ in 0..concurrency {
@@ -96,7 +108,11 @@ async fn gateway_run(base: Arc<String>, workload: &Workload, concurrency: usize)
                     request = request.header("Content-Type", "application/json").body(b);
                 }
                 let response = request.send().await.expect("gateway request");
-                assert!(response.status().is_success(), "gateway answered {}", response.status());
+                assert!(
+                    response.status().is_success(),
+                    "gateway answered {}",
+                    response.status()
+                );
                 let _ = response.bytes().await.expect("gateway body");
                 if now >= warm_until {
                     latencies.push(now.elapsed());
@@ -120,7 +136,9 @@ async fn direct_run(url: Arc<String>, workload: &Workload, concurrency: usize) -
         let sql = workload.sql;
         let params_of = workload.params;
         tasks.push(tokio::spawn(async move {
-            let (client, connection) = tokio_postgres::connect(&url, NoTls).await.expect("direct connection");
+            let (client, connection) = tokio_postgres::connect(&url, NoTls)
+                .await
+                .expect("direct connection");
             tokio::spawn(connection);
             client.batch_execute("set role gw_anon").await.unwrap();
             let statement = client.prepare(sql).await.unwrap();
@@ -134,8 +152,10 @@ async fn direct_run(url: Arc<String>, workload: &Workload, concurrency: usize) -
                     break;
                 }
                 let params = params_of(i);
-                let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
-                    params.iter().map(|p| p.as_ref() as &(dyn tokio_postgres::types::ToSql + Sync)).collect();
+                let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
+                    .iter()
+                    .map(|p| p.as_ref() as &(dyn tokio_postgres::types::ToSql + Sync))
+                    .collect();
                 client.query(&statement, &refs).await.expect("direct query");
                 if now >= warm_until {
                     latencies.push(now.elapsed());
@@ -163,27 +183,45 @@ fn main() {
         std::process::exit(2);
     };
     let authenticator_url = {
-        let rest = super_url.split_once("://").map(|(_, r)| r).unwrap_or(super_url);
+        let rest = super_url
+            .split_once("://")
+            .map(|(_, r)| r)
+            .unwrap_or(super_url);
         let host = rest.split_once('@').map(|(_, h)| h).unwrap_or(rest);
         format!("postgres://gw_authenticator:gw-test@{host}")
     };
     // The server gets its own runtime so the load generator does not share its scheduler.
-    let server_runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let server_runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let mut settings = std::collections::HashMap::new();
     settings.insert("PGRST_DB_URI", authenticator_url.clone());
     settings.insert("PGRST_DB_ANON_ROLE", "gw_anon".to_string());
     settings.insert("PGRST_SERVER_PORT", "0".to_string());
     settings.insert("PGRST_DB_POOL", "8".to_string());
     let config = gateway::Config::from_map(&settings).unwrap();
-    let gateway = server_runtime.block_on(gateway::start(config)).expect("gateway starts");
+    let gateway = server_runtime
+        .block_on(gateway::start(config))
+        .expect("gateway starts");
     let base = Arc::new(gateway.url());
-    let client_runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let client_runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let direct_url = Arc::new(authenticator_url);
     let mut results = Vec::new();
     for concurrency in [1usize, 8] {
         for workload in workloads() {
-            let via_gateway = client_runtime.block_on(gateway_run(Arc::clone(&base), &workload, concurrency));
-            let direct = client_runtime.block_on(direct_run(Arc::clone(&direct_url), &workload, concurrency));
+            let via_gateway =
+                client_runtime.block_on(gateway_run(Arc::clone(&base), &workload, concurrency));
+            let direct = client_runtime.block_on(direct_run(
+                Arc::clone(&direct_url),
+                &workload,
+                concurrency,
+            ));
             let overhead = via_gateway.p50_ms - direct.p50_ms;
             println!(
                 "{:<24} c={concurrency}  gateway {:>8.0} req/s p50 {:.3} ms p99 {:.3} ms | direct {:>8.0} req/s p50 {:.3} ms p99 {:.3} ms | p50 overhead {:.3} ms",
@@ -208,7 +246,8 @@ fn main() {
         "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
         "results": results,
     });
-    std::fs::write(out_path, serde_json::to_string_pretty(&report).unwrap()).expect("write the report");
+    std::fs::write(out_path, serde_json::to_string_pretty(&report).unwrap())
+        .expect("write the report");
     println!("wrote {out_path}");
     drop(gateway);
 }

@@ -64,7 +64,12 @@ impl Verifier {
                 }]
             }
         };
-        Ok(Verifier { keys, audience, role_claim_path, anon_role })
+        Ok(Verifier {
+            keys,
+            audience,
+            role_claim_path,
+            anon_role,
+        })
     }
 
     /// Resolves the Authorization header (if any) into an identity or a PostgREST JWT error.
@@ -74,7 +79,9 @@ impl Verifier {
             Some(value) => {
                 let value = value.trim();
                 match value.split_once(' ') {
-                    Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => Some(rest.trim()),
+                    Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => {
+                        Some(rest.trim())
+                    }
                     None if value.eq_ignore_ascii_case("bearer") => Some(""),
                     _ => None,
                 }
@@ -82,9 +89,15 @@ impl Verifier {
         };
         let Some(token) = token else {
             return match &self.anon_role {
-                Some(role) => Ok(Identity { role: role.clone(), claims: with_role(Value::Object(Map::new()), role), authenticated: false }),
-                None => Err(ApiError::new(401, "PGRST302", "Anonymous access is disabled")
-                    .with_header("WWW-Authenticate", "Bearer")),
+                Some(role) => Ok(Identity {
+                    role: role.clone(),
+                    claims: with_role(Value::Object(Map::new()), role),
+                    authenticated: false,
+                }),
+                None => Err(
+                    ApiError::new(401, "PGRST302", "Anonymous access is disabled")
+                        .with_header("WWW-Authenticate", "Bearer"),
+                ),
             };
         };
         let claims = self.verify(token)?;
@@ -93,26 +106,42 @@ impl Verifier {
             .map(str::to_string)
             .or_else(|| self.anon_role.clone());
         let Some(role) = role else {
-            return Err(ApiError::new(401, "PGRST302", "Anonymous access is disabled")
-                .with_header("WWW-Authenticate", "Bearer"));
+            return Err(
+                ApiError::new(401, "PGRST302", "Anonymous access is disabled")
+                    .with_header("WWW-Authenticate", "Bearer"),
+            );
         };
         let claims = with_role(claims, &role);
-        Ok(Identity { role, claims, authenticated: true })
+        Ok(Identity {
+            role,
+            claims,
+            authenticated: true,
+        })
     }
 
     fn verify(&self, token: &str) -> Result<Value, ApiError> {
         if token.is_empty() {
-            return Err(decode_error("Empty JWT is sent in Authorization header", None));
+            return Err(decode_error(
+                "Empty JWT is sent in Authorization header",
+                None,
+            ));
         }
         let parts = token.split('.').count();
         if parts != 3 {
-            return Err(decode_error(&format!("Expected 3 parts in JWT; got {parts}"), None));
+            return Err(decode_error(
+                &format!("Expected 3 parts in JWT; got {parts}"),
+                None,
+            ));
         }
         if self.keys.is_empty() {
             return Err(ApiError::new(500, "PGRST300", "Server lacks JWT secret"));
         }
-        let header = jsonwebtoken::decode_header(token)
-            .map_err(|_| decode_error("Wrong or unsupported encoding algorithm", Some("JWT header could not be decoded")))?;
+        let header = jsonwebtoken::decode_header(token).map_err(|_| {
+            decode_error(
+                "Wrong or unsupported encoding algorithm",
+                Some("JWT header could not be decoded"),
+            )
+        })?;
         let candidates: Vec<&VerificationKey> = self
             .keys
             .iter()
@@ -125,7 +154,10 @@ impl Verifier {
         if candidates.is_empty() {
             return Err(decode_error(
                 "No suitable key or wrong key type",
-                Some(&format!("No key for algorithm {:?} matches the token", header.alg)),
+                Some(&format!(
+                    "No key for algorithm {:?} matches the token",
+                    header.alg
+                )),
             ));
         }
         let mut validation = Validation::new(header.alg);
@@ -177,11 +209,17 @@ impl Verifier {
                 Some(Value::String(a)) => a == expected,
                 Some(Value::Array(list)) => {
                     if !list.iter().all(Value::is_string) {
-                        return Err(claims_error("The JWT 'aud' claim must be a string or an array of strings"));
+                        return Err(claims_error(
+                            "The JWT 'aud' claim must be a string or an array of strings",
+                        ));
                     }
                     list.is_empty() || list.iter().any(|a| a.as_str() == Some(expected))
                 }
-                Some(_) => return Err(claims_error("The JWT 'aud' claim must be a string or an array of strings")),
+                Some(_) => {
+                    return Err(claims_error(
+                        "The JWT 'aud' claim must be a string or an array of strings",
+                    ))
+                }
             };
             if !matches {
                 return Err(claims_error("JWT not in audience"));
@@ -204,11 +242,15 @@ fn claim_at<'a>(claims: &'a Value, path: &[String]) -> Option<&'a Value> {
 }
 
 fn www_authenticate(message: &str) -> String {
-    format!("Bearer error=\"invalid_token\", error_description={}", Value::String(message.to_string()))
+    format!(
+        "Bearer error=\"invalid_token\", error_description={}",
+        Value::String(message.to_string())
+    )
 }
 
 fn decode_error(message: &str, details: Option<&str>) -> ApiError {
-    let mut e = ApiError::new(401, "PGRST301", message).with_header("WWW-Authenticate", www_authenticate(message));
+    let mut e = ApiError::new(401, "PGRST301", message)
+        .with_header("WWW-Authenticate", www_authenticate(message));
     if let Some(d) = details {
         e = e.with_details(d);
     }
@@ -216,33 +258,58 @@ fn decode_error(message: &str, details: Option<&str>) -> ApiError {
 }
 
 fn claims_error(message: &str) -> ApiError {
-    ApiError::new(401, "PGRST303", message).with_header("WWW-Authenticate", www_authenticate(message))
+    ApiError::new(401, "PGRST303", message)
+        .with_header("WWW-Authenticate", www_authenticate(message))
 }
 
 fn keys_from_jwks(document: &str) -> Result<Vec<VerificationKey>, String> {
-    let value: Value = serde_json::from_str(document).map_err(|e| format!("PGRST_JWT_SECRET looks like JSON but does not parse: {e}"))?;
+    let value: Value = serde_json::from_str(document)
+        .map_err(|e| format!("PGRST_JWT_SECRET looks like JSON but does not parse: {e}"))?;
     let jwks: Vec<Jwk> = if value.get("keys").is_some() {
         serde_json::from_value::<JwkSet>(value)
             .map_err(|e| format!("PGRST_JWT_SECRET is not a valid JWKS: {e}"))?
             .keys
     } else {
-        vec![serde_json::from_value::<Jwk>(value).map_err(|e| format!("PGRST_JWT_SECRET is not a valid JWK: {e}"))?]
+        vec![serde_json::from_value::<Jwk>(value)
+            .map_err(|e| format!("PGRST_JWT_SECRET is not a valid JWK: {e}"))?]
     };
     let mut keys = Vec::new();
     for jwk in &jwks {
-        let key = DecodingKey::from_jwk(jwk).map_err(|e| format!("PGRST_JWT_SECRET has an unusable key: {e}"))?;
+        let key = DecodingKey::from_jwk(jwk)
+            .map_err(|e| format!("PGRST_JWT_SECRET has an unusable key: {e}"))?;
         let algorithms = match (&jwk.algorithm, jwk.common.key_algorithm) {
-            (AlgorithmParameters::OctetKey(_), _) => vec![Algorithm::HS256, Algorithm::HS384, Algorithm::HS512],
-            (AlgorithmParameters::RSA(_), Some(alg)) => format!("{alg:?}").parse::<Algorithm>().into_iter().collect(),
-            (AlgorithmParameters::RSA(_), None) => vec![Algorithm::RS256, Algorithm::RS384, Algorithm::RS512, Algorithm::PS256, Algorithm::PS384, Algorithm::PS512],
-            (AlgorithmParameters::EllipticCurve(ec), _) => match format!("{:?}", ec.curve).as_str() {
+            (AlgorithmParameters::OctetKey(_), _) => {
+                vec![Algorithm::HS256, Algorithm::HS384, Algorithm::HS512]
+            }
+            (AlgorithmParameters::RSA(_), Some(alg)) => format!("{alg:?}")
+                .parse::<Algorithm>()
+                .into_iter()
+                .collect(),
+            (AlgorithmParameters::RSA(_), None) => vec![
+                Algorithm::RS256,
+                Algorithm::RS384,
+                Algorithm::RS512,
+                Algorithm::PS256,
+                Algorithm::PS384,
+                Algorithm::PS512,
+            ],
+            (AlgorithmParameters::EllipticCurve(ec), _) => match format!("{:?}", ec.curve).as_str()
+            {
                 "P256" => vec![Algorithm::ES256],
                 "P384" => vec![Algorithm::ES384],
-                other => return Err(format!("PGRST_JWT_SECRET has an EC key on unsupported curve {other}")),
+                other => {
+                    return Err(format!(
+                        "PGRST_JWT_SECRET has an EC key on unsupported curve {other}"
+                    ))
+                }
             },
             (AlgorithmParameters::OctetKeyPair(_), _) => vec![Algorithm::EdDSA],
         };
-        keys.push(VerificationKey { kid: jwk.common.key_id.clone(), key, algorithms });
+        keys.push(VerificationKey {
+            kid: jwk.common.key_id.clone(),
+            key,
+            algorithms,
+        });
     }
     if keys.is_empty() {
         return Err("PGRST_JWT_SECRET is a JWKS without keys".into());

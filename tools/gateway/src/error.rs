@@ -68,7 +68,11 @@ impl ApiError {
 
     /// The error Postgres itself raises for an unknown column, which PostgREST forwards.
     pub fn unknown_column(table: &str, column: &str) -> Self {
-        ApiError::new(400, "42703", format!("column {table}.{column} does not exist"))
+        ApiError::new(
+            400,
+            "42703",
+            format!("column {table}.{column} does not exist"),
+        )
     }
 
     /// PGRST204: a payload or `columns=` names a column the relation does not have.
@@ -89,8 +93,12 @@ impl ApiError {
 /// `authenticated` is true when the request carried a valid JWT: 42501 is then 403, else 401.
 pub fn from_db_error(err: &tokio_postgres::Error, authenticated: bool) -> ApiError {
     let Some(db) = err.as_db_error() else {
-        return ApiError::new(503, "PGRST001", "Database client error. Retrying the connection.")
-            .with_details(err.to_string());
+        return ApiError::new(
+            503,
+            "PGRST001",
+            "Database client error. Retrying the connection.",
+        )
+        .with_details(err.to_string());
     };
     let code = db.code().code();
     let message = db.message();
@@ -102,7 +110,9 @@ pub fn from_db_error(err: &tokio_postgres::Error, authenticated: bool) -> ApiErr
     error.details = db.detail().map(|d| Value::String(d.to_string()));
     error.hint = db.hint().map(|h| Value::String(h.to_string()));
     if status == 401 {
-        error.headers.push(("WWW-Authenticate".into(), "Bearer".into()));
+        error
+            .headers
+            .push(("WWW-Authenticate".into(), "Bearer".into()));
     }
     error
 }
@@ -113,7 +123,11 @@ fn status_for_sqlstate(code: &str, message: &str, authenticated: bool) -> u16 {
         "23503" | "23505" => return 409,
         "25006" => return 405,
         "21000" => {
-            return if message.ends_with("requires a WHERE clause") { 400 } else { 500 };
+            return if message.ends_with("requires a WHERE clause") {
+                400
+            } else {
+                500
+            };
         }
         "22023" => {
             return if message.starts_with("role") && message.ends_with("does not exist") {
@@ -132,7 +146,11 @@ fn status_for_sqlstate(code: &str, message: &str, authenticated: bool) -> u16 {
         _ => {}
     }
     if let Some(custom) = code.strip_prefix("PT") {
-        return custom.parse::<u16>().ok().filter(|s| (100..=599).contains(s)).unwrap_or(500);
+        return custom
+            .parse::<u16>()
+            .ok()
+            .filter(|s| (100..=599).contains(s))
+            .unwrap_or(500);
     }
     match class {
         "08" => 503,
@@ -147,24 +165,54 @@ fn status_for_sqlstate(code: &str, message: &str, authenticated: bool) -> u16 {
 /// `RAISE SQLSTATE 'PGRST'` carries a JSON error body in MESSAGE and status/headers in DETAIL.
 fn from_raise_pgrst(message: &str, detail: Option<&str>) -> ApiError {
     let parse_error = |details: String, hint: &str| {
-        ApiError::new(500, "PGRST121", "Could not parse JSON in the \"RAISE SQLSTATE 'PGRST'\" error")
-            .with_details(details)
-            .with_hint(hint)
+        ApiError::new(
+            500,
+            "PGRST121",
+            "Could not parse JSON in the \"RAISE SQLSTATE 'PGRST'\" error",
+        )
+        .with_details(details)
+        .with_hint(hint)
     };
     let message_hint = "MESSAGE must be a JSON object with obligatory keys: 'code', 'message' and optional keys: 'details', 'hint'.";
     let detail_hint = "DETAIL must be a JSON object with obligatory keys: 'status', 'headers' and optional key: 'status_text'.";
     let body: Value = match serde_json::from_str(message) {
-        Ok(v @ Value::Object(_)) if v.get("code").is_some_and(Value::is_string) && v.get("message").is_some_and(Value::is_string) => v,
-        _ => return parse_error(format!("Invalid JSON value for MESSAGE: '{message}'"), message_hint),
+        Ok(v @ Value::Object(_))
+            if v.get("code").is_some_and(Value::is_string)
+                && v.get("message").is_some_and(Value::is_string) =>
+        {
+            v
+        }
+        _ => {
+            return parse_error(
+                format!("Invalid JSON value for MESSAGE: '{message}'"),
+                message_hint,
+            )
+        }
     };
     let Some(detail) = detail else {
-        return parse_error("DETAIL is missing in the RAISE statement".into(), detail_hint);
+        return parse_error(
+            "DETAIL is missing in the RAISE statement".into(),
+            detail_hint,
+        );
     };
     let meta: Value = match serde_json::from_str(detail) {
-        Ok(v @ Value::Object(_)) if v.get("status").is_some_and(Value::is_u64) && v.get("headers").is_some_and(Value::is_object) => v,
-        _ => return parse_error(format!("Invalid JSON value for DETAIL: '{detail}'"), detail_hint),
+        Ok(v @ Value::Object(_))
+            if v.get("status").is_some_and(Value::is_u64)
+                && v.get("headers").is_some_and(Value::is_object) =>
+        {
+            v
+        }
+        _ => {
+            return parse_error(
+                format!("Invalid JSON value for DETAIL: '{detail}'"),
+                detail_hint,
+            )
+        }
     };
-    let status = meta["status"].as_u64().and_then(|s| u16::try_from(s).ok()).unwrap_or(500);
+    let status = meta["status"]
+        .as_u64()
+        .and_then(|s| u16::try_from(s).ok())
+        .unwrap_or(500);
     let mut error = ApiError::new(
         status,
         body["code"].as_str().unwrap_or_default(),
@@ -174,7 +222,10 @@ fn from_raise_pgrst(message: &str, detail: Option<&str>) -> ApiError {
     error.hint = body.get("hint").filter(|v| !v.is_null()).cloned();
     if let Some(headers) = meta["headers"].as_object() {
         for (name, value) in headers {
-            let value = value.as_str().map(str::to_string).unwrap_or_else(|| value.to_string());
+            let value = value
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| value.to_string());
             error.headers.push((name.clone(), value));
         }
     }
@@ -199,7 +250,10 @@ mod tests {
         assert_eq!(status_for_sqlstate("PT402", "", true), 402);
         assert_eq!(status_for_sqlstate("57014", "", true), 500);
         assert_eq!(status_for_sqlstate("08006", "", true), 503);
-        assert_eq!(status_for_sqlstate("22023", "role \"x\" does not exist", true), 401);
+        assert_eq!(
+            status_for_sqlstate("22023", "role \"x\" does not exist", true),
+            401
+        );
         assert_eq!(status_for_sqlstate("42P01", "", true), 404);
         assert_eq!(status_for_sqlstate("42883", "", true), 404);
     }
@@ -212,7 +266,10 @@ mod tests {
         );
         assert_eq!(e.status, 402);
         assert_eq!(e.code, "123");
-        assert_eq!(e.headers, vec![("X-Powered-By".to_string(), "Nerd Rage".to_string())]);
+        assert_eq!(
+            e.headers,
+            vec![("X-Powered-By".to_string(), "Nerd Rage".to_string())]
+        );
         let bad = from_raise_pgrst("nope", None);
         assert_eq!(bad.code, "PGRST121");
     }

@@ -2,17 +2,17 @@
 //! development and tests on machines that cannot run PostgREST or Supabase's Docker stack.
 //!
 //! It serves PostgREST's HTTP API under a base path (`/rest/v1` by default): reads with
-//! select/filters/order/ranges/counts and embedding, inserts, upserts, updates, deletes and
-//! RPC, with JWT auth, one transaction per request, `request.jwt.claims` and the other
-//! `request.*` settings, PostgREST's error codes and a schema cache reloaded on
-//! `NOTIFY pgrst`. It is not a production server: it has no OpenAPI output, no CSV/XML/binary
-//! bodies, no aggregates and no to-many spreads (those answer a clear error); README.md lists
-//! exactly what is and is not covered.
+//! select/filters/order/ranges/counts, embedding and spreads, aggregates (when enabled),
+//! inserts, upserts, updates, deletes and RPC, JSON/CSV/plan responses, JSON and form bodies,
+//! the OpenAPI root (to the roles allowed), with JWT auth, one transaction per request,
+//! `request.jwt.claims` and the other `request.*` settings, PostgREST's error codes and a schema
+//! cache reloaded on `NOTIFY pgrst`. It is not a production server: no GeoJSON, XML or binary
+//! bodies; README.md lists exactly what is and is not covered, and what was audited.
 //!
 //! Layout: `config` (settings), `auth` (JWT), `schema` (catalog cache), `request` (parsing
-//! the query string and headers), `plan` (SQL generation), `db` (the transaction),
-//! `handler` (one request end to end: `tables`, `rpc`), `response`, `server` (HTTP),
-//! `reload` (LISTEN).
+//! the query string and headers), `plan` (SQL generation), `db` (the transaction and the
+//! per-role statement cache), `openapi` (the root document), `handler` (one request end to end:
+//! `tables`, `rpc`, `root`), `response`, `server` (HTTP), `reload` (LISTEN).
 
 // Errors are PostgREST's full error body and travel the cold path once per failed request;
 // boxing them would only add an allocation.
@@ -23,6 +23,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod handler;
+pub mod openapi;
 pub mod plan;
 pub mod reload;
 pub mod request;

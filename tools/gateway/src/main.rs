@@ -20,7 +20,10 @@ async fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    println!("gateway: listening on {}/ (schemas: {schemas})", gateway.url());
+    println!(
+        "gateway: listening on {}/ (schemas: {schemas})",
+        gateway.url()
+    );
     wait_for_shutdown().await;
     ExitCode::SUCCESS
 }
@@ -28,13 +31,14 @@ async fn main() -> ExitCode {
 async fn wait_for_shutdown() {
     #[cfg(unix)]
     {
-        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(signal) => signal,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = terminate.recv() => {}

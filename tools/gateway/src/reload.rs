@@ -12,7 +12,9 @@ use crate::schema;
 
 pub async fn reload_schema_cache(state: &AppState) -> Result<(), String> {
     let client = state.pool.get().await.map_err(|e| e.to_string())?;
-    let cache = schema::load(&client, &state.config.db_schemas).await.map_err(|e| e.to_string())?;
+    let cache = schema::load(&client, &state.config.db_schemas)
+        .await
+        .map_err(|e| e.to_string())?;
     if let Ok(mut slot) = state.cache.write() {
         *slot = Arc::new(cache);
     }
@@ -36,7 +38,9 @@ pub async fn listen_for_reloads(state: Arc<AppState>) {
 }
 
 async fn listen_once(state: &Arc<AppState>, first: bool) -> Result<(), String> {
-    let (client, mut connection) = tokio_postgres::connect(&state.config.db_uri, NoTls).await.map_err(|e| e.to_string())?;
+    let (client, mut connection) = tokio_postgres::connect(&state.config.db_uri, NoTls)
+        .await
+        .map_err(|e| e.to_string())?;
     let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
     let pump = tokio::spawn(async move {
         let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
@@ -52,7 +56,10 @@ async fn listen_once(state: &Arc<AppState>, first: bool) -> Result<(), String> {
             }
         }
     });
-    client.batch_execute("listen pgrst").await.map_err(|e| e.to_string())?;
+    client
+        .batch_execute("listen pgrst")
+        .await
+        .map_err(|e| e.to_string())?;
     if !first {
         // Changes made while the listener was away would otherwise be missed.
         reload_schema_cache(state).await?;

@@ -64,10 +64,18 @@ pub async fn start(config: Config) -> Result<Gateway, String> {
         .db_uri
         .parse()
         .map_err(|e| format!("PGRST_DB_URI is not a valid Postgres URL: {e}"))?;
-    let manager = Manager::from_config(pg_config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+    let manager = Manager::from_config(
+        pg_config,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
     let pool = Pool::builder(manager)
         .max_size(config.db_pool)
-        .wait_timeout(Some(Duration::from_secs(config.db_pool_acquisition_timeout_secs)))
+        .wait_timeout(Some(Duration::from_secs(
+            config.db_pool_acquisition_timeout_secs,
+        )))
         .create_timeout(Some(Duration::from_secs(10)))
         .runtime(Runtime::Tokio1)
         .build()
@@ -76,21 +84,46 @@ pub async fn start(config: Config) -> Result<Gateway, String> {
         .await
         .map_err(|e| format!("cannot reach the database at PGRST_DB_URI: {e}"))?;
     let cache = {
-        let client = pool.get().await.map_err(|e| format!("cannot reach the database: {e}"))?;
-        schema::load(&client, &config.db_schemas).await.map_err(|e| format!("could not load the schema cache: {e}"))?
+        let client = pool
+            .get()
+            .await
+            .map_err(|e| format!("cannot reach the database: {e}"))?;
+        schema::load(&client, &config.db_schemas)
+            .await
+            .map_err(|e| format!("could not load the schema cache: {e}"))?
     };
     let listener = TcpListener::bind((config.server_host.as_str(), config.server_port))
         .await
-        .map_err(|e| format!("cannot listen on {}:{}: {e}", config.server_host, config.server_port))?;
+        .map_err(|e| {
+            format!(
+                "cannot listen on {}:{}: {e}",
+                config.server_host, config.server_port
+            )
+        })?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
-    let state = Arc::new(AppState { config, pool, verifier, cache: RwLock::new(Arc::new(cache)), prepared: Default::default() });
+    let state = Arc::new(AppState {
+        config,
+        pool,
+        verifier,
+        cache: RwLock::new(Arc::new(cache)),
+        prepared: Default::default(),
+    });
     let (stop, stopped) = oneshot::channel();
     let reloader = tokio::spawn(reload::listen_for_reloads(Arc::clone(&state)));
     tokio::spawn(accept_loop(listener, Arc::clone(&state), stopped, reloader));
-    Ok(Gateway { address, state, stop: Some(stop) })
+    Ok(Gateway {
+        address,
+        state,
+        stop: Some(stop),
+    })
 }
 
-async fn accept_loop(listener: TcpListener, state: Arc<AppState>, mut stopped: oneshot::Receiver<()>, reloader: tokio::task::JoinHandle<()>) {
+async fn accept_loop(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    mut stopped: oneshot::Receiver<()>,
+    reloader: tokio::task::JoinHandle<()>,
+) {
     loop {
         let accepted = tokio::select! {
             _ = &mut stopped => break,
@@ -104,7 +137,9 @@ async fn accept_loop(listener: TcpListener, state: Arc<AppState>, mut stopped: o
                 let state = Arc::clone(&state);
                 async move { Ok::<_, Infallible>(serve(state, request).await) }
             });
-            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
         });
     }
     reloader.abort();
@@ -114,9 +149,13 @@ async fn serve(state: Arc<AppState>, request: Request<Incoming>) -> Response<Ful
     let reply = match read_request(&state, request).await {
         Ok(http_request) => {
             let task_state = Arc::clone(&state);
-            match tokio::spawn(async move { handler::handle(&task_state, http_request).await }).await {
+            match tokio::spawn(async move { handler::handle(&task_state, http_request).await })
+                .await
+            {
                 Ok(reply) => reply,
-                Err(e) => Reply::from_error(&ApiError::internal(format!("request task failed: {e}"))),
+                Err(e) => {
+                    Reply::from_error(&ApiError::internal(format!("request task failed: {e}")))
+                }
             }
         }
         Err(error) => Reply::from_error(&error),
@@ -124,10 +163,28 @@ async fn serve(state: Arc<AppState>, request: Request<Incoming>) -> Response<Ful
     to_response(reply)
 }
 
-async fn read_request(state: &AppState, request: Request<Incoming>) -> Result<HttpRequest, ApiError> {
+async fn read_request(
+    state: &AppState,
+    request: Request<Incoming>,
+) -> Result<HttpRequest, ApiError> {
     let limit = state.config.max_body_bytes;
-    let too_large = || ApiError::new(413, "PGRST102", format!("Request body is larger than the {limit} bytes this gateway accepts"));
+    let too_large = || {
+        ApiError::new(
+            413,
+            "PGRST102",
+            format!("Request body is larger than the {limit} bytes this gateway accepts"),
+        )
+    };
     let (parts, body) = request.into_parts();
+    let target = parts.uri.path_and_query().map_or(0, |p| p.as_str().len());
+    let max_target = state.config.max_url_bytes;
+    if target > max_target {
+        return Err(ApiError::new(414, "PGRST100", "Request-target too long")
+            .with_details(format!(
+                "The path and query string are {target} bytes; this gateway accepts at most {max_target} (GATEWAY_MAX_URL_BYTES)"
+            ))
+            .with_hint("Send long lists of values in a request body, for example as a function's argument"));
+    }
     let declared = parts
         .headers
         .get(hyper::header::CONTENT_LENGTH)
@@ -136,11 +193,20 @@ async fn read_request(state: &AppState, request: Request<Incoming>) -> Result<Ht
     if declared.is_some_and(|len| len > limit) {
         return Err(too_large());
     }
-    let body = Limited::new(body, limit).collect().await.map_err(|_| too_large())?.to_bytes();
+    let body = Limited::new(body, limit)
+        .collect()
+        .await
+        .map_err(|_| too_large())?
+        .to_bytes();
     let headers = parts
         .headers
         .iter()
-        .map(|(name, value)| (name.as_str().to_ascii_lowercase(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
+        .map(|(name, value)| {
+            (
+                name.as_str().to_ascii_lowercase(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     Ok(HttpRequest {
         method: parts.method.as_str().to_string(),

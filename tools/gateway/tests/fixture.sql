@@ -175,3 +175,92 @@ grant usage on schema public to gw_timed;
 do $$ begin
   execute format('alter role gw_timed in database %I set statement_timeout = %L', current_database(), '300ms');
 end $$;
+
+-- The permission matrix: objects each granted to some roles only, called by every role in both
+-- orders on one pooled connection, so a plan prepared under one role is offered to the others.
+-- gw_ingest and gw_upkeep stand for the project's narrow roles (webhook_ingest, maintenance).
+do $$
+begin
+  if not exists (select from pg_roles where rolname = 'gw_ingest') then create role gw_ingest nologin; end if;
+  if not exists (select from pg_roles where rolname = 'gw_upkeep') then create role gw_upkeep nologin; end if;
+end $$;
+grant gw_ingest, gw_upkeep to gw_authenticator;
+grant usage on schema public, auth to gw_ingest, gw_upkeep;
+
+create table public.vault (id int primary key, secret text not null);
+insert into public.vault values (1, 'the vault secret');
+grant select on public.vault to gw_service, gw_upkeep;
+-- A view owned by the superuser: it reads the vault with its owner's rights, so who may read the
+-- view is decided by the grant on the view alone.
+create view public.vault_view as select id, secret from public.vault;
+grant select on public.vault_view to gw_service, gw_ingest;
+-- Every role may read this table; RLS shows each role only the row named after it.
+create table public.role_rows (id int primary key, owner_role text not null);
+alter table public.role_rows enable row level security;
+create policy role_rows_own on public.role_rows for select using (owner_role = current_user);
+insert into public.role_rows values
+  (1, 'gw_anon'), (2, 'gw_authenticated'), (3, 'gw_service'), (4, 'gw_ingest'), (5, 'gw_upkeep');
+grant select on public.role_rows to gw_anon, gw_authenticated, gw_service, gw_ingest, gw_upkeep;
+
+-- Functions of every language and volatility, executable by gw_service and gw_upkeep only.
+-- LANGUAGE sql bodies that Postgres inlines are checked for EXECUTE only when planned.
+create function public.guarded_sql_immutable() returns int language sql immutable as $$ select 41 + 1 $$;
+create function public.guarded_sql_stable() returns int language sql stable as $$ select 42 $$;
+create function public.guarded_sql_volatile() returns int language sql volatile as $$ select 42 $$;
+create function public.guarded_sql_setof() returns setof int language sql stable as $$ select 42 $$;
+create function public.guarded_sql_arg(n int) returns int language sql stable as $$ select n + 1 $$;
+create function public.guarded_plpgsql_immutable() returns int language plpgsql immutable as $$ begin return 42; end $$;
+create function public.guarded_plpgsql_stable() returns int language plpgsql stable as $$ begin return 42; end $$;
+create function public.guarded_plpgsql_volatile() returns int language plpgsql volatile as $$ begin return 42; end $$;
+-- A computed field of books, inlined into the read that selects or filters on it.
+create function public.guarded_label(public.books) returns text language sql stable as $$ select 'guarded ' || $1.title $$;
+do $$
+declare fn text;
+begin
+  foreach fn in array array[
+    'guarded_sql_immutable()', 'guarded_sql_stable()', 'guarded_sql_volatile()', 'guarded_sql_setof()',
+    'guarded_sql_arg(int)', 'guarded_plpgsql_immutable()', 'guarded_plpgsql_stable()',
+    'guarded_plpgsql_volatile()', 'guarded_label(public.books)'
+  ] loop
+    execute format('revoke execute on function public.%s from public', fn);
+    execute format('grant execute on function public.%s to gw_service, gw_upkeep', fn);
+  end loop;
+end $$;
+grant select on public.books to gw_service, gw_ingest, gw_upkeep;
+
+-- Takes a row lock on an item, then works for a second: for the client hang-up test.
+create function public.hold_item(item_name text) returns int language plpgsql volatile as $$
+begin
+  update public.items set qty = qty + 1 where name = item_name;
+  perform pg_sleep(1);
+  return 1;
+end $$;
+
+-- Two foreign keys to one table (ambiguous embeds) and a table that references itself.
+create table public.members (
+  id int primary key,
+  name text not null,
+  mentor_id int references public.members (id)
+);
+create table public.messages (
+  id int primary key,
+  body text not null,
+  sender_id int not null references public.members (id),
+  recipient_id int not null references public.members (id),
+  sent_at timestamptz not null default '2026-03-01T12:00:00Z'
+);
+insert into public.members values (1, 'ada', null), (2, 'bea', 1), (3, 'cy', 1), (4, 'dee', 2);
+insert into public.messages (id, body, sender_id, recipient_id) values
+  (1, 'hi bea', 1, 2), (2, 'hi ada', 2, 1), (3, 'hey cy', 2, 3);
+grant select, insert, update on public.members, public.messages to gw_anon, gw_authenticated;
+
+-- A pre-request function that switches role when asked (x-become): the statement cache must
+-- follow the role a statement runs under, not the one the JWT named.
+create function public.become_requested_role() returns void language plpgsql as $$
+declare
+  wanted text := current_setting('request.headers', true)::json ->> 'x-become';
+begin
+  if wanted is not null then
+    perform set_config('role', wanted, true);
+  end if;
+end $$;

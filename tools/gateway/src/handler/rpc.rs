@@ -3,30 +3,42 @@
 
 use serde_json::{Map, Value};
 
-use super::{query_pairs, read_reply, Context};
-use crate::db;
+use super::{query_pairs, read_reply, Context, Ran};
 use crate::error::ApiError;
 use crate::plan::call::{self, CallArgs, CallOptions};
 use crate::request::media;
 use crate::request::prefer::CountPref;
-use crate::request::QueryParams;
 use crate::response::Reply;
 
-const RESERVED_KEYS: &[&str] = &["select", "order", "limit", "offset", "or", "and", "not.or", "not.and", "columns", "on_conflict"];
+const RESERVED_KEYS: &[&str] = &[
+    "select",
+    "order",
+    "limit",
+    "offset",
+    "or",
+    "and",
+    "not.or",
+    "not.and",
+    "columns",
+    "on_conflict",
+];
 
 pub(super) async fn rpc_request(ctx: &Context<'_>, name: &str) -> Result<Reply, ApiError> {
     let method = ctx.request.method.as_str();
     if !matches!(method, "GET" | "HEAD" | "POST") {
-        return Err(ApiError::new(405, "PGRST101", format!("Cannot use the {method} method on RPC")));
+        return Err(ApiError::new(
+            405,
+            "PGRST101",
+            format!("Cannot use the {method} method on RPC"),
+        ));
     }
     let candidates = ctx.cache.functions(&ctx.schema, name);
     let pairs = query_pairs(ctx.request);
     let media = ctx.media()?;
     let (function, args, filter_pairs) = if method == "POST" {
-        media::check_content_type(ctx.request.header("content-type"))?;
-        let text = std::str::from_utf8(&ctx.request.body).map_err(|_| ApiError::invalid_body("Empty or invalid json"))?;
-        let text = if text.trim().is_empty() { "{}" } else { text };
-        let payload: Value = serde_json::from_str(text).map_err(|_| ApiError::invalid_body("Empty or invalid json"))?;
+        let (payload, text) =
+            media::body_as_json(ctx.request.header("content-type"), &ctx.request.body, "{}")?;
+        let text = text.as_str();
         let keys: Vec<String> = match &payload {
             Value::Object(o) => o.keys().cloned().collect(),
             _ => Vec::new(),
@@ -35,9 +47,14 @@ pub(super) async fn rpc_request(ctx: &Context<'_>, name: &str) -> Result<Reply, 
         let args = if function.takes_whole_body() {
             CallArgs::WholeBody(text.to_string())
         } else if payload.is_object() {
-            CallArgs::Named { json: text.to_string(), names: keys }
+            CallArgs::Named {
+                json: text.to_string(),
+                names: keys,
+            }
         } else {
-            return Err(ApiError::not_implemented("calling a function with a JSON array body (bulk call) is not supported"));
+            return Err(ApiError::not_implemented(
+                "calling a function with a JSON array body (bulk call) is not supported",
+            ));
         };
         (function, args, pairs)
     } else {
@@ -65,9 +82,16 @@ pub(super) async fn rpc_request(ctx: &Context<'_>, name: &str) -> Result<Reply, 
             }
         }
         let names: Vec<String> = args.keys().cloned().collect();
-        (function, CallArgs::Named { json: Value::Object(args).to_string(), names }, rest)
+        (
+            function,
+            CallArgs::Named {
+                json: Value::Object(args).to_string(),
+                names,
+            },
+            rest,
+        )
     };
-    let query = QueryParams::parse(&filter_pairs)?;
+    let query = ctx.query(&filter_pairs)?;
     let window = ctx.row_window(&query, method != "POST")?;
     let count = ctx.prefs.count;
     let options = CallOptions {
@@ -80,7 +104,18 @@ pub(super) async fn rpc_request(ctx: &Context<'_>, name: &str) -> Result<Reply, 
     let plan = call::call(&ctx.cache, function, &args, &options)?;
     let read_only = method != "POST" || !function.volatile;
     let max_affected = ctx.strict_max_affected();
-    let outcome = db::run(&ctx.state.pool, &ctx.state.prepared, &ctx.tx_settings(read_only), plan.explain.as_ref(), &plan.statement, ctx.checks(media, max_affected)).await?;
+    let outcome = match ctx
+        .run(
+            plan.explain.as_ref(),
+            &plan.statement,
+            read_only,
+            ctx.checks(media, max_affected),
+        )
+        .await?
+    {
+        Ran::Outcome(outcome) => outcome,
+        Ran::Plan(reply) => return Ok(reply),
+    };
     let void = function.returns == crate::schema::ReturnShape::Void;
     read_reply(ctx, media, &window, outcome, count, void)
 }

@@ -32,9 +32,14 @@ pub fn choose_function<'f>(
         .iter()
         .filter(|f| !f.takes_whole_body())
         .filter(|f| f.required_params().iter().all(|p| keys.contains(&p.name)))
-        .filter(|f| !keys_must_all_match || keys.iter().all(|k| f.params.iter().any(|p| &p.name == k)))
+        .filter(|f| {
+            !keys_must_all_match || keys.iter().all(|k| f.params.iter().any(|p| &p.name == k))
+        })
         .collect();
-    let best = matching.iter().map(|f| f.params.iter().filter(|p| keys.contains(&p.name)).count()).max();
+    let best = matching
+        .iter()
+        .map(|f| f.params.iter().filter(|p| keys.contains(&p.name)).count())
+        .max();
     let mut best_matches: Vec<&Function> = matching
         .into_iter()
         .filter(|f| Some(f.params.iter().filter(|p| keys.contains(&p.name)).count()) == best)
@@ -45,13 +50,25 @@ pub fn choose_function<'f>(
     match best_matches.len() {
         1 => Ok(best_matches[0]),
         0 => {
-            let params = if keys.is_empty() { String::new() } else { format!("({})", keys.join(", ")) };
+            let params = if keys.is_empty() {
+                String::new()
+            } else {
+                format!("({})", keys.join(", "))
+            };
             let searched = if keys.is_empty() {
                 " without parameters".to_string()
             } else {
-                format!(" with parameter{} {}", if keys.len() > 1 { "s" } else { "" }, keys.join(", "))
+                format!(
+                    " with parameter{} {}",
+                    if keys.len() > 1 { "s" } else { "" },
+                    keys.join(", ")
+                )
             };
-            let json_note = if body_is_json { " or with a single unnamed json/jsonb parameter" } else { "" };
+            let json_note = if body_is_json {
+                " or with a single unnamed json/jsonb parameter"
+            } else {
+                ""
+            };
             Err(ApiError::new(404, "PGRST202", format!(
                 "Could not find the function {schema}.{name}{} in the schema cache",
                 if keys.is_empty() { " without parameters".to_string() } else { params }
@@ -64,7 +81,11 @@ pub fn choose_function<'f>(
             let listed: Vec<String> = best_matches
                 .iter()
                 .map(|f| {
-                    let ps: Vec<String> = f.params.iter().map(|p| format!("{} => {}", p.name, p.type_sql)).collect();
+                    let ps: Vec<String> = f
+                        .params
+                        .iter()
+                        .map(|p| format!("{} => {}", p.name, p.type_sql))
+                        .collect();
                     format!("{schema}.{name}({})", ps.join(", "))
                 })
                 .collect();
@@ -82,7 +103,12 @@ pub struct CallOptions<'a> {
     pub planned_count: bool,
 }
 
-pub fn call(cache: &SchemaCache, function: &Function, args: &CallArgs, options: &CallOptions) -> Result<ReadPlan, ApiError> {
+pub fn call(
+    cache: &SchemaCache,
+    function: &Function,
+    args: &CallArgs,
+    options: &CallOptions,
+) -> Result<ReadPlan, ApiError> {
     if function.returns == ReturnShape::UntypedRecord {
         return Err(ApiError::not_implemented(format!(
             "{}.{} returns an untyped record; declare OUT parameters or RETURNS TABLE to call it through this gateway",
@@ -94,42 +120,94 @@ pub fn call(cache: &SchemaCache, function: &Function, args: &CallArgs, options: 
     let (from, call_args) = match args {
         CallArgs::WholeBody(body) => {
             let p = builder.params.push(body.clone());
-            (String::new(), format!("{p}::{}", function.params[0].type_sql))
+            (
+                String::new(),
+                format!("{p}::{}", function.params[0].type_sql),
+            )
         }
         CallArgs::Named { json, names } => {
-            let given: Vec<_> = function.params.iter().filter(|p| names.contains(&p.name)).collect();
+            let given: Vec<_> = function
+                .params
+                .iter()
+                .filter(|p| names.contains(&p.name))
+                .collect();
             if given.is_empty() {
                 (String::new(), String::new())
             } else {
                 let p = builder.params.push(json.clone());
-                let definitions: Vec<String> = given.iter().map(|a| format!("{} {}", ident(&a.name), a.type_sql)).collect();
+                let definitions: Vec<String> = given
+                    .iter()
+                    .map(|a| format!("{} {}", ident(&a.name), a.type_sql))
+                    .collect();
                 let passed: Vec<String> = given
                     .iter()
-                    .map(|a| format!("{}{} := pgrst_args.{}", if a.variadic { "variadic " } else { "" }, ident(&a.name), ident(&a.name)))
+                    .map(|a| {
+                        format!(
+                            "{}{} := pgrst_args.{}",
+                            if a.variadic { "variadic " } else { "" },
+                            ident(&a.name),
+                            ident(&a.name)
+                        )
+                    })
                     .collect();
                 (
-                    format!("json_to_record({p}::json) as pgrst_args({}) cross join lateral ", definitions.join(", ")),
+                    format!(
+                        "json_to_record({p}::json) as pgrst_args({}) cross join lateral ",
+                        definitions.join(", ")
+                    ),
                     passed.join(", "),
                 )
             }
         }
     };
-    let scalar = matches!(function.returns, ReturnShape::Scalar | ReturnShape::SetOfScalar | ReturnShape::Void);
-    let call_alias = if scalar { "pgrst_call(pgrst_scalar)" } else { "pgrst_call" };
+    let scalar = matches!(
+        function.returns,
+        ReturnShape::Scalar | ReturnShape::SetOfScalar | ReturnShape::Void
+    );
+    let call_alias = if scalar {
+        "pgrst_call(pgrst_scalar)"
+    } else {
+        "pgrst_call"
+    };
     let source = format!("select pgrst_call.* from {from}{target}({call_args}) as {call_alias}");
 
     let no_columns = Vec::new();
     let rel = RelView {
         key: function.result_relation.clone().filter(|_| !scalar),
         display_name: function.name.clone(),
-        columns: if scalar { &no_columns } else { &function.result_columns },
+        columns: if scalar {
+            &no_columns
+        } else {
+            &function.result_columns
+        },
         whole_rows: false,
     };
-    let level = builder.level(&rel, "pgrst_source", if scalar { &[] } else { &options.query.select }, &Vec::new())?;
+    let level = builder.level(
+        &rel,
+        "pgrst_source",
+        if scalar { &[] } else { &options.query.select },
+        &Vec::new(),
+    )?;
     builder.check_embed_paths()?;
-    let projection = if scalar { "pgrst_source.pgrst_scalar".to_string() } else { level.select_list() };
-    let where_sql = if level.conditions.is_empty() { String::new() } else { format!(" where {}", level.conditions.join(" and ")) };
-    let mut select = format!("select {projection} from pgrst_source{where_sql}");
+    let projection = if scalar {
+        "pgrst_source.pgrst_scalar".to_string()
+    } else {
+        level.select_list()
+    };
+    let columns = if scalar {
+        vec![function.name.clone()]
+    } else {
+        level.names()
+    };
+    let where_sql = if level.conditions.is_empty() {
+        String::new()
+    } else {
+        format!(" where {}", level.conditions.join(" and "))
+    };
+    let mut select = format!(
+        "select {projection} from pgrst_source{where_sql}{}",
+        level.group_by_sql()
+    );
     if !level.order.is_empty() {
         select.push_str(&format!(" order by {}", level.order.join(", ")));
     }
@@ -148,10 +226,13 @@ pub fn call(cache: &SchemaCache, function: &Function, args: &CallArgs, options: 
     };
     let sql = format!(
         "with pgrst_source as ({source}) select {count_sql}::int8 as total, pg_catalog.count(_postgrest_t)::int8 as page_total, {} as body, null::text[] as location, null::int8 as inserted, {RESPONSE_GUCS} from ({select}) _postgrest_t",
-        body_sql(shape, options.media)
+        body_sql(shape, options.media, &mut builder.params, &columns)
     );
     let explain = options
         .planned_count
         .then(|| Statement::finish(&builder.params, &format!("explain (format json) with pgrst_source as ({source}) select 1 from pgrst_source{where_sql}")));
-    Ok(ReadPlan { statement: Statement::finish(&builder.params, &sql), explain })
+    Ok(ReadPlan {
+        statement: Statement::finish(&builder.params, &sql),
+        explain,
+    })
 }

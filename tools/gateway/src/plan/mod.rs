@@ -6,11 +6,11 @@ pub mod mutate;
 pub mod read;
 pub mod sql;
 
+use crate::error::ApiError;
 use crate::request::media::Media;
 use crate::request::prefer::CountPref;
 use crate::request::range::RowWindow;
 use crate::request::QueryParams;
-use crate::error::ApiError;
 use crate::schema::{SchemaCache, Table};
 use read::{ReadBuilder, RelView};
 use sql::{qualified, Params};
@@ -23,7 +23,7 @@ pub struct Statement {
 }
 
 impl Statement {
-    fn finish(params: &Params, sql: &str) -> Statement {
+    pub fn finish(params: &Params, sql: &str) -> Statement {
         let (sql, params) = params.finish(sql);
         Statement { sql, params }
     }
@@ -39,8 +39,24 @@ pub enum BodyShape {
     Nothing,
 }
 
-pub fn body_sql(shape: BodyShape, media: Media) -> String {
-    let strip = |inner: &str| if media.strips_nulls() { format!("json_strip_nulls({inner})") } else { inner.to_string() };
+/// The `body` column: the rows aggregated as the negotiated media type wants them. `columns`
+/// names the rows' columns, for the header line of CSV.
+pub fn body_sql(shape: BodyShape, media: Media, params: &mut Params, columns: &[String]) -> String {
+    if media == Media::Csv && shape != BodyShape::Nothing {
+        // As PostgREST: the header (empty when there are no rows), then each row's text form
+        // without its parentheses.
+        let header = params.push(columns.join(","));
+        return format!(
+            "(case when pg_catalog.count(_postgrest_t) = 0 then '' else {header}::text end) || E'\\n' || coalesce(string_agg(substring(_postgrest_t::text, 2, length(_postgrest_t::text) - 2), E'\\n'), '')"
+        );
+    }
+    let strip = |inner: &str| {
+        if media.strips_nulls() {
+            format!("json_strip_nulls({inner})")
+        } else {
+            inner.to_string()
+        }
+    };
     let shape = if media.is_singular() {
         match shape {
             BodyShape::Scalar | BodyShape::SetOfScalar => BodyShape::Scalar,
@@ -52,9 +68,16 @@ pub fn body_sql(shape: BodyShape, media: Media) -> String {
     };
     match shape {
         BodyShape::Rows => format!("coalesce({}, '[]')::text", strip("json_agg(_postgrest_t)")),
-        BodyShape::SingleRow => format!("coalesce({}, 'null')::text", strip("json_agg(_postgrest_t)->0")),
-        BodyShape::Scalar => "coalesce(json_agg(_postgrest_t.pgrst_scalar)->0, 'null')::text".into(),
-        BodyShape::SetOfScalar => "coalesce(json_agg(_postgrest_t.pgrst_scalar), '[]')::text".into(),
+        BodyShape::SingleRow => format!(
+            "coalesce({}, 'null')::text",
+            strip("json_agg(_postgrest_t)->0")
+        ),
+        BodyShape::Scalar => {
+            "coalesce(json_agg(_postgrest_t.pgrst_scalar)->0, 'null')::text".into()
+        }
+        BodyShape::SetOfScalar => {
+            "coalesce(json_agg(_postgrest_t.pgrst_scalar), '[]')::text".into()
+        }
         BodyShape::Nothing => "''".into(),
     }
 }
@@ -69,7 +92,10 @@ pub fn window_sql(params: &mut Params, window: &RowWindow) -> String {
         sql.push_str(&format!(" limit {}", params.push(limit.to_string())));
     }
     if window.offset > 0 {
-        sql.push_str(&format!(" offset {}", params.push(window.offset.to_string())));
+        sql.push_str(&format!(
+            " offset {}",
+            params.push(window.offset.to_string())
+        ));
     }
     sql
 }
@@ -91,28 +117,55 @@ pub fn read_table(
     exact_count: bool,
 ) -> Result<ReadPlan, ApiError> {
     let mut builder = ReadBuilder::new(cache, query);
-    let rel = RelView { key: Some((table.schema.clone(), table.name.clone())), display_name: table.name.clone(), columns: &table.columns, whole_rows: true };
+    let rel = RelView {
+        key: Some((table.schema.clone(), table.name.clone())),
+        display_name: table.name.clone(),
+        columns: &table.columns,
+        whole_rows: true,
+    };
     let qualifier = qualified(&table.schema, &table.name);
     let level = builder.level(&rel, &qualifier, &query.select, &Vec::new())?;
     builder.check_embed_paths()?;
-    let where_sql = if level.conditions.is_empty() { String::new() } else { format!(" where {}", level.conditions.join(" and ")) };
+    let where_sql = if level.conditions.is_empty() {
+        String::new()
+    } else {
+        format!(" where {}", level.conditions.join(" and "))
+    };
     let from_where = format!("from {qualifier}{where_sql}");
-    let mut source = format!("select {} {from_where}", level.select_list());
+    let mut source = format!(
+        "select {} {from_where}{}",
+        level.select_list(),
+        level.group_by_sql()
+    );
     if !level.order.is_empty() {
         source.push_str(&format!(" order by {}", level.order.join(", ")));
     }
     source.push_str(&window_sql(&mut builder.params, window));
-    let count_sql = if exact_count { format!("(select pg_catalog.count(*) {from_where})") } else { "null".to_string() };
+    let count_sql = if exact_count {
+        format!("(select pg_catalog.count(*) {from_where})")
+    } else {
+        "null".to_string()
+    };
     let sql = format!(
         "with pgrst_source as ({source}) select {count_sql}::int8 as total, pg_catalog.count(_postgrest_t)::int8 as page_total, {} as body, null::text[] as location, null::int8 as inserted, {RESPONSE_GUCS} from (select * from pgrst_source) _postgrest_t",
-        body_sql(BodyShape::Rows, media)
+        body_sql(BodyShape::Rows, media, &mut builder.params, &level.names())
     );
-    let explain = count
-        .filter(|c| *c != CountPref::Exact)
-        .map(|_| Statement::finish(&builder.params, &format!("explain (format json) select 1 {from_where}")));
-    Ok(ReadPlan { statement: Statement::finish(&builder.params, &sql), explain })
+    let explain = count.filter(|c| *c != CountPref::Exact).map(|_| {
+        Statement::finish(
+            &builder.params,
+            &format!("explain (format json) select 1 {from_where}"),
+        )
+    });
+    Ok(ReadPlan {
+        statement: Statement::finish(&builder.params, &sql),
+        explain,
+    })
 }
 
 pub fn projection_or_null(projection: &[String]) -> String {
-    if projection.is_empty() { "null".to_string() } else { projection.join(", ") }
+    if projection.is_empty() {
+        "null".to_string()
+    } else {
+        projection.join(", ")
+    }
 }

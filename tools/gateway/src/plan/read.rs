@@ -7,7 +7,8 @@ use std::collections::HashSet;
 use super::sql::{array_literal, ident, qualified, Params};
 use crate::error::ApiError;
 use crate::request::{
-    Condition, EmbedPath, Field, IsValue, JsonKey, JsonStep, Operation, OrderTerm, QueryParams, SelectItem,
+    Aggregate, Condition, EmbedPath, Field, IsValue, JsonKey, JsonStep, Operation, OrderTerm,
+    QueryParams, SelectItem,
 };
 use crate::schema::{find_relationship, Cardinality, Column, Relationship, SchemaCache};
 
@@ -31,15 +32,39 @@ pub struct Level {
     pub order: Vec<String>,
     /// The legacy `select=count` form: one row with the number of matching rows.
     pub counts_rows: bool,
+    /// Some projection is an aggregate: the level's rows are grouped by `group_by`.
+    pub aggregated: bool,
+    pub group_by: Vec<String>,
 }
 
 impl Level {
+    /// The output names, in order.
+    pub fn names(&self) -> Vec<String> {
+        self.projection
+            .iter()
+            .map(|(_, name)| name.clone())
+            .collect()
+    }
+
+    /// ` group by ...` when the level aggregates by some columns, else nothing.
+    pub fn group_by_sql(&self) -> String {
+        if self.group_by.is_empty() {
+            String::new()
+        } else {
+            format!(" group by {}", self.group_by.join(", "))
+        }
+    }
+
     /// The SELECT list: `expr AS "name", ...`, or `null` when nothing is selected.
     pub fn select_list(&self) -> String {
         if self.projection.is_empty() {
             return "null".to_string();
         }
-        self.projection.iter().map(|(expr, name)| format!("{expr} AS {}", ident(name))).collect::<Vec<_>>().join(", ")
+        self.projection
+            .iter()
+            .map(|(expr, name)| format!("{expr} AS {}", ident(name)))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -79,41 +104,94 @@ impl<'a> ReadBuilder<'a> {
     }
 
     /// Builds a level: `items` is that level's select list, `qualifier` the SQL name of its rows.
-    pub fn level(&mut self, rel: &RelView<'a>, qualifier: &str, items: &[SelectItem], path: &EmbedPath) -> Result<Level, ApiError> {
+    pub fn level(
+        &mut self,
+        rel: &RelView<'a>,
+        qualifier: &str,
+        items: &[SelectItem],
+        path: &EmbedPath,
+    ) -> Result<Level, ApiError> {
         let mut level = Level::default();
-        let embeds: Vec<&SelectItem> = items.iter().filter(|i| matches!(i, SelectItem::Embed { .. })).collect();
+        let embeds: Vec<&SelectItem> = items
+            .iter()
+            .filter(|i| matches!(i, SelectItem::Embed { .. }))
+            .collect();
         if items.iter().any(|i| is_legacy_count(i, rel)) {
             if items.len() > 1 {
-                return Err(ApiError::new(400, "PGRST123", "Use of aggregate functions is not allowed"));
+                return Err(ApiError::new(
+                    400,
+                    "PGRST123",
+                    "Use of aggregate functions is not allowed",
+                ));
             }
             let name = match &items[0] {
-                SelectItem::Column { alias: Some(alias), .. } => alias.clone(),
+                SelectItem::Column {
+                    alias: Some(alias), ..
+                } => alias.clone(),
                 _ => "count".to_string(),
             };
-            level.projection.push(("pg_catalog.count(*)".to_string(), name));
+            level
+                .projection
+                .push(("pg_catalog.count(*)".to_string(), name));
             level.counts_rows = true;
         }
+        // What an aggregated level groups by: its plain columns, and the columns its embeds
+        // join on (so their correlated subqueries read only grouped columns).
+        let mut grouped: Vec<String> = Vec::new();
         for item in items.iter().filter(|_| !level.counts_rows) {
             match item {
                 SelectItem::Star => {
                     for column in rel.columns {
-                        level.projection.push((format!("{qualifier}.{}", ident(&column.name)), column.name.clone()));
+                        level.projection.push((
+                            format!("{qualifier}.{}", ident(&column.name)),
+                            column.name.clone(),
+                        ));
                     }
                 }
-                SelectItem::Column { field, alias, cast } => {
-                    let mut expr = self.field_sql(rel, qualifier, field)?;
+                SelectItem::Column {
+                    field,
+                    alias,
+                    cast,
+                    aggregate,
+                    aggregate_cast,
+                } => {
+                    let mut expr = if field.name == "*" && *aggregate == Some(Aggregate::Count) {
+                        "*".to_string()
+                    } else {
+                        self.field_sql(rel, qualifier, field)?
+                    };
                     if let Some(cast) = cast {
-                        expr = format!("({expr})::{cast}");
+                        expr = format!("({expr})::{}", cast.sql());
                     }
-                    let name = alias.clone().unwrap_or_else(|| field.output_name());
+                    let name = match (alias, aggregate) {
+                        (Some(alias), _) => alias.clone(),
+                        (None, Some(aggregate)) => aggregate.name().to_string(),
+                        (None, None) => field.output_name(),
+                    };
+                    match aggregate {
+                        Some(aggregate) => {
+                            expr = format!("pg_catalog.{}({expr})", aggregate.name());
+                            if let Some(cast) = aggregate_cast {
+                                expr = format!("({expr})::{}", cast.sql());
+                            }
+                            level.aggregated = true;
+                        }
+                        None => grouped.push(expr.clone()),
+                    }
                     level.projection.push((expr, name));
                 }
-                SelectItem::Embed { children, inner, spread, .. } => {
+                SelectItem::Embed {
+                    children,
+                    inner,
+                    spread,
+                    ..
+                } => {
                     let label = item.embed_label().unwrap_or_default().to_string();
                     let mut child_path = path.clone();
                     child_path.push(label.clone());
                     self.seen_embeds.insert(child_path.clone());
                     let embed = self.embed(rel, qualifier, item, &child_path)?;
+                    grouped.extend(embed.parent_columns.iter().cloned());
                     if *spread {
                         level.projection.extend(embed.spread_columns);
                     } else if !children.is_empty() {
@@ -124,6 +202,10 @@ impl<'a> ReadBuilder<'a> {
                     }
                 }
             }
+        }
+        if level.aggregated {
+            grouped.dedup();
+            level.group_by = grouped;
         }
         if path.is_empty() && self.top_level_projection_only {
             return Ok(level);
@@ -137,7 +219,9 @@ impl<'a> ReadBuilder<'a> {
         }
         if let Some(terms) = self.query.orders.get(path).filter(|_| !level.counts_rows) {
             for term in terms {
-                level.order.push(self.order_sql(rel, qualifier, term, &embeds)?);
+                level
+                    .order
+                    .push(self.order_sql(rel, qualifier, term, &embeds)?);
             }
         }
         Ok(level)
@@ -156,18 +240,38 @@ impl<'a> ReadBuilder<'a> {
         for path in paths {
             if !path.is_empty() && !self.seen_embeds.contains(path) {
                 let name = path.join(".");
-                return Err(ApiError::new(400, "PGRST108", format!("'{name}' is not an embedded resource in this request"))
-                    .with_hint(format!("Verify that '{name}' is included in the 'select' query parameter.")));
+                return Err(ApiError::new(
+                    400,
+                    "PGRST108",
+                    format!("'{name}' is not an embedded resource in this request"),
+                )
+                .with_hint(format!(
+                    "Verify that '{name}' is included in the 'select' query parameter."
+                )));
             }
         }
         Ok(())
     }
 
-    pub fn field_sql(&mut self, rel: &RelView, qualifier: &str, field: &Field) -> Result<String, ApiError> {
-        let mut sql = if rel.columns.iter().any(|c| c.name == field.name) {
-            format!("{qualifier}.{}", ident(&field.name))
+    pub fn field_sql(
+        &mut self,
+        rel: &RelView,
+        qualifier: &str,
+        field: &Field,
+    ) -> Result<String, ApiError> {
+        let mut sql = if let Some(column) = rel.columns.iter().find(|c| c.name == field.name) {
+            let column_sql = format!("{qualifier}.{}", ident(&field.name));
+            // `->`/`->>` on an array column read it as JSON, as PostgREST does: `tags->0`.
+            if !field.json_path.is_empty() && column.type_sql.ends_with("[]") {
+                format!("to_jsonb({column_sql})")
+            } else {
+                column_sql
+            }
         } else if let Some(function) = self.computed_field(rel, &field.name) {
-            format!("{}({qualifier}.*)", qualified(&function.schema, &function.name))
+            format!(
+                "{}({qualifier}.*)",
+                qualified(&function.schema, &function.name)
+            )
         } else {
             return Err(ApiError::unknown_column(&rel.display_name, &field.name));
         };
@@ -205,42 +309,75 @@ impl<'a> ReadBuilder<'a> {
         path: &EmbedPath,
     ) -> Result<String, ApiError> {
         match condition {
-            Condition::Logic { and, negated, children } => {
+            Condition::Logic {
+                and,
+                negated,
+                children,
+            } => {
                 if children.is_empty() {
                     let empty = if *and { "true" } else { "false" };
-                    return Ok(if *negated { format!("not {empty}") } else { empty.into() });
+                    return Ok(if *negated {
+                        format!("not {empty}")
+                    } else {
+                        empty.into()
+                    });
                 }
                 let mut parts = Vec::new();
                 for child in children {
                     parts.push(self.condition_sql(rel, qualifier, child, embeds, path)?);
                 }
                 let joined = format!("({})", parts.join(if *and { " and " } else { " or " }));
-                Ok(if *negated { format!("not {joined}") } else { joined })
+                Ok(if *negated {
+                    format!("not {joined}")
+                } else {
+                    joined
+                })
             }
-            Condition::Filter { field, negated, operation } => {
-                let is_column = rel.columns.iter().any(|c| c.name == field.name) || self.computed_field(rel, &field.name).is_some();
+            Condition::Filter {
+                field,
+                negated,
+                operation,
+            } => {
+                let is_column = rel.columns.iter().any(|c| c.name == field.name)
+                    || self.computed_field(rel, &field.name).is_some();
                 if field.json_path.is_empty() && !is_column {
-                    if let Some(embed) = embeds.iter().find(|e| e.embed_label() == Some(field.name.as_str())) {
-                        return self.embed_null_filter(rel, qualifier, embed, *negated, operation, path);
+                    if let Some(embed) = embeds
+                        .iter()
+                        .find(|e| e.embed_label() == Some(field.name.as_str()))
+                    {
+                        return self
+                            .embed_null_filter(rel, qualifier, embed, *negated, operation, path);
                     }
                 }
                 let lhs = self.field_sql(rel, qualifier, field)?;
                 let expr = self.operation_sql(&lhs, operation);
-                Ok(if *negated { format!("not ({expr})") } else { expr })
+                Ok(if *negated {
+                    format!("not ({expr})")
+                } else {
+                    expr
+                })
             }
         }
     }
 
     fn operation_sql(&mut self, lhs: &str, operation: &Operation) -> String {
         match operation {
-            Operation::Compare { op, value } => format!("{lhs} {} {}", op.sql(), self.params.push(value.clone())),
-            Operation::Quantified { op, all, array_literal } => format!(
+            Operation::Compare { op, value } => {
+                format!("{lhs} {} {}", op.sql(), self.params.push(value.clone()))
+            }
+            Operation::Quantified {
+                op,
+                all,
+                array_literal,
+            } => format!(
                 "{lhs} {} {}({})",
                 op.sql(),
                 if *all { "all" } else { "any" },
                 self.params.push(array_literal.clone())
             ),
-            Operation::In(values) => format!("{lhs} = any({})", self.params.push(array_literal(values))),
+            Operation::In(values) => {
+                format!("{lhs} = any({})", self.params.push(array_literal(values)))
+            }
             Operation::Is(v) => format!(
                 "{lhs} is {}",
                 match v {
@@ -251,7 +388,11 @@ impl<'a> ReadBuilder<'a> {
                     IsValue::Unknown => "unknown",
                 }
             ),
-            Operation::Fts { kind, language, value } => {
+            Operation::Fts {
+                kind,
+                language,
+                value,
+            } => {
                 let value = self.params.push(value.clone());
                 match language {
                     Some(lang) => {
@@ -279,29 +420,63 @@ impl<'a> ReadBuilder<'a> {
             Operation::Is(IsValue::Null) => negated,
             Operation::Is(IsValue::NotNull) => !negated,
             _ => {
-                return Err(ApiError::new(400, "PGRST120", format!("Bad operator on the '{label}' embedded resource"))
-                    .with_details("Only is null or not is null filters are allowed on embedded resources"))
+                return Err(ApiError::new(
+                    400,
+                    "PGRST120",
+                    format!("Bad operator on the '{label}' embedded resource"),
+                )
+                .with_details(
+                    "Only is null or not is null filters are allowed on embedded resources",
+                ))
             }
         };
         let mut child_path = path.clone();
         child_path.push(label);
         let built = self.embed(rel, qualifier, embed, &child_path)?;
-        Ok(if wants_present { built.exists_sql } else { format!("not {}", built.exists_sql) })
+        Ok(if wants_present {
+            built.exists_sql
+        } else {
+            format!("not {}", built.exists_sql)
+        })
     }
 
-    fn order_sql(&mut self, rel: &RelView<'a>, qualifier: &str, term: &OrderTerm, embeds: &[&SelectItem]) -> Result<String, ApiError> {
+    fn order_sql(
+        &mut self,
+        rel: &RelView<'a>,
+        qualifier: &str,
+        term: &OrderTerm,
+        embeds: &[&SelectItem],
+    ) -> Result<String, ApiError> {
         let expr = match &term.relation {
             None => self.field_sql(rel, qualifier, &term.field)?,
             Some(label) => {
-                let Some(embed) = embeds.iter().find(|e| e.embed_label() == Some(label.as_str())) else {
-                    return Err(ApiError::new(400, "PGRST108", format!("'{label}' is not an embedded resource in this request"))
-                        .with_hint(format!("Verify that '{label}' is included in the 'select' query parameter.")));
+                let Some(embed) = embeds
+                    .iter()
+                    .find(|e| e.embed_label() == Some(label.as_str()))
+                else {
+                    return Err(ApiError::new(
+                        400,
+                        "PGRST108",
+                        format!("'{label}' is not an embedded resource in this request"),
+                    )
+                    .with_hint(format!(
+                        "Verify that '{label}' is included in the 'select' query parameter."
+                    )));
                 };
-                let SelectItem::Embed { name, hint, .. } = embed else { unreachable!("filtered to embeds") };
+                let SelectItem::Embed { name, hint, .. } = embed else {
+                    unreachable!("filtered to embeds")
+                };
                 let relationship = self.relationship(rel, name, hint.as_deref())?;
                 if !relationship.is_to_one() {
-                    return Err(ApiError::new(400, "PGRST118", format!("A related order on '{label}' is not possible"))
-                        .with_details(format!("'{}' and '{label}' do not form a many-to-one or one-to-one relationship", rel.display_name)));
+                    return Err(ApiError::new(
+                        400,
+                        "PGRST118",
+                        format!("A related order on '{label}' is not possible"),
+                    )
+                    .with_details(format!(
+                        "'{}' and '{label}' do not form a many-to-one or one-to-one relationship",
+                        rel.display_name
+                    )));
                 }
                 let target = self.target_view(&relationship)?;
                 let alias = self.alias("order");
@@ -328,12 +503,21 @@ impl<'a> ReadBuilder<'a> {
         Ok(sql)
     }
 
-    fn relationship(&self, rel: &RelView, name: &str, hint: Option<&str>) -> Result<Relationship, ApiError> {
+    fn relationship(
+        &self,
+        rel: &RelView,
+        name: &str,
+        hint: Option<&str>,
+    ) -> Result<Relationship, ApiError> {
         let Some(origin) = &rel.key else {
-            return Err(ApiError::new(400, "PGRST200", format!(
-                "Could not find a relationship between '{}' and '{name}' in the schema cache",
-                rel.display_name
-            )));
+            return Err(ApiError::new(
+                400,
+                "PGRST200",
+                format!(
+                    "Could not find a relationship between '{}' and '{name}' in the schema cache",
+                    rel.display_name
+                ),
+            ));
         };
         find_relationship(self.cache, origin, name, hint)
     }
@@ -342,12 +526,32 @@ impl<'a> ReadBuilder<'a> {
         let table = self
             .cache
             .table(&relationship.target.0, &relationship.target.1)
-            .ok_or_else(|| ApiError::internal("relationship target vanished from the schema cache"))?;
-        Ok(RelView { key: Some(relationship.target.clone()), display_name: table.name.clone(), columns: &table.columns, whole_rows: true })
+            .ok_or_else(|| {
+                ApiError::internal("relationship target vanished from the schema cache")
+            })?;
+        Ok(RelView {
+            key: Some(relationship.target.clone()),
+            display_name: table.name.clone(),
+            columns: &table.columns,
+            whole_rows: true,
+        })
     }
 
-    fn embed(&mut self, rel: &RelView<'a>, qualifier: &str, item: &SelectItem, path: &EmbedPath) -> Result<BuiltEmbed, ApiError> {
-        let SelectItem::Embed { name, hint, children, spread, .. } = item else {
+    fn embed(
+        &mut self,
+        rel: &RelView<'a>,
+        qualifier: &str,
+        item: &SelectItem,
+        path: &EmbedPath,
+    ) -> Result<BuiltEmbed, ApiError> {
+        let SelectItem::Embed {
+            name,
+            hint,
+            children,
+            spread,
+            ..
+        } = item
+        else {
             return Err(ApiError::internal("embed() called on a column"));
         };
         let relationship = self.relationship(rel, name, hint.as_deref())?;
@@ -355,13 +559,23 @@ impl<'a> ReadBuilder<'a> {
         let alias = self.alias(name);
         let mut child = self.level(&target, &alias, children, path)?;
         let mut conditions = join_conditions(&relationship, qualifier, &alias);
-        if let Cardinality::ManyToMany { junction, origin_pairs, target_pairs, .. } = &relationship.cardinality {
+        if let Cardinality::ManyToMany {
+            junction,
+            origin_pairs,
+            target_pairs,
+            ..
+        } = &relationship.cardinality
+        {
             let junction_alias = self.alias("junction");
             let mut links: Vec<String> = origin_pairs
                 .iter()
                 .map(|(j, o)| format!("{junction_alias}.{} = {qualifier}.{}", ident(j), ident(o)))
                 .collect();
-            links.extend(target_pairs.iter().map(|(j, t)| format!("{junction_alias}.{} = {alias}.{}", ident(j), ident(t))));
+            links.extend(
+                target_pairs
+                    .iter()
+                    .map(|(j, t)| format!("{junction_alias}.{} = {alias}.{}", ident(j), ident(t))),
+            );
             conditions.push(format!(
                 "exists (select 1 from {} as {junction_alias} where {})",
                 qualified(&junction.0, &junction.1),
@@ -369,35 +583,57 @@ impl<'a> ReadBuilder<'a> {
             ));
         }
         conditions.append(&mut child.conditions);
-        let from = format!("{} as {alias}", qualified(&relationship.target.0, &relationship.target.1));
-        let where_sql = if conditions.is_empty() { "true".to_string() } else { conditions.join(" and ") };
+        let from = format!(
+            "{} as {alias}",
+            qualified(&relationship.target.0, &relationship.target.1)
+        );
+        let where_sql = if conditions.is_empty() {
+            "true".to_string()
+        } else {
+            conditions.join(" and ")
+        };
         let exists_sql = format!("exists (select 1 from {from} where {where_sql})");
+        let parent_columns: Vec<String> = match &relationship.cardinality {
+            Cardinality::ManyToMany { origin_pairs, .. } => {
+                origin_pairs.iter().map(|(_, o)| o).collect::<Vec<_>>()
+            }
+            _ => relationship.pairs.iter().map(|(o, _)| o).collect(),
+        }
+        .into_iter()
+        .map(|column| format!("{qualifier}.{}", ident(column)))
+        .collect();
         let row_alias = self.alias("row");
         let projection = child.select_list();
-        if *spread {
-            if !relationship.is_to_one() {
-                return Err(ApiError::not_implemented(format!(
-                    "spreading the to-many relationship '{name}' is not supported by this gateway; only many-to-one and one-to-one relationships can be spread"
-                )));
-            }
-            let spread_columns = child
-                .projection
-                .iter()
-                .map(|(expr, column)| (format!("(select {expr} from {from} where {where_sql} limit 1)"), column.clone()))
-                .collect();
-            return Ok(BuiltEmbed { value_sql: String::new(), exists_sql, spread_columns });
+        let group_by = child.group_by_sql();
+        if relationship.is_to_one() {
+            let value_sql = format!(
+                "(select row_to_json({row_alias}) from (select {projection} from {from} where {where_sql}{group_by} limit 1) as {row_alias})"
+            );
+            let spread_columns = if *spread {
+                child
+                    .projection
+                    .iter()
+                    .map(|(expr, column)| {
+                        (
+                            format!(
+                                "(select {expr} from {from} where {where_sql}{group_by} limit 1)"
+                            ),
+                            column.clone(),
+                        )
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            return Ok(BuiltEmbed {
+                value_sql,
+                exists_sql,
+                spread_columns,
+                parent_columns,
+            });
         }
-        let value_sql = if relationship.is_to_one() {
-            format!("(select row_to_json({row_alias}) from (select {projection} from {from} where {where_sql} limit 1) as {row_alias})")
-        } else {
-            let mut inner = format!("select {projection} from {from} where {where_sql}");
-            if child.counts_rows {
-                return Ok(BuiltEmbed {
-                    value_sql: format!("(select coalesce(json_agg({row_alias}), '[]') from ({inner}) as {row_alias})"),
-                    exists_sql,
-                    spread_columns: Vec::new(),
-                });
-            }
+        let mut inner = format!("select {projection} from {from} where {where_sql}{group_by}");
+        if !child.counts_rows {
             if !child.order.is_empty() {
                 inner.push_str(&format!(" order by {}", child.order.join(", ")));
             }
@@ -407,9 +643,35 @@ impl<'a> ReadBuilder<'a> {
             if let Some(offset) = self.query.offsets.get(path) {
                 inner.push_str(&format!(" offset {}", self.params.push(offset.to_string())));
             }
-            format!("(select coalesce(json_agg({row_alias}), '[]') from ({inner}) as {row_alias})")
-        };
-        Ok(BuiltEmbed { value_sql, exists_sql, spread_columns: Vec::new() })
+        }
+        if *spread {
+            // A spread to-many relationship (PostgREST v13+): each of its columns becomes an
+            // array of that column's values, in the embed's order.
+            let spread_columns = child
+                .projection
+                .iter()
+                .map(|(_, column)| {
+                    (
+                        format!("(select coalesce(json_agg({row_alias}.{}), '[]') from ({inner}) as {row_alias})", ident(column)),
+                        column.clone(),
+                    )
+                })
+                .collect();
+            return Ok(BuiltEmbed {
+                value_sql: String::new(),
+                exists_sql,
+                spread_columns,
+                parent_columns,
+            });
+        }
+        let value_sql =
+            format!("(select coalesce(json_agg({row_alias}), '[]') from ({inner}) as {row_alias})");
+        Ok(BuiltEmbed {
+            value_sql,
+            exists_sql,
+            spread_columns: Vec::new(),
+            parent_columns,
+        })
     }
 }
 
@@ -418,6 +680,8 @@ struct BuiltEmbed {
     exists_sql: String,
     /// For a spread embed: the related row's columns as scalar subqueries.
     spread_columns: Vec<(String, String)>,
+    /// The parent's columns the embed joins on, which an aggregated parent groups by.
+    parent_columns: Vec<String>,
 }
 
 fn join_conditions(relationship: &Relationship, origin: &str, target: &str) -> Vec<String> {

@@ -32,7 +32,8 @@ impl Params {
     /// Replaces markers by `$n` in order of first appearance and returns the matching values.
     pub fn finish(&self, sql: &str) -> (String, Vec<Option<String>>) {
         let mut out = String::with_capacity(sql.len());
-        let mut numbering: Vec<(usize, usize)> = Vec::new();
+        // numbers[marker] is the `$n` a marker was given; a table, so long filter lists stay linear.
+        let mut numbers: Vec<Option<usize>> = vec![None; self.values.len()];
         let mut values = Vec::new();
         let mut rest = sql;
         while let Some(start) = rest.find(MARK) {
@@ -44,11 +45,13 @@ impl Params {
                 break;
             };
             let index: usize = after[..end].parse().unwrap_or(usize::MAX);
-            let number = match numbering.iter().find(|(i, _)| *i == index) {
-                Some((_, n)) => *n,
+            let number = match numbers.get(index).copied().flatten() {
+                Some(n) => n,
                 None => {
                     values.push(self.values.get(index).cloned().flatten());
-                    numbering.push((index, values.len()));
+                    if let Some(slot) = numbers.get_mut(index) {
+                        *slot = Some(values.len());
+                    }
                     values.len()
                 }
             };
@@ -66,7 +69,11 @@ impl Params {
 pub struct TextParam<'a>(pub Option<&'a str>);
 
 impl ToSql for TextParam<'_> {
-    fn to_sql(&self, _ty: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+    fn to_sql(
+        &self,
+        _ty: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
         match self.0 {
             Some(text) => {
                 out.extend_from_slice(text.as_bytes());
@@ -104,7 +111,10 @@ mod tests {
     fn quotes_identifiers_and_arrays() {
         assert_eq!(ident("we\"ird"), "\"we\"\"ird\"");
         assert_eq!(qualified("public", "t"), "\"public\".\"t\"");
-        assert_eq!(array_literal(&["a,b".into(), "c\"d".into()]), "{\"a,b\",\"c\\\"d\"}");
+        assert_eq!(
+            array_literal(&["a,b".into(), "c\"d".into()]),
+            "{\"a,b\",\"c\\\"d\"}"
+        );
         let mut p = Params::default();
         let x = p.push("x");
         let y = p.push("y");

@@ -2,7 +2,7 @@
 //! `and=(...)`, `not.or=(...)`, nested as deep as the client wants.
 
 use super::select::{parse_field, Field};
-use super::split::{split_top_level, unquote};
+use super::split::{abbreviate, nesting_depth, split_top_level, unquote, MAX_NESTING};
 use crate::error::ApiError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,8 +81,15 @@ impl CompareOp {
     fn quantifiable(self) -> bool {
         matches!(
             self,
-            CompareOp::Eq | CompareOp::Gt | CompareOp::Gte | CompareOp::Lt | CompareOp::Lte
-                | CompareOp::Like | CompareOp::Ilike | CompareOp::Match | CompareOp::Imatch
+            CompareOp::Eq
+                | CompareOp::Gt
+                | CompareOp::Gte
+                | CompareOp::Lt
+                | CompareOp::Lte
+                | CompareOp::Like
+                | CompareOp::Ilike
+                | CompareOp::Match
+                | CompareOp::Imatch
         )
     }
 }
@@ -117,18 +124,37 @@ impl FtsKind {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Operation {
-    Compare { op: CompareOp, value: String },
+    Compare {
+        op: CompareOp,
+        value: String,
+    },
     /// `eq(any).{a,b}`: the value is a Postgres array literal.
-    Quantified { op: CompareOp, all: bool, array_literal: String },
+    Quantified {
+        op: CompareOp,
+        all: bool,
+        array_literal: String,
+    },
     In(Vec<String>),
     Is(IsValue),
-    Fts { kind: FtsKind, language: Option<String>, value: String },
+    Fts {
+        kind: FtsKind,
+        language: Option<String>,
+        value: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Condition {
-    Filter { field: Field, negated: bool, operation: Operation },
-    Logic { and: bool, negated: bool, children: Vec<Condition> },
+    Filter {
+        field: Field,
+        negated: bool,
+        operation: Operation,
+    },
+    Logic {
+        and: bool,
+        negated: bool,
+        children: Vec<Condition>,
+    },
 }
 
 fn filter_error(text: &str, details: &str) -> ApiError {
@@ -138,7 +164,11 @@ fn filter_error(text: &str, details: &str) -> ApiError {
 /// `value` is what follows `col=`: `[not.]op[(modifier)].value`.
 pub fn parse_filter(field: Field, value: &str) -> Result<Condition, ApiError> {
     let (negated, operation) = parse_operation(value, false)?;
-    Ok(Condition::Filter { field, negated, operation })
+    Ok(Condition::Filter {
+        field,
+        negated,
+        operation,
+    })
 }
 
 fn parse_operation(text: &str, in_logic_tree: bool) -> Result<(bool, Operation), ApiError> {
@@ -147,9 +177,16 @@ fn parse_operation(text: &str, in_logic_tree: bool) -> Result<(bool, Operation),
         None => (false, text),
     };
     let Some((op_token, raw_value)) = rest.split_once('.') else {
-        return Err(filter_error(text, "expected an operator followed by '.' and a value, e.g. eq.5"));
+        return Err(filter_error(
+            text,
+            "expected an operator followed by '.' and a value, e.g. eq.5",
+        ));
     };
-    let value = if in_logic_tree { unquote(raw_value) } else { raw_value.to_string() };
+    let value = if in_logic_tree {
+        unquote(raw_value)
+    } else {
+        raw_value.to_string()
+    };
     let (op_name, modifier) = match op_token.split_once('(') {
         Some((name, m)) => match m.strip_suffix(')') {
             Some(m) => (name, Some(m)),
@@ -165,7 +202,12 @@ fn parse_operation(text: &str, in_logic_tree: bool) -> Result<(bool, Operation),
             "true" => IsValue::True,
             "false" => IsValue::False,
             "unknown" => IsValue::Unknown,
-            _ => return Err(filter_error(text, "is accepts null, not_null, true, false or unknown")),
+            _ => {
+                return Err(filter_error(
+                    text,
+                    "is accepts null, not_null, true, false or unknown",
+                ))
+            }
         }),
         "fts" | "plfts" | "phfts" | "wfts" => Operation::Fts {
             kind: match op_name {
@@ -185,10 +227,17 @@ fn parse_operation(text: &str, in_logic_tree: bool) -> Result<(bool, Operation),
             let value = if like { value.replace('*', "%") } else { value };
             match modifier {
                 None => Operation::Compare { op, value },
-                Some(q @ ("any" | "all")) if op.quantifiable() => {
-                    Operation::Quantified { op, all: q == "all", array_literal: value }
+                Some(q @ ("any" | "all")) if op.quantifiable() => Operation::Quantified {
+                    op,
+                    all: q == "all",
+                    array_literal: value,
+                },
+                Some(other) => {
+                    return Err(filter_error(
+                        text,
+                        &format!("unsupported modifier '{other}' for '{name}'"),
+                    ))
                 }
-                Some(other) => return Err(filter_error(text, &format!("unsupported modifier '{other}' for '{name}'"))),
             }
         }
     };
@@ -203,19 +252,34 @@ fn parse_in_list(raw: &str, whole: &str) -> Result<Vec<String>, ApiError> {
     if inner.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(split_top_level(inner, ',').iter().map(|v| unquote(v.trim())).collect())
+    Ok(split_top_level(inner, ',')
+        .iter()
+        .map(|v| unquote(v.trim()))
+        .collect())
 }
 
-/// The value of `or=`/`and=`: `(cond,cond,...)`.
-pub fn parse_logic_children(value: &str) -> Result<Vec<Condition>, ApiError> {
+/// The value of `or=`/`and=`: `(cond,cond,...)`, nested at most `MAX_NESTING` deep.
+pub fn parse_logic_tree(value: &str) -> Result<Vec<Condition>, ApiError> {
+    if nesting_depth(value) > MAX_NESTING {
+        return Err(ApiError::query_param(
+            format!("\"failed to parse logic tree ({})\"", abbreviate(value)),
+            format!("logic trees may nest at most {MAX_NESTING} levels of parentheses"),
+        ));
+    }
+    parse_logic_children(value)
+}
+
+fn parse_logic_children(value: &str) -> Result<Vec<Condition>, ApiError> {
     let inner = value
         .trim()
         .strip_prefix('(')
         .and_then(|r| r.strip_suffix(')'))
-        .ok_or_else(|| ApiError::query_param(
-            format!("\"failed to parse logic tree ({value})\""),
-            "expected a parenthesised list, e.g. or=(a.eq.1,b.eq.2)",
-        ))?;
+        .ok_or_else(|| {
+            ApiError::query_param(
+                format!("\"failed to parse logic tree ({value})\""),
+                "expected a parenthesised list, e.g. or=(a.eq.1,b.eq.2)",
+            )
+        })?;
     let mut children = Vec::new();
     for part in split_top_level(inner, ',') {
         children.push(parse_logic_item(part.trim())?);
@@ -224,10 +288,19 @@ pub fn parse_logic_children(value: &str) -> Result<Vec<Condition>, ApiError> {
 }
 
 fn parse_logic_item(item: &str) -> Result<Condition, ApiError> {
-    for (prefix, and, negated) in [("not.and(", true, true), ("not.or(", false, true), ("and(", true, false), ("or(", false, false)] {
+    for (prefix, and, negated) in [
+        ("not.and(", true, true),
+        ("not.or(", false, true),
+        ("and(", true, false),
+        ("or(", false, false),
+    ] {
         if item.starts_with(prefix) {
             let list = &item[prefix.len() - 1..];
-            return Ok(Condition::Logic { and, negated, children: parse_logic_children(list)? });
+            return Ok(Condition::Logic {
+                and,
+                negated,
+                children: parse_logic_children(list)?,
+            });
         }
     }
     let head_end = item.find("->").unwrap_or(0);
@@ -237,7 +310,11 @@ fn parse_logic_item(item: &str) -> Result<Condition, ApiError> {
         .ok_or_else(|| filter_error(item, "expected column.operator.value"))?;
     let field = parse_field(&item[..dot])?;
     let (negated, operation) = parse_operation(&item[dot + 1..], true)?;
-    Ok(Condition::Filter { field, negated, operation })
+    Ok(Condition::Filter {
+        field,
+        negated,
+        operation,
+    })
 }
 
 #[cfg(test)]
@@ -245,34 +322,69 @@ mod tests {
     use super::*;
 
     fn field(name: &str) -> Field {
-        Field { name: name.into(), json_path: vec![] }
+        Field {
+            name: name.into(),
+            json_path: vec![],
+        }
     }
 
     #[test]
     fn parses_operators() {
         let c = parse_filter(field("a"), "not.like.*x*").unwrap();
-        assert_eq!(c, Condition::Filter {
-            field: field("a"),
-            negated: true,
-            operation: Operation::Compare { op: CompareOp::Like, value: "%x%".into() },
-        });
+        assert_eq!(
+            c,
+            Condition::Filter {
+                field: field("a"),
+                negated: true,
+                operation: Operation::Compare {
+                    op: CompareOp::Like,
+                    value: "%x%".into()
+                },
+            }
+        );
         let c = parse_filter(field("a"), "in.(1,\"b,c\",3)").unwrap();
-        assert!(matches!(c, Condition::Filter { operation: Operation::In(ref v), .. } if v == &vec!["1".to_string(), "b,c".into(), "3".into()]));
+        assert!(
+            matches!(c, Condition::Filter { operation: Operation::In(ref v), .. } if v == &vec!["1".to_string(), "b,c".into(), "3".into()])
+        );
         let c = parse_filter(field("a"), "fts(english).cat & dog").unwrap();
-        assert!(matches!(c, Condition::Filter { operation: Operation::Fts { language: Some(_), .. }, .. }));
+        assert!(matches!(
+            c,
+            Condition::Filter {
+                operation: Operation::Fts {
+                    language: Some(_),
+                    ..
+                },
+                ..
+            }
+        ));
         let c = parse_filter(field("a"), "eq(any).{1,2}").unwrap();
-        assert!(matches!(c, Condition::Filter { operation: Operation::Quantified { all: false, .. }, .. }));
+        assert!(matches!(
+            c,
+            Condition::Filter {
+                operation: Operation::Quantified { all: false, .. },
+                ..
+            }
+        ));
         assert!(parse_filter(field("a"), "bogus.1").is_err());
         assert!(parse_filter(field("a"), "is.maybe").is_err());
     }
 
     #[test]
     fn parses_nested_logic() {
-        let children = parse_logic_children("(a.eq.1,and(b.gt.2,c.in.(1,2)),not.or(d.is.null,e.eq.\"x,y\"))").unwrap();
+        let children =
+            parse_logic_tree("(a.eq.1,and(b.gt.2,c.in.(1,2)),not.or(d.is.null,e.eq.\"x,y\"))")
+                .unwrap();
         assert_eq!(children.len(), 3);
         match &children[2] {
-            Condition::Logic { and: false, negated: true, children } => match &children[1] {
-                Condition::Filter { operation: Operation::Compare { value, .. }, .. } => assert_eq!(value, "x,y"),
+            Condition::Logic {
+                and: false,
+                negated: true,
+                children,
+            } => match &children[1] {
+                Condition::Filter {
+                    operation: Operation::Compare { value, .. },
+                    ..
+                } => assert_eq!(value, "x,y"),
                 other => panic!("unexpected {other:?}"),
             },
             other => panic!("unexpected {other:?}"),

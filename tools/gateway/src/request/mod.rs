@@ -1,6 +1,7 @@
 //! What the client asked for, parsed from the URL and headers into plain values: no SQL and no
 //! schema knowledge here, only PostgREST's query-string grammar.
 
+pub mod cast;
 pub mod filter;
 pub mod media;
 pub mod order;
@@ -14,7 +15,7 @@ use std::collections::HashMap;
 use crate::error::ApiError;
 pub use filter::{CompareOp, Condition, FtsKind, IsValue, Operation};
 pub use order::OrderTerm;
-pub use select::{Field, JsonKey, JsonStep, SelectItem};
+pub use select::{Aggregate, Field, JsonKey, JsonStep, SelectItem};
 
 /// A path of embed names (or aliases) from the top-level relation; empty means top level.
 pub type EmbedPath = Vec<String>;
@@ -32,7 +33,10 @@ pub struct QueryParams {
 
 impl QueryParams {
     pub fn parse(pairs: &[(String, String)]) -> Result<QueryParams, ApiError> {
-        let mut params = QueryParams { select: vec![SelectItem::Star], ..Default::default() };
+        let mut params = QueryParams {
+            select: vec![SelectItem::Star],
+            ..Default::default()
+        };
         for (key, value) in pairs {
             match key.as_str() {
                 "select" => params.select = select::parse_select(value)?,
@@ -44,11 +48,35 @@ impl QueryParams {
         Ok(params)
     }
 
+    /// Whether the select uses an aggregate function anywhere (embeds included).
+    pub fn uses_aggregates(&self) -> bool {
+        fn any(items: &[SelectItem]) -> bool {
+            items.iter().any(|item| match item {
+                SelectItem::Column { aggregate, .. } => aggregate.is_some(),
+                SelectItem::Embed { children, .. } => any(children),
+                SelectItem::Star => false,
+            })
+        }
+        any(&self.select)
+    }
+
     fn add_keyed(&mut self, key: &str, value: &str) -> Result<(), ApiError> {
-        for (suffix, and, negated) in [("not.or", false, true), ("not.and", true, true), ("or", false, false), ("and", true, false)] {
+        for (suffix, and, negated) in [
+            ("not.or", false, true),
+            ("not.and", true, true),
+            ("or", false, false),
+            ("and", true, false),
+        ] {
             if let Some(path) = strip_key_suffix(key, suffix) {
-                let children = filter::parse_logic_children(value)?;
-                self.conditions.push((path, Condition::Logic { and, negated, children }));
+                let children = filter::parse_logic_tree(value)?;
+                self.conditions.push((
+                    path,
+                    Condition::Logic {
+                        and,
+                        negated,
+                        children,
+                    },
+                ));
                 return Ok(());
             }
         }
@@ -59,9 +87,16 @@ impl QueryParams {
         for (suffix, is_limit) in [("limit", true), ("offset", false)] {
             if let Some(path) = strip_key_suffix(key, suffix) {
                 let n: i64 = value.trim().parse().map_err(|_| {
-                    ApiError::query_param(format!("failed to parse {suffix} parameter ({value})"), "expected an integer")
+                    ApiError::query_param(
+                        format!("failed to parse {suffix} parameter ({value})"),
+                        "expected an integer",
+                    )
                 })?;
-                if is_limit { self.limits.insert(path, n) } else { self.offsets.insert(path, n) };
+                if is_limit {
+                    self.limits.insert(path, n)
+                } else {
+                    self.offsets.insert(path, n)
+                };
                 return Ok(());
             }
         }
@@ -74,7 +109,11 @@ impl QueryParams {
 }
 
 fn parse_name_list(value: &str) -> Vec<String> {
-    value.split(',').map(|s| s.trim().trim_matches('"').to_string()).filter(|s| !s.is_empty()).collect()
+    value
+        .split(',')
+        .map(|s| s.trim().trim_matches('"').to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 /// `order` -> Some([]), `rel.order` -> Some(["rel"]), `ordering` -> None.
@@ -93,7 +132,10 @@ fn strip_key_suffix(key: &str, suffix: &str) -> Option<EmbedPath> {
 fn split_embed_key(key: &str) -> (EmbedPath, String) {
     let head_end = key.find("->").unwrap_or(key.len());
     match key[..head_end].rfind('.') {
-        Some(dot) => (key[..dot].split('.').map(str::to_string).collect(), key[dot + 1..].to_string()),
+        Some(dot) => (
+            key[..dot].split('.').map(str::to_string).collect(),
+            key[dot + 1..].to_string(),
+        ),
         None => (Vec::new(), key.to_string()),
     }
 }
@@ -103,7 +145,9 @@ mod tests {
     use super::*;
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]

@@ -53,9 +53,17 @@ pub fn parse_order(value: &str) -> Result<Vec<OrderTerm>, ApiError> {
             None => (None, target.clone()),
         };
         if field_text.contains('.') {
-            return Err(order_error(value, "expected column[.asc|.desc][.nullsfirst|.nullslast]"));
+            return Err(order_error(
+                value,
+                "expected column[.asc|.desc][.nullsfirst|.nullslast]",
+            ));
         }
-        terms.push(OrderTerm { relation, field: parse_field(&field_text)?, descending, nulls_first });
+        terms.push(OrderTerm {
+            relation,
+            field: parse_field(&field_text)?,
+            descending,
+            nulls_first,
+        });
     }
     Ok(terms)
 }
@@ -70,7 +78,8 @@ mod tests {
 
     #[test]
     fn parses_directions_and_nulls() {
-        let terms = parse_order("a.desc.nullslast,b,c.nullsfirst,data->>k.asc,author(name).desc").unwrap();
+        let terms =
+            parse_order("a.desc.nullslast,b,c.nullsfirst,data->>k.asc,author(name).desc").unwrap();
         assert_eq!(terms.len(), 5);
         assert_eq!(terms[0].descending, Some(true));
         assert_eq!(terms[0].nulls_first, Some(false));

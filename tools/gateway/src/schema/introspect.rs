@@ -20,7 +20,7 @@ where n.nspname = any($1) and c.relkind in ('r', 'v', 'm', 'f', 'p')";
 
 const COLUMNS: &str = "
 select a.attrelid, a.attname::text, format_type(a.atttypid, a.atttypmod),
-  case when a.attgenerated = '' then pg_get_expr(d.adbin, d.adrelid) end
+  case when a.attgenerated = '' then pg_get_expr(d.adbin, d.adrelid) end, a.attnotnull
 from pg_attribute a left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
 where a.attrelid = any($1) and a.attnum > 0 and not a.attisdropped
 order by a.attrelid, a.attnum";
@@ -78,7 +78,12 @@ join pg_settings ps on ps.name = split_part(cfg, '=', 1) and ps.context = 'user'
 where s.setdatabase in (0, (select oid from pg_database where datname = current_database()))
 order by s.setdatabase";
 
-pub async fn load(client: &Client, schemas: &[String]) -> Result<SchemaCache, tokio_postgres::Error> {
+const TIMEZONES: &str = "select name from pg_timezone_names";
+
+pub async fn load(
+    client: &Client,
+    schemas: &[String],
+) -> Result<SchemaCache, tokio_postgres::Error> {
     let mut cache = SchemaCache::default();
     let mut by_oid: HashMap<u32, (String, String)> = HashMap::new();
     for row in client.query(RELATIONS, &[&schemas]).await? {
@@ -115,6 +120,7 @@ pub async fn load(client: &Client, schemas: &[String]) -> Result<SchemaCache, to
             name: row.get(1),
             type_sql: row.get(2),
             default_sql: row.get(3),
+            not_null: row.get(4),
         });
     }
     for (oid, key) in &by_oid {
@@ -143,7 +149,13 @@ pub async fn load(client: &Client, schemas: &[String]) -> Result<SchemaCache, to
             parent_columns: row.get(4),
         });
     }
-    derive_keys(&mut cache, &by_oid, &sources, &unique_keys, &base_foreign_keys);
+    derive_keys(
+        &mut cache,
+        &by_oid,
+        &sources,
+        &unique_keys,
+        &base_foreign_keys,
+    );
     for row in &function_rows {
         let function = function_from_row(row, &columns_by_oid);
         cache
@@ -159,21 +171,34 @@ pub async fn load(client: &Client, schemas: &[String]) -> Result<SchemaCache, to
         settings.retain(|(n, _)| *n != name);
         settings.push((name, row.get(2)));
     }
+    for row in client.query(TIMEZONES, &[]).await? {
+        cache.timezones.insert(row.get(0));
+    }
     Ok(cache)
 }
 
 /// Reads the stored query of every exposed view to learn where its columns come from.
-async fn view_sources(client: &Client, cache: &SchemaCache, by_oid: &HashMap<u32, (String, String)>) -> Result<ColumnSources, tokio_postgres::Error> {
+async fn view_sources(
+    client: &Client,
+    cache: &SchemaCache,
+    by_oid: &HashMap<u32, (String, String)>,
+) -> Result<ColumnSources, tokio_postgres::Error> {
     let view_oids: Vec<u32> = by_oid
         .iter()
-        .filter(|(_, key)| cache.tables.get(*key).is_some_and(|t| !LEAF_RELATION_KINDS.contains(&t.kind)))
+        .filter(|(_, key)| {
+            cache
+                .tables
+                .get(*key)
+                .is_some_and(|t| !LEAF_RELATION_KINDS.contains(&t.kind))
+        })
         .map(|(oid, _)| *oid)
         .collect();
     let mut sources = ColumnSources::default();
     let queries = client.query(VIEW_QUERIES, &[&view_oids]).await?;
     let mut pending: Vec<u32> = queries.iter().map(|row| row.get(0)).collect();
     // Views may read views outside the exposed schemas; follow them a few levels deep.
-    let mut texts: HashMap<u32, String> = queries.iter().map(|row| (row.get(0), row.get(1))).collect();
+    let mut texts: HashMap<u32, String> =
+        queries.iter().map(|row| (row.get(0), row.get(1))).collect();
     let mut attributes: HashMap<(u32, i16), String> = HashMap::new();
     let mut columns_of: HashMap<u32, Vec<String>> = HashMap::new();
     for _ in 0..4 {
@@ -196,7 +221,11 @@ async fn view_sources(client: &Client, cache: &SchemaCache, by_oid: &HashMap<u32
                 list.push(name);
             }
         }
-        let nested: Vec<u32> = wanted.iter().copied().filter(|oid| !texts.contains_key(oid)).collect();
+        let nested: Vec<u32> = wanted
+            .iter()
+            .copied()
+            .filter(|oid| !texts.contains_key(oid))
+            .collect();
         let mut next = Vec::new();
         for row in client.query(VIEW_QUERIES, &[&nested]).await? {
             let oid: u32 = row.get(0);
@@ -216,7 +245,12 @@ async fn view_sources(client: &Client, cache: &SchemaCache, by_oid: &HashMap<u32
 /// Relation oids a stored view query reads (`:resorigtbl N`).
 fn referenced_oids(text: &str) -> Vec<u32> {
     text.match_indices(":resorigtbl ")
-        .filter_map(|(i, m)| text[i + m.len()..].split_whitespace().next().and_then(|n| n.parse::<u32>().ok()))
+        .filter_map(|(i, m)| {
+            text[i + m.len()..]
+                .split_whitespace()
+                .next()
+                .and_then(|n| n.parse::<u32>().ok())
+        })
         .filter(|oid| *oid != 0)
         .collect()
 }
@@ -232,12 +266,20 @@ fn derive_keys(
 ) {
     let columns_of: HashMap<u32, Vec<String>> = by_oid
         .iter()
-        .filter_map(|(oid, key)| cache.tables.get(key).map(|t| (*oid, t.columns.iter().map(|c| c.name.clone()).collect())))
+        .filter_map(|(oid, key)| {
+            cache
+                .tables
+                .get(key)
+                .map(|t| (*oid, t.columns.iter().map(|c| c.name.clone()).collect()))
+        })
         .collect();
     let covers = |relation: u32, base: u32, columns: &[String]| -> Option<Vec<String>> {
         let relation_columns = columns_of.get(&relation)?;
         if relation == base {
-            return columns.iter().all(|c| relation_columns.contains(c)).then(|| columns.to_vec());
+            return columns
+                .iter()
+                .all(|c| relation_columns.contains(c))
+                .then(|| columns.to_vec());
         }
         sources.covers(relation, relation_columns, base, columns)
     };
@@ -261,9 +303,14 @@ fn derive_keys(
     }
     for fk in foreign_keys {
         for (child_oid, child_key) in by_oid {
-            let Some(child_columns) = covers(*child_oid, fk.child, &fk.child_columns) else { continue };
+            let Some(child_columns) = covers(*child_oid, fk.child, &fk.child_columns) else {
+                continue;
+            };
             for (parent_oid, parent_key) in by_oid {
-                let Some(parent_columns) = covers(*parent_oid, fk.parent, &fk.parent_columns) else { continue };
+                let Some(parent_columns) = covers(*parent_oid, fk.parent, &fk.parent_columns)
+                else {
+                    continue;
+                };
                 cache.foreign_keys.push(ForeignKey {
                     name: fk.name.clone(),
                     table: child_key.clone(),
@@ -276,7 +323,10 @@ fn derive_keys(
     }
 }
 
-fn function_from_row(row: &tokio_postgres::Row, columns_by_oid: &HashMap<u32, Vec<Column>>) -> Function {
+fn function_from_row(
+    row: &tokio_postgres::Row,
+    columns_by_oid: &HashMap<u32, Vec<Column>>,
+) -> Function {
     let names: Vec<String> = row.get(2);
     let modes: Vec<String> = row.get(3);
     let types: Vec<String> = row.get(4);
@@ -295,7 +345,12 @@ fn function_from_row(row: &tokio_postgres::Row, columns_by_oid: &HashMap<u32, Ve
             });
         }
         if matches!(mode, "o" | "b" | "t") {
-            out_columns.push(Column { name, type_sql: type_sql.clone(), default_sql: None });
+            out_columns.push(Column {
+                name,
+                type_sql: type_sql.clone(),
+                default_sql: None,
+                not_null: false,
+            });
         }
     }
     let retset: bool = row.get(6);
@@ -304,19 +359,36 @@ fn function_from_row(row: &tokio_postgres::Row, columns_by_oid: &HashMap<u32, Ve
     let typrelid: u32 = row.get(9);
     let returns_record: bool = row.get(10);
     let volatility: String = row.get(11);
-    let result_relation = match (row.get::<_, Option<String>>(12), row.get::<_, Option<String>>(13)) {
+    let result_relation = match (
+        row.get::<_, Option<String>>(12),
+        row.get::<_, Option<String>>(13),
+    ) {
         (Some(s), Some(n)) => Some((s, n)),
         _ => None,
     };
     let (returns, result_columns) = if returns_void {
         (ReturnShape::Void, Vec::new())
     } else if returns_record && !out_columns.is_empty() {
-        (if retset { ReturnShape::SetOfComposite } else { ReturnShape::SingleComposite }, out_columns)
+        (
+            if retset {
+                ReturnShape::SetOfComposite
+            } else {
+                ReturnShape::SingleComposite
+            },
+            out_columns,
+        )
     } else if returns_record {
         (ReturnShape::UntypedRecord, Vec::new())
     } else if typtype == "c" {
         let columns = columns_by_oid.get(&typrelid).cloned().unwrap_or_default();
-        (if retset { ReturnShape::SetOfComposite } else { ReturnShape::SingleComposite }, columns)
+        (
+            if retset {
+                ReturnShape::SetOfComposite
+            } else {
+                ReturnShape::SingleComposite
+            },
+            columns,
+        )
     } else if retset {
         (ReturnShape::SetOfScalar, Vec::new())
     } else {

@@ -8,7 +8,7 @@ mod views;
 pub use introspect::load;
 pub use relationships::{find_relationship, Cardinality, Relationship};
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 #[derive(Debug, Clone)]
 pub struct Column {
@@ -17,6 +17,8 @@ pub struct Column {
     pub type_sql: String,
     /// Default expression from the catalog, used for `Prefer: missing=default`.
     pub default_sql: Option<String>,
+    /// `NOT NULL`: with no default, the OpenAPI document lists the column as required.
+    pub not_null: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -41,7 +43,9 @@ impl Table {
         matches!(self.kind, 'r' | 'p')
     }
     pub fn has_unique(&self, columns: &[String]) -> bool {
-        self.unique_keys.iter().any(|key| key.iter().all(|k| columns.contains(k)))
+        self.unique_keys
+            .iter()
+            .any(|key| key.iter().all(|k| columns.contains(k)))
     }
 }
 
@@ -109,6 +113,8 @@ pub struct SchemaCache {
     pub functions: HashMap<(String, String), Vec<Function>>,
     /// `ALTER ROLE ... SET` settings a user may set, applied per request like PostgREST does.
     pub role_settings: HashMap<String, Vec<(String, String)>>,
+    /// Time zone names Postgres knows, for `Prefer: timezone=`.
+    pub timezones: HashSet<String>,
 }
 
 impl SchemaCache {
@@ -121,7 +127,10 @@ impl SchemaCache {
         self.functions(&table.schema, name).iter().find(|f| {
             f.params.len() == 1
                 && f.params[0].type_oid == table.row_type
-                && matches!(f.returns, ReturnShape::Scalar | ReturnShape::SingleComposite)
+                && matches!(
+                    f.returns,
+                    ReturnShape::Scalar | ReturnShape::SingleComposite
+                )
         })
     }
 

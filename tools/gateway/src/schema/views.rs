@@ -24,10 +24,21 @@ pub struct ColumnSources {
 impl ColumnSources {
     /// Records a view's stored query (`pg_rewrite.ev_action::text`); `columns` are the view's
     /// columns in attnum order; `attname` resolves (relation oid, attnum) to a column name.
-    pub fn add_view(&mut self, view: u32, columns: &[String], ev_action: &str, attname: &dyn Fn(u32, i16) -> Option<String>) {
+    pub fn add_view(
+        &mut self,
+        view: u32,
+        columns: &[String],
+        ev_action: &str,
+        attname: &dyn Fn(u32, i16) -> Option<String>,
+    ) {
         let mut sources = HashMap::new();
         for entry in target_entries(ev_action) {
-            let Some(column) = usize::try_from(entry.resno).ok().and_then(|n| columns.get(n.wrapping_sub(1))) else { continue };
+            let Some(column) = usize::try_from(entry.resno)
+                .ok()
+                .and_then(|n| columns.get(n.wrapping_sub(1)))
+            else {
+                continue;
+            };
             if *column != entry.resname || entry.origin_table == 0 {
                 continue;
             }
@@ -40,7 +51,10 @@ impl ColumnSources {
     }
 
     pub fn source_oids(&self) -> Vec<u32> {
-        self.direct.values().flat_map(|m| m.values().map(|(oid, _)| *oid)).collect()
+        self.direct
+            .values()
+            .flat_map(|m| m.values().map(|(oid, _)| *oid))
+            .collect()
     }
 
     /// The table column a relation's column finally reads, following views of views.
@@ -56,7 +70,13 @@ impl ColumnSources {
     }
 
     /// The names under which `relation` exposes all of `base`'s `columns`, if it does.
-    pub fn covers(&self, relation: u32, relation_columns: &[String], base: u32, columns: &[String]) -> Option<Vec<String>> {
+    pub fn covers(
+        &self,
+        relation: u32,
+        relation_columns: &[String],
+        base: u32,
+        columns: &[String],
+    ) -> Option<Vec<String>> {
         columns
             .iter()
             .map(|wanted| {
@@ -81,13 +101,24 @@ fn target_entries(text: &str) -> Vec<TargetEntry> {
     let mut entries = Vec::new();
     for (start, _) in text.match_indices(":resno ") {
         let tokens = node_tokens(&text[start..], 10);
-        if tokens.len() < 10 || tokens[2] != ":resname" || tokens[6] != ":resorigtbl" || tokens[8] != ":resorigcol" {
+        if tokens.len() < 10
+            || tokens[2] != ":resname"
+            || tokens[6] != ":resorigtbl"
+            || tokens[8] != ":resorigcol"
+        {
             continue;
         }
-        let (Ok(resno), Ok(origin_table), Ok(origin_column)) = (tokens[1].parse(), tokens[7].parse(), tokens[9].parse()) else {
+        let (Ok(resno), Ok(origin_table), Ok(origin_column)) =
+            (tokens[1].parse(), tokens[7].parse(), tokens[9].parse())
+        else {
             continue;
         };
-        entries.push(TargetEntry { resno, resname: tokens[3].clone(), origin_table, origin_column });
+        entries.push(TargetEntry {
+            resno,
+            resname: tokens[3].clone(),
+            origin_table,
+            origin_column,
+        });
     }
     entries
 }
@@ -135,10 +166,27 @@ mod tests {
             (16389, 2) => Some("t_id".to_string()),
             _ => None,
         };
-        let columns: Vec<String> = ["vid", "t_id", "one"].iter().map(|s| s.to_string()).collect();
+        let columns: Vec<String> = ["vid", "t_id", "one"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         sources.add_view(50000, &columns, EV_ACTION, &names);
-        assert_eq!(sources.covers(50000, &columns, 16389, &["id".to_string()]), Some(vec!["vid".to_string()]));
-        assert_eq!(sources.covers(50000, &columns, 16389, &["id".to_string(), "t_id".to_string()]), Some(vec!["vid".to_string(), "t_id".to_string()]));
-        assert_eq!(sources.covers(50000, &columns, 16389, &["other".to_string()]), None);
+        assert_eq!(
+            sources.covers(50000, &columns, 16389, &["id".to_string()]),
+            Some(vec!["vid".to_string()])
+        );
+        assert_eq!(
+            sources.covers(
+                50000,
+                &columns,
+                16389,
+                &["id".to_string(), "t_id".to_string()]
+            ),
+            Some(vec!["vid".to_string(), "t_id".to_string()])
+        );
+        assert_eq!(
+            sources.covers(50000, &columns, 16389, &["other".to_string()]),
+            None
+        );
     }
 }

@@ -22,7 +22,10 @@ pub struct Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        let _ = Command::new(postgres_script()).arg("stop").arg(&self.data_dir).status();
+        let _ = Command::new(postgres_script())
+            .arg("stop")
+            .arg(&self.data_dir)
+            .status();
         let _ = std::fs::remove_dir_all(&self.data_dir);
     }
 }
@@ -32,7 +35,9 @@ fn postgres_script() -> PathBuf {
 }
 
 fn free_ports() -> impl Iterator<Item = u16> {
-    PORT_RANGE.clone().filter(|p| TcpListener::bind(("127.0.0.1", *p)).is_ok())
+    PORT_RANGE
+        .clone()
+        .filter(|p| TcpListener::bind(("127.0.0.1", *p)).is_ok())
 }
 
 pub fn free_port() -> u16 {
@@ -47,7 +52,8 @@ pub fn superuser_url() -> (String, Option<Cluster>) {
         return (url, None);
     }
     for port in free_ports().take(5) {
-        let data_dir = std::env::temp_dir().join(format!("gateway-it-{}-{port}", std::process::id()));
+        let data_dir =
+            std::env::temp_dir().join(format!("gateway-it-{}-{port}", std::process::id()));
         let started = Command::new(postgres_script())
             .arg("start")
             .arg(&data_dir)
@@ -56,7 +62,10 @@ pub fn superuser_url() -> (String, Option<Cluster>) {
             .expect("run tools/scripts/postgres.sh");
         let cluster = Cluster { data_dir };
         if started.success() {
-            return (format!("postgres://postgres@127.0.0.1:{port}/postgres"), Some(cluster));
+            return (
+                format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+                Some(cluster),
+            );
         }
     }
     panic!("could not start Postgres through tools/scripts/postgres.sh on any free port in 56000-56099");
@@ -64,22 +73,43 @@ pub fn superuser_url() -> (String, Option<Cluster>) {
 
 /// Creates a fresh database with the fixture; returns (superuser URL of it, authenticator URL).
 pub async fn create_fixture_database(super_url: &str) -> (String, String, String) {
-    let name = format!("gw_it_{}_{}", std::process::id(), SystemTime::now().duration_since(UNIX_EPOCH).unwrap().subsec_nanos());
-    let (client, connection) = tokio_postgres::connect(super_url, tokio_postgres::NoTls).await.expect("connect as superuser");
+    let name = format!(
+        "gw_it_{}_{}",
+        std::process::id(),
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos()
+    );
+    let (client, connection) = tokio_postgres::connect(super_url, tokio_postgres::NoTls)
+        .await
+        .expect("connect as superuser");
     tokio::spawn(connection);
-    client.batch_execute(&format!("create database {name}")).await.unwrap();
+    client
+        .batch_execute(&format!("create database {name}"))
+        .await
+        .unwrap();
     let db_super = replace_database(super_url, &name);
-    let (db_client, connection) = tokio_postgres::connect(&db_super, tokio_postgres::NoTls).await.unwrap();
+    let (db_client, connection) = tokio_postgres::connect(&db_super, tokio_postgres::NoTls)
+        .await
+        .unwrap();
     tokio::spawn(connection);
-    db_client.batch_execute(include_str!("../fixture.sql")).await.expect("load fixture.sql");
+    db_client
+        .batch_execute(include_str!("../fixture.sql"))
+        .await
+        .expect("load fixture.sql");
     let authenticator = authenticator_url(&db_super);
     (name, db_super, authenticator)
 }
 
 pub async fn drop_database(super_url: &str, name: &str) {
-    if let Ok((client, connection)) = tokio_postgres::connect(super_url, tokio_postgres::NoTls).await {
+    if let Ok((client, connection)) =
+        tokio_postgres::connect(super_url, tokio_postgres::NoTls).await
+    {
         tokio::spawn(connection);
-        let _ = client.batch_execute(&format!("drop database if exists {name} with (force)")).await;
+        let _ = client
+            .batch_execute(&format!("drop database if exists {name} with (force)"))
+            .await;
     }
 }
 
@@ -93,7 +123,10 @@ fn replace_database(url: &str, name: &str) -> String {
 }
 
 fn authenticator_url(db_super: &str) -> String {
-    let rest = db_super.split_once("://").map(|(_, r)| r).unwrap_or(db_super);
+    let rest = db_super
+        .split_once("://")
+        .map(|(_, r)| r)
+        .unwrap_or(db_super);
     let host_part = rest.split_once('@').map(|(_, h)| h).unwrap_or(rest);
     format!("postgres://gw_authenticator:gw-test@{host_part}")
 }
@@ -114,7 +147,10 @@ pub fn base_settings(authenticator: &str) -> std::collections::HashMap<&'static 
 }
 
 pub fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
 }
 
 pub fn token_with(claims: Value) -> String {
@@ -127,7 +163,9 @@ pub fn token_with(claims: Value) -> String {
 }
 
 pub fn user_token(sub: &str) -> String {
-    token_with(json!({"sub": sub, "role": "gw_authenticated", "aud": "authenticated", "exp": now() + 3600}))
+    token_with(
+        json!({"sub": sub, "role": "gw_authenticated", "aud": "authenticated", "exp": now() + 3600}),
+    )
 }
 
 /// A response read whole: status, headers and body (parsed as JSON when it is JSON).
@@ -139,17 +177,37 @@ pub struct Answer {
 }
 
 impl Answer {
+    async fn read(request: reqwest::RequestBuilder) -> Answer {
+        let response = request.send().await.expect("HTTP request");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap_or_default();
+        Answer {
+            status,
+            headers,
+            text,
+        }
+    }
+
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("body is not JSON ({e}): {:?}", self.text))
+        serde_json::from_str(&self.text)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {:?}", self.text))
     }
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers.get(name).map(|v| v.to_str().unwrap().to_string())
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
     }
     pub fn code(&self) -> String {
         self.json()["code"].as_str().unwrap_or_default().to_string()
     }
     pub fn ids(&self) -> Vec<i64> {
-        self.json().as_array().expect("an array body").iter().map(|r| r["id"].as_i64().expect("an id")).collect()
+        self.json()
+            .as_array()
+            .expect("an array body")
+            .iter()
+            .map(|r| r["id"].as_i64().expect("an id"))
+            .collect()
     }
 }
 
@@ -160,10 +218,20 @@ pub struct Api {
 
 impl Api {
     pub fn new(base: String) -> Api {
-        Api { base, http: reqwest::Client::new() }
+        Api {
+            base,
+            http: reqwest::Client::new(),
+        }
     }
 
-    pub async fn send(&self, method: &str, path: &str, token: Option<&str>, headers: &[(&str, &str)], body: Option<&str>) -> Answer {
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> Answer {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut request = self.http.request(method, format!("{}{}", self.base, path));
         if let Some(t) = token {
@@ -173,13 +241,30 @@ impl Api {
             request = request.header(*k, *v);
         }
         if let Some(b) = body {
-            request = request.header("Content-Type", "application/json").body(b.to_string());
+            request = request
+                .header("Content-Type", "application/json")
+                .body(b.to_string());
         }
-        let response = request.send().await.expect("HTTP request");
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let text = response.text().await.unwrap_or_default();
-        Answer { status, headers, text }
+        Answer::read(request).await
+    }
+
+    /// Sends a body as is, with only the headers given (no JSON Content-Type added).
+    pub async fn send_raw(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Answer {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self
+            .http
+            .request(method, format!("{}{}", self.base, path))
+            .body(body.to_string());
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        Answer::read(request).await
     }
 
     pub async fn get(&self, path: &str) -> Answer {
