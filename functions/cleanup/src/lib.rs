@@ -52,14 +52,14 @@ pub async fn scheduled(cron: &str, env: &Env) {
     let (db, config) = match maintenance_setup(env) {
         Ok(setup) => setup,
         Err(problem) => {
-            logging::emit(&json!({ "level": "error", "msg": "cleanup run not started", "cron": cron, "problem": problem.message }).to_string());
+            logging::emit(&json!({ "level": "error", "msg": "cleanup run not started", "cron": cron, "problem": problem.log_text() }).to_string());
             return;
         }
     };
     let plan = plan::jobs_for_cron(cron);
     let trigger = Trigger::Cron { cron: cron.to_string(), recognised: plan.recognised };
     let summary = run::run_jobs(&db, &plan.jobs, &config.jobs, config.budget_ms, trigger).await;
-    let recorded = run::record_summary(&db, &summary).await.err().map(|error| error.message);
+    let recorded = run::record_summary(&db, &summary).await.err().map(|error| error.log_text());
     logging::emit(&json!({ "level": summary.level(), "msg": "cleanup run", "summary": summary, "summary_not_recorded": recorded }).to_string());
 }
 
