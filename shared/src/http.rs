@@ -379,7 +379,8 @@ pub fn is_json_content_type(value: Option<&str>) -> bool {
 }
 
 /// Decodes a JSON body. Syntax errors say where (line and column); shape errors name the field.
-pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+/// `T` may borrow from `body`.
+pub fn parse_json<'a, T: serde::Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|error| {
         use serde_json::error::Category;
         match error.classify() {

@@ -11,23 +11,17 @@ use shared::http::{self, Caller, RequestContext};
 use shared::time::Timestamp;
 use shared::{clock, logging};
 use worker::{Request, Response};
-use zeroize::Zeroizing;
 
 use crate::catalogue::{is_valid_service_name, ServiceSpec};
 use crate::config::ApiKeysConfig;
 use crate::records::{HealthUpdate, KeySummary, NewKeyRow, SealedRow, SEALED_COLUMNS, SUMMARY_COLUMNS, TABLE};
 use crate::provider;
 use crate::rotation;
+use crate::secret_body;
 use crate::vault::{self, RecordBinding, SystemRandom, VaultError};
 
 /// Largest batch one rotation call accepts, whatever it asks for.
 const MAX_ROTATION_LIMIT: usize = 200;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StoreKeyBody {
-    key: String,
-}
 
 #[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -50,8 +44,8 @@ pub async fn store(mut req: Request, context: &RequestContext, service: &str) ->
     let config = settings(context)?;
     let (caller, user_id) = user_caller(&req, context).await?;
     let spec = configured_service(&config, service)?;
-    let body: StoreKeyBody = http::read_json(&mut req, context).await?;
-    let key = Zeroizing::new(body.key);
+    let body = secret_body::read(&mut req, context).await?;
+    let key = secret_body::key_from_body(body.as_bytes())?;
     let validated = spec.shape.validate(&key).map_err(|problem| {
         ApiError::invalid_field("key", format!("not a valid {service} key: {problem}"))
     })?;

@@ -4,8 +4,12 @@
 //! passed, not retried forever.
 //!
 //! Runs as the `maintenance` database role, which may read and rewrite only the key columns.
-//! Each row is updated only if it still holds the version it was read with, so a key the user
-//! replaced in the meantime is left alone (counted as skipped).
+//! Each row is updated only if it still holds the very ciphertext it was read with (and its
+//! version), so a key stored again in the meantime is left alone (counted as skipped). The
+//! version alone would not do: while a new master key rolls out, a Worker still on the old
+//! ring seals a re-stored key under the old version, and a filter on the version would let
+//! rotation overwrite it with the key it read before. Every seal draws a fresh salt and nonce,
+//! so a re-stored key never has the ciphertext it replaced.
 
 use serde::Serialize;
 use shared::db::{self, Db};
@@ -72,6 +76,7 @@ pub async fn rotate_batch(
                     .update(json_body(&SealedColumns::from(&resealed))?)
                     .eq("id", &row.id)
                     .eq("key_version", row.key_version.to_string())
+                    .eq("key_ciphertext", &row.key_ciphertext)
                     .select("id");
                 let updated: Vec<serde_json::Value> = db::fetch_json(update).await?;
                 if updated.is_empty() {
