@@ -19,14 +19,15 @@
 --   Returns how many rows were written. 22023 (400) for anything malformed; nothing is written
 --   then (one statement).
 --
--- record_refused_access(actor uuid, resource text, resource_id uuid, function_name text,
+-- record_refused_access(actor uuid, resource text, resource_ids uuid[], function_name text,
 --                       ip_address text default null, user_agent text default null)
---   returns boolean
---   security_recorder, service_role. The edge calls it when a caller asked for a lead or
---   workspace that RLS hid from them. Only a cross-tenant attempt is recorded: the resource
---   exists and the actor is no member of its workspace. The row concerns the workspace's owner
---   (the affected user, who reads it), never the actor: a row the actor could read would tell
---   them that the id exists. Returns whether a row was written. resource: 'lead' | 'workspace'.
+--   returns integer
+--   security_recorder, service_role. The edge calls it when a caller asked for leads or a
+--   workspace that RLS hid from them (1 to 1000 ids). Only cross-tenant attempts are recorded:
+--   the resource exists and the actor is no member of its workspace. Each row concerns the
+--   workspace's owner (the affected user, who reads it), never the actor: a row the actor could
+--   read would tell them that the id exists. Returns how many rows were written.
+--   resource: 'lead' | 'workspace'.
 --
 -- cleanup_security_events(batch_size int default 5000) returns jsonb
 --   {"deleted", "by_severity": {...}}: maintenance. Rows older than the retention_days of the
@@ -136,56 +137,60 @@ grant execute on function public.record_security_events(jsonb) to security_recor
 create or replace function public.record_refused_access(
   actor uuid,
   resource text,
-  resource_id uuid,
+  resource_ids uuid[],
   function_name text,
   ip_address text default null,
   user_agent text default null
-) returns boolean
+) returns integer
 language plpgsql volatile security definer
 set search_path = ''
 as $$
 declare
-  workspace uuid;
-  owner uuid;
+  address inet;
+  attempt record;
+  written integer := 0;
 begin
-  if actor is null or resource_id is null then
-    raise exception 'actor and resource_id are required' using errcode = '22023';
+  if actor is null or resource_ids is null or cardinality(resource_ids) not between 1 and 1000 then
+    raise exception 'actor and 1 to 1000 resource_ids are required' using errcode = '22023';
   end if;
   if coalesce(btrim(function_name), '') = '' or char_length(function_name) > 64 then
     raise exception 'function_name must be 1 to 64 characters' using errcode = '22023';
   end if;
-  case resource
-    when 'lead' then
-      select l.workspace_id into workspace from public.crm_leads l where l.id = resource_id;
-    when 'workspace' then
-      workspace := resource_id;
-    else
-      raise exception 'resource must be lead or workspace' using errcode = '22023';
-  end case;
-
-  select w.owner_id into owner from public.workspaces w where w.id = workspace;
-  if owner is null or exists (
-    select 1 from public.workspace_members m where m.workspace_id = workspace and m.user_id = actor
-  ) then
-    return false;
+  if resource not in ('lead', 'workspace') or resource is null then
+    raise exception 'resource must be lead or workspace' using errcode = '22023';
   end if;
-
-  perform private.record_security_event(
-    'access.cross_tenant_refused', 'warning', owner,
-    jsonb_build_object('resource', resource, 'resource_id', resource_id, 'workspace_id', workspace,
-                       'actor_user_id', actor, 'function', function_name),
-    record_refused_access.ip_address::inet,
-    record_refused_access.user_agent
-  );
-  return true;
-exception
-  when invalid_text_representation then
+  begin
+    address := record_refused_access.ip_address::inet;
+  exception when invalid_text_representation then
     raise exception 'ip_address is malformed' using errcode = '22023';
+  end;
+
+  for attempt in
+    select distinct asked.id as resource_id, w.id as workspace_id, w.owner_id
+    from unnest(resource_ids) as asked(id)
+    join public.workspaces w on w.id = case resource
+      when 'lead' then (select l.workspace_id from public.crm_leads l where l.id = asked.id)
+      else asked.id
+    end
+    where not exists (
+      select 1 from public.workspace_members m where m.workspace_id = w.id and m.user_id = actor
+    )
+  loop
+    perform private.record_security_event(
+      'access.cross_tenant_refused', 'warning', attempt.owner_id,
+      jsonb_build_object('resource', resource, 'resource_id', attempt.resource_id, 'workspace_id', attempt.workspace_id,
+                         'actor_user_id', actor, 'function', function_name),
+      address,
+      record_refused_access.user_agent
+    );
+    written := written + 1;
+  end loop;
+  return written;
 end
 $$;
 
-revoke execute on function public.record_refused_access(uuid, text, uuid, text, text, text) from public, anon, authenticated;
-grant execute on function public.record_refused_access(uuid, text, uuid, text, text, text) to security_recorder, service_role;
+revoke execute on function public.record_refused_access(uuid, text, uuid[], text, text, text) from public, anon, authenticated;
+grant execute on function public.record_refused_access(uuid, text, uuid[], text, text, text) to security_recorder, service_role;
 
 -- retention ----------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ grant usage on schema extensions, tests to security_recorder;
 \set recorder '{"role": "security_recorder", "sub": "api-keys"}'
 \set bob_lead 'b0b00000-0000-4000-8000-00000000b001'
 insert into crm_leads (id, workspace_id, user_id, name) values (:'bob_lead', :'bob_ws', :'bob_id', 'Bob''s lead');
+select id as alice_lead from crm_leads where workspace_id = :'alice_ws' limit 1 \gset
 
 -- writing: only security_recorder ---------------------------------------------------------------
 set local role security_recorder;
@@ -49,7 +50,7 @@ select throws_ok(format($$select record_security_events('[{"event_type": "api_ke
   '42501', null, 'Alice cannot write an event about herself either');
 select throws_ok(format('insert into security_event_logs (user_id, event_type) values (%L, %L)', :'alice_id', 'forged.event'),
   '42501', null, 'Alice cannot insert into the event log');
-select throws_ok(format($$select record_refused_access(%L, 'lead', %L, 'lead-scoring')$$, :'alice_id', :'bob_lead'),
+select throws_ok(format($$select record_refused_access(%L, 'lead', array[%L]::uuid[], 'lead-scoring')$$, :'alice_id', :'bob_lead'),
   '42501', null, 'Alice cannot report refused access herself');
 select throws_ok($$select cleanup_security_events()$$, '42501', null, 'Alice cannot purge the event log');
 reset role;
@@ -60,7 +61,7 @@ declare
 begin
   foreach narrow in array array['anon', 'webhook_ingest', 'maintenance', 'rate_limiter'] loop
     if has_function_privilege(narrow, 'public.record_security_events(jsonb)', 'execute')
-       or has_function_privilege(narrow, 'public.record_refused_access(uuid, text, uuid, text, text, text)', 'execute') then
+       or has_function_privilege(narrow, 'public.record_refused_access(uuid, text, uuid[], text, text, text)', 'execute') then
       raise exception '% may record security events', narrow;
     end if;
   end loop;
@@ -96,16 +97,18 @@ reset role;
 -- refused cross-tenant access ----------------------------------------------------------------------
 set local role security_recorder;
 set local request.jwt.claims = :'recorder';
-select is(record_refused_access(:'alice_id', 'lead', :'bob_lead', 'lead-scoring', '198.51.100.4', 'ua'), true,
-  'Alice asking for Bob''s lead is recorded');
-select is(record_refused_access(:'alice_id', 'workspace', :'bob_ws', 'lead-scoring'), true,
+select is(record_refused_access(:'alice_id', 'lead', array[:'bob_lead', gen_random_uuid()]::uuid[], 'lead-scoring', '198.51.100.4', 'ua'), 1,
+  'Alice asking for Bob''s lead is recorded; an id that exists nowhere is not a cross-tenant attempt');
+select is(record_refused_access(:'alice_id', 'workspace', array[:'bob_ws']::uuid[], 'lead-scoring'), 1,
   'Alice asking for Bob''s workspace is recorded');
-select is(record_refused_access(:'alice_id', 'lead', gen_random_uuid(), 'lead-scoring'), false,
-  'A lead id that exists nowhere is not a cross-tenant attempt');
-select is(record_refused_access(:'vera_id', 'workspace', :'alice_ws', 'lead-scoring'), false,
+select is(record_refused_access(:'alice_id', 'lead', array[:'alice_lead']::uuid[], 'lead-scoring'), 0,
+  'A lead in Alice''s own workspace is not a cross-tenant attempt');
+select is(record_refused_access(:'vera_id', 'workspace', array[:'alice_ws']::uuid[], 'lead-scoring'), 0,
   'A member refused for her role (Vera, a viewer) is not a cross-tenant attempt');
-select throws_ok(format($$select record_refused_access(%L, 'invoice', %L, 'lead-scoring')$$, :'alice_id', :'bob_lead'),
+select throws_ok(format($$select record_refused_access(%L, 'invoice', array[%L]::uuid[], 'lead-scoring')$$, :'alice_id', :'bob_lead'),
   '22023', null, 'Only leads and workspaces are known resources');
+select throws_ok(format($$select record_refused_access(%L, 'lead', array[%L]::uuid[], 'lead-scoring', 'not-an-ip')$$, :'alice_id', :'bob_lead'),
+  '22023', null, 'A malformed IP address is refused');
 reset role;
 select is((select count(*)::int from security_event_logs where event_type = 'access.cross_tenant_refused' and user_id = :'bob_id'), 2,
   'Both attempts are recorded for Bob, the owner of what was asked for');

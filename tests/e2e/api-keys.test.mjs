@@ -423,6 +423,8 @@ describe("master-key rotation", () => {
         const checked = await check(user, "openai");
         assert.equal(checked.body.healthy, true, JSON.stringify(checked.body));
         assert.equal(received.at(-1).headers.authorization, `Bearer ${key}`);
+        const events = rows(`select details from public.security_event_logs where user_id = '${user.id}' and event_type = 'api_key.rotated'`);
+        assert.deepEqual(events, [{ details: { service: "openai", from_version: 1, to_version: 2 } }], "the owner can see the key was re-sealed");
       }
       const again = await rotateAll();
       assert.equal(again.rotated, 0, "a second run finds nothing left to rotate");

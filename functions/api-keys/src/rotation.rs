@@ -27,6 +27,26 @@ pub struct RotationReport {
     pub failed: Vec<RotationFailure>,
     /// Pass as `after` to continue; `None` when no rows remain past this batch.
     pub next_after: Option<String>,
+    /// Whose keys were re-sealed, and whose could not be, for their security events; not
+    /// part of the answer.
+    #[serde(skip)]
+    pub rotated_rows: Vec<RowOwner>,
+    #[serde(skip)]
+    pub failed_rows: Vec<RowOwner>,
+}
+
+/// A stored key's owner, service and the master key version it was read under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowOwner {
+    pub user_id: String,
+    pub service: String,
+    pub key_version: i64,
+}
+
+impl RowOwner {
+    fn of(row: &SealedRow) -> RowOwner {
+        RowOwner { user_id: row.user_id.clone(), service: row.service.clone(), key_version: row.key_version }
+    }
 }
 
 #[derive(Debug, PartialEq, Eq, Serialize)]
@@ -83,9 +103,13 @@ pub async fn rotate_batch(
                     report.skipped += 1;
                 } else {
                     report.rotated += 1;
+                    report.rotated_rows.push(RowOwner::of(row));
                 }
             }
-            Err(error) => report.failed.push(RotationFailure { id: row.id.clone(), reason: error.to_string() }),
+            Err(error) => {
+                report.failed.push(RotationFailure { id: row.id.clone(), reason: error.to_string() });
+                report.failed_rows.push(RowOwner::of(row));
+            }
         }
     }
     Ok(report)

@@ -12,6 +12,7 @@
 //! | `lead_score_decay` | leads scored more than `CLEANUP_LEAD_DECAY_DAYS` ago, re-scored | every 15 min |
 //! | `log_retention` | `system_logs` past their level's `system_logs_settings.retention_days` | daily 03:30 |
 //! | `webhook_retention` | processed / ignored webhook events older than `CLEANUP_WEBHOOK_RETENTION_DAYS` | daily 03:30 |
+//! | `security_event_retention` | `security_event_logs` past the `system_logs_settings.retention_days` of the level named like their severity | daily 03:30 |
 //!
 //! Each run stays inside its time budget ([`plan::Budget`]: a batch starts only if it is
 //! expected to fit), leaves the rest for the next run, and writes one `system_logs` row

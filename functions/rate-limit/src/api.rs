@@ -23,6 +23,7 @@ use serde::Deserialize;
 use serde_json::json;
 use shared::error::ApiError;
 use shared::http::{self, header, RequestContext};
+use shared::security_events;
 use worker::{Method, Request, Response};
 
 /// The longest key accepted; the Postgres store allows 255 characters.
@@ -98,7 +99,7 @@ async fn check(req: &mut Request, context: &RequestContext) -> Result<Response, 
     let config = context.config()?;
     let authorization = header(req, "authorization");
     let api_key = header(req, API_KEY_HEADER);
-    service_auth::authenticate(
+    let authenticated = service_auth::authenticate(
         Presented { authorization: authorization.as_deref(), api_key: api_key.as_deref() },
         config.jwt.secret.as_deref(),
         settings.check_secret.as_deref(),
@@ -110,7 +111,10 @@ async fn check(req: &mut Request, context: &RequestContext) -> Result<Response, 
             "send the service_role key as a Bearer token, or the check secret in {API_KEY_HEADER}"
         )),
         ServiceAuthError::Refused => ApiError::forbidden("only the service role or the check secret may call /check"),
-    })?;
+    });
+    // Refusals only: accepted checks are the hot path of other services, one per request.
+    security_events::record_privileged_call(context, req, "rate-limit/check", &authenticated, false).await;
+    authenticated?;
 
     let valid = validate(http::read_json::<CheckBody>(req, context).await?)?;
     let rows = limits::current_rows(context, settings.table_cache_ms, shared::clock::now_millis()).await;
