@@ -19,7 +19,8 @@
 --   no_trusted_user                  the session has no metadata.user_id
 --   customer_link_conflict           the user is linked to another Stripe customer
 --   customer_linked_to_another_user  the customer is linked to another user
--- The user whose link was at stake gets a `billing.customer_relink_refused` security event
+-- The user whose link was at stake (the one client_reference_id names, the user already
+-- linked, the owner of the customer) gets a `billing.customer_relink_refused` security event
 -- (0024), so they and the operators can see the attempt.
 --
 -- How a refusal travels: an apply_* helper raises SQLSTATE WR001 with the reason as HINT and,
@@ -35,6 +36,7 @@ as $$
 declare
   customer_id text := session ->> 'customer';
   claimed_user text := session -> 'metadata' ->> 'user_id';
+  named_user uuid;
   buyer uuid;
   workspace uuid;
   linked_customer text;
@@ -47,9 +49,15 @@ begin
   end if;
 
   if claimed_user is null then
+    -- Whoever client_reference_id names (if anyone) is told that a checkout tried to use them.
+    select p.id into named_user from public.user_profiles p where p.id = private.try_uuid(session ->> 'client_reference_id');
     raise exception 'checkout session % has no metadata.user_id; client_reference_id is not trusted, anyone can set it on a Payment Link',
       session ->> 'id'
-      using errcode = 'WR001', hint = 'no_trusted_user', detail = '{}';
+      using errcode = 'WR001', hint = 'no_trusted_user',
+            detail = case when named_user is null then '{}' else jsonb_build_object(
+              'event_type', 'billing.customer_relink_refused', 'severity', 'warning', 'user_id', named_user,
+              'details', jsonb_build_object('reason', 'no_trusted_user', 'stripe_customer_id', customer_id,
+                                            'checkout_session', session ->> 'id'))::text end;
   end if;
   select p.id into buyer from public.user_profiles p where p.id = private.try_uuid(claimed_user);
   if buyer is null then

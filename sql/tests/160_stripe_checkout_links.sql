@@ -70,12 +70,12 @@ select is((select count(*)::int from user_plans where user_id = :'bob_id' and st
 -- The user whose link was at stake sees the attempt.
 select is((select array_agg(details ->> 'reason' order by details ->> 'reason') from security_event_logs
            where event_type = 'billing.customer_relink_refused' and user_id = :'alice_id'),
-  array['customer_link_conflict', 'customer_linked_to_another_user'], 'Alice has a security event for each attempt on her link');
+  array['customer_link_conflict', 'customer_linked_to_another_user', 'no_trusted_user'], 'Alice has a security event for each attempt on her link');
 select is((select details ->> 'provider_event_id' from security_event_logs where details ->> 'reason' = 'customer_link_conflict'),
   'evt_alice_other', 'The security event names the webhook event');
 set local role authenticated;
 set local request.jwt.claims = :'alice';
-select is((select count(*)::int from security_event_logs where event_type = 'billing.customer_relink_refused'), 2, 'Alice can read them');
+select is((select count(*)::int from security_event_logs where event_type = 'billing.customer_relink_refused'), 3, 'Alice can read them');
 set local request.jwt.claims = :'bob';
 select is((select count(*)::int from security_event_logs), 0, 'Bob cannot');
 reset role;
