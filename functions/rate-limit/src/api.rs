@@ -7,9 +7,10 @@
 //!   shares that budget on purpose. Always 200 with the decision in the body (a refusal is
 //!   `allowed: false`, not a 429: the caller of `/check` is not the one being limited); 503
 //!   when the store is down and the endpoint fails closed.
-//! - `GET /status`: who the limiter thinks the caller is (key, plan and where the plan came
-//!   from: `token`, `user_plans` or `default`) and the limit that applies to this function, for
-//!   debugging a 429. It always looks the plan up, even where no limit depends on it.
+//! - `GET /status`: who the limiter thinks the caller is (key, the client IP's key when that
+//!   is charged too (`ip_key`: anonymous users), plan and where the plan came from: `token`,
+//!   `user_plans` or `default`) and the limit that applies to this function, for debugging a
+//!   429. It always looks the plan up, even where no limit depends on it.
 
 use crate::config::Settings;
 use crate::gcra::Refusal;
@@ -172,6 +173,7 @@ async fn status(req: &Request, context: &RequestContext) -> Result<Response, Api
         &json!({
             "key": identity.key.to_string(),
             "kind": identity.key.kind(),
+            "ip_key": identity.ip_key.as_ref().map(ToString::to_string),
             "plan": identity.plan,
             "plan_source": identity.plan_source,
             "policy": resolved.policy,
