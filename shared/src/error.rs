@@ -20,8 +20,8 @@ pub struct ApiError {
     pub headers: Vec<(&'static str, String)>,
     /// For the log only: the underlying problem in the words of whatever reported it (a
     /// database message naming a constraint and echoing a value, a decoder's error). Never
-    /// rendered by [`ApiError::body`].
-    pub cause: Option<String>,
+    /// rendered by [`ApiError::body`]. Boxed to keep `Result<_, ApiError>` small.
+    pub cause: Option<Box<str>>,
 }
 
 impl ApiError {
@@ -31,7 +31,7 @@ impl ApiError {
 
     /// Attaches the underlying problem for the log; the client keeps seeing only the message.
     pub fn with_cause(mut self, cause: impl Into<String>) -> Self {
-        self.cause = Some(cause.into());
+        self.cause = Some(cause.into().into_boxed_str());
         self
     }
 
