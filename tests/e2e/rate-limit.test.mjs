@@ -498,6 +498,14 @@ describe("whose budget: cheap accounts share their IP's, webhook deliveries spen
       assert.equal(error.details.policy, "webhooks.unverified", "refused for its source, without checking the signature (else: 400)");
       assert.ok(Number(turnedAway.headers.get("retry-after")) > 0);
 
+      const prober = freshIp();
+      for (let i = 0; i < 3; i += 1) {
+        const probe = await call("GET", "/webhooks/stripe", { headers: { "cf-connecting-ip": prober } });
+        expectError(assert, probe, 405, "method_not_allowed");
+      }
+      expectError(assert, await call("GET", "/webhooks/stripe", { headers: { "cf-connecting-ip": prober } }), 429, "rate_limited");
+      expectError(assert, await deliverStripe(prober), 429, "rate_limited");
+
       const stripesAddress = freshIp();
       for (let i = 0; i < 5; i += 1) {
         assert.equal((await deliverStripe(stripesAddress)).status, 200, "verified deliveries never spend their IP's budget");

@@ -26,11 +26,14 @@ pub async fn receive_stripe(
     limits: &impl DeliveryLimits,
 ) -> Result<Response, ApiError> {
     let verifier = config::stripe_verifier(context.env()).map_err(|errors| http::config_error(&errors))?;
-    let body = http::read_body(&mut req, context.config()?.max_body_bytes).await?;
+    let body = match http::read_body(&mut req, context.config()?.max_body_bytes).await {
+        Ok(body) => body,
+        Err(unreadable) => return refused(limits, unreadable).await,
+    };
     let signature = http::header(&req, stripe::SIGNATURE_HEADER);
     let verified = match verifier.verify(signature.as_deref(), &body, clock::now_seconds()) {
         Ok(verified) => verified,
-        Err(error) => return refused(limits, error).await,
+        Err(error) => return refused(limits, signature_refused(error)).await,
     };
     let fields = limits.verified(Provider::Stripe).await?;
     let event = VerifiedEvent::from_stripe(&verified).map_err(not_an_event)?;
@@ -43,11 +46,14 @@ pub async fn receive_resend(
     limits: &impl DeliveryLimits,
 ) -> Result<Response, ApiError> {
     let verifier = config::resend_verifier(context.env()).map_err(|errors| http::config_error(&errors))?;
-    let body = http::read_body(&mut req, context.config()?.max_body_bytes).await?;
+    let body = match http::read_body(&mut req, context.config()?.max_body_bytes).await {
+        Ok(body) => body,
+        Err(unreadable) => return refused(limits, unreadable).await,
+    };
     let headers = SvixHeaders::from_lookup(|name| http::header(&req, name));
     let verified = match verifier.verify(&headers, &body, clock::now_seconds()) {
         Ok(verified) => verified,
-        Err(error) => return refused(limits, error).await,
+        Err(error) => return refused(limits, signature_refused(error)).await,
     };
     let fields = limits.verified(Provider::Resend).await?;
     let event = VerifiedEvent::from_resend(&verified).map_err(not_an_event)?;
@@ -88,10 +94,15 @@ fn log_outcome(context: &RequestContext, provider: &str, event_id: &str, event_t
     logging::emit(&line.to_string());
 }
 
-/// A delivery that failed verification: the limiter counts it against its source, then 400.
-async fn refused(limits: &impl DeliveryLimits, error: VerifyError) -> Result<Response, ApiError> {
+/// A delivery refused before it was verified (unreadable, too large, a bad signature): the
+/// limiter counts it against its source.
+async fn refused(limits: &impl DeliveryLimits, error: ApiError) -> Result<Response, ApiError> {
     limits.unverified().await;
-    Err(ApiError::bad_request(error.code(), error.to_string()))
+    Err(error)
+}
+
+fn signature_refused(error: VerifyError) -> ApiError {
+    ApiError::bad_request(error.code(), error.to_string())
 }
 
 fn not_an_event(error: EnvelopeError) -> ApiError {

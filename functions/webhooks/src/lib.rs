@@ -35,12 +35,15 @@ pub async fn handle(req: Request, context: RequestContext) -> Result<Response, A
     handle_limited(req, context, &limits::NoLimits).await
 }
 
-/// The function with `limits` told about every delivery it verifies or refuses.
+/// The function with `limits` told about every delivery it verifies or refuses; a request that
+/// is not a delivery at all (another method or path) counts as refused.
 pub async fn handle_limited(req: Request, context: RequestContext, limits: &impl DeliveryLimits) -> Result<Response, ApiError> {
-    match (req.method(), context.segments().as_slice()) {
-        (Method::Post, ["stripe"]) => api::receive_stripe(req, &context, limits).await,
-        (Method::Post, ["resend"]) => api::receive_resend(req, &context, limits).await,
-        (_, ["stripe" | "resend"]) => Err(http::method_not_allowed(&req, &["POST"])),
-        _ => Err(http::no_route(&context)),
-    }
+    let not_a_delivery = match (req.method(), context.segments().as_slice()) {
+        (Method::Post, ["stripe"]) => return api::receive_stripe(req, &context, limits).await,
+        (Method::Post, ["resend"]) => return api::receive_resend(req, &context, limits).await,
+        (_, ["stripe" | "resend"]) => http::method_not_allowed(&req, &["POST"]),
+        _ => http::no_route(&context),
+    };
+    limits.unverified().await;
+    Err(not_a_delivery)
 }

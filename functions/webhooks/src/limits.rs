@@ -16,7 +16,8 @@ pub trait DeliveryLimits {
     /// error (a 429) refuses it; otherwise the fields to put on the answer.
     fn verified(&self, provider: Provider) -> impl Future<Output = Result<Vec<(&'static str, String)>, ApiError>>;
 
-    /// A delivery whose signature did not check out, being refused.
+    /// A request refused before any signature checked out: a bad or missing signature, an
+    /// unreadable or oversized body, or no delivery at all (another method or path).
     fn unverified(&self) -> impl Future<Output = ()>;
 }
 
