@@ -34,7 +34,7 @@
 //! | `api-keys`     | 30 per 60 s     | closed (503)           | guards the secrets vault and provider checks  |
 //! | `lead-scoring` | 60 per 60 s     | open                   | RLS still bounds what a caller can touch      |
 //! | `webhooks`     | 6000 per 60 s   | open                   | per provider, verified deliveries; a refused one is a delayed payment event |
-//! | `webhooks.unverified` | 60 per 60 s | open              | per source IP, deliveries that failed verification; once used up, refused before verifying |
+//! | `webhooks.unverified` | 60 per 60 s | open              | per source IP, requests refused before a signature checked out; once used up, refused before verifying |
 //! | `rate-limit`   | 1000 per 60 s   | closed (503)           | the check endpoint is itself the store        |
 //! | `default`      | 60 per 60 s     | closed (503)           | any endpoint without its own entry            |
 //!
