@@ -24,7 +24,10 @@ pub async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
 async fn dispatch(req: Request, context: RequestContext) -> Result<Response, ApiError> {
     match context.function() {
         "health" => health::handle(req, context).await,
-        "webhooks" => webhooks::handle(req, context).await,
+        "webhooks" => {
+            let limits = WebhookLimits { client_ip: http::header(&req, "cf-connecting-ip"), context: context.clone() };
+            webhooks::handle_limited(req, context, &limits).await
+        }
         "api-keys" => api_keys::handle(req, context).await,
         "rate-limit" => rate_limit::handle(req, context).await,
         "signup" => signup::handle(req, context).await,
@@ -34,5 +37,22 @@ async fn dispatch(req: Request, context: RequestContext) -> Result<Response, Api
             "no function named '{other}'; available: {}",
             health::FUNCTIONS.join(", ")
         ))),
+    }
+}
+
+/// The rate limiter behind the webhook intake's hook: verified deliveries spend their
+/// provider's budget, refused ones their source IP's (functions/rate-limit/src/guard.rs).
+struct WebhookLimits {
+    context: RequestContext,
+    client_ip: Option<String>,
+}
+
+impl webhooks::DeliveryLimits for WebhookLimits {
+    async fn verified(&self, provider: webhooks::Provider) -> Result<Vec<(&'static str, String)>, ApiError> {
+        rate_limit::guard::charge_verified_delivery(&self.context, provider.as_str()).await
+    }
+
+    async fn unverified(&self) {
+        rate_limit::guard::charge_unverified_delivery(&self.context, self.client_ip.as_deref()).await
     }
 }

@@ -5,6 +5,12 @@
 //! decides what the request may see and change. Query building is postgrest-rs; this module adds
 //! sending, reading and the error mapping (unique/foreign-key violation -> 409, refused by RLS
 //! or grants -> 403, no row -> 404, PostgREST down -> 503 with `Retry-After`).
+//!
+//! What a client reads of a database error is a stable code, the SQLSTATE as `details.db_code`
+//! and a fixed message per kind of failure. The database's own words (its message, details and
+//! hint, which name constraints and echo the values that broke them) and decoding errors
+//! (which quote stored values) become the error's `cause`: the request's log line carries it
+//! beside the request id, the response never does.
 
 use crate::auth::{self, DatabaseRole};
 use crate::config::{ConfigError, CoreConfig};
@@ -77,18 +83,20 @@ pub struct DbResponse {
 
 impl DbResponse {
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
-        serde_json::from_str(&self.body)
-            .map_err(|error| ApiError::internal(format!("unexpected response shape from PostgREST: {error}")))
+        serde_json::from_str(&self.body).map_err(|error| {
+            ApiError::internal("the database answered in a shape this function does not expect")
+                .with_cause(format!("decoding PostgREST's answer: {error}"))
+        })
     }
 }
 
 /// Sends a request; any answer outside 2xx becomes the matching [`ApiError`].
 pub async fn execute(builder: Builder) -> Result<DbResponse, ApiError> {
-    let response = builder.execute().await.map_err(|_| unreachable_error())?;
+    let response = builder.execute().await.map_err(|error| transport_error(error.without_url()))?;
     let status = response.status().as_u16();
     let content_range =
         response.headers().get("content-range").and_then(|value| value.to_str().ok()).map(String::from);
-    let body = response.text().await.map_err(|_| unreachable_error())?;
+    let body = response.text().await.map_err(|error| transport_error(error.without_url()))?;
     if (200..300).contains(&status) {
         Ok(DbResponse { status, content_range, body })
     } else {
@@ -105,6 +113,15 @@ fn unreachable_error() -> ApiError {
     ApiError::unavailable("the database API (PostgREST) is unreachable; try again shortly", RETRY_AFTER_SECONDS)
 }
 
+/// The request never got an answer. The URL is dropped from the cause: its query string holds
+/// the filters, which can be row values.
+fn transport_error(error: impl std::fmt::Display) -> ApiError {
+    unreachable_error().with_cause(format!("PostgREST request failed: {error}"))
+}
+
+/// Longest database text kept as an error's cause; the log line stays one readable line.
+const MAX_CAUSE_CHARS: usize = 1_000;
+
 /// PostgREST's error body. Every field may be missing or null.
 #[derive(Debug, Default, Deserialize)]
 pub struct PostgrestError {
@@ -118,31 +135,51 @@ pub struct PostgrestError {
     pub hint: Option<String>,
 }
 
-/// Maps a non-2xx PostgREST answer to the error a client of ours should see.
+/// Maps a non-2xx PostgREST answer to the error a client of ours should see: a fixed message
+/// per kind of failure, the SQLSTATE as `details.db_code`, and PostgREST's own text only as the
+/// cause, for the log.
 pub fn map_postgrest_error(status: u16, body: &str) -> ApiError {
     let error: PostgrestError = serde_json::from_str(body).unwrap_or_default();
     let code = error.code.clone().unwrap_or_default();
-    let message = error.message.clone().unwrap_or_else(|| format!("PostgREST answered {status}"));
     let mapped = match (status, code.as_str()) {
-        (500.., _) => return unreachable_error().with_details(json!({ "db_code": code })),
+        (500.., _) => unreachable_error(),
         (_, "23505") => ApiError::conflict("a row with the same unique key already exists"),
         (_, "23503") => ApiError::conflict("the change refers to a row that does not exist or is still referenced"),
         (_, "42501") => ApiError::forbidden("not allowed by the database's access rules"),
         (_, "PGRST116") => ApiError::not_found("no matching row"),
-        (_, "PGRST301" | "PGRST302" | "PGRST303") | (401, _) => ApiError::unauthorized(message),
+        (_, "PGRST301" | "PGRST302" | "PGRST303") | (401, _) => {
+            ApiError::unauthorized("the database did not accept the credentials of this request")
+        }
         (_, "PGRST202" | "PGRST204" | "PGRST205" | "42P01" | "42883") => ApiError::internal(
             "the database schema does not match this function; apply the migrations in sql/",
         ),
-        (403, _) => ApiError::forbidden(message),
-        (404, _) => ApiError::not_found(message),
-        (409, _) => ApiError::conflict(message),
-        (_, _) => ApiError::bad_request("invalid_request", message),
+        (403, _) => ApiError::forbidden("not allowed by the database's access rules"),
+        (404, _) => ApiError::not_found("no matching row"),
+        (409, _) => ApiError::conflict("the change conflicts with data already stored"),
+        (_, _) => ApiError::bad_request("invalid_request", "the database refused a value in this request"),
     };
-    let mut details = json!({ "db_code": code });
-    if let Some(hint) = error.hint.filter(|_| mapped.status < 500) {
-        details["hint"] = Value::String(hint);
-    }
-    mapped.with_details(details)
+    mapped.with_details(json!({ "db_code": code })).with_cause(database_words(status, &error, body))
+}
+
+/// The database's own message inside an error [`map_postgrest_error`] made, for a function that
+/// must read it (to learn which argument an RPC refused) without showing it to the client.
+pub fn database_message(error: &ApiError) -> Option<&str> {
+    error.cause.as_deref()?.split("; ").find_map(|part| part.strip_prefix("message: "))
+}
+
+/// PostgREST's account of a failure, for the log: status, code, message, details and hint, or
+/// the start of the body when it was not PostgREST's JSON.
+fn database_words(status: u16, error: &PostgrestError, body: &str) -> String {
+    let parts: Vec<String> = [("code", &error.code), ("message", &error.message), ("details", &error.details), ("hint", &error.hint)]
+        .into_iter()
+        .filter_map(|(name, value)| value.as_deref().map(|value| format!("{name}: {value}")))
+        .collect();
+    let text = if parts.is_empty() {
+        format!("PostgREST answered {status}: {body}")
+    } else {
+        format!("PostgREST answered {status}; {}", parts.join("; "))
+    };
+    text.chars().take(MAX_CAUSE_CHARS).collect()
 }
 
 #[cfg(test)]
@@ -201,11 +238,78 @@ mod tests {
     }
 
     #[test]
-    fn check_and_raise_errors_are_bad_requests_keeping_the_message_and_hint() {
-        let raised = json!({ "code": "P0001", "message": "name too long", "details": null, "hint": "shorten it" });
+    fn check_and_raise_errors_are_bad_requests_whose_database_words_stay_in_the_log() {
+        let raised = json!({
+            "code": "23514",
+            "message": "new row for relation \"crm_leads\" violates check constraint \"crm_leads_email_check\"",
+            "details": "Failing row contains (7, mallory@evil.example, secret-note).",
+            "hint": "shorten crm_leads.email"
+        });
         let error = map_postgrest_error(400, &raised.to_string());
-        assert_eq!((error.status, error.message.as_str()), (400, "name too long"));
-        assert_eq!(error.details.unwrap()["hint"], "shorten it");
+        assert_eq!((error.status, error.code), (400, "invalid_request"));
+        let body = error.body("req-1").to_string();
+        for leaked in ["crm_leads", "mallory@evil.example", "secret-note", "shorten", "Failing row"] {
+            assert!(!body.contains(leaked), "{leaked} reached the client: {body}");
+        }
+        assert_eq!(error.details.as_ref().unwrap()["db_code"], "23514");
+        let cause = error.cause.unwrap();
+        assert!(cause.contains("crm_leads_email_check") && cause.contains("mallory@evil.example") && cause.contains("shorten"), "{cause}");
+    }
+
+    #[test]
+    fn no_mapped_error_repeats_the_database_message() {
+        let marker = "row-value-7f3a";
+        for (status, code) in [
+            (409, "23505"),
+            (409, "23503"),
+            (403, "42501"),
+            (401, "42501"),
+            (406, "PGRST116"),
+            (401, "PGRST303"),
+            (404, "PGRST202"),
+            (403, "P0001"),
+            (404, "P0002"),
+            (409, "P0001"),
+            (400, "P0001"),
+            (400, "22023"),
+            (502, ""),
+        ] {
+            let answer = json!({ "code": code, "message": format!("failed on {marker}"), "details": marker, "hint": marker });
+            let error = map_postgrest_error(status, &answer.to_string());
+            let body = error.body("r").to_string();
+            assert!(!body.contains(marker), "{status} {code}: {body}");
+            assert!(error.cause.as_deref().is_some_and(|cause| cause.contains(marker)), "{status} {code}");
+        }
+        let garbage = map_postgrest_error(502, &format!("<html>{marker}</html>"));
+        assert!(!garbage.body("r").to_string().contains(marker));
+        assert!(garbage.cause.unwrap().contains(marker));
+    }
+
+    #[test]
+    fn the_database_message_can_be_read_back_by_the_function() {
+        let error = map_postgrest_error(400, &body("22023", "timezone Mars/Olympus is not known"));
+        assert_eq!(database_message(&error), Some("timezone Mars/Olympus is not known"));
+        assert_eq!(database_message(&ApiError::internal("x")), None);
+    }
+
+    #[test]
+    fn a_long_database_message_is_cut_for_the_log() {
+        let answer = json!({ "code": "P0001", "message": "x".repeat(5_000) });
+        assert_eq!(map_postgrest_error(400, &answer.to_string()).cause.unwrap().chars().count(), MAX_CAUSE_CHARS);
+    }
+
+    #[test]
+    fn an_undecodable_answer_keeps_the_stored_values_it_quotes_out_of_the_response() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Row {
+            id: u32,
+        }
+        let answer = DbResponse { status: 200, content_range: None, body: r#"[{"id":"alice@example.com"}]"#.into() };
+        let error = answer.json::<Vec<Row>>().unwrap_err();
+        assert_eq!(error.status, 500);
+        assert!(!error.body("r").to_string().contains("alice@example.com"));
+        assert!(error.cause.unwrap().contains("alice@example.com"), "serde's message goes to the log");
     }
 
     #[test]

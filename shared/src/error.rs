@@ -3,7 +3,9 @@
 //!
 //! Every function returns `ApiError` from its handlers; the router renders it. The message is
 //! written for the client: it names what is wrong and what to do, and never carries secrets,
-//! tokens or request bodies.
+//! tokens or request bodies. What went wrong underneath (a database's own message, a decoding
+//! error quoting a stored value) is the error's `cause`: it goes to the request's log line,
+//! next to the request id, and never into the response.
 
 use serde_json::{json, Value};
 use std::fmt;
@@ -16,11 +18,29 @@ pub struct ApiError {
     pub details: Option<Value>,
     /// Extra response headers this error must carry (`Allow`, `Retry-After`, ...).
     pub headers: Vec<(&'static str, String)>,
+    /// For the log only: the underlying problem in the words of whatever reported it (a
+    /// database message naming a constraint and echoing a value, a decoder's error). Never
+    /// rendered by [`ApiError::body`]. Boxed to keep `Result<_, ApiError>` small.
+    pub cause: Option<Box<str>>,
 }
 
 impl ApiError {
     pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), details: None, headers: Vec::new() }
+        ApiError { status, code, message: message.into(), details: None, headers: Vec::new(), cause: None }
+    }
+
+    /// Attaches the underlying problem for the log; the client keeps seeing only the message.
+    pub fn with_cause(mut self, cause: impl Into<String>) -> Self {
+        self.cause = Some(cause.into().into_boxed_str());
+        self
+    }
+
+    /// The whole story for a log line: the client's message, then the cause when there is one.
+    pub fn log_text(&self) -> String {
+        match &self.cause {
+            Some(cause) => format!("{} ({cause})", self.message),
+            None => self.message.clone(),
+        }
     }
 
     pub fn with_details(mut self, details: Value) -> Self {
@@ -111,6 +131,16 @@ mod tests {
     fn body_has_the_one_error_shape() {
         let body = ApiError::not_found("no route for /x").body("req-1");
         assert_eq!(body, json!({"error": {"code": "not_found", "message": "no route for /x", "request_id": "req-1"}}));
+    }
+
+    #[test]
+    fn the_cause_is_for_the_log_and_never_in_the_body() {
+        let error = ApiError::conflict("a row with the same unique key already exists")
+            .with_cause("duplicate key value violates unique constraint \"users_email_key\": alice@example.com");
+        let body = error.body("req-1").to_string();
+        assert!(!body.contains("users_email_key") && !body.contains("alice@example.com"), "{body}");
+        assert!(error.log_text().contains("users_email_key"));
+        assert_eq!(ApiError::not_found("no row").log_text(), "no row");
     }
 
     #[test]

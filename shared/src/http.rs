@@ -220,9 +220,9 @@ where
         (_, None) => Err(ApiError::not_found(format!("no route for {path}; functions live under {FUNCTIONS_PREFIX}<name>"))),
         (_, Some(context)) => dispatch(req, context).await,
     };
-    let (mut response, error_code) = match outcome {
-        Ok(response) => (response, None),
-        Err(error) => (error_response(&error, &request_id), Some(error.code)),
+    let (mut response, error_code, error_cause) = match outcome {
+        Ok(response) => (response, None, None),
+        Err(error) => (error_response(&error, &request_id), Some(error.code), error.cause),
     };
 
     let headers = response.headers_mut();
@@ -244,6 +244,7 @@ where
         request_id: &request_id,
         user_id: user_id.as_deref(),
         error_code,
+        error_cause: error_cause.as_deref(),
     }
     .to_line();
     logging::emit(&line);
@@ -378,7 +379,8 @@ pub fn is_json_content_type(value: Option<&str>) -> bool {
 }
 
 /// Decodes a JSON body. Syntax errors say where (line and column); shape errors name the field.
-pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+/// `T` may borrow from `body`.
+pub fn parse_json<'a, T: serde::Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|error| {
         use serde_json::error::Category;
         match error.classify() {

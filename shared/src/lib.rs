@@ -5,7 +5,9 @@
 //! only what two or more functions need: auth (JWT verification and role tokens), db
 //! (PostgREST access and error mapping), http (request reading, responses, CORS, request ids),
 //! config (variables and secrets, validated once), crypto (HMAC, constant-time compare,
-//! randomness), clock (the JS clock on wasm), time (RFC 3339 instants as integers) and logging (one JSON line per request).
+//! randomness), clock (the JS clock on wasm), time (RFC 3339 instants as integers), logging (one JSON line per request)
+//! and security_events (recording what happened to users' secrets, privileged calls and
+//! refused cross-tenant attempts in `security_event_logs`).
 //!
 //! It is not a framework: functions own their routes and their logic, and pure logic never
 //! sees a `worker` type.
@@ -18,4 +20,5 @@ pub mod db;
 pub mod error;
 pub mod http;
 pub mod logging;
+pub mod security_events;
 pub mod time;

@@ -1,7 +1,9 @@
 //! One JSON line per request, written to the Worker's log (`wrangler tail`, Logpush).
 //!
 //! The line carries only what is safe to keep: method, path, status, duration, request id and
-//! the caller's user id. Never tokens, keys, passwords, query strings or bodies.
+//! the caller's user id, and for a failed request its error code and the cause the client was
+//! not shown (a database's own message, for example). Never tokens, keys, passwords, query
+//! strings or bodies.
 
 use serde_json::json;
 
@@ -14,6 +16,9 @@ pub struct RequestLog<'a> {
     pub user_id: Option<&'a str>,
     /// The error code when the request failed, for grouping in log search.
     pub error_code: Option<&'a str>,
+    /// What lay under the error ([`crate::error::ApiError::cause`]): for operators, never for
+    /// the client.
+    pub error_cause: Option<&'a str>,
 }
 
 impl RequestLog<'_> {
@@ -33,6 +38,7 @@ impl RequestLog<'_> {
             "request_id": self.request_id,
             "user_id": self.user_id,
             "error_code": self.error_code,
+            "error_cause": self.error_cause,
         })
         .to_string()
     }
@@ -60,10 +66,12 @@ mod tests {
             request_id: "abc",
             user_id: Some("u1"),
             error_code: Some("service_unavailable"),
+            error_cause: Some("PostgREST answered 502: <html>Bad Gateway</html>"),
         }
         .to_line();
         let value: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(value["level"], "error");
+        assert_eq!(value["error_cause"], "PostgREST answered 502: <html>Bad Gateway</html>");
         assert_eq!(value["status"], 503);
         assert_eq!(value["user_id"], "u1");
         assert!(!line.contains('\n'));

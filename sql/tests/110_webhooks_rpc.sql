@@ -13,7 +13,7 @@ set local request.jwt.claims = :'webhooks';
 
 -- Stripe: checkout links the customer ------------------------------------------------------------
 insert into outcomes values ('checkout', receive_webhook_event('stripe', 'evt_checkout_alice', 'checkout.session.completed', format(
-  '{"id": "evt_checkout_alice", "created": 1700000000, "type": "checkout.session.completed", "data": {"object": {"id": "cs_1", "customer": "cus_alice", "client_reference_id": "%s", "metadata": {"workspace_id": "%s"}, "customer_details": {"email": "alice@example.com"}}}}',
+  '{"id": "evt_checkout_alice", "created": 1700000000, "type": "checkout.session.completed", "data": {"object": {"id": "cs_1", "customer": "cus_alice", "metadata": {"user_id": "%s", "workspace_id": "%s"}, "customer_details": {"email": "alice@example.com"}}}}',
   :'alice_id', :'alice_ws')::jsonb));
 select is((select result ->> 'status' from outcomes where label = 'checkout'), 'processed', 'A checkout completion is processed');
 reset role;

@@ -8,8 +8,9 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { spawn } from "node:child_process";
 import http from "node:http";
-import { call, expectError, newUser, rows, sql, token } from "./lib.mjs";
+import { call, env, expectError, newUser, rows, sql, token } from "./lib.mjs";
 
 const vars = Object.fromEntries(
   readFileSync(new URL("./vars/api-keys.env", import.meta.url), "utf8")
@@ -113,6 +114,38 @@ after(() => {
 
 // ---- helpers -------------------------------------------------------------------------------
 
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `condition` (synchronous) until it holds; fails naming `what` after 10 s. */
+async function until(condition, what) {
+  for (let attempt = 0; attempt < 200; attempt += 1) {
+    if (condition()) return;
+    await sleep(50);
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+/**
+ * A psql session that stays open across awaits (lib.mjs's `sql` runs one statement per
+ * process), for holding a transaction while the Worker works.
+ */
+function psqlSession() {
+  const child = spawn("psql", [env.databaseUrl, "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1"], { stdio: ["pipe", "pipe", "pipe"] });
+  let output = "";
+  child.stdout.on("data", (chunk) => { output += chunk; });
+  child.stderr.on("data", (chunk) => { output += chunk; });
+  const closed = new Promise((resolve) => child.on("close", resolve));
+  return {
+    send: (statement) => child.stdin.write(`${statement}\n`),
+    waitFor: (text) => until(() => output.includes(text), `psql to print ${text} (it printed: ${output})`),
+    async close() {
+      child.stdin.end();
+      const code = await closed;
+      assert.equal(code, 0, `psql failed: ${output}`);
+    },
+  };
+}
+
 const randomTail = (length) => randomBytes(length).toString("base64url").replace(/[-_]/g, "x").slice(0, length);
 const openaiKey = () => `sk-proj-${randomTail(40)}`;
 const stripeKey = () => `sk_test_${randomTail(40)}`;
@@ -205,6 +238,23 @@ describe("storing a key", () => {
     expectError(assert, await call("PUT", "/api-keys/openai", { token: user.token, body: "key=x", headers: { "content-type": "text/plain" } }), 415);
     expectError(assert, await call("PUT", "/api-keys/openai", { json: { key: openaiKey() } }), 401);
     assert.equal(rows(`select 1 from public.security_api_keys where user_id = '${user.id}'`).length, 0);
+  });
+
+  test("a key written with JSON escapes is stored as the key; a body over 8 KiB is refused unread", async () => {
+    const user = await member();
+    const key = openaiKey();
+    goodKeys.add(key);
+    const escaped = [...key].map((character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, "0")}`).join("");
+    const stored = await call("PUT", "/api-keys/openai", { token: user.token, body: `{"key": "${escaped}"}`, headers: { "content-type": "application/json" } });
+    assert.equal(stored.status, 201, JSON.stringify(stored.body));
+    assert.equal(open(storedRow(user, "openai")), key);
+    assert.equal((await check(user, "openai")).body.healthy, true);
+    assert.equal(received.at(-1).headers.authorization, `Bearer ${key}`);
+
+    const padded = `{"key": "${openaiKey()}"${" ".repeat(8 * 1024)}}`;
+    const tooLarge = await call("PUT", "/api-keys/openai", { token: user.token, body: padded, headers: { "content-type": "application/json" } });
+    assert.match(expectError(assert, tooLarge, 413, "payload_too_large").message, /8192 bytes/);
+    assert.equal(open(storedRow(user, "openai")), key, "the refused body replaced nothing");
   });
 
   test("a caller without a profile is told to sign up first", async () => {
@@ -423,12 +473,51 @@ describe("master-key rotation", () => {
         const checked = await check(user, "openai");
         assert.equal(checked.body.healthy, true, JSON.stringify(checked.body));
         assert.equal(received.at(-1).headers.authorization, `Bearer ${key}`);
+        const events = rows(`select details from public.security_event_logs where user_id = '${user.id}' and event_type = 'api_key.rotated'`);
+        assert.deepEqual(events, [{ details: { service: "openai", from_version: 1, to_version: 2 } }], "the owner can see the key was re-sealed");
       }
       const again = await rotateAll();
       assert.equal(again.rotated, 0, "a second run finds nothing left to rotate");
     } finally {
       sql(`delete from public.security_api_keys where id = '${tamperedId}'`);
     }
+  });
+
+  test("a key stored again while rotation holds the old one survives: rotation only overwrites the ciphertext it read", async () => {
+    // During a master-key rollout a Worker still on the old ring seals a re-stored key under the
+    // old version. Rotation reads the row, then this session stores the user's new key between
+    // that read and rotation's write: the write waits for the session's row lock, then finds
+    // the row changed.
+    const user = await member();
+    const [oldKey, newKey] = [openaiKey(), openaiKey()];
+    const before = seal(user.id, "openai", oldKey, 1);
+    sql(`insert into public.security_api_keys (user_id, service, key_ciphertext, nonce, salt, key_version, key_hint)
+         values ('${user.id}', 'openai', '${before.key_ciphertext}', '${before.nonce}', '${before.salt}', 1, '${oldKey.slice(-4)}')`);
+    const rowId = storedRow(user, "openai").id;
+    const restored = seal(user.id, "openai", newKey, 1);
+
+    const session = psqlSession();
+    session.send("begin;");
+    session.send(`select 'row locked' from public.security_api_keys where id = '${rowId}' for update;`);
+    await session.waitFor("row locked");
+    const rotating = call("POST", "/api-keys/rotate", { token: await maintenance(), json: { limit: 200 } });
+    await until(() => rows(`select 1 from pg_stat_activity where wait_event_type = 'Lock' and query ilike '%security_api_keys%'`).length > 0,
+      "rotation's UPDATE waiting for the row");
+    session.send(`update public.security_api_keys set key_ciphertext = '${restored.key_ciphertext}', nonce = '${restored.nonce}',
+                  salt = '${restored.salt}', key_version = 1, key_hint = '${newKey.slice(-4)}' where id = '${rowId}';`);
+    session.send("commit;");
+    await session.close();
+
+    const response = await rotating;
+    assert.equal(response.status, 200, JSON.stringify(response.body));
+    assert.ok(response.body.skipped >= 1, JSON.stringify(response.body));
+    const after = storedRow(user, "openai");
+    assert.equal(open(after), newKey, "the key stored during rotation is the one kept");
+    assert.equal(after.key_version, 1, "left for the next rotation run");
+
+    await rotateAll();
+    const rotated = storedRow(user, "openai");
+    assert.deepEqual([rotated.key_version, open(rotated)], [2, newKey], "the next run rotates the new key");
   });
 
   test("only the maintenance role may rotate, and it may not use the user endpoints", async () => {

@@ -189,7 +189,7 @@ test("scheduled runs do exactly the due work, erase Vera everywhere and leave Be
   assert.equal(frequent.details.trigger.cron, FREQUENT);
   assert.deepEqual(frequent.details.jobs.map((report) => report.job),
     ["erasures", "expired_tokens", "webhook_retries", "rate_limit_counters", "lead_score_decay"]);
-  assert.deepEqual(daily.details.jobs.map((report) => report.job), ["log_retention", "webhook_retention"]);
+  assert.deepEqual(daily.details.jobs.map((report) => report.job), ["log_retention", "webhook_retention", "security_event_retention"]);
   assert.ok(frequent.details.jobs.find((report) => report.job === "erasures").counts.erased >= 1);
   assert.ok(frequent.details.jobs.find((report) => report.job === "webhook_retries").counts.gave_up >= 1);
   assert.equal(frequent.level, "warning", "a given-up webhook event makes the run a warning");
@@ -211,7 +211,7 @@ test("a second run changes nothing", async () => {
   for (const job of ["erasures", "expired_tokens", "webhook_retries", "lead_score_decay"]) {
     assert.equal(jobRows(frequent, job), 0, `${job} found work on the second run`);
   }
-  for (const job of ["log_retention", "webhook_retention"]) assert.equal(jobRows(daily, job), 0, `${job} found work on the second run`);
+  for (const job of ["log_retention", "webhook_retention", "security_event_retention"]) assert.equal(jobRows(daily, job), 0, `${job} found work on the second run`);
 });
 
 test("a run with a tiny budget stops early and the next run finishes", async () => {

@@ -5,14 +5,18 @@
 // endpoint name of its own so no other test is affected; tests/e2e/vars/rate-limit.env sets a
 // one-second cache so the rows (and users' plans) take effect at once, and names the endpoints
 // that use Postgres, among them the real functions api-keys and webhooks, whose guard this
-// file watches fail closed and open when that store goes away.
+// file watches fail closed and open when that store goes away. Requests that must not share a
+// client IP's budget with the rest of the run send a CF-Connecting-IP of their own, which
+// wrangler dev passes through (Cloudflare sets it).
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { SignJWT } from "jose";
 import Stripe from "stripe";
+import { Webhook } from "svix";
 import { call, env, expectError, newUser, rows, sql } from "./lib.mjs";
+import { workerLog } from "./worker-log.mjs";
 
 const vars = Object.fromEntries(
   readFileSync(new URL("./vars/rate-limit.env", import.meta.url), "utf8")
@@ -50,20 +54,6 @@ async function userOnPlan(plan, options = {}) {
   sql(`insert into public.user_profiles (id, email) values ('${user.id}', '${user.email}')`);
   if (plan) sql(`insert into public.user_plans (user_id, plan_name) values ('${user.id}', '${plan}')`);
   return user;
-}
-
-/** The Worker's log lines (JSON) for one request id; waits briefly for wrangler to write them. */
-async function workerLog(requestId) {
-  const file = process.env.WRANGLER_LOG;
-  assert.ok(file && existsSync(file), "test.sh passes WRANGLER_LOG, the wrangler dev log");
-  let lines = [];
-  for (let attempt = 0; attempt < 20; attempt += 1) {
-    lines = readFileSync(file, "utf8").split("\n").filter((line) => line.startsWith("{") && line.includes(requestId));
-    if (lines.some((line) => JSON.parse(line).msg === "request")) break;
-    await sleep(100);
-  }
-  assert.ok(lines.length > 0, `no log line for request ${requestId}`);
-  return lines.map((line) => JSON.parse(line));
 }
 
 const CHECK_RATE_LIMIT = "public.check_rate_limit(text, text, integer, integer, integer)";
@@ -396,6 +386,130 @@ describe("store down, seen through real functions (api-keys and webhooks use the
       assert.equal(stored(during.event).length, 1, "the handler ran and stored the delivery");
       assert.match(admitted.headers.get("ratelimit-policy") ?? "", /^"webhooks";q=\d+;w=\d+$/);
       assert.equal(admitted.headers.get("ratelimit"), null, "without the store there is no count to report");
+    });
+  });
+});
+
+describe("whose budget: cheap accounts share their IP's, webhook deliveries spend their provider's", () => {
+  /** A documentation address of our own (RFC 3849), so no other test or earlier run shares its budget. */
+  const segment = () => (0x1000 + Math.floor(Math.random() * 0xefff)).toString(16);
+  const freshIp = () => `2001:db8:${segment()}:${segment()}::1`;
+  const status = (user, ip) => call("GET", "/rate-limit/status", { token: user.token, headers: { "cf-connecting-ip": ip } });
+  const anonymousUser = (plan) => newUser({ claims: { is_anonymous: true, app_metadata: { provider: "anonymous", providers: ["anonymous"], plan } } });
+
+  test("a second anonymous account from the same IP does not get a fresh budget", async () => {
+    const plan = `e2e-${unique()}`;
+    await limit("rate-limit", plan, 2, 60);
+    const ip = freshIp();
+    const first = await anonymousUser(plan);
+    const answered = await status(first, ip);
+    assert.equal(answered.status, 200, JSON.stringify(answered.body));
+    assert.equal(answered.body.key, `user:${first.id}`);
+    assert.equal(answered.body.ip_key, `ip:${ip.replace(/::1$/, "::")}`, "an anonymous user spends their IP's (/64) budget too");
+    assert.equal((await status(first, ip)).status, 200);
+    expectError(assert, await status(first, ip), 429, "rate_limited");
+
+    const second = await anonymousUser(plan);
+    const refused = await status(second, ip);
+    expectError(assert, refused, 429, "rate_limited");
+    assert.ok(Number(refused.headers.get("retry-after")) > 0);
+    assert.equal((await status(second, freshIp())).status, 200, "the same new account elsewhere is admitted");
+
+    const signedUp = [await newUser({ claims: { app_metadata: { plan } } }), await newUser({ claims: { app_metadata: { plan } } })];
+    for (const user of signedUp) {
+      const own = await status(user, ip);
+      assert.equal(own.status, 200, "a signed-up user keeps a budget of their own, whatever their IP");
+      assert.equal(own.body.ip_key, null);
+    }
+  });
+
+  test("sign-up requests spend the IP's budget as well as the user's", async () => {
+    const plan = `e2e-${unique()}`;
+    await limit("signup", plan, 2, 60);
+    const ip = freshIp();
+    const signup = (user, from) => call("GET", "/signup", { token: user.token, headers: { "cf-connecting-ip": from } });
+    const accounts = [await newUser({ claims: { app_metadata: { plan } } }), await newUser({ claims: { app_metadata: { plan } } })];
+    assert.equal((await signup(accounts[0], ip)).status, 404, "no profile yet, but admitted");
+    assert.equal((await signup(accounts[1], ip)).status, 404);
+    const third = await newUser({ claims: { app_metadata: { plan } } });
+    const refused = await signup(third, ip);
+    expectError(assert, refused, 429, "rate_limited");
+    assert.equal(refused.headers.get("ratelimit-policy"), '"signup";q=2;w=60');
+    assert.equal((await signup(third, freshIp())).status, 404, "a fresh account is refused for its IP, not for itself");
+  });
+
+  describe("webhook deliveries", () => {
+    const [stripeSecret] = readFileSync(new URL("./vars/webhooks.env", import.meta.url), "utf8")
+      .match(/^STRIPE_WEBHOOK_SECRETS=(.*)$/m)[1].split(",");
+    const [resendSecret] = readFileSync(new URL("./vars/webhooks.env", import.meta.url), "utf8")
+      .match(/^RESEND_WEBHOOK_SECRETS=(.*)$/m)[1].split(",");
+    const stripe = new Stripe("sk_test_e2e_never_used_for_requests");
+
+    function deliverStripe(ip, { forged = false } = {}) {
+      const event = { id: `evt_rl_${unique()}`, object: "event", type: "customer.created", created: Math.floor(Date.now() / 1000), data: { object: {} } };
+      const payload = JSON.stringify(event);
+      const secret = forged ? "whsec_forgedByAnAttacker000000000000000" : stripeSecret;
+      const signature = stripe.webhooks.generateTestHeaderString({ payload, secret });
+      return call("POST", "/webhooks/stripe", {
+        body: payload,
+        headers: { "content-type": "application/json", "stripe-signature": signature, "cf-connecting-ip": ip },
+      });
+    }
+
+    function deliverResend(ip) {
+      const payload = JSON.stringify({ type: "email.sent", created_at: new Date().toISOString(), data: { email_id: `em_${unique()}`, to: ["x@example.test"] } });
+      const id = `msg_${unique()}`;
+      const signature = new Webhook(resendSecret).sign(id, new Date(), payload);
+      return call("POST", "/webhooks/resend", {
+        body: payload,
+        headers: { "content-type": "application/json", "svix-id": id, "svix-timestamp": String(Math.floor(Date.now() / 1000)), "svix-signature": signature, "cf-connecting-ip": ip },
+      });
+    }
+
+    test("verified deliveries spend their provider's budget, from whichever IP they come", async () => {
+      // A two-second window keeps the drained budget from reaching the webhook tests after this file.
+      await limit("webhooks", "free", 2, 2);
+      try {
+        const first = await deliverStripe(freshIp());
+        assert.equal(first.status, 200, JSON.stringify(first.body));
+        assert.match(first.headers.get("ratelimit") ?? "", /^"webhooks";r=\d+;t=\d+$/, "the provider's budget, not the guard's peek at the source IP");
+        assert.equal((await deliverStripe(freshIp())).status, 200);
+        const refused = await deliverStripe(freshIp());
+        const error = expectError(assert, refused, 429, "rate_limited");
+        assert.equal(error.details.policy, "webhooks");
+        assert.ok(Number(refused.headers.get("retry-after")) >= 1, "Stripe retries a 429 later");
+        assert.equal((await deliverResend(freshIp())).status, 200, "Resend has a budget of its own");
+        assert.equal(rows("select 1 from system_rate_limit_counters where endpoint = 'webhooks' and identifier = 'provider:stripe'").length, 1,
+          "the budget is the provider's (the Postgres store, here)");
+      } finally {
+        sql("delete from public.system_rate_limits where endpoint = 'webhooks' and plan = 'free'");
+        await sleep(Math.max(CACHE_MS, 2_000) + 200);
+      }
+    });
+
+    test("forged deliveries spend their source IP's budget and are then refused before verification", async () => {
+      await limit("webhooks.unverified", "free", 3, 60);
+      const forger = freshIp();
+      for (let i = 0; i < 3; i += 1) {
+        expectError(assert, await deliverStripe(forger, { forged: true }), 400, "invalid_signature");
+      }
+      const turnedAway = await deliverStripe(forger, { forged: true });
+      const error = expectError(assert, turnedAway, 429, "rate_limited");
+      assert.equal(error.details.policy, "webhooks.unverified", "refused for its source, without checking the signature (else: 400)");
+      assert.ok(Number(turnedAway.headers.get("retry-after")) > 0);
+
+      const prober = freshIp();
+      for (let i = 0; i < 3; i += 1) {
+        const probe = await call("GET", "/webhooks/stripe", { headers: { "cf-connecting-ip": prober } });
+        expectError(assert, probe, 405, "method_not_allowed");
+      }
+      expectError(assert, await call("GET", "/webhooks/stripe", { headers: { "cf-connecting-ip": prober } }), 429, "rate_limited");
+      expectError(assert, await deliverStripe(prober), 429, "rate_limited");
+
+      const stripesAddress = freshIp();
+      for (let i = 0; i < 5; i += 1) {
+        assert.equal((await deliverStripe(stripesAddress)).status, 200, "verified deliveries never spend their IP's budget");
+      }
     });
   });
 });

@@ -119,18 +119,26 @@ async function subscriber() {
   return user;
 }
 
+/**
+ * A completed Checkout Session. `user_id` goes where the app's server puts it when it creates
+ * the session (metadata); `client_reference_id` is what anyone can add to a Payment Link URL.
+ */
+function checkoutSession({ customer, userId, clientReferenceId, email }) {
+  return {
+    id: `cs_test_${unique()}`,
+    object: "checkout.session",
+    customer,
+    ...(clientReferenceId ? { client_reference_id: clientReferenceId } : {}),
+    customer_details: { email: email ?? null },
+    metadata: userId ? { user_id: userId } : {},
+  };
+}
+
 /** A subscriber whose Stripe customer is linked, as after a completed checkout. */
 async function payingCustomer() {
   const user = await subscriber();
   const customer = `cus_${unique()}`;
-  const checkout = stripeEvent("checkout.session.completed", {
-    id: `cs_test_${unique()}`,
-    object: "checkout.session",
-    customer,
-    client_reference_id: user.id,
-    customer_details: { email: user.email },
-    metadata: {},
-  });
+  const checkout = stripeEvent("checkout.session.completed", checkoutSession({ customer, userId: user.id, email: user.email }));
   expectStored(await deliverStripe(checkout), "processed");
   return { user, customer };
 }
@@ -222,6 +230,62 @@ describe("Stripe deliveries", () => {
 });
 
 // ---- duplicates ---------------------------------------------------------------------------
+
+// ---- billing links (issue 14, item 3) -------------------------------------------------------
+
+describe("A checkout cannot move someone else's billing", () => {
+  const link = (user) => rows(`select stripe_customer_id from public.billing_stripe_customers where user_id = '${user.id}'`);
+  const plan = (user) => rows(`select plan_name, status from public.user_plans where user_id = '${user.id}'`)[0];
+  const relinkAttempts = (user) =>
+    rows(`select details ->> 'reason' as reason, details ->> 'provider_event_id' as event_id from public.security_event_logs
+          where user_id = '${user.id}' and event_type = 'billing.customer_relink_refused' order by created_at`);
+
+  /** Stored failed for good: Stripe got its 2xx, the reason is kept, no retry is planned. */
+  function refusedForGood(response, event, reason) {
+    expectStored(response, "failed");
+    const [stored] = inbox("stripe", event.id);
+    assert.equal(stored.next_attempt_at, null, "a refusal is not retried");
+    assert.match(stored.last_error, new RegExp(`^refused \\(${reason}\\)`));
+  }
+
+  test("a Payment Link buyer naming someone in client_reference_id links nothing to them", async () => {
+    const { user: victim, customer } = await payingCustomer();
+    const attack = stripeEvent("checkout.session.completed", checkoutSession({ customer: `cus_${unique()}`, clientReferenceId: victim.id }));
+    refusedForGood(await deliverStripe(attack), attack, "no_trusted_user");
+    assert.deepEqual(link(victim), [{ stripe_customer_id: customer }], "the victim keeps their own customer");
+    assert.deepEqual(relinkAttempts(victim), [{ reason: "no_trusted_user", event_id: attack.id }], "the victim can see the attempt");
+  });
+
+  test("a user's link is never replaced, so a stranger's subscription cannot take over or end their plan", async () => {
+    const { user: victim, customer } = await payingCustomer();
+    expectStored(await deliverStripe(stripeEvent("customer.subscription.created", subscription({ id: `sub_${unique()}`, customer }))), "processed");
+    assert.deepEqual(plan(victim), { plan_name: "pro", status: "active" });
+
+    const strangersCustomer = `cus_${unique()}`;
+    const relink = stripeEvent("checkout.session.completed", checkoutSession({ customer: strangersCustomer, userId: victim.id }));
+    refusedForGood(await deliverStripe(relink), relink, "customer_link_conflict");
+    assert.deepEqual(link(victim), [{ stripe_customer_id: customer }]);
+
+    const ended = subscription({ id: `sub_${unique()}`, customer: strangersCustomer, status: "canceled" });
+    expectStored(await deliverStripe(stripeEvent("customer.subscription.deleted", ended)), "failed");
+    assert.deepEqual(plan(victim), { plan_name: "pro", status: "active" }, "the stranger's cancellation did not reach the victim");
+
+    const thief = await subscriber();
+    const takeover = stripeEvent("checkout.session.completed", checkoutSession({ customer, userId: thief.id }));
+    refusedForGood(await deliverStripe(takeover), takeover, "customer_linked_to_another_user");
+    assert.deepEqual(link(victim), [{ stripe_customer_id: customer }]);
+    assert.deepEqual(link(thief), []);
+    assert.deepEqual(relinkAttempts(victim).map((attempt) => attempt.reason), ["customer_link_conflict", "customer_linked_to_another_user"]);
+  });
+
+  test("the same customer checking out again still refreshes its link", async () => {
+    const { user, customer } = await payingCustomer();
+    const again = stripeEvent("checkout.session.completed", checkoutSession({ customer, userId: user.id, email: `new-${user.email}` }));
+    expectStored(await deliverStripe(again), "processed");
+    assert.deepEqual(rows(`select email from public.billing_stripe_customers where user_id = '${user.id}'`), [{ email: `new-${user.email}` }]);
+    assert.deepEqual(relinkAttempts(user), []);
+  });
+});
 
 describe("Duplicate deliveries", () => {
   test("the same delivery twice is acknowledged twice and applied once", async () => {

@@ -8,26 +8,21 @@ use serde_json::json;
 use shared::db::{self, Db};
 use shared::error::ApiError;
 use shared::http::{self, Caller, RequestContext};
+use shared::security_events::{self, Client, SecurityEvent};
 use shared::time::Timestamp;
 use shared::{clock, logging};
 use worker::{Request, Response};
-use zeroize::Zeroizing;
 
 use crate::catalogue::{is_valid_service_name, ServiceSpec};
 use crate::config::ApiKeysConfig;
 use crate::records::{HealthUpdate, KeySummary, NewKeyRow, SealedRow, SEALED_COLUMNS, SUMMARY_COLUMNS, TABLE};
 use crate::provider;
-use crate::rotation;
+use crate::rotation::{self, RotationReport};
+use crate::secret_body;
 use crate::vault::{self, RecordBinding, SystemRandom, VaultError};
 
 /// Largest batch one rotation call accepts, whatever it asks for.
 const MAX_ROTATION_LIMIT: usize = 200;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StoreKeyBody {
-    key: String,
-}
 
 #[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -49,9 +44,10 @@ pub async fn list(req: Request, context: &RequestContext) -> Result<Response, Ap
 pub async fn store(mut req: Request, context: &RequestContext, service: &str) -> Result<Response, ApiError> {
     let config = settings(context)?;
     let (caller, user_id) = user_caller(&req, context).await?;
+    let client = Client::of(&req);
     let spec = configured_service(&config, service)?;
-    let body: StoreKeyBody = http::read_json(&mut req, context).await?;
-    let key = Zeroizing::new(body.key);
+    let body = secret_body::read(&mut req, context).await?;
+    let key = secret_body::key_from_body(body.as_bytes())?;
     let validated = spec.shape.validate(&key).map_err(|problem| {
         ApiError::invalid_field("key", format!("not a valid {service} key: {problem}"))
     })?;
@@ -61,6 +57,8 @@ pub async fn store(mut req: Request, context: &RequestContext, service: &str) ->
     let db = context.db_as_caller(&caller)?;
     let upsert = db.from(TABLE).upsert(to_json(&row)?).on_conflict("user_id,service").select(SUMMARY_COLUMNS);
     let stored = first(db::fetch_json::<Vec<KeySummary>>(upsert).await.map_err(explain_missing_profile)?)?;
+    let facts = json!({ "service": service, "key_version": stored.key_version, "replaced": !stored.was_created() });
+    security_events::record(context, &client, vec![SecurityEvent::info("api_key.stored", Some(&user_id), facts)]).await;
     http::json_response(if stored.was_created() { 201 } else { 200 }, &json!({ "api_key": stored }))
 }
 
@@ -77,6 +75,8 @@ pub async fn remove(req: Request, context: &RequestContext, service: &str) -> Re
     if deleted.is_empty() {
         return Err(no_key(service));
     }
+    let event = SecurityEvent::info("api_key.deleted", Some(&user_id), json!({ "service": service }));
+    security_events::record(context, &Client::of(&req), vec![event]).await;
     Ok(http::no_content())
 }
 
@@ -105,21 +105,25 @@ pub async fn check(req: Request, context: &RequestContext, service: &str) -> Res
         }
         Err(error) => {
             log_unreadable(context, service, &error);
+            let event = SecurityEvent::warning("api_key.unreadable", Some(&user_id), json!({ "service": service }));
+            security_events::record(context, &Client::of(&req), vec![event]).await;
             return record_health(&db, &user_id, service, "unhealthy", Some(unreadable_reason())).await;
         }
     };
     let status = if verdict.is_healthy() { "healthy" } else { "unhealthy" };
-    record_health(&db, &user_id, service, status, verdict.reason()).await
+    let answer = record_health(&db, &user_id, service, status, verdict.reason()).await?;
+    let event = SecurityEvent::info("api_key.checked", Some(&user_id), json!({ "service": service, "status": status }));
+    security_events::record(context, &Client::of(&req), vec![event]).await;
+    Ok(answer)
 }
 
 /// `POST /api-keys/rotate` `{"after"?: id, "limit"?: n}`: one batch of master-key rotation.
 /// Only for tokens with the `maintenance` role; the database work runs under that token.
 pub async fn rotate(mut req: Request, context: &RequestContext) -> Result<Response, ApiError> {
     let config = settings(context)?;
-    let caller = context.caller(&req).await?;
-    if caller.claims.role.as_deref() != Some("maintenance") {
-        return Err(ApiError::forbidden("key rotation is for the maintenance role only"));
-    }
+    let checked = maintenance_caller(&req, context).await;
+    security_events::record_privileged_call(context, &req, ROTATE_ENDPOINT, &checked, false).await;
+    let caller = checked?;
     let body: RotateBody = http::read_optional_json(&mut req, context).await?;
     let limit = body.limit.unwrap_or(config.rotation_batch);
     if limit == 0 || limit > MAX_ROTATION_LIMIT {
@@ -127,7 +131,39 @@ pub async fn rotate(mut req: Request, context: &RequestContext) -> Result<Respon
     }
     let db = context.db_as_caller(&caller)?;
     let report = rotation::rotate_batch(&db, &config.ring, body.after.as_deref(), limit, &mut SystemRandom).await?;
+    security_events::record(context, &Client::of(&req), rotation_events(&report)).await;
     http::json_response(200, &report)
+}
+
+const ROTATE_ENDPOINT: &str = "api-keys/rotate";
+
+async fn maintenance_caller(req: &Request, context: &RequestContext) -> Result<Caller, ApiError> {
+    let caller = context.caller(req).await?;
+    if caller.claims.role.as_deref() != Some("maintenance") {
+        return Err(ApiError::forbidden("key rotation is for the maintenance role only"));
+    }
+    Ok(caller)
+}
+
+/// The batch as a privileged call, and each re-sealed (or unreadable) key as an event its
+/// owner can read.
+fn rotation_events(report: &RotationReport) -> Vec<SecurityEvent> {
+    let call = json!({
+        "endpoint": ROTATE_ENDPOINT,
+        "rotated": report.rotated,
+        "skipped": report.skipped,
+        "failed": report.failed.len(),
+        "current_version": report.current_version,
+    });
+    let rotated = report.rotated_rows.iter().map(|row| {
+        let facts = json!({ "service": row.service, "from_version": row.key_version, "to_version": report.current_version });
+        SecurityEvent::info("api_key.rotated", Some(&row.user_id), facts)
+    });
+    let failed = report.failed_rows.iter().map(|row| {
+        let facts = json!({ "service": row.service, "key_version": row.key_version });
+        SecurityEvent::warning("api_key.rotation_failed", Some(&row.user_id), facts)
+    });
+    std::iter::once(SecurityEvent::info("privileged.called", None, call)).chain(rotated).chain(failed).collect()
 }
 
 fn settings(context: &RequestContext) -> Result<ApiKeysConfig, ApiError> {

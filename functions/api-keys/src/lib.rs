@@ -12,7 +12,8 @@
 //! The pure parts, tested natively and on wasm32: [`vault`] (AES-256-GCM with HKDF-derived
 //! per-record keys, AAD binding user, service and key version; the master key ring),
 //! [`catalogue`] (service names, key shapes, hints, provider health-check requests),
-//! [`records`] (row shapes). [`api`] translates HTTP, [`provider`] calls a
+//! [`records`] (row shapes), [`secret_body`] (the store body, read and decoded so no copy
+//! of the key is left in freed memory). [`api`] translates HTTP, [`provider`] calls a
 //! provider, [`rotation`] walks the table, [`config`] lists the variables.
 //!
 //! It is not a key manager for the project's own secrets, and it never returns, logs or puts
@@ -25,6 +26,7 @@ pub mod config;
 pub mod provider;
 pub mod records;
 pub mod rotation;
+pub mod secret_body;
 pub mod vault;
 
 use shared::error::ApiError;

@@ -4,8 +4,12 @@
 //! passed, not retried forever.
 //!
 //! Runs as the `maintenance` database role, which may read and rewrite only the key columns.
-//! Each row is updated only if it still holds the version it was read with, so a key the user
-//! replaced in the meantime is left alone (counted as skipped).
+//! Each row is updated only if it still holds the very ciphertext it was read with (and its
+//! version), so a key stored again in the meantime is left alone (counted as skipped). The
+//! version alone would not do: while a new master key rolls out, a Worker still on the old
+//! ring seals a re-stored key under the old version, and a filter on the version would let
+//! rotation overwrite it with the key it read before. Every seal draws a fresh salt and nonce,
+//! so a re-stored key never has the ciphertext it replaced.
 
 use serde::Serialize;
 use shared::db::{self, Db};
@@ -23,6 +27,26 @@ pub struct RotationReport {
     pub failed: Vec<RotationFailure>,
     /// Pass as `after` to continue; `None` when no rows remain past this batch.
     pub next_after: Option<String>,
+    /// Whose keys were re-sealed, and whose could not be, for their security events; not
+    /// part of the answer.
+    #[serde(skip)]
+    pub rotated_rows: Vec<RowOwner>,
+    #[serde(skip)]
+    pub failed_rows: Vec<RowOwner>,
+}
+
+/// A stored key's owner, service and the master key version it was read under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowOwner {
+    pub user_id: String,
+    pub service: String,
+    pub key_version: i64,
+}
+
+impl RowOwner {
+    fn of(row: &SealedRow) -> RowOwner {
+        RowOwner { user_id: row.user_id.clone(), service: row.service.clone(), key_version: row.key_version }
+    }
 }
 
 #[derive(Debug, PartialEq, Eq, Serialize)]
@@ -72,15 +96,20 @@ pub async fn rotate_batch(
                     .update(json_body(&SealedColumns::from(&resealed))?)
                     .eq("id", &row.id)
                     .eq("key_version", row.key_version.to_string())
+                    .eq("key_ciphertext", &row.key_ciphertext)
                     .select("id");
                 let updated: Vec<serde_json::Value> = db::fetch_json(update).await?;
                 if updated.is_empty() {
                     report.skipped += 1;
                 } else {
                     report.rotated += 1;
+                    report.rotated_rows.push(RowOwner::of(row));
                 }
             }
-            Err(error) => report.failed.push(RotationFailure { id: row.id.clone(), reason: error.to_string() }),
+            Err(error) => {
+                report.failed.push(RotationFailure { id: row.id.clone(), reason: error.to_string() });
+                report.failed_rows.push(RowOwner::of(row));
+            }
         }
     }
     Ok(report)

@@ -12,6 +12,7 @@ use shared::auth::DatabaseRole;
 use shared::crypto::constant_time_eq;
 use shared::error::ApiError;
 use shared::http::{self, RequestContext};
+use shared::security_events;
 use worker::{Request, Response};
 
 #[derive(Debug, Default, Deserialize)]
@@ -25,7 +26,9 @@ struct RunBody {
 
 pub async fn run(mut req: Request, context: &RequestContext) -> Result<Response, ApiError> {
     let config = CleanupConfig::from_source(context.env()).map_err(|errors| http::config_error(&errors))?;
-    authorize(&req, context, &config).await?;
+    let authorized = authorize(&req, context, &config).await;
+    security_events::record_privileged_call(context, &req, "cleanup/run", &authorized, true).await;
+    authorized?;
     let body: RunBody = http::read_optional_json(&mut req, context).await?;
     let jobs = selected_jobs(body.jobs.as_deref())?;
     let budget_ms = match body.budget_ms {

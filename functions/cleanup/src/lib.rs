@@ -12,6 +12,7 @@
 //! | `lead_score_decay` | leads scored more than `CLEANUP_LEAD_DECAY_DAYS` ago, re-scored | every 15 min |
 //! | `log_retention` | `system_logs` past their level's `system_logs_settings.retention_days` | daily 03:30 |
 //! | `webhook_retention` | processed / ignored webhook events older than `CLEANUP_WEBHOOK_RETENTION_DAYS` | daily 03:30 |
+//! | `security_event_retention` | `security_event_logs` past the `system_logs_settings.retention_days` of the level named like their severity | daily 03:30 |
 //!
 //! Each run stays inside its time budget ([`plan::Budget`]: a batch starts only if it is
 //! expected to fit), leaves the rest for the next run, and writes one `system_logs` row
@@ -52,14 +53,14 @@ pub async fn scheduled(cron: &str, env: &Env) {
     let (db, config) = match maintenance_setup(env) {
         Ok(setup) => setup,
         Err(problem) => {
-            logging::emit(&json!({ "level": "error", "msg": "cleanup run not started", "cron": cron, "problem": problem.message }).to_string());
+            logging::emit(&json!({ "level": "error", "msg": "cleanup run not started", "cron": cron, "problem": problem.log_text() }).to_string());
             return;
         }
     };
     let plan = plan::jobs_for_cron(cron);
     let trigger = Trigger::Cron { cron: cron.to_string(), recognised: plan.recognised };
     let summary = run::run_jobs(&db, &plan.jobs, &config.jobs, config.budget_ms, trigger).await;
-    let recorded = run::record_summary(&db, &summary).await.err().map(|error| error.message);
+    let recorded = run::record_summary(&db, &summary).await.err().map(|error| error.log_text());
     logging::emit(&json!({ "level": summary.level(), "msg": "cleanup run", "summary": summary, "summary_not_recorded": recorded }).to_string());
 }
 

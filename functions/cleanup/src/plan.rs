@@ -28,11 +28,14 @@ pub enum Job {
     WebhookRetries,
     /// Leads whose score is older than the decay interval, re-scored by the lead-scoring engine.
     LeadScoreDecay,
+    /// `security_event_logs` older than the retention of the log level named like their
+    /// severity (`cleanup_security_events`).
+    SecurityEventRetention,
 }
 
 impl Job {
     /// Every job, in the order a run takes them: erasure first, because it is a legal duty.
-    pub const ALL: [Job; 7] = [
+    pub const ALL: [Job; 8] = [
         Job::Erasures,
         Job::ExpiredTokens,
         Job::WebhookRetries,
@@ -40,6 +43,7 @@ impl Job {
         Job::LeadScoreDecay,
         Job::LogRetention,
         Job::WebhookRetention,
+        Job::SecurityEventRetention,
     ];
 
     pub fn name(self) -> &'static str {
@@ -51,6 +55,7 @@ impl Job {
             Job::WebhookRetention => "webhook_retention",
             Job::WebhookRetries => "webhook_retries",
             Job::LeadScoreDecay => "lead_score_decay",
+            Job::SecurityEventRetention => "security_event_retention",
         }
     }
 
@@ -68,6 +73,7 @@ impl Job {
             Job::WebhookRetention => 1_000,
             Job::WebhookRetries => 50,
             Job::LeadScoreDecay => 200,
+            Job::SecurityEventRetention => 5_000,
         }
     }
 }
@@ -83,7 +89,7 @@ pub struct CronPlan {
 
 pub fn jobs_for_cron(cron: &str) -> CronPlan {
     let frequent = vec![Job::Erasures, Job::ExpiredTokens, Job::WebhookRetries, Job::RateLimitCounters, Job::LeadScoreDecay];
-    let daily = vec![Job::LogRetention, Job::WebhookRetention];
+    let daily = vec![Job::LogRetention, Job::WebhookRetention, Job::SecurityEventRetention];
     match cron.split_whitespace().collect::<Vec<_>>().join(" ").as_str() {
         FREQUENT_CRON => CronPlan { jobs: frequent, recognised: true },
         DAILY_CRON => CronPlan { jobs: daily, recognised: true },
@@ -120,6 +126,7 @@ pub fn rpc_call(job: Job, settings: &JobSettings) -> Option<(&'static str, Value
             "retry_due_webhook_events",
             json!({ "batch_size": batch_size, "max_attempts": settings.webhook_max_attempts }),
         )),
+        Job::SecurityEventRetention => Some(("cleanup_security_events", json!({ "batch_size": batch_size }))),
         Job::LeadScoreDecay => None,
     }
 }
@@ -148,7 +155,7 @@ pub fn outcome_of(job: Job, counts: &Value) -> BatchOutcome {
             let most = count("reset_tokens").max(count("invitations"));
             BatchOutcome { taken: most, changed: most }
         }
-        Job::LogRetention | Job::RateLimitCounters | Job::WebhookRetention => {
+        Job::LogRetention | Job::RateLimitCounters | Job::WebhookRetention | Job::SecurityEventRetention => {
             BatchOutcome { taken: count("deleted"), changed: count("deleted") }
         }
         // Every retried event changes: it is applied, or its attempts and next attempt move on.

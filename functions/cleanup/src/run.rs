@@ -48,7 +48,7 @@ async fn run_job(db: &Db, job: Job, settings: &JobSettings, budget: &mut Budget)
                 }
             }
             Err(error) => {
-                report.error = Some(format!("{}: {}", error.code, error.message));
+                report.error = Some(format!("{}: {}", error.code, error.log_text()));
                 break;
             }
         }

@@ -9,6 +9,7 @@ use shared::clock;
 use shared::db::{is_uuid, Db};
 use shared::error::ApiError;
 use shared::http::{self, RequestContext};
+use shared::security_events::{self, Client, Resource};
 use std::collections::{HashMap, HashSet};
 use worker::{Request, Response};
 
@@ -37,7 +38,10 @@ pub async fn score_lead(
         ));
     }
     let db = caller_db(&req, context).await?;
-    let lead = store::lead(&db, id).await?.ok_or_else(|| no_lead(id))?;
+    let Some(lead) = store::lead(&db, id).await? else {
+        report_hidden(context, &req, Resource::Lead, &[id]).await;
+        return Err(no_lead(id));
+    };
     let workspace_id = lead.workspace_id.clone().unwrap_or_default();
     let rules = workspace_rule_set(&db, &workspace_id).await?;
     let now = Timestamp::from_unix_millis(clock::now_millis() as i64);
@@ -80,6 +84,8 @@ pub async fn score_batch(mut req: Request, context: &RequestContext) -> Result<R
                 .filter(|id| !found.contains(&id.as_str()))
                 .cloned()
                 .collect();
+            let hidden: Vec<&str> = missing.iter().map(String::as_str).collect();
+            report_hidden(context, &req, Resource::Lead, &hidden).await;
             (leads, ids.len(), missing, false)
         }
         Selection::StaleBefore { before, limit } => {
@@ -169,7 +175,7 @@ pub async fn preview(mut req: Request, context: &RequestContext) -> Result<Respo
     let rules = match (body.rules, body.workspace_id) {
         (Some(rules), _) => RuleSet::from_json(&rules, half_life).map_err(invalid_rules)?,
         (None, Some(workspace_id)) => {
-            let mut stored = visible_workspace_rules(&db, &workspace_id).await?;
+            let mut stored = visible_workspace_rules(&db, &workspace_id, context, &req).await?;
             stored.engagement_half_life = half_life.or(stored.engagement_half_life);
             stored.compile().map_err(stored_rules_error)?
         }
@@ -200,7 +206,7 @@ pub async fn get_rules(req: Request, context: &RequestContext) -> Result<Respons
                 "add ?workspace_id=<uuid> to say whose rules",
             )
         })?;
-    let rules = visible_workspace_rules(&db, &workspace_id).await?;
+    let rules = visible_workspace_rules(&db, &workspace_id, context, &req).await?;
     http::json_response(200, &rules_body(&workspace_id, &rules))
 }
 
@@ -250,13 +256,14 @@ pub async fn put_rules(mut req: Request, context: &RequestContext) -> Result<Res
     let definitions = RuleDefinition::list_from_json(&body.rules).map_err(invalid_rules)?;
     RuleSet::compile(&definitions, half_life).map_err(invalid_rules)?;
     if !store::workspace_visible(&db, &body.workspace_id).await? {
+        report_hidden(context, &req, Resource::Workspace, &[&body.workspace_id]).await;
         return Err(no_workspace(&body.workspace_id));
     }
     store::replace_rules(&db, &body.workspace_id, &definitions).await?;
     if let Some(days) = body.engagement_half_life_days {
         store::save_half_life(&db, &body.workspace_id, days).await?;
     }
-    let saved = visible_workspace_rules(&db, &body.workspace_id).await?;
+    let saved = visible_workspace_rules(&db, &body.workspace_id, context, &req).await?;
     http::json_response(200, &rules_body(&body.workspace_id, &saved))
 }
 
@@ -267,7 +274,12 @@ async fn caller_db(req: &Request, context: &RequestContext) -> Result<Db, ApiErr
 
 /// The workspace's rules, or 404 when the caller cannot see the workspace (RLS would otherwise
 /// make it look like a workspace with no rules, i.e. one using the built-in set).
-async fn visible_workspace_rules(db: &Db, workspace_id: &str) -> Result<WorkspaceRules, ApiError> {
+async fn visible_workspace_rules(
+    db: &Db,
+    workspace_id: &str,
+    context: &RequestContext,
+    req: &Request,
+) -> Result<WorkspaceRules, ApiError> {
     if !is_uuid(workspace_id) {
         return Err(ApiError::invalid_field(
             "workspace_id",
@@ -275,6 +287,7 @@ async fn visible_workspace_rules(db: &Db, workspace_id: &str) -> Result<Workspac
         ));
     }
     if !store::workspace_visible(db, workspace_id).await? {
+        report_hidden(context, req, Resource::Workspace, &[workspace_id]).await;
         return Err(no_workspace(workspace_id));
     }
     let (mut rows, half_lives) = store::rules_of(db, &[workspace_id]).await?;
@@ -357,6 +370,16 @@ fn stored_rules_error(error: StoredRulesError) -> ApiError {
         StoredRulesError::HalfLife(problem) => {
             ApiError::new(409, "invalid_stored_rules", problem.to_string())
         }
+    }
+}
+
+/// Ids RLS hid from the caller may be another tenant's: reported as a possible cross-tenant
+/// attempt, which the database records (for the owner) only when they exist elsewhere. The
+/// caller's answer stays the same 404 either way.
+async fn report_hidden(context: &RequestContext, req: &Request, resource: Resource, ids: &[&str]) {
+    let Ok(caller) = context.caller(req).await else { return };
+    if let Some(actor) = caller.user_id() {
+        security_events::record_refused_access(context, &Client::of(req), actor, resource, ids).await;
     }
 }
 

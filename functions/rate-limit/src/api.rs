@@ -7,9 +7,10 @@
 //!   shares that budget on purpose. Always 200 with the decision in the body (a refusal is
 //!   `allowed: false`, not a 429: the caller of `/check` is not the one being limited); 503
 //!   when the store is down and the endpoint fails closed.
-//! - `GET /status`: who the limiter thinks the caller is (key, plan and where the plan came
-//!   from: `token`, `user_plans` or `default`) and the limit that applies to this function, for
-//!   debugging a 429. It always looks the plan up, even where no limit depends on it.
+//! - `GET /status`: who the limiter thinks the caller is (key, the client IP's key when that
+//!   is charged too (`ip_key`: anonymous users), plan and where the plan came from: `token`,
+//!   `user_plans` or `default`) and the limit that applies to this function, for debugging a
+//!   429. It always looks the plan up, even where no limit depends on it.
 
 use crate::config::Settings;
 use crate::gcra::Refusal;
@@ -23,6 +24,7 @@ use serde::Deserialize;
 use serde_json::json;
 use shared::error::ApiError;
 use shared::http::{self, header, RequestContext};
+use shared::security_events;
 use worker::{Method, Request, Response};
 
 /// The longest key accepted; the Postgres store allows 255 characters.
@@ -98,7 +100,7 @@ async fn check(req: &mut Request, context: &RequestContext) -> Result<Response, 
     let config = context.config()?;
     let authorization = header(req, "authorization");
     let api_key = header(req, API_KEY_HEADER);
-    service_auth::authenticate(
+    let authenticated = service_auth::authenticate(
         Presented { authorization: authorization.as_deref(), api_key: api_key.as_deref() },
         config.jwt.secret.as_deref(),
         settings.check_secret.as_deref(),
@@ -110,7 +112,10 @@ async fn check(req: &mut Request, context: &RequestContext) -> Result<Response, 
             "send the service_role key as a Bearer token, or the check secret in {API_KEY_HEADER}"
         )),
         ServiceAuthError::Refused => ApiError::forbidden("only the service role or the check secret may call /check"),
-    })?;
+    });
+    // Refusals only: accepted checks are the hot path of other services, one per request.
+    security_events::record_privileged_call(context, req, "rate-limit/check", &authenticated, false).await;
+    authenticated?;
 
     let valid = validate(http::read_json::<CheckBody>(req, context).await?)?;
     let rows = limits::current_rows(context, settings.table_cache_ms, shared::clock::now_millis()).await;
@@ -168,6 +173,7 @@ async fn status(req: &Request, context: &RequestContext) -> Result<Response, Api
         &json!({
             "key": identity.key.to_string(),
             "kind": identity.key.kind(),
+            "ip_key": identity.ip_key.as_ref().map(ToString::to_string),
             "plan": identity.plan,
             "plan_source": identity.plan_source,
             "policy": resolved.policy,

@@ -202,6 +202,22 @@ pub fn check(quota: Quota, stored_tat_ms: u64, now_ms: u64, cost: u32) -> Decisi
     }
 }
 
+/// What a request of cost 1 would get, told from a peek (a check of cost 0, which spends
+/// nothing): `None` when it would be admitted, else the refusal it would meet, with the wait
+/// until it fits (`reset_after - (tau - T)`). Lets a caller refuse early without spending.
+pub fn refusal_of_one(quota: Quota, peeked: &Verdict) -> Option<Verdict> {
+    if peeked.remaining > 0 {
+        return None;
+    }
+    let headroom_for_one = quota.burst_tolerance_ms() - quota.emission_interval_ms();
+    Some(Verdict {
+        refusal: Some(Refusal::OverLimit),
+        remaining: 0,
+        retry_after_ms: peeked.reset_after_ms.saturating_sub(headroom_for_one).max(1),
+        reset_after_ms: peeked.reset_after_ms,
+    })
+}
+
 /// `floor(headroom / interval)`; never above `L`, because `headroom <= tau = L * T`.
 fn remaining_units(headroom: u128, interval: u128) -> u32 {
     u32::try_from(headroom / interval).unwrap_or(u32::MAX)
@@ -527,5 +543,25 @@ mod tests {
         let full_burst = check(widest, 0, NOW, u32::MAX);
         assert!(full_burst.verdict.allowed());
         assert_eq!(full_burst.verdict.remaining, 0);
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn a_peek_tells_whether_one_more_would_fit_and_when_without_spending() {
+        let q = quota(3, 3);
+        let (_, tat) = burst(q, 0, NOW, 2);
+        let peek = check(q, tat, NOW, 0);
+        assert_eq!(peek.tat_ms, tat, "a peek spends nothing");
+        assert_eq!(refusal_of_one(q, &peek.verdict), None, "one unit is left");
+        let (_, tat) = burst(q, tat, NOW, 1);
+        for elapsed in [0, 1, 400, 999] {
+            let peek = check(q, tat, NOW + elapsed, 0);
+            let refused = refusal_of_one(q, &peek.verdict).expect("no unit left");
+            let real = check(q, tat, NOW + elapsed, 1).verdict;
+            assert_eq!(real.refusal, Some(Refusal::OverLimit));
+            assert_eq!(refused.retry_after_ms, real.retry_after_ms, "the same wait as a real request at +{elapsed} ms");
+            assert!(check(q, tat, NOW + elapsed + refused.retry_after_ms, 1).verdict.allowed(), "waiting that long is enough");
+        }
+        assert_eq!(refusal_of_one(q, &check(q, tat, NOW + 1_000, 0).verdict), None);
     }
 }

@@ -6,13 +6,23 @@
 //! The endpoint is the function's name (`/functions/v1/<name>/...`); a name with neither a
 //! table row nor a built-in default spends the `default` budget, so probing unknown paths is
 //! limited too. `health` is not guarded: uptime checks must see the service, not a 429.
+//!
+//! A request spends its caller's budget ([`identify`]); sign-up requests and anonymous users
+//! spend their client IP's as well, and are refused when either is used up. Webhook deliveries
+//! are the exception: the guard cannot know who sent one until its signature is checked, so
+//! before the handler it only refuses a source IP whose budget for failed verifications
+//! ([`UNVERIFIED_WEBHOOKS_POLICY`]) is used up, which costs a peek and no verification; the
+//! intake then charges a verified delivery to its provider ([`charge_verified_delivery`]) and
+//! a failed one to its IP ([`charge_unverified_delivery`]).
 
 use crate::config::Settings;
-use crate::gcra::{Quota, Verdict};
+use crate::gcra::{self, Quota, Verdict};
 use crate::headers::{self, RATELIMIT_POLICY};
 use crate::key::{self, Caller, LimiterKey};
 use crate::limiter::{self, Charge, Outcome};
-use crate::policy::{self, FailureMode, DEFAULT_ENDPOINT, DEFAULT_PLAN};
+use crate::policy::{
+    self, FailureMode, RateLimitRow, ResolvedQuota, DEFAULT_ENDPOINT, DEFAULT_PLAN, UNVERIFIED_WEBHOOKS_POLICY, WEBHOOKS_ENDPOINT,
+};
 use crate::service_auth::{self, Presented};
 use crate::{limits, plans, API_KEY_HEADER};
 use serde::Serialize;
@@ -39,16 +49,21 @@ where
         return next(req, context).await;
     }
     let fields = admit(&req, &context).await?;
+    // An answer that names its policy already (the webhook intake's, from the provider's
+    // budget) keeps its own fields: the two would describe different budgets.
     match next(req, context).await {
         Ok(mut response) => {
             let headers = response.headers_mut();
-            for (name, value) in &fields {
-                // Responses proxied from elsewhere can have immutable headers; the answer
-                // matters more than the advisory fields.
-                let _ = headers.set(name, value);
+            if !headers.has(RATELIMIT_POLICY).unwrap_or(false) {
+                for (name, value) in &fields {
+                    // Responses proxied from elsewhere can have immutable headers; the answer
+                    // matters more than the advisory fields.
+                    let _ = headers.set(name, value);
+                }
             }
             Ok(response)
         }
+        Err(error) if error.headers.iter().any(|(name, _)| name.eq_ignore_ascii_case(RATELIMIT_POLICY)) => Err(error),
         Err(error) => Err(fields.into_iter().fold(error, |error, (name, value)| error.with_header(name, value))),
     }
 }
@@ -56,8 +71,18 @@ where
 /// Whose budget a request spends and on which plan.
 pub struct Identity {
     pub key: LimiterKey,
+    /// The client IP's budget, spent as well on sign-up and by anonymous users
+    /// ([`key::also_per_ip`]).
+    pub ip_key: Option<LimiterKey>,
     pub plan: String,
     pub plan_source: PlanSource,
+}
+
+impl Identity {
+    /// Every budget the request spends: the IP's first, so a refused IP spends no user's.
+    pub fn charged_keys(&self) -> Vec<&LimiterKey> {
+        self.ip_key.iter().chain(std::iter::once(&self.key)).collect()
+    }
 }
 
 /// Where the plan in an [`Identity`] came from.
@@ -116,7 +141,10 @@ pub async fn identify(req: &Request, context: &RequestContext, settings: &Settin
         }
         _ => (DEFAULT_PLAN.to_string(), PlanSource::Default),
     };
-    Identity { key: key::limiter_key(caller), plan, plan_source }
+    let user_is_anonymous = user.as_ref().is_some_and(|caller| caller.claims.is_anonymous == Some(true));
+    let endpoint = context.function().to_ascii_lowercase();
+    let ip_key = (user_id.is_some() && key::also_per_ip(&endpoint, user_is_anonymous)).then(|| key::ip_key(client_ip.as_deref()));
+    Identity { key: key::limiter_key(caller), ip_key, plan, plan_source }
 }
 
 async fn admit(req: &Request, context: &RequestContext) -> Result<Vec<(&'static str, String)>, ApiError> {
@@ -124,30 +152,98 @@ async fn admit(req: &Request, context: &RequestContext) -> Result<Vec<(&'static 
     let rows = limits::current_rows(context, settings.table_cache_ms, shared::clock::now_millis()).await;
     let function = context.function().to_ascii_lowercase();
     let endpoint = if policy::is_endpoint_name(&function) { function.as_str() } else { DEFAULT_ENDPOINT };
+    if endpoint == WEBHOOKS_ENDPOINT {
+        return admit_webhook_source(context, &settings, &rows, header(req, "cf-connecting-ip").as_deref()).await;
+    }
     let identity = identify(req, context, &settings, policy::plan_can_matter(&rows, endpoint)).await;
     let resolved = policy::resolve_quota(&rows, &settings.defaults, endpoint, &identity.plan);
-    let key = identity.key.to_string();
+    let mut tightest: Option<Verdict> = None;
+    for key in identity.charged_keys() {
+        if let Some(verdict) = spend(context, &settings, &resolved, &key.to_string(), 1).await? {
+            tightest = Some(match tightest {
+                Some(earlier) if earlier.remaining <= verdict.remaining => earlier,
+                _ => verdict,
+            });
+        }
+    }
+    Ok(fields(&resolved, tightest.as_ref()))
+}
+
+/// Spends `cost` of `key`'s budget under `resolved`: the verdict when admitted, `None` when
+/// the store is down and the policy fails open, a 429 (or a 503 failing closed) otherwise.
+async fn spend(
+    context: &RequestContext,
+    settings: &Settings,
+    resolved: &ResolvedQuota,
+    key: &str,
+    cost: u32,
+) -> Result<Option<Verdict>, ApiError> {
     let charge = Charge {
         endpoint: &resolved.policy,
-        key: &key,
+        key,
         quota: resolved.quota,
-        cost: 1,
+        cost,
         settings: settings.stores.for_endpoint(&resolved.policy),
     };
     match limiter::charge(context, charge).await {
-        Outcome::Decided { verdict, .. } if verdict.allowed() => {
-            Ok(headers::rate_limit_headers(&resolved.policy, resolved.quota, &verdict))
-        }
+        Outcome::Decided { verdict, .. } if verdict.allowed() => Ok(Some(verdict)),
         Outcome::Decided { verdict, .. } => Err(too_many_requests(&resolved.policy, resolved.quota, &verdict)),
-        Outcome::StoreDown { failure_mode: FailureMode::Open } => {
-            Ok(vec![(RATELIMIT_POLICY, headers::policy_field(&resolved.policy, resolved.quota))])
-        }
+        Outcome::StoreDown { failure_mode: FailureMode::Open } => Ok(None),
         Outcome::StoreDown { failure_mode: FailureMode::Closed } => Err(ApiError::unavailable(
             "the rate limiter cannot reach its store, and this endpoint stays closed without it; try again shortly",
             STORE_DOWN_RETRY_SECONDS,
         )
         .with_details(json!({ "reason": "rate_limiter_unavailable" }))),
     }
+}
+
+/// Both draft fields for an admitted request; only the policy when the store could not say.
+fn fields(resolved: &ResolvedQuota, verdict: Option<&Verdict>) -> Vec<(&'static str, String)> {
+    match verdict {
+        Some(verdict) => headers::rate_limit_headers(&resolved.policy, resolved.quota, verdict),
+        None => vec![(RATELIMIT_POLICY, headers::policy_field(&resolved.policy, resolved.quota))],
+    }
+}
+
+/// Before a webhook delivery is verified: refuse its source IP when its budget for failed
+/// verifications is used up. A peek: nothing is spent here.
+async fn admit_webhook_source(
+    context: &RequestContext,
+    settings: &Settings,
+    rows: &[RateLimitRow],
+    client_ip: Option<&str>,
+) -> Result<Vec<(&'static str, String)>, ApiError> {
+    let resolved = policy::resolve_quota(rows, &settings.defaults, UNVERIFIED_WEBHOOKS_POLICY, DEFAULT_PLAN);
+    let peeked = spend(context, settings, &resolved, &key::ip_key(client_ip).to_string(), 0).await?;
+    if let Some(refusal) = peeked.as_ref().and_then(|verdict| gcra::refusal_of_one(resolved.quota, verdict)) {
+        return Err(too_many_requests(&resolved.policy, resolved.quota, &refusal));
+    }
+    Ok(fields(&resolved, peeked.as_ref()))
+}
+
+/// For the webhook intake, once a delivery's signature checked out and before it is stored:
+/// spends one of `provider`'s budget ([`WEBHOOKS_ENDPOINT`], per provider, whatever the source
+/// IP). Answers the fields for the response, or the 429 that refuses the delivery (the
+/// provider retries it later).
+pub async fn charge_verified_delivery(
+    context: &RequestContext,
+    provider: &'static str,
+) -> Result<Vec<(&'static str, String)>, ApiError> {
+    let settings = Settings::from_source(context.env()).map_err(|errors| shared::http::config_error(&errors))?;
+    let rows = limits::current_rows(context, settings.table_cache_ms, shared::clock::now_millis()).await;
+    let resolved = policy::resolve_quota(&rows, &settings.defaults, WEBHOOKS_ENDPOINT, DEFAULT_PLAN);
+    let verdict = spend(context, &settings, &resolved, &LimiterKey::Provider(provider).to_string(), 1).await?;
+    Ok(fields(&resolved, verdict.as_ref()))
+}
+
+/// For the webhook intake, when a delivery failed verification: spends one of its source
+/// IP's budget for failures, so a flood of forgeries from one place is soon refused before it
+/// is verified. Its own answer is the 400 already decided; the limiter's is not needed.
+pub async fn charge_unverified_delivery(context: &RequestContext, client_ip: Option<&str>) {
+    let Ok(settings) = Settings::from_source(context.env()) else { return };
+    let rows = limits::current_rows(context, settings.table_cache_ms, shared::clock::now_millis()).await;
+    let resolved = policy::resolve_quota(&rows, &settings.defaults, UNVERIFIED_WEBHOOKS_POLICY, DEFAULT_PLAN);
+    let _already_answered = spend(context, &settings, &resolved, &key::ip_key(client_ip).to_string(), 1).await;
 }
 
 /// The 429 in the one error shape, carrying `Retry-After` and both draft fields.

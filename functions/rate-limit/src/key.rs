@@ -2,8 +2,14 @@
 //!
 //! The key is the user id from a verified JWT, else the identity of the API key the caller
 //! presented, else the client IP from `CF-Connecting-IP`. Each kind carries its own prefix
-//! (`user:`, `api-key:`, `ip:`), so a user id can never collide with an IP or a key
-//! fingerprint. Raw API keys never become part of a key: they are reduced to a SHA-256
+//! (`user:`, `api-key:`, `ip:`, `provider:`), so a user id can never collide with an IP or a
+//! key fingerprint.
+//!
+//! Some users cost nothing to make, so a budget per user alone would hand each new account a
+//! fresh one: sign-up requests and anonymous users (Supabase's anonymous sign-ins) are charged
+//! to their client IP as well ([`also_per_ip`]). Webhook deliveries come from a provider's few
+//! addresses, so once verified they are charged to the provider (`provider:stripe`), not to
+//! the IP they came from. Raw API keys never become part of a key: they are reduced to a SHA-256
 //! fingerprint, because limiter keys end up in Durable Object names, in Postgres and in logs.
 //!
 //! IPv6 clients are keyed by their /64 network: one subscriber usually holds a whole /64 and
@@ -29,6 +35,8 @@ pub enum LimiterKey {
     User(String),
     ApiKey { fingerprint: String },
     Ip(IpAddr),
+    /// A webhook provider whose signature was verified (`stripe`, `resend`).
+    Provider(&'static str),
     Anonymous,
 }
 
@@ -56,6 +64,7 @@ impl LimiterKey {
             LimiterKey::User(_) => "user",
             LimiterKey::ApiKey { .. } => "api-key",
             LimiterKey::Ip(_) => "ip",
+            LimiterKey::Provider(_) => "provider",
             LimiterKey::Anonymous => "anonymous",
         }
     }
@@ -67,6 +76,7 @@ impl fmt::Display for LimiterKey {
             LimiterKey::User(id) => write!(f, "user:{id}"),
             LimiterKey::ApiKey { fingerprint } => write!(f, "api-key:{fingerprint}"),
             LimiterKey::Ip(address) => write!(f, "ip:{address}"),
+            LimiterKey::Provider(name) => write!(f, "provider:{name}"),
             LimiterKey::Anonymous => f.write_str("anonymous"),
         }
     }
@@ -91,10 +101,27 @@ pub fn limiter_key(caller: Caller<'_>) -> LimiterKey {
     if let Some(api_key) = present(caller.api_key) {
         return LimiterKey::from_api_key(api_key);
     }
-    present(caller.client_ip)
+    ip_key(caller.client_ip)
+}
+
+/// The client IP's key (its /64 for IPv6), or the shared anonymous budget without a readable
+/// `CF-Connecting-IP`.
+pub fn ip_key(client_ip: Option<&str>) -> LimiterKey {
+    present(client_ip)
         .and_then(|ip| ip.parse::<IpAddr>().ok())
         .map(LimiterKey::from_ip)
         .unwrap_or(LimiterKey::Anonymous)
+}
+
+/// The endpoint whose every request is charged to the client IP too: each new account would
+/// otherwise arrive with a fresh sign-up budget.
+pub const SIGNUP_ENDPOINT: &str = "signup";
+
+/// Whether a user's request is charged to their client IP as well as to them: on sign-up, and
+/// for anonymous users everywhere (an anonymous sign-in costs nothing, so a budget per
+/// anonymous user alone would be a fresh budget per request for anyone who wants one).
+pub fn also_per_ip(endpoint: &str, user_is_anonymous: bool) -> bool {
+    endpoint == SIGNUP_ENDPOINT || user_is_anonymous
 }
 
 /// The plan named by `app_metadata.plan` (lower-cased), if it names one. Only short names of
@@ -194,5 +221,23 @@ mod tests {
             assert_eq!(plan_in_app_metadata(json!({ "plan": odd }).as_object()), None, "{odd:?}");
         }
         assert_eq!(plan_in_app_metadata(json!({"plan": "team_2024-b"}).as_object()).as_deref(), Some("team_2024-b"));
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn sign_up_and_anonymous_users_are_also_charged_to_their_ip() {
+        assert!(also_per_ip("signup", false), "every sign-up request");
+        assert!(also_per_ip("lead-scoring", true), "anonymous users everywhere");
+        assert!(!also_per_ip("lead-scoring", false), "signed-up users elsewhere: their own budget only");
+        assert_eq!(ip_key(Some("2001:db8:1:2::9")).to_string(), "ip:2001:db8:1:2::");
+        assert_eq!(ip_key(None), LimiterKey::Anonymous, "no address: the shared anonymous budget, never none");
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn providers_have_their_own_kind_of_key() {
+        let stripe = LimiterKey::Provider("stripe");
+        assert_eq!((stripe.to_string().as_str(), stripe.kind()), ("provider:stripe", "provider"));
+        assert_ne!(stripe.to_string(), limiter_key(Caller { user_id: Some("stripe"), ..Caller::default() }).to_string());
     }
 }

@@ -1,7 +1,9 @@
 //! The rate limiter every rls-edge function calls before doing any work.
 //!
 //! A request is charged to a key (the verified user, else a verified service credential, else
-//! the client IP: [`key`]) under the quota that applies to its endpoint and the caller's plan
+//! the client IP: [`key`]; sign-up requests and anonymous users to their client IP as well, and
+//! verified webhook deliveries to their provider: [`guard`]) under the quota that applies to its
+//! endpoint and the caller's plan
 //! ([`policy`], from `system_rate_limits` with built-in defaults). The plan is the token's
 //! `app_metadata.plan`, else the user's plan in `user_plans` ([`plans`], looked up only where a
 //! limit depends on it and cached per isolate), else `free`. The decision is the
@@ -31,7 +33,8 @@
 //! | `signup`       | 5 per 60 s      | closed (503)           | account creation is what abuse goes for first |
 //! | `api-keys`     | 30 per 60 s     | closed (503)           | guards the secrets vault and provider checks  |
 //! | `lead-scoring` | 60 per 60 s     | open                   | RLS still bounds what a caller can touch      |
-//! | `webhooks`     | 600 per 60 s    | open                   | a refused delivery is a delayed payment event |
+//! | `webhooks`     | 6000 per 60 s   | open                   | per provider, verified deliveries; a refused one is a delayed payment event |
+//! | `webhooks.unverified` | 60 per 60 s | open              | per source IP, requests refused before a signature checked out; once used up, refused before verifying |
 //! | `rate-limit`   | 1000 per 60 s   | closed (503)           | the check endpoint is itself the store        |
 //! | `default`      | 60 per 60 s     | closed (503)           | any endpoint without its own entry            |
 //!

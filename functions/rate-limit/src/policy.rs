@@ -33,6 +33,12 @@ const ANY_PLAN: [&str; 2] = ["default", "*"];
 /// The endpoint whose limits apply to endpoints with none of their own.
 pub const DEFAULT_ENDPOINT: &str = "default";
 
+/// Webhook intake: verified deliveries are charged per provider under this policy.
+pub const WEBHOOKS_ENDPOINT: &str = "webhooks";
+/// Deliveries that fail verification, charged per client IP; a source whose budget is used up
+/// is refused before its next delivery is even verified.
+pub const UNVERIFIED_WEBHOOKS_POLICY: &str = "webhooks.unverified";
+
 /// The longest endpoint name accepted, matching the column's practical use.
 const MAX_ENDPOINT_LENGTH: usize = 64;
 
@@ -118,11 +124,12 @@ const fn built_in(endpoint: &'static str, max_requests: u32, window_seconds: u32
 
 /// The defaults when `system_rate_limits` has no row for an endpoint. Kept in step with the
 /// table in the crate documentation.
-pub const BUILT_IN_DEFAULTS: [BuiltInDefault; 6] = [
+pub const BUILT_IN_DEFAULTS: [BuiltInDefault; 7] = [
     built_in("signup", 5, 60, FailureMode::Closed),
     built_in("api-keys", 30, 60, FailureMode::Closed),
     built_in("lead-scoring", 60, 60, FailureMode::Open),
-    built_in("webhooks", 600, 60, FailureMode::Open),
+    built_in(WEBHOOKS_ENDPOINT, 6_000, 60, FailureMode::Open),
+    built_in(UNVERIFIED_WEBHOOKS_POLICY, 60, 60, FailureMode::Open),
     built_in("rate-limit", 1_000, 60, FailureMode::Closed),
     built_in(DEFAULT_ENDPOINT, 60, 60, FailureMode::Closed),
 ];

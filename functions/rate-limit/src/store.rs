@@ -114,7 +114,7 @@ async fn check_postgres(
     quota: Quota,
     cost: u32,
 ) -> Result<Verdict, String> {
-    let db = context.db_as_role(DatabaseRole::RateLimiter, "rate-limit").map_err(|error| error.message)?;
+    let db = context.db_as_role(DatabaseRole::RateLimiter, "rate-limit").map_err(|error| error.log_text())?;
     let args = json!({
         "identifier": key,
         "endpoint": endpoint,
@@ -123,7 +123,7 @@ async fn check_postgres(
         "cost": cost,
     });
     let rows: Vec<RpcRow> =
-        shared::db::fetch_json(db.rpc("check_rate_limit", &args)).await.map_err(|error| error.message)?;
+        shared::db::fetch_json(db.rpc("check_rate_limit", &args)).await.map_err(|error| error.log_text())?;
     rows.into_iter().next().map(Verdict::from).ok_or_else(|| "check_rate_limit returned no row".to_string())
 }
 

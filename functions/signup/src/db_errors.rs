@@ -2,24 +2,36 @@
 //! for this one function two of them deserve more: a rejected argument (SQLSTATE 22023, whose
 //! message starts with the argument's name) becomes a 400 naming that field, like the edge's
 //! own validation; a unique violation (23505) can only be another profile holding the token's
-//! email, so it says so.
+//! email, so it says so. The messages are this module's own: the database's words (which
+//! repeat the refused value) stay in the error's cause, for the log.
 
 use crate::request::FIELDS;
+use shared::db::database_message;
 use shared::error::ApiError;
 
 pub fn explain(error: ApiError) -> ApiError {
     let db_code = error.details.as_ref().and_then(|details| details["db_code"].as_str()).unwrap_or_default();
-    match db_code {
-        "22023" => match FIELDS.iter().find(|field| error.message.starts_with(*field)) {
-            Some(field) => ApiError::invalid_field(field, error.message),
-            None => error,
+    let cause = error.cause.clone().unwrap_or_default();
+    let explained = match db_code {
+        "22023" => match FIELDS.iter().find(|field| database_message(&error).unwrap_or_default().starts_with(*field)) {
+            Some(field) => ApiError::invalid_field(field, refused_field_message(field)),
+            None => return error,
         },
         "23505" => ApiError::new(
             409,
             "email_taken",
             "another profile already uses the email address in your token; sign in to that account instead",
         ),
-        _ => error,
+        _ => return error,
+    };
+    explained.with_cause(cause)
+}
+
+/// What the database checks beyond the edge's own validation, per field, without the value.
+fn refused_field_message(field: &str) -> String {
+    match field {
+        "timezone" => "timezone is not a known IANA time zone name; use one such as Europe/Paris or UTC".to_string(),
+        other => format!("{other} was refused by the database's checks; see the sign-up documentation for its format"),
     }
 }
 
@@ -35,20 +47,24 @@ mod tests {
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     #[cfg_attr(not(target_arch = "wasm32"), test)]
-    fn a_rejected_argument_names_its_field() {
+    fn a_rejected_argument_names_its_field_without_repeating_the_value() {
         let error = explain(postgrest(400, "22023", "timezone Mars/Olympus is not a known IANA time zone"));
         assert_eq!((error.status, error.code), (400, "invalid_field"));
-        assert_eq!(error.details.unwrap()["field"], "timezone");
-        assert_eq!(error.message, "timezone Mars/Olympus is not a known IANA time zone");
+        assert_eq!(error.details.as_ref().unwrap()["field"], "timezone");
+        assert!(error.message.contains("not a known IANA time zone"), "{}", error.message);
+        assert!(!error.body("r").to_string().contains("Mars/Olympus"), "the refused value is not echoed");
+        assert!(error.cause.unwrap().contains("Mars/Olympus"), "the database's words go to the log");
         let error = explain(postgrest(400, "22023", "full_name must be 1 to 120 characters without control characters"));
         assert_eq!(error.details.unwrap()["field"], "full_name");
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     #[cfg_attr(not(target_arch = "wasm32"), test)]
-    fn a_duplicate_email_is_explained() {
+    fn a_duplicate_email_is_explained_without_the_constraint_name() {
         let error = explain(postgrest(409, "23505", "duplicate key value violates unique constraint \"user_profiles_email_key\""));
         assert_eq!((error.status, error.code), (409, "email_taken"));
+        assert!(!error.body("r").to_string().contains("user_profiles_email_key"));
+        assert!(error.cause.unwrap().contains("user_profiles_email_key"));
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]

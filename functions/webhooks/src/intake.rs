@@ -46,6 +46,6 @@ fn provider_must_retry(error: ApiError) -> ApiError {
     }
     let mut details = error.details.clone().unwrap_or_else(|| json!({}));
     details["db_status"] = json!(error.status);
-    ApiError::internal(format!("the event could not be stored ({}); it will be accepted when retried", error.message))
-        .with_details(details)
+    let cause = error.log_text();
+    ApiError::internal("the event could not be stored; it will be accepted when retried").with_details(details).with_cause(cause)
 }

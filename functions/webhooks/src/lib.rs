@@ -7,7 +7,8 @@
 //! event shares ([`envelope`]): its id, type and creation time. Time is always an argument,
 //! never read from a clock there, because `SystemTime::now()` panics on Workers. [`api`]
 //! translates HTTP, [`intake`] stores the event through one RPC, [`config`] lists the
-//! variables (signing secrets, tolerance).
+//! variables (signing secrets, tolerance), [`limits`] is the hook through which the rate
+//! limiter charges verified deliveries to their provider and refused ones to their source.
 //!
 //! It is not where events take effect: applying an event (subscriptions, invoices, email
 //! status) happens in one SQL transaction behind the `receive_webhook_event` RPC
@@ -18,19 +19,31 @@ pub mod config;
 pub mod envelope;
 pub mod error;
 pub mod intake;
+pub mod limits;
 pub mod stripe;
 pub mod svix;
 mod tolerance;
 
+pub use envelope::Provider;
+pub use limits::DeliveryLimits;
 use shared::error::ApiError;
 use shared::http::{self, RequestContext};
 use worker::{Method, Request, Response};
 
+/// The function without a rate limiter (a Worker serving it alone).
 pub async fn handle(req: Request, context: RequestContext) -> Result<Response, ApiError> {
-    match (req.method(), context.segments().as_slice()) {
-        (Method::Post, ["stripe"]) => api::receive_stripe(req, &context).await,
-        (Method::Post, ["resend"]) => api::receive_resend(req, &context).await,
-        (_, ["stripe" | "resend"]) => Err(http::method_not_allowed(&req, &["POST"])),
-        _ => Err(http::no_route(&context)),
-    }
+    handle_limited(req, context, &limits::NoLimits).await
+}
+
+/// The function with `limits` told about every delivery it verifies or refuses; a request that
+/// is not a delivery at all (another method or path) counts as refused.
+pub async fn handle_limited(req: Request, context: RequestContext, limits: &impl DeliveryLimits) -> Result<Response, ApiError> {
+    let not_a_delivery = match (req.method(), context.segments().as_slice()) {
+        (Method::Post, ["stripe"]) => return api::receive_stripe(req, &context, limits).await,
+        (Method::Post, ["resend"]) => return api::receive_resend(req, &context, limits).await,
+        (_, ["stripe" | "resend"]) => http::method_not_allowed(&req, &["POST"]),
+        _ => http::no_route(&context),
+    };
+    limits.unverified().await;
+    Err(not_a_delivery)
 }

@@ -22,6 +22,8 @@ pub enum DatabaseRole {
     WebhookIngest,
     Maintenance,
     RateLimiter,
+    /// Records security events (sql/migrations/0024_security_events.sql); nothing else.
+    SecurityRecorder,
 }
 
 impl DatabaseRole {
@@ -31,6 +33,7 @@ impl DatabaseRole {
             DatabaseRole::WebhookIngest => "webhook_ingest",
             DatabaseRole::Maintenance => "maintenance",
             DatabaseRole::RateLimiter => "rate_limiter",
+            DatabaseRole::SecurityRecorder => "security_recorder",
         }
     }
 }

@@ -53,6 +53,7 @@ fn role_names_are_the_database_roles() {
         (DatabaseRole::WebhookIngest, "webhook_ingest"),
         (DatabaseRole::Maintenance, "maintenance"),
         (DatabaseRole::RateLimiter, "rate_limiter"),
+        (DatabaseRole::SecurityRecorder, "security_recorder"),
     ] {
         let token = mint_role_token(SECRET, role, "cron", 60, NOW, Map::new());
         assert_eq!(
