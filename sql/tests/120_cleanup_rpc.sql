@@ -148,7 +148,11 @@ set local role authenticated;
 set local request.jwt.claims = :'vera';
 select ok((select scheduled_for between now() + interval '29 days' and now() + interval '31 days' from request_account_deletion('leaving')),
   'Vera can schedule her own erasure, thirty days out by default');
-select ok((select scheduled_for <= now() from request_account_deletion(null, 0)), 'Vera can bring it forward');
+select format('{"sub": "%s", "role": "authenticated", "email": "vera@example.com", "amr": [{"method": "password", "timestamp": %s}]}',
+              :'vera_id', extract(epoch from now())::bigint) as vera_just_signed_in \gset
+set local request.jwt.claims = :'vera_just_signed_in';
+select ok((select scheduled_for <= now() from request_account_deletion(null, 0)),
+  'Vera, just signed in, can bring it forward (170_erasure_grace.sql covers who may not)');
 select is(cancel_account_deletion(), true, 'Vera can cancel her pending erasure');
 select is(cancel_account_deletion(), false, 'Cancelling again finds nothing pending');
 reset role;
