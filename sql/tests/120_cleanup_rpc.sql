@@ -25,7 +25,7 @@ insert into crm_leads (id, workspace_id, user_id, name, email) values
   ('eeee0000-0000-4000-8000-0000000000a3', :'alice_ws', :'erin_id', 'Erin''s lead at Alice Realty', null);
 insert into crm_contacts (workspace_id, user_id, first_name) values (:'erin_ws', :'erin_id', 'Solo contact'), (:'shared_ws', :'erin_id', 'Shared contact');
 insert into crm_lead_notes (lead_id, user_id, body) values (:'margaret', :'erin_id', 'Erin was here');
-insert into crm_lead_scoring_rules (workspace_id, rule_key, rule_group, condition, points) values (:'erin_ws', 'r', 'fit', '{}', 1);
+insert into crm_lead_scoring_rules (workspace_id, rule_key, rule_group, condition, points) values (:'erin_ws', 'r', 'fit', '{"field": "status", "op": "exists"}', 1);
 insert into security_api_keys (user_id, service, key_ciphertext, nonce, salt) values (:'erin_id', 'openai', 'c', 'n', 's');
 insert into security_event_logs (user_id, event_type) values (:'erin_id', 'login');
 insert into security_reset_tokens (user_id, token_hash, expires_at) values (:'erin_id', 'erin-hash', now() + interval '1 hour');
