@@ -90,7 +90,7 @@ declare
   claims jsonb := coalesce(auth.jwt(), '{}'::jsonb);
   minimum_days integer := private.setting_integer('account_deletion.minimum_delay_days', 7);
   recent_minutes integer := private.setting_integer('account_deletion.recent_sign_in_minutes', 5);
-  second_factor boolean := claims ->> 'aal' = 'aal2';
+  second_factor boolean := coalesce(claims ->> 'aal' = 'aal2', false);
   last_sign_in timestamptz;
   recent_sign_in boolean;
   scheduled public.system_scheduled_deletions;

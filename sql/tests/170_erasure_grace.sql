@@ -58,6 +58,8 @@ set local request.jwt.claims = :'vera_ten_minutes';
 select throws_ok('select request_account_deletion(null, 0)', '42501', null, 'Ten minutes after her last sign-in that is no longer possible');
 set local request.jwt.claims = :'vera_rfc_amr';
 select throws_ok('select request_account_deletion(null, 0)', '42501', null, 'amr without timestamps proves no recent sign-in');
+set local request.jwt.claims = :'vera';
+select throws_ok('select request_account_deletion(null, 0)', '42501', null, 'A token with neither aal nor amr proves nothing either');
 set local request.jwt.claims = :'mike_aal2';
 select ok((select scheduled_for <= now() + interval '1 day' from request_account_deletion(null, 1)),
   'Mike, signed in with a second factor (aal2), can choose a one-day grace period');
