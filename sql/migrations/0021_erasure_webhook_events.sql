@@ -29,15 +29,18 @@ as $$
   )
 $$;
 
--- Whether any string in `document`, at any depth, matches `pattern` (case-insensitively).
-create or replace function private.json_mentions(document jsonb, pattern text) returns boolean
+-- Whether any string in `document`, at any depth, matches `pattern` (case-insensitively). The
+-- document's text must first contain one of `sieve` (lower-case; null entries match nothing): a
+-- cheap test that spares the walk for the documents that cannot match.
+create or replace function private.json_mentions(document jsonb, sieve text[], pattern text) returns boolean
 language sql immutable
 set search_path = ''
 as $$
-  select exists (
-    select 1 from jsonb_path_query(document, 'strict $.**') as v(item)
-    where jsonb_typeof(v.item) = 'string' and (v.item #>> '{}') ~* pattern
-  )
+  select exists (select 1 from unnest(sieve) as s(needle) where strpos(lower(document::text), s.needle) > 0)
+     and exists (
+       select 1 from jsonb_path_query(document, 'strict $.**') as v(item)
+       where jsonb_typeof(v.item) = 'string' and (v.item #>> '{}') ~* pattern
+     )
 $$;
 
 -- `document` with every string that matches `pattern` replaced by '[erased]'.
@@ -59,7 +62,7 @@ as $$
 $$;
 
 revoke execute on function private.mention_pattern(text, uuid) from public, anon, authenticated;
-revoke execute on function private.json_mentions(jsonb, text) from public, anon, authenticated;
+revoke execute on function private.json_mentions(jsonb, text[], text) from public, anon, authenticated;
 revoke execute on function private.json_redact(jsonb, text) from public, anon, authenticated;
 
 create or replace function private.erase_user_data(erased_user uuid) returns jsonb
@@ -78,8 +81,8 @@ begin
   select coalesce(p.email, u.email) into erased_email
   from auth.users u full join public.user_profiles p on p.id = u.id
   where coalesce(u.id, p.id) = erased_user;
-  -- The address as it appears inside JSON text (quotes and backslashes escaped), for the sieve;
-  -- null (matching nothing) when there is no address.
+  -- The address as it appears inside JSON text (quotes and backslashes escaped), lower-case, for
+  -- the sieve; null (matching nothing) when there is no address.
   email_in_json := lower(substr(to_jsonb(erased_email)::text, 2, char_length(to_jsonb(erased_email)::text) - 2));
 
   -- Workspaces the erased_user owns: hand over or delete.
@@ -183,15 +186,13 @@ begin
   counts := counts || jsonb_build_object('workspace_members', n);
 
   -- Webhook payloads name people by address and id. Only events with a string naming this user
-  -- as a whole count (the substring test is a cheap first sieve): finished ones go, unfinished
-  -- ones stay for their retry with those strings replaced.
+  -- as a whole count: finished ones go, unfinished ones stay for their retry with those strings
+  -- replaced.
   mention := private.mention_pattern(erased_email, erased_user);
   with gone as (
     delete from public.system_webhook_events t
     where t.status in ('processed', 'ignored')
-      and (strpos(lower(t.payload::text), erased_user::text) > 0
-           or strpos(lower(t.payload::text), email_in_json) > 0)
-      and private.json_mentions(t.payload, mention)
+      and private.json_mentions(t.payload, array[erased_user::text, email_in_json], mention)
     returning 1
   ) select count(*) into n from gone;
   counts := counts || jsonb_build_object('system_webhook_events', n);
@@ -200,9 +201,7 @@ begin
     update public.system_webhook_events t
     set payload = private.json_redact(t.payload, mention)
     where t.status in ('pending', 'failed')
-      and (strpos(lower(t.payload::text), erased_user::text) > 0
-           or strpos(lower(t.payload::text), email_in_json) > 0)
-      and private.json_mentions(t.payload, mention)
+      and private.json_mentions(t.payload, array[erased_user::text, email_in_json], mention)
     returning 1
   ) select count(*) into n from kept;
   counts := counts || jsonb_build_object('system_webhook_events_anonymised', n);
