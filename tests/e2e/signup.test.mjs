@@ -215,7 +215,7 @@ describe("isolation between users", () => {
   test("an address nobody confirmed cannot be claimed, and stays free for its owner", async () => {
     const address = `ceo-${randomUUID().slice(0, 8)}@victim.test`;
     const squatter = await newUser({ email: address, confirmed: false });
-    expectError(assert, await signUp(squatter, {}), 403);
+    expectError(assert, await signUp(squatter, {}), 403, "email_not_confirmed");
     assert.deepEqual(footprint(squatter.id), NOTHING);
     assert.deepEqual(rows(`select id from public.user_profiles where lower(email) = '${address}'`), []);
 

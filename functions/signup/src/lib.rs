@@ -14,7 +14,8 @@
 //! Modules: [`request`] checks the body (field-named 400s, rules in [`validate`]),
 //! [`eligibility`] decides whose token may sign up, [`service`] talks to the database, [`api`]
 //! translates HTTP. All but the last two are pure and tested natively and on wasm32. The address
-//! must be one auth.users has confirmed: the RPC answers 403 otherwise (migration 0018).
+//! must be one auth.users has confirmed: otherwise the RPC refuses it (migration 0018) and the
+//! answer is 403 `email_not_confirmed` ([`db_errors`]).
 //!
 //! It is not a profile editor: a repeat call returns what is stored and changes nothing, even
 //! when its body differs. It does not create `auth.users` rows; the token issuer does.
