@@ -41,6 +41,12 @@ begin
 end
 $$;
 
+-- Both addresses are confirmed, as Supabase Auth records it (invitations and sign-up trust only
+-- confirmed addresses, migration 0018).
+update auth.users set email_confirmed_at = coalesce(created_at, now())
+where id in ('a11ce000-0000-4000-8000-000000000001', 'b0b00000-0000-4000-8000-000000000002')
+  and email_confirmed_at is null;
+
 insert into public.user_profiles (id, email, full_name, role, timezone)
 values
   ('a11ce000-0000-4000-8000-000000000001', 'alice@example.com', 'Alice Example', 'user', 'Europe/Paris'),

@@ -173,8 +173,10 @@ select throws_ok(format('select accept_workspace_invitation(%L)', :'otto_token')
 
 set local request.jwt.claims = :'wanda';
 with changed as (update workspace_invitations set status = 'revoked' where email = 'otto@example.com' returning 1)
-select is(count(*)::int, 1, 'Wanda, an admin, can revoke an invitation') from changed;
+select is(count(*)::int, 0, 'Wanda, an admin, cannot revoke the admin invitation Alice sent to Otto') from changed;
 set local request.jwt.claims = :'alice';
+with changed as (update workspace_invitations set status = 'revoked' where email = 'otto@example.com' returning 1)
+select is(count(*)::int, 1, 'Alice, the owner, can revoke it') from changed;
 with gone as (delete from workspace_invitations where email = 'otto@example.com' returning 1)
 select is(count(*)::int, 1, 'Alice can delete an invitation') from gone;
 

@@ -159,9 +159,9 @@ select is(count(*)::int, 0, 'Bob cannot change Alice Realty''s scoring rules') f
 set local request.jwt.claims = :'wanda';
 select lives_ok(format('insert into crm_lead_scoring_rules (workspace_id, rule_key, rule_group, condition, points) values (%L, %L, %L, %L, 5)', :'alice_ws', 'fit_company', 'fit', '{"field": "company", "op": "exists"}'),
   'Wanda, an admin, can add a scoring rule');
-select throws_ok(format('insert into crm_lead_scoring_rules (workspace_id, rule_key, rule_group, condition, points) values (%L, %L, %L, %L, 101)', :'alice_ws', 'too_much', 'fit', '{}'),
+select throws_ok(format('insert into crm_lead_scoring_rules (workspace_id, rule_key, rule_group, condition, points) values (%L, %L, %L, %L, 101)', :'alice_ws', 'too_much', 'fit', '{"field": "company", "op": "exists"}'),
   '23514', null, 'A scoring rule cannot be worth more than 100 points');
-select throws_ok(format('insert into crm_lead_scoring_rules (workspace_id, rule_key, rule_group, condition, points) values (%L, %L, %L, %L, 5)', :'alice_ws', 'fit_company', 'fit', '{}'),
+select throws_ok(format('insert into crm_lead_scoring_rules (workspace_id, rule_key, rule_group, condition, points) values (%L, %L, %L, %L, 5)', :'alice_ws', 'fit_company', 'fit', '{"field": "company", "op": "exists"}'),
   '23505', null, 'A workspace cannot have two rules with the same key');
 with changed as (update crm_lead_scoring_rules set points = 8 where rule_key = 'fit_company' returning 1)
 select is(count(*)::int, 1, 'Wanda, an admin, can change a scoring rule') from changed;

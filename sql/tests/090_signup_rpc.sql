@@ -9,11 +9,13 @@ select * from no_plan();
 \set ghost '{"sub": "dddd0000-0000-4000-8000-0000000000ff", "role": "authenticated", "email": "ghost@example.com"}'
 \set phoneonly '{"sub": "dddd0000-0000-4000-8000-000000000003", "role": "authenticated", "phone": "+15550001111"}'
 \set impostor '{"sub": "dddd0000-0000-4000-8000-000000000004", "role": "authenticated", "email": "alice@example.com"}'
-insert into auth.users (id, email) values
-  (:'sam_id', 'sam@example.com'),
-  ('dddd0000-0000-4000-8000-000000000002', 'nadia@example.com'),
-  ('dddd0000-0000-4000-8000-000000000003', null),
-  ('dddd0000-0000-4000-8000-000000000004', 'alice@example.com');
+-- Confirmed addresses (as Supabase Auth records them); the impostor confirmed alice@example.com
+-- through another account, so only the profile's unique email stops them.
+insert into auth.users (id, email, email_confirmed_at) values
+  (:'sam_id', 'sam@example.com', now()),
+  ('dddd0000-0000-4000-8000-000000000002', 'nadia@example.com', now()),
+  ('dddd0000-0000-4000-8000-000000000003', null, null),
+  ('dddd0000-0000-4000-8000-000000000004', 'alice@example.com', now());
 
 -- first call ---------------------------------------------------------------------------------
 set local role authenticated;
@@ -77,8 +79,8 @@ select throws_ok('select create_profile_on_signup()', '42501', null, 'The webhoo
 -- ten racing first calls (committed, through parallel dblink sessions) -----------------------
 reset role;
 select dblink_connect('signup_setup', current_setting('rls_edge.test_conninfo'));
-select dblink_exec('signup_setup', $$insert into auth.users (id, email, raw_user_meta_data)
-  values ('dddd0000-0000-4000-8000-0000000000aa', 'racer@example.com', '{"full_name": "Rae Racer"}')$$);
+select dblink_exec('signup_setup', $$insert into auth.users (id, email, email_confirmed_at, raw_user_meta_data)
+  values ('dddd0000-0000-4000-8000-0000000000aa', 'racer@example.com', now(), '{"full_name": "Rae Racer"}')$$);
 select dblink_connect('racer_' || i, current_setting('rls_edge.test_conninfo')) from generate_series(1, 10) i;
 select dblink_exec('racer_' || i, 'set role authenticated') from generate_series(1, 10) i;
 select dblink_exec('racer_' || i, $$set request.jwt.claims = '{"sub": "dddd0000-0000-4000-8000-0000000000aa", "role": "authenticated", "email": "racer@example.com"}'$$)

@@ -26,7 +26,9 @@ insert into outcomes values ('checkout again', receive_webhook_event('stripe', '
 select is((select result ->> 'status' from outcomes where label = 'checkout again'), 'duplicate', 'A second delivery of the same event is a duplicate');
 select is((select result ->> 'event' from outcomes where label = 'checkout again'), (select result ->> 'event' from outcomes where label = 'checkout'),
   'A duplicate points at the stored event');
+reset role;
 select is((select count(*)::int from system_webhook_events where event_id = 'evt_checkout_alice'), 1, 'A duplicate is stored only once');
+set local role webhook_ingest;
 
 -- Stripe: subscriptions, in and out of order -------------------------------------------------------
 insert into outcomes values ('sub created', receive_webhook_event('stripe', 'evt_sub_1', 'customer.subscription.created',
@@ -84,10 +86,12 @@ select is((select result ->> 'status' from outcomes where label = 'early sub'), 
   'A subscription for a customer nobody is linked to yet fails, and the call still succeeds');
 select matches((select result ->> 'error' from outcomes where label = 'early sub'), 'no user is linked to Stripe customer cus_bob',
   'The failure says why');
+reset role;
 select is((select (status::text, attempts) from system_webhook_events where event_id = 'evt_bob_sub'), ('failed'::text, 1),
   'The failed event is kept as failed after one attempt');
 select ok((select next_attempt_at between now() + interval '59 seconds' and now() + interval '61 seconds' from system_webhook_events where event_id = 'evt_bob_sub'),
   'The first retry is due a minute later');
+set local role webhook_ingest;
 select throws_ok(format('select retry_webhook_event(%L)', (select result ->> 'event' from outcomes where label = 'early sub')),
   '42501', null, 'The webhook intake cannot trigger retries');
 

@@ -25,7 +25,7 @@ insert into crm_leads (id, workspace_id, user_id, name, email) values
   ('eeee0000-0000-4000-8000-0000000000a3', :'alice_ws', :'erin_id', 'Erin''s lead at Alice Realty', null);
 insert into crm_contacts (workspace_id, user_id, first_name) values (:'erin_ws', :'erin_id', 'Solo contact'), (:'shared_ws', :'erin_id', 'Shared contact');
 insert into crm_lead_notes (lead_id, user_id, body) values (:'margaret', :'erin_id', 'Erin was here');
-insert into crm_lead_scoring_rules (workspace_id, rule_key, rule_group, condition, points) values (:'erin_ws', 'r', 'fit', '{}', 1);
+insert into crm_lead_scoring_rules (workspace_id, rule_key, rule_group, condition, points) values (:'erin_ws', 'r', 'fit', '{"field": "status", "op": "exists"}', 1);
 insert into security_api_keys (user_id, service, key_ciphertext, nonce, salt) values (:'erin_id', 'openai', 'c', 'n', 's');
 insert into security_event_logs (user_id, event_type) values (:'erin_id', 'login');
 insert into security_reset_tokens (user_id, token_hash, expires_at) values (:'erin_id', 'erin-hash', now() + interval '1 hour');
@@ -148,7 +148,11 @@ set local role authenticated;
 set local request.jwt.claims = :'vera';
 select ok((select scheduled_for between now() + interval '29 days' and now() + interval '31 days' from request_account_deletion('leaving')),
   'Vera can schedule her own erasure, thirty days out by default');
-select ok((select scheduled_for <= now() from request_account_deletion(null, 0)), 'Vera can bring it forward');
+select format('{"sub": "%s", "role": "authenticated", "email": "vera@example.com", "amr": [{"method": "password", "timestamp": %s}]}',
+              :'vera_id', extract(epoch from now())::bigint) as vera_just_signed_in \gset
+set local request.jwt.claims = :'vera_just_signed_in';
+select ok((select scheduled_for <= now() from request_account_deletion(null, 0)),
+  'Vera, just signed in, can bring it forward (170_erasure_grace.sql covers who may not)');
 select is(cancel_account_deletion(), true, 'Vera can cancel her pending erasure');
 select is(cancel_account_deletion(), false, 'Cancelling again finds nothing pending');
 reset role;

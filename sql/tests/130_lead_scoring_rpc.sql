@@ -64,13 +64,13 @@ select throws_ok(format($$select replace_lead_scoring_rules(%L, '[]')$$, :'alice
   'Bob cannot replace Alice Realty''s rules');
 
 set local request.jwt.claims = :'alice';
-select throws_ok(format($$select replace_lead_scoring_rules(%L, '[{"rule_key": "a", "rule_group": "fit", "condition": {}, "points": 5},
-  {"rule_key": "b", "rule_group": "fit", "condition": {}, "points": 150}]')$$, :'alice_ws'),
+select throws_ok(format($$select replace_lead_scoring_rules(%L, '[{"rule_key": "a", "rule_group": "fit", "condition": {"field": "status", "op": "exists"}, "points": 5},
+  {"rule_key": "b", "rule_group": "fit", "condition": {"field": "status", "op": "exists"}, "points": 150}]')$$, :'alice_ws'),
   '23514', null, 'A rule worth more than 100 points is refused');
-select throws_ok(format($$select replace_lead_scoring_rules(%L, '[{"rule_key": "a", "rule_group": "fit", "condition": {}, "points": 5},
-  {"rule_key": "a", "rule_group": "fit", "condition": {}, "points": 6}]')$$, :'alice_ws'),
+select throws_ok(format($$select replace_lead_scoring_rules(%L, '[{"rule_key": "a", "rule_group": "fit", "condition": {"field": "status", "op": "exists"}, "points": 5},
+  {"rule_key": "a", "rule_group": "fit", "condition": {"field": "status", "op": "exists"}, "points": 6}]')$$, :'alice_ws'),
   '23505', null, 'Two rules with one key are refused');
-select throws_ok(format($$select replace_lead_scoring_rules(%L, '[{"rule_key": "a", "rule_group": "vibes", "condition": {}, "points": 5}]')$$, :'alice_ws'),
+select throws_ok(format($$select replace_lead_scoring_rules(%L, '[{"rule_key": "a", "rule_group": "vibes", "condition": {"field": "status", "op": "exists"}, "points": 5}]')$$, :'alice_ws'),
   '22P02', null, 'An unknown rule group is refused');
 select throws_ok(format($$select replace_lead_scoring_rules(%L, '[{"rule_key": "a", "rule_group": "fit", "condition": [], "points": 5}]')$$, :'alice_ws'),
   '23514', null, 'A condition must be an object');

@@ -64,7 +64,9 @@ function footprint(user) {
     tokens: rows(`select * from security_reset_tokens where user_id = ${id} order by id`),
     mail: rows(`select * from comms_email_logs where user_id = ${id} or to_email = ${email} order by id`),
     counters: rows(`select identifier, endpoint, theoretical_arrival_at from system_rate_limit_counters where identifier like '%' || ${id} || '%'`),
-    webhooks: rows(`select * from system_webhook_events where payload::text like '%' || ${email} || '%' order by id`),
+    // Vera's retried event is kept anonymised and 'near' is someone else's: neither names her.
+    webhooks: rows(`select * from system_webhook_events where payload::text like '%' || ${email} || '%'
+                    and event_id not in ('near-${tag}', 'anonymised-${tag}') order by id`),
     deletions: rows(`select * from system_scheduled_deletions where user_id = ${id} or requested_by = ${id} order by id`),
   });
 }
@@ -76,14 +78,29 @@ function notYetDue() {
     invitations: rows(`select * from workspace_invitations where email = 'still-invited-${tag}@example.test'`),
     logs: rows(`select * from system_logs where source = 'cleanup-e2e-${tag}' and message like 'keep%' order by message`),
     counters: rows(`select * from system_rate_limit_counters where identifier = 'e2e:${tag}:future'`),
-    webhooks: rows(`select * from system_webhook_events where event_id in ('recent-${tag}', 'later-${tag}') order by event_id`),
+    webhooks: rows(`select * from system_webhook_events where event_id in ('recent-${tag}', 'later-${tag}', 'near-${tag}') order by event_id`),
     leads: rows(`select * from crm_leads where id = ${q(ids.freshLead)}`),
   });
 }
 
+/**
+ * `request()`, sent again once when the connection it went out on turned out to be closed: the
+ * client keeps idle connections to wrangler open, and after seconds of database checks wrangler
+ * may close one just as it is reused ("fetch failed", UND_ERR_SOCKET). Only for requests that
+ * change nothing, or nothing twice.
+ */
+async function onOpenConnection(request) {
+  try {
+    return await request();
+  } catch (error) {
+    if (error?.cause?.code !== "UND_ERR_SOCKET") throw error;
+    return request();
+  }
+}
+
 async function trigger(cron) {
   const since = sql("select clock_timestamp()");
-  const response = await fetch(`${env.workerUrl}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent(cron)}`);
+  const response = await onOpenConnection(() => fetch(`${env.workerUrl}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent(cron)}`));
   assert.equal(response.status, 200, await response.text());
   const summaries = rows(`select level, message, details from system_logs where source = 'cleanup' and created_at >= ${q(since)} order by created_at`);
   assert.equal(summaries.length, 1, `one summary row per run, got ${JSON.stringify(summaries)}`);
@@ -121,7 +138,12 @@ before(async () => {
       ('resend', 'retry-${tag}', 'email.delivered',
         '{"data": {"email_id": "retry-${tag}", "to": ["reader-${tag}@example.net"]}}', 'failed', null, 1, now() - interval '1 minute'),
       ('resend', 'later-${tag}', 'email.delivered', '{"data": {}}', 'failed', null, 1, now() + interval '1 hour'),
-      ('resend', 'hopeless-${tag}', 'email.delivered', '{"data": {}}', 'failed', null, 7, now() - interval '1 minute');
+      ('resend', 'hopeless-${tag}', 'email.delivered', '{"data": {}}', 'failed', null, 7, now() - interval '1 minute'),
+      -- Someone whose address ends with Vera's, and Vera's own bounce: both still due for a retry.
+      ('resend', 'near-${tag}', 'email.bounced', ${q(JSON.stringify({ data: { email_id: `near-${tag}`, to: [`s${vera.email}`] } }))},
+        'failed', null, 1, now() + interval '1 hour'),
+      ('resend', 'anonymised-${tag}', 'email.bounced', ${q(JSON.stringify({ data: { email_id: `vera-${tag}`, to: [`Vera <${vera.email}>`], subject: "Hi" } }))},
+        'failed', null, 1, now() + interval '1 hour');
     insert into crm_leads (id, workspace_id, user_id, name, status, tags, scored_at, score) values
       (${q(ids.staleLead)}, ${q(cara.workspace)}, ${q(cara.id)}, 'Stale lead', 'qualified', '{probate}', now() - interval '10 days', 1),
       (${q(ids.freshLead)}, ${q(cara.workspace)}, ${q(cara.id)}, 'Fresh lead', 'qualified', '{probate}', now() - interval '1 day', 1);
@@ -160,7 +182,12 @@ test("scheduled runs do exactly the due work, erase Vera everywhere and leave Be
   assert.equal(audit.row_counts.workspaces_deleted, 1);
   assert.ok(!audit.whole.includes(vera.id) && !audit.whole.toLowerCase().includes(vera.email), "the audit row holds no personal data");
 
-  // Bert, due only in ten days, and every not-yet-due row: unchanged to the byte.
+  assert.deepEqual(one(`select status, payload from system_webhook_events where event_id = 'anonymised-${tag}'`),
+    { status: "failed", payload: { data: { email_id: `vera-${tag}`, to: ["[erased]"], subject: "Hi" } } },
+    "Vera's bounce still due for its retry is kept, with her address gone");
+
+  // Bert, due only in ten days, and every not-yet-due row (the event of the address that merely
+  // ends with Vera's among them): unchanged to the byte.
   assert.equal(footprint(bert), bertBefore);
   assert.equal(notYetDue(), pendingBefore);
 
@@ -180,7 +207,8 @@ test("scheduled runs do exactly the due work, erase Vera everywhere and leave Be
     { status: "failed", attempts: 8, next_attempt_at: null }, "given up after the last attempt, still failed");
   const stale = one(`select *, 0 as notes_count from crm_leads where id = ${q(ids.staleLead)}`);
   assert.ok(new Date(stale.scored_at) > new Date(staleBefore.scored_at), "the stale lead was re-scored");
-  const engine = await call("POST", "/lead-scoring/preview", { token: cara.token, json: { lead: stale, now: stale.scored_at } });
+  const engine = await onOpenConnection(() =>
+    call("POST", "/lead-scoring/preview", { token: cara.token, json: { lead: stale, now: stale.scored_at } }));
   assert.equal(engine.status, 200, JSON.stringify(engine.body));
   assert.equal(stale.score, engine.body.score, "the stored score is the lead-scoring engine's");
   assert.deepEqual(stale.score_breakdown, engine.body.score_breakdown);
@@ -254,4 +282,73 @@ test("POST /cleanup/run needs the maintenance secret or the service role", async
   assert.deepEqual(allowed.body.jobs.map((report) => report.job), ["expired_tokens"]);
   assert.equal(rows(`select 1 from security_reset_tokens where token_hash = 'refused-${tag}'`).length, 0, "the service role may run jobs");
   assert.deepEqual(allowed.body.trigger, { kind: "request" });
+});
+
+test("a stolen access token cannot bring an erasure forward inside the grace period", async () => {
+  const before = footprint(bert);
+  const rpc = (bearer, args) => fetch(`${env.postgrestUrl}/rpc/request_account_deletion`, {
+    method: "POST",
+    headers: { apikey: env.anonKey, authorization: `Bearer ${bearer}`, "content-type": "application/json" },
+    body: JSON.stringify(args),
+  });
+  // A token from a sign-in an hour ago, without a second factor: what a thief would hold.
+  const stolen = await token({ sub: bert.id, email: bert.email, aal: "aal1",
+    amr: [{ method: "password", timestamp: Math.floor(Date.now() / 1000) - 3600 }] });
+  assert.equal((await rpc(stolen, { delay_days: 0 })).status, 403);
+  assert.equal((await rpc(stolen, { delay_days: 6 })).status, 403);
+  const frequent = await trigger(FREQUENT);
+  assert.equal(jobRows(frequent, "erasures"), 0, "nobody was erased");
+  assert.equal(footprint(bert), before, "Bert, due in ten days, is untouched");
+
+  // Signed in a moment ago, Bert himself may: and the app is told to write to him.
+  const fresh = await token({ sub: bert.id, email: bert.email, aal: "aal1",
+    amr: [{ method: "password", timestamp: Math.floor(Date.now() / 1000) - 10 }] });
+  const allowed = await rpc(fresh, { delay_days: 1 });
+  assert.equal(allowed.status, 200, await allowed.text());
+  assert.deepEqual(rows(`select kind, to_email from comms_notifications where user_id = ${q(bert.id)} and sent_at is null`),
+    [{ kind: "account_deletion_scheduled", to_email: bert.email }]);
+});
+
+test("a workspace whose saved rules no longer compile cannot stall lead-score decay for everyone else", async () => {
+  const mallory = await person(`mallory`);
+  const victim = await person(`victim`);
+  // Mallory's 200 never-scored leads come first in the queue (their ids sort first), and her
+  // rule was saved before the database checked conditions (triggers off, as on a database
+  // migrated from 0017).
+  const stuckIds = Array.from({ length: 200 }, (_, n) => `00000000-0000-4000-8000-${tag}${n.toString(16).padStart(4, "0")}`);
+  sql(`
+    insert into crm_leads (id, workspace_id, user_id, name)
+      select id::uuid, ${q(mallory.workspace)}, ${q(mallory.id)}, 'Stuck lead' from unnest(array[${stuckIds.map(q).join(",")}]) id;
+    set session_replication_role = replica;
+    insert into crm_lead_scoring_rules (workspace_id, rule_key, rule_group, condition, points)
+      values (${q(mallory.workspace)}, 'broken', 'fit', '{"field": "pool", "op": "exists"}', 5);
+    set session_replication_role = origin;
+  `);
+  const victimLead = one(`select id, scored_at from crm_leads where workspace_id = ${q(victim.workspace)}`);
+  sql(`update crm_leads set scored_at = now() - interval '30 days' where id = ${q(victimLead.id)}`);
+
+  const run = await call("POST", "/cleanup/run", { token: SECRET, json: { jobs: ["lead_score_decay"] } });
+  assert.equal(run.status, 200, JSON.stringify(run.body));
+  const decay = run.body.jobs[0];
+  assert.equal(decay.complete, true, JSON.stringify(decay));
+  assert.ok(decay.counts.unscorable >= 200, JSON.stringify(decay.counts));
+  const victimAfter = one(`select scored_at from crm_leads where id = ${q(victimLead.id)}`);
+  assert.ok(new Date(victimAfter.scored_at) > new Date(Date.now() - 60_000),
+    `the other workspace's stale lead was re-scored in the same run: ${JSON.stringify({ victimAfter, decay })}`);
+  const reasons = rows(`select distinct scoring_problem from crm_leads where workspace_id = ${q(mallory.workspace)} and scored_at is null`);
+  assert.equal(reasons.length, 1, JSON.stringify(reasons));
+  assert.match(reasons[0].scoring_problem, /^the workspace's saved scoring rules are invalid: rule "broken", condition\.field: unknown field "pool"/);
+
+  const again = await call("POST", "/cleanup/run", { token: SECRET, json: { jobs: ["lead_score_decay"] } });
+  assert.equal(again.body.jobs[0].counts.unscorable ?? 0, 0, "marked leads are not listed again");
+
+  const repaired = await call("PUT", "/lead-scoring/rules", {
+    token: mallory.token,
+    json: { workspace_id: mallory.workspace, rules: [{ rule_key: "fine", rule_group: "fit", points: 5, condition: { field: "status", op: "exists" } }] },
+  });
+  assert.equal(repaired.status, 200, JSON.stringify(repaired.body));
+  assert.equal(one(`select count(*)::int as n from crm_leads where workspace_id = ${q(mallory.workspace)} and scoring_problem is not null`).n, 0,
+    "saving valid rules clears the marks");
+  const rescored = await call("POST", "/cleanup/run", { token: SECRET, json: { jobs: ["lead_score_decay"] } });
+  assert.ok(rescored.body.jobs[0].counts.rescored >= 200, JSON.stringify(rescored.body.jobs[0].counts));
 });

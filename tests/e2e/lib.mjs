@@ -46,12 +46,21 @@ export async function token(claims = {}, { secret = env.jwtSecret, expiresIn = 3
     .sign(new TextEncoder().encode(secret));
 }
 
-/** Creates a user in auth.users (as Supabase Auth would) and returns { id, email, token }. */
-export async function newUser({ email, metadata = {}, claims = {} } = {}) {
+/**
+ * Creates a user in auth.users as Supabase Auth does with email confirmation off (the address
+ * confirmed at sign-up; an anonymous sign-in, `claims.is_anonymous`, never confirmed) and returns
+ * { id, email, token }. `confirmed: false` leaves the address unconfirmed, as with confirmation on
+ * before the link is followed.
+ */
+export async function newUser({ email, metadata = {}, claims = {}, confirmed } = {}) {
   const id = randomUUID();
   const address = email ?? `user-${id.slice(0, 8)}@example.test`;
+  const anonymous = claims.is_anonymous === true;
+  const confirmedAt = (confirmed ?? !anonymous) ? "now()" : "null";
   sql(
-    `insert into auth.users (id, email, raw_user_meta_data) values ('${id}', '${address}', '${JSON.stringify(metadata).replaceAll("'", "''")}'::jsonb)`,
+    `insert into auth.users (id, email, email_confirmed_at, is_anonymous, raw_user_meta_data)
+     values ('${id}', '${address.replaceAll("'", "''")}', ${confirmedAt}, ${anonymous},
+             '${JSON.stringify(metadata).replaceAll("'", "''")}'::jsonb)`,
   );
   const access = await token({ sub: id, email: address, user_metadata: metadata, ...claims });
   return { id, email: address, token: access };

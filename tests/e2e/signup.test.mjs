@@ -201,11 +201,28 @@ describe("isolation between users", () => {
   test("a token carrying another user's email cannot take over that address", async () => {
     const owner = await newUser();
     assert.equal((await signUp(owner, {})).status, 201);
+    // The intruder's confirmed address is their own; the one in the token is not theirs.
     const intruder = await newUser();
     const forgedEmail = await token({ sub: intruder.id, email: owner.email });
-    const response = await call("POST", "/signup", { token: forgedEmail, json: {} });
-    expectError(assert, response, 409, "email_taken");
+    expectError(assert, await call("POST", "/signup", { token: forgedEmail, json: {} }), 403);
     assert.deepEqual(footprint(intruder.id), NOTHING);
+    // Another account that did confirm the address, in other letters' case, finds it taken.
+    const twin = await newUser({ email: owner.email.toUpperCase() });
+    expectError(assert, await signUp(twin, {}), 409, "email_taken");
+    assert.deepEqual(footprint(twin.id), NOTHING);
+  });
+
+  test("an address nobody confirmed cannot be claimed, and stays free for its owner", async () => {
+    const address = `ceo-${randomUUID().slice(0, 8)}@victim.test`;
+    const squatter = await newUser({ email: address, confirmed: false });
+    expectError(assert, await signUp(squatter, {}), 403, "email_not_confirmed");
+    assert.deepEqual(footprint(squatter.id), NOTHING);
+    assert.deepEqual(rows(`select id from public.user_profiles where lower(email) = '${address}'`), []);
+
+    const owner = await newUser({ email: address });
+    const claimed = await signUp(owner, {});
+    assert.equal(claimed.status, 201, JSON.stringify(claimed.body));
+    assert.equal(claimed.body.profile.email, address);
   });
 });
 
@@ -239,6 +256,16 @@ describe("refused callers", () => {
     expectError(assert, await signUp(withEmail, {}), 403, "anonymous_not_allowed");
     assert.deepEqual(footprint(anonymous.id), NOTHING);
     assert.deepEqual(footprint(withEmail.id), NOTHING);
+  });
+
+  test("an anonymous user cannot create a profile through PostgREST either, whatever its token says", async () => {
+    const anonymous = await newUser({ claims: { is_anonymous: true } });
+    const direct = await postgrest("POST", "/rpc/create_profile_on_signup", anonymous.token, {});
+    assert.equal(direct.status, 403, JSON.stringify(direct.body));
+    // Its auth.users row says anonymous even when the token leaves the claim out.
+    const unmarked = await token({ sub: anonymous.id, email: anonymous.email });
+    assert.equal((await postgrest("POST", "/rpc/create_profile_on_signup", unmarked, {})).status, 403);
+    assert.deepEqual(footprint(anonymous.id), NOTHING);
   });
 
   test("tokens without an email are refused with 422 email_required", async () => {

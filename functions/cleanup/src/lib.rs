@@ -9,7 +9,7 @@
 //! | `expired_tokens` | expired or used reset tokens, dead workspace invitations | every 15 min |
 //! | `webhook_retries` | failed webhook events whose `next_attempt_at` has come, re-applied; given up after `CLEANUP_WEBHOOK_MAX_ATTEMPTS` (backoff 1 min * 2^(n-1), cap 6 h, in SQL) | every 15 min |
 //! | `rate_limit_counters` | counters whose window has passed | every 15 min |
-//! | `lead_score_decay` | leads scored more than `CLEANUP_LEAD_DECAY_DAYS` ago, re-scored | every 15 min |
+//! | `lead_score_decay` | leads scored more than `CLEANUP_LEAD_DECAY_DAYS` ago, re-scored; a lead that cannot be scored is marked with the reason and leaves the queue until its workspace's rules change | every 15 min |
 //! | `log_retention` | `system_logs` past their level's `system_logs_settings.retention_days` | daily 03:30 |
 //! | `webhook_retention` | processed / ignored webhook events older than `CLEANUP_WEBHOOK_RETENTION_DAYS` | daily 03:30 |
 //! | `security_event_retention` | `security_event_logs` past the `system_logs_settings.retention_days` of the level named like their severity | daily 03:30 |

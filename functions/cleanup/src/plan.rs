@@ -160,7 +160,8 @@ pub fn outcome_of(job: Job, counts: &Value) -> BatchOutcome {
         }
         // Every retried event changes: it is applied, or its attempts and next attempt move on.
         Job::WebhookRetries => BatchOutcome { taken: count("retried"), changed: count("retried") },
-        Job::LeadScoreDecay => BatchOutcome { taken: count("listed"), changed: count("rescored") },
+        // A lead marked unscorable leaves the queue: that is progress too.
+        Job::LeadScoreDecay => BatchOutcome { taken: count("listed"), changed: count("rescored") + count("unscorable") },
     }
 }
 
@@ -281,8 +282,10 @@ mod tests {
         assert!(full.more_may_remain(Job::Erasures.batch_size()));
         let short = outcome_of(Job::Erasures, &json!({ "erased": 2, "failed": 0 }));
         assert!(!short.more_may_remain(Job::Erasures.batch_size()));
-        let stuck = outcome_of(Job::LeadScoreDecay, &json!({ "listed": 200, "rescored": 0 }));
+        let stuck = outcome_of(Job::LeadScoreDecay, &json!({ "listed": 200, "rescored": 0, "unscorable": 0 }));
         assert!(!stuck.more_may_remain(Job::LeadScoreDecay.batch_size()));
+        let marked = outcome_of(Job::LeadScoreDecay, &json!({ "listed": 200, "rescored": 0, "unscorable": 200 }));
+        assert!(marked.more_may_remain(Job::LeadScoreDecay.batch_size()), "marked leads left the queue; the next batch is new work");
         let tokens = outcome_of(Job::ExpiredTokens, &json!({ "reset_tokens": 3, "invitations": 1000 }));
         assert!(tokens.more_may_remain(Job::ExpiredTokens.batch_size()));
         assert_eq!(outcome_of(Job::LogRetention, &json!({})), BatchOutcome { taken: 0, changed: 0 });

@@ -6,33 +6,67 @@
 //! - a combinator holds exactly one key: `{"all": [C, ...]}`, `{"any": [C, ...]}` or
 //!   `{"not": C}`.
 //!
-//! Nesting and size are bounded so a stored rule cannot make scoring slow.
+//! Nesting and size are bounded so a stored rule cannot make scoring slow, and so every condition
+//! accepted here fits the database's cap on `crm_lead_scoring_rules.condition`. The database
+//! checks the same grammar and limits whenever a rule is written
+//! (`private.lead_scoring_condition_problem`, sql/migrations/0022_lead_scoring_rule_validation.sql);
+//! tests/sql_parity.rs and tests/e2e/lead-scoring-rules.test.mjs keep the two in step.
 
 use crate::condition::{Condition, OptStatusSet, StatusSet};
 use crate::error::{Fault, Location, RuleProblem};
 use crate::lead::{LeadStatus, OptStatus};
 use crate::text::LooseText;
-use shared::time::MILLIS_PER_DAY;
 use crate::vocabulary::{list_names, Field, FieldKind, Operator};
 use serde_json::{Map, Value};
+use shared::time::MILLIS_PER_DAY;
 
 pub const MAX_DEPTH: usize = 8;
 /// Condition nodes plus listed values, per rule.
 pub const MAX_ITEMS: usize = 256;
+/// Characters of the text a rule compares (tags and text values, counted as given), per rule.
+pub const MAX_TEXT_CHARS: usize = 4_096;
 const MAX_DAYS: f64 = 36_500.0;
 
 pub fn compile_condition(value: &Value, at: &Location<'_>) -> Result<Condition, Fault> {
-    let mut budget = MAX_ITEMS;
+    let mut budget = Budget {
+        items: ItemBudget(MAX_ITEMS),
+        text: TextBudget(MAX_TEXT_CHARS),
+    };
     compile(value, at, 1, &mut budget)
 }
 
-fn spend(budget: &mut usize, at: &Location<'_>) -> Result<(), Fault> {
-    match budget.checked_sub(1) {
-        Some(left) => {
-            *budget = left;
-            Ok(())
-        }
-        None => Err(Fault::at(at, RuleProblem::TooLarge { limit: MAX_ITEMS })),
+/// What is left of one rule's size limits while its condition is read. Two fields, so a
+/// closure can spend text while the list it reads spends items.
+struct Budget {
+    items: ItemBudget,
+    text: TextBudget,
+}
+
+struct ItemBudget(usize);
+
+impl ItemBudget {
+    fn spend(&mut self, at: &Location<'_>) -> Result<(), Fault> {
+        self.0 = self
+            .0
+            .checked_sub(1)
+            .ok_or_else(|| Fault::at(at, RuleProblem::TooLarge { limit: MAX_ITEMS }))?;
+        Ok(())
+    }
+}
+
+struct TextBudget(usize);
+
+impl TextBudget {
+    fn spend(&mut self, text: &str, at: &Location<'_>) -> Result<(), Fault> {
+        self.0 = self.0.checked_sub(text.chars().count()).ok_or_else(|| {
+            Fault::at(
+                at,
+                RuleProblem::TooMuchText {
+                    limit: MAX_TEXT_CHARS,
+                },
+            )
+        })?;
+        Ok(())
     }
 }
 
@@ -40,12 +74,12 @@ fn compile(
     value: &Value,
     at: &Location<'_>,
     depth: usize,
-    budget: &mut usize,
+    budget: &mut Budget,
 ) -> Result<Condition, Fault> {
     if depth > MAX_DEPTH {
         return Err(Fault::at(at, RuleProblem::TooDeep { limit: MAX_DEPTH }));
     }
-    spend(budget, at)?;
+    budget.items.spend(at)?;
     let Some(object) = value.as_object() else {
         return Err(Fault::at(at, RuleProblem::NotAnObject));
     };
@@ -97,7 +131,7 @@ fn compile(
 fn compile_leaf(
     object: &Map<String, Value>,
     at: &Location<'_>,
-    budget: &mut usize,
+    budget: &mut Budget,
 ) -> Result<Condition, Fault> {
     if let Some(key) = object
         .keys()
@@ -143,7 +177,7 @@ fn compile_leaf(
             Condition::StatusIn(StatusSet::default().with(status_named(value()?, &value_at)?))
         }
         (K::Status, O::In) => Condition::StatusIn(
-            list(value()?, &value_at, budget, status_named)?
+            list(value()?, &value_at, &mut budget.items, status_named)?
                 .into_iter()
                 .fold(StatusSet::default(), StatusSet::with),
         ),
@@ -152,7 +186,7 @@ fn compile_leaf(
             OptStatusSet::default().with(opt_status_named(value()?, &value_at)?),
         ),
         (K::OptStatus, O::In) => Condition::OptStatusIn(
-            list(value()?, &value_at, budget, opt_status_named)?
+            list(value()?, &value_at, &mut budget.items, opt_status_named)?
                 .into_iter()
                 .fold(OptStatusSet::default(), OptStatusSet::with),
         ),
@@ -160,19 +194,25 @@ fn compile_leaf(
         (K::Tags, O::ContainsTag) => {
             let value = value()?;
             let tags = if value.is_string() {
-                vec![loose_text(value, &value_at)?]
+                vec![loose_text(value, &value_at, &mut budget.text)?]
             } else {
-                list(value, &value_at, budget, loose_text)?
+                list(value, &value_at, &mut budget.items, |item, at| {
+                    loose_text(item, at, &mut budget.text)
+                })?
             };
             Condition::HasAnyOfTags(tags.into_boxed_slice())
         }
         (K::Tags, O::Exists) => Condition::HasSomeTag,
-        (K::Text, O::Equals) => {
-            Condition::TextIn(field, Box::new([loose_text(value()?, &value_at)?]))
-        }
+        (K::Text, O::Equals) => Condition::TextIn(
+            field,
+            Box::new([loose_text(value()?, &value_at, &mut budget.text)?]),
+        ),
         (K::Text, O::In) => Condition::TextIn(
             field,
-            list(value()?, &value_at, budget, loose_text)?.into_boxed_slice(),
+            list(value()?, &value_at, &mut budget.items, |item, at| {
+                loose_text(item, at, &mut budget.text)
+            })?
+            .into_boxed_slice(),
         ),
         (K::Text, O::Exists) => Condition::TextPresent(field),
         (K::Flag, O::Equals) => match value()?.as_bool() {
@@ -187,9 +227,9 @@ fn compile_leaf(
             }
         },
         (K::Count, O::Equals) => Condition::CountIn(Box::new([count(value()?, &value_at)?])),
-        (K::Count, O::In) => {
-            Condition::CountIn(list(value()?, &value_at, budget, count)?.into_boxed_slice())
-        }
+        (K::Count, O::In) => Condition::CountIn(
+            list(value()?, &value_at, &mut budget.items, count)?.into_boxed_slice(),
+        ),
         (K::Count, O::Between) => count_range(object, at)?,
         (K::Instant, O::OlderThanDays) => {
             Condition::OlderThan(field, days_as_millis(value()?, &value_at)?)
@@ -248,8 +288,8 @@ fn required_str<'v>(value: Option<&'v Value>, at: &Location<'_>) -> Result<&'v s
 fn list<T>(
     value: &Value,
     at: &Location<'_>,
-    budget: &mut usize,
-    read_one: fn(&Value, &Location<'_>) -> Result<T, Fault>,
+    budget: &mut ItemBudget,
+    mut read_one: impl FnMut(&Value, &Location<'_>) -> Result<T, Fault>,
 ) -> Result<Vec<T>, Fault> {
     let items = match value.as_array() {
         Some(items) if !items.is_empty() => items,
@@ -267,7 +307,7 @@ fn list<T>(
         .enumerate()
         .map(|(index, item)| {
             let item_at = Location::Index(at, index);
-            spend(budget, &item_at)?;
+            budget.spend(&item_at)?;
             read_one(item, &item_at)
         })
         .collect()
@@ -301,8 +341,13 @@ fn opt_status_named(value: &Value, at: &Location<'_>) -> Result<OptStatus, Fault
         })
 }
 
-fn loose_text(value: &Value, at: &Location<'_>) -> Result<LooseText, Fault> {
+fn loose_text(
+    value: &Value,
+    at: &Location<'_>,
+    budget: &mut TextBudget,
+) -> Result<LooseText, Fault> {
     let raw = required_str(Some(value), at)?;
+    budget.spend(raw, at)?;
     LooseText::new(raw).ok_or_else(|| {
         Fault::at(
             at,

@@ -79,6 +79,9 @@ pub enum RuleProblem {
     TooLarge {
         limit: usize,
     },
+    TooMuchText {
+        limit: usize,
+    },
 }
 
 impl fmt::Display for RuleProblem {
@@ -130,6 +133,10 @@ impl fmt::Display for RuleProblem {
             RuleProblem::TooLarge { limit } => write!(
                 f,
                 "a rule holds at most {limit} conditions and listed values"
+            ),
+            RuleProblem::TooMuchText { limit } => write!(
+                f,
+                "a rule compares at most {limit} characters of text in all"
             ),
         }
     }

@@ -41,7 +41,8 @@
 //!
 //! A leaf tests one field: `{"field": "tags", "op": "contains_tag", "value": "probate"}`.
 //! Combinators hold exactly one key: `{"all": [..]}`, `{"any": [..]}`, `{"not": {..}}` (at
-//! most 8 levels, 256 nodes and listed values per rule).
+//! most 8 levels, 256 nodes and listed values, and 4096 characters of text per rule; the
+//! database refuses to store anything else, see [`condition_json`]).
 //!
 //! | field | kind | operators |
 //! |---|---|---|

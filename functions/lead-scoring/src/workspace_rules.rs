@@ -9,6 +9,7 @@ use crate::rules::{RuleDefinition, RuleSet};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::HashMap;
+use std::fmt;
 
 /// Where a workspace's rules come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -28,11 +29,28 @@ pub struct WorkspaceRules {
     pub engagement_half_life: Option<HalfLife>,
 }
 
-/// Why stored rules or settings cannot be used (someone wrote the tables around the API).
+/// Why stored rules or settings cannot be used (someone wrote the tables around the API, or
+/// before the database checked conditions itself).
 #[derive(Debug, Clone, PartialEq)]
 pub enum StoredRulesError {
     Rules(InvalidRules),
     HalfLife(HalfLifeError),
+}
+
+impl fmt::Display for StoredRulesError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoredRulesError::Rules(invalid) => {
+                write!(
+                    f,
+                    "the workspace's saved scoring rules are invalid: {invalid}"
+                )
+            }
+            StoredRulesError::HalfLife(problem) => {
+                write!(f, "the workspace's scoring settings are invalid: {problem}")
+            }
+        }
+    }
 }
 
 impl WorkspaceRules {

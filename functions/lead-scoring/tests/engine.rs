@@ -637,6 +637,15 @@ engine_test! {
             problem_of(json!([rule("wide", "fit", 1, json!({"field": "tags", "op": "contains_tag", "value": many_tags}))]));
         assert_eq!(problem, RuleProblem::TooLarge { limit: 256 });
 
+        let wordy_tags: Vec<String> = (0..41).map(|n| format!("{}{n:03}", "x".repeat(97))).collect();
+        let (_, location, problem) =
+            problem_of(json!([rule("wordy", "fit", 1, json!({"field": "tags", "op": "contains_tag", "value": wordy_tags}))]));
+        assert_eq!(problem, RuleProblem::TooMuchText { limit: 4096 });
+        assert_eq!(location, "condition.value[40]", "the tag that goes over 4096 characters");
+        let longest = json!({"any": [{"field": "tags", "op": "contains_tag", "value": "é".repeat(4095)},
+                                     {"field": "source", "op": "equals", "value": "x"}]});
+        assert!(RuleSet::from_json(&json!([rule("longest", "fit", 1, longest)]), None).is_ok(), "4096 characters in all, not bytes");
+
         let too_many: Vec<Value> =
             (0..201).map(|n| rule(&format!("r{n}"), "fit", 1, json!({"field": "status", "op": "exists"}))).collect();
         let (rule_name, _, problem) = problem_of(Value::Array(too_many));

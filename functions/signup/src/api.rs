@@ -1,7 +1,6 @@
 //! HTTP in and out. `POST` checks who is calling, then the body, then makes one RPC; `GET`
 //! reads under the caller's JWT. Every refusal happens before anything is written.
 
-use crate::config;
 use crate::eligibility;
 use crate::request::SignupRequest;
 use crate::service;
@@ -13,9 +12,8 @@ use worker::{Request, Response};
 /// `POST /functions/v1/signup`: 201 with the new profile and workspace, 200 with the existing
 /// ones on a repeat.
 pub async fn sign_up(mut req: Request, context: &RequestContext) -> Result<Response, ApiError> {
-    let policy = config::policy(context.env()).map_err(|errors| http::config_error(&errors))?;
     let caller = context.caller(&req).await?;
-    eligibility::check(&caller.claims, policy)?;
+    eligibility::check(&caller.claims)?;
     let body = http::read_optional_json::<Option<Map<String, Value>>>(&mut req, context).await?;
     let request = SignupRequest::from_body(body)?;
     let outcome = service::sign_up(&context.db_as_caller(&caller)?, &request).await?;

@@ -2,12 +2,17 @@
 //! for this one function two of them deserve more: a rejected argument (SQLSTATE 22023, whose
 //! message starts with the argument's name) becomes a 400 naming that field, like the edge's
 //! own validation; a unique violation (23505) can only be another profile holding the token's
-//! email, so it says so. The messages are this module's own: the database's words (which
-//! repeat the refused value) stay in the error's cause, for the log.
+//! email, so it says so; an address auth.users has not confirmed (28000 with the message of
+//! sql/migrations/0018_confirmed_emails.sql) becomes 403 `email_not_confirmed`, which tells the
+//! user what to do. The messages are this module's own: the database's words (which repeat the
+//! refused value) stay in the error's cause, for the log.
 
 use crate::request::FIELDS;
 use shared::db::database_message;
 use shared::error::ApiError;
+
+/// `create_profile_on_signup`'s message for an unconfirmed address (migration 0018).
+const UNCONFIRMED_EMAIL: &str = "the token's email address is not confirmed";
 
 pub fn explain(error: ApiError) -> ApiError {
     let db_code = error.details.as_ref().and_then(|details| details["db_code"].as_str()).unwrap_or_default();
@@ -21,6 +26,11 @@ pub fn explain(error: ApiError) -> ApiError {
             409,
             "email_taken",
             "another profile already uses the email address in your token; sign in to that account instead",
+        ),
+        "28000" if database_message(&error) == Some(UNCONFIRMED_EMAIL) => ApiError::new(
+            403,
+            "email_not_confirmed",
+            "a profile needs a confirmed email address; follow the confirmation link sent to it, sign in again and retry",
         ),
         _ => return error,
     };
@@ -65,6 +75,14 @@ mod tests {
         assert_eq!((error.status, error.code), (409, "email_taken"));
         assert!(!error.body("r").to_string().contains("user_profiles_email_key"));
         assert!(error.cause.unwrap().contains("user_profiles_email_key"));
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn an_unconfirmed_address_says_what_to_do() {
+        let error = explain(postgrest(403, "28000", UNCONFIRMED_EMAIL));
+        assert_eq!((error.status, error.code), (403, "email_not_confirmed"));
+        assert!(error.message.contains("confirmation link"), "{}", error.message);
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]

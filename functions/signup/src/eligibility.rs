@@ -4,11 +4,14 @@
 //! | token | answer |
 //! |---|---|
 //! | no `sub` (e.g. the anon key) or a `role` other than `authenticated` | 403 `user_token_required` |
-//! | `is_anonymous: true`, unless [`SignupPolicy::allow_anonymous`] | 403 `anonymous_not_allowed` |
+//! | `is_anonymous: true` | 403 `anonymous_not_allowed` |
 //! | no `email`, or a blank one | 422 `email_required` |
 //!
 //! 422 rather than 400 for a missing email: the request itself is well formed; it is the
 //! account behind the token that cannot have a profile until it has an email address.
+//! Anonymous users never get a profile: a profile's address must be confirmed, and the database
+//! checks that too (`create_profile_on_signup` answers 403 for an address auth.users has not
+//! confirmed, sql/migrations/0018_confirmed_emails.sql), which a token alone cannot show.
 
 use shared::auth::Claims;
 use shared::error::ApiError;
@@ -16,14 +19,8 @@ use shared::error::ApiError;
 /// The role PostgREST runs signed-in users' requests as; the only one granted the RPC.
 pub const USER_ROLE: &str = "authenticated";
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SignupPolicy {
-    /// Let anonymous sign-ins (`is_anonymous: true`) through; they still need an email.
-    pub allow_anonymous: bool,
-}
-
 /// Refuses tokens that cannot own a profile; see the module table.
-pub fn check(claims: &Claims, policy: SignupPolicy) -> Result<(), ApiError> {
+pub fn check(claims: &Claims) -> Result<(), ApiError> {
     if claims.user_id().is_none() || claims.role.as_deref() != Some(USER_ROLE) {
         return Err(ApiError::new(
             403,
@@ -31,14 +28,18 @@ pub fn check(claims: &Claims, policy: SignupPolicy) -> Result<(), ApiError> {
             "sign-up needs a signed-in user's access token (role 'authenticated' with a subject); this token belongs to no user",
         ));
     }
-    if claims.is_anonymous == Some(true) && !policy.allow_anonymous {
+    if claims.is_anonymous == Some(true) {
         return Err(ApiError::new(
             403,
             "anonymous_not_allowed",
             "anonymous sessions cannot create a profile; add an email to the account (supabase.auth.updateUser({ email })) and call again",
         ));
     }
-    if claims.email.as_deref().is_none_or(|email| email.trim().is_empty()) {
+    if claims
+        .email
+        .as_deref()
+        .is_none_or(|email| email.trim().is_empty())
+    {
         return Err(ApiError::new(
             422,
             "email_required",
@@ -68,52 +69,58 @@ mod tests {
         serde_json::from_value(base).unwrap()
     }
 
-    fn refusal(overrides: Value, policy: SignupPolicy) -> (u16, &'static str) {
-        let error = check(&claims(overrides), policy).unwrap_err();
+    fn refusal(overrides: Value) -> (u16, &'static str) {
+        let error = check(&claims(overrides)).unwrap_err();
         (error.status, error.code)
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn a_signed_in_user_with_an_email_may_sign_up() {
-        assert!(check(&claims(json!({})), SignupPolicy::default()).is_ok());
+        assert!(check(&claims(json!({}))).is_ok());
         // Supabase omits is_anonymous in tokens from older sessions.
         let mut older = claims(json!({}));
         older.is_anonymous = None;
-        assert!(check(&older, SignupPolicy::default()).is_ok());
+        assert!(check(&older).is_ok());
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn tokens_of_no_user_are_refused() {
-        let policy = SignupPolicy::default();
-        assert_eq!(refusal(json!({ "sub": "" }), policy), (403, "user_token_required"));
-        assert_eq!(refusal(json!({ "role": "anon" }), policy), (403, "user_token_required"));
-        assert_eq!(refusal(json!({ "role": "service_role" }), policy), (403, "user_token_required"));
+        assert_eq!(refusal(json!({ "sub": "" })), (403, "user_token_required"));
+        assert_eq!(
+            refusal(json!({ "role": "anon" })),
+            (403, "user_token_required")
+        );
+        assert_eq!(
+            refusal(json!({ "role": "service_role" })),
+            (403, "user_token_required")
+        );
         let mut no_role = claims(json!({}));
         no_role.role = None;
-        assert_eq!(check(&no_role, policy).unwrap_err().code, "user_token_required");
+        assert_eq!(check(&no_role).unwrap_err().code, "user_token_required");
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     #[cfg_attr(not(target_arch = "wasm32"), test)]
-    fn anonymous_users_are_refused_unless_allowed() {
-        let anonymous = json!({ "is_anonymous": true, "email": "" });
-        assert_eq!(refusal(anonymous.clone(), SignupPolicy::default()), (403, "anonymous_not_allowed"));
-        // Allowed, an anonymous user still needs an email.
-        let allowed = SignupPolicy { allow_anonymous: true };
-        assert_eq!(refusal(anonymous, allowed), (422, "email_required"));
-        assert!(check(&claims(json!({ "is_anonymous": true })), allowed).is_ok());
+    fn anonymous_users_are_refused_with_or_without_an_email() {
+        assert_eq!(
+            refusal(json!({ "is_anonymous": true, "email": "" })),
+            (403, "anonymous_not_allowed")
+        );
+        assert_eq!(
+            refusal(json!({ "is_anonymous": true })),
+            (403, "anonymous_not_allowed")
+        );
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn tokens_without_an_email_are_refused() {
-        let policy = SignupPolicy::default();
-        assert_eq!(refusal(json!({ "email": "" }), policy), (422, "email_required"));
-        assert_eq!(refusal(json!({ "email": "   " }), policy), (422, "email_required"));
+        assert_eq!(refusal(json!({ "email": "" })), (422, "email_required"));
+        assert_eq!(refusal(json!({ "email": "   " })), (422, "email_required"));
         let mut phone_only = claims(json!({ "phone": "+15550100" }));
         phone_only.email = None;
-        assert_eq!(check(&phone_only, policy).unwrap_err().code, "email_required");
+        assert_eq!(check(&phone_only).unwrap_err().code, "email_required");
     }
 }

@@ -16,7 +16,8 @@ create schema if not exists tests;
 grant usage on schema tests
   to anon, authenticated, service_role, webhook_ingest, maintenance, rate_limiter;
 
--- A signed-up user: auth.users row, profile, email preferences and onboarding status.
+-- A signed-up user whose address is confirmed (as Supabase Auth records it): auth.users row,
+-- profile, email preferences and onboarding status.
 create or replace function tests.create_user(
   user_id uuid,
   email text,
@@ -26,8 +27,8 @@ create or replace function tests.create_user(
 language plpgsql
 as $$
 begin
-  insert into auth.users (id, email, raw_user_meta_data)
-  values (user_id, email, jsonb_build_object('full_name', full_name));
+  insert into auth.users (id, email, email_confirmed_at, raw_user_meta_data)
+  values (user_id, email, now(), jsonb_build_object('full_name', full_name));
   insert into public.user_profiles (id, email, full_name, role)
   values (user_id, email, full_name, platform_role);
   insert into public.user_email_preferences (user_id, marketing_emails) values (user_id, true);

@@ -121,7 +121,8 @@ sql(`insert into public.system_rate_limits (endpoint, plan, max_requests, window
 
 const userId = randomUUID();
 const email = `bench-${userId.slice(0, 8)}@example.test`;
-sql(`insert into auth.users (id, email, raw_user_meta_data) values ('${userId}', '${email}', '{"full_name":"Bench User"}'::jsonb)`);
+// Confirmed, as Supabase Auth records it: sign-up takes only a confirmed address (sql 0018).
+sql(`insert into auth.users (id, email, email_confirmed_at, raw_user_meta_data) values ('${userId}', '${email}', now(), '{"full_name":"Bench User"}'::jsonb)`);
 const token = await userToken(userId, email);
 const asUser = { authorization: `Bearer ${token}` };
 const json = { ...asUser, "content-type": "application/json" };
