@@ -11,13 +11,32 @@ function required(name) {
   return value;
 }
 
+/**
+ * The stack under test (tools/scripts/test.sh; names in /work/helpers/CONTRACT-keys.md). Clients
+ * reach everything through the one origin, as through a Supabase project URL: functionsUrl,
+ * postgrestUrl and authUrl are below originUrl. workerUrl is wrangler dev itself, for the routes
+ * that only exist there (the scheduled-event trigger).
+ */
 export const env = {
+  get originUrl() { return required("ORIGIN_URL"); },
   get workerUrl() { return required("WORKER_URL"); },
   get functionsUrl() { return required("FUNCTIONS_URL"); },
   get postgrestUrl() { return required("POSTGREST_URL"); },
+  get authUrl() { return required("AUTH_URL"); },
   get databaseUrl() { return required("DATABASE_URL"); },
+  /** "signing" (Supabase's signing keys, the default) or "legacy" (the HS256 secret). */
+  get stackKeys() { return required("STACK_KEYS"); },
+  get publishableKey() { return required("PUBLISHABLE_KEY"); },
+  get secretKey() { return required("SECRET_KEY"); },
+  get signingKeysFile() { return required("SIGNING_KEYS_FILE"); },
+  /** The legacy HS256 secret: user tokens are still signed with it in both modes until the
+   * Worker's JWKS_URL can point at the local Auth for every test file (auth.test.mjs serves its
+   * own JWKS there today). */
   get jwtSecret() { return required("JWT_SECRET"); },
+  /** The apikey a client sends: the publishable key, or the legacy anon JWT in legacy mode. */
   get anonKey() { return required("ANON_KEY"); },
+  /** The legacy service_role JWT key (accepted by the origin in legacy mode only). */
+  get serviceRoleKey() { return required("SERVICE_ROLE_KEY"); },
 };
 
 /** Runs SQL as the superuser and returns the rows as parsed JSON (wrap selects in json_agg). */
