@@ -8,7 +8,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, cpSync, lstatSync, mkdtempSync, readdirSync, readlinkSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -17,8 +17,12 @@ const dir = mkdtempSync(join(tmpdir(), "rls-edge-stack-"));
 // Postgres runs as the postgres user when the tests run as root: it must reach the data dir.
 chmodSync(dir, 0o755);
 const sqlDir = join(dir, "sql");
-const scriptEnv = { ...process.env, RLS_EDGE_DEV_DIR: join(dir, "dev"), DEV_PG_PORT: port, RLS_EDGE_SQL_DIR: sqlDir };
+// Stands for the local Auth's schema (tools/auth/migrations), which the stack applies first.
+const authDir = join(dir, "auth-migrations");
+const scriptEnv = { ...process.env, RLS_EDGE_DEV_DIR: join(dir, "dev"), DEV_PG_PORT: port, RLS_EDGE_SQL_DIR: sqlDir, RLS_EDGE_AUTH_SQL_DIR: authDir };
 const shipped = readdirSync("sql/migrations").filter((f) => f.endsWith(".sql")).map((f) => f.split("_")[0]);
+/** What the development database's history holds: sql/'s versions and the local Auth's, in version order. */
+const local = [...shipped, "auth_0001"];
 
 /** Runs a stack script; returns { status, output } with stdout and stderr together. */
 function script(name, ...args) {
@@ -41,7 +45,11 @@ function sql(query, database = "postgres") {
 const history = (database) => sql("select coalesce(string_agg(version, ',' order by version), '') from supabase_migrations.schema_migrations", database).split(",");
 const tableExists = (name, database) => sql(`select to_regclass('public.${name}') is not null`, database) === "t";
 
-before(() => cpSync("sql", sqlDir, { recursive: true }));
+before(() => {
+  cpSync("sql", sqlDir, { recursive: true });
+  mkdirSync(authDir);
+  writeFileSync(join(authDir, "0001_local_auth_marker.sql"), "create table public.stack_test_local_auth (id int);\n");
+});
 after(() => {
   script("db.sh", "stop");
   rmSync(dir, { recursive: true, force: true });
@@ -50,7 +58,11 @@ after(() => {
 describe("the development database", () => {
   test("the first start creates it with every migration recorded and the seed applied", () => {
     assert.match(db("start"), /applied seed\.sql/);
-    assert.deepEqual(history(), shipped);
+    assert.deepEqual(history(), local);
+    // Each migration commits with its history row, so the rows' transaction ids give the order.
+    const order = sql("select string_agg(version, ',' order by xmin::text::bigint) from supabase_migrations.schema_migrations").split(",");
+    assert.deepEqual(order, ["auth_0001", ...shipped], "the local Auth's schema goes before sql/");
+    assert.equal(tableExists("stack_test_local_auth"), true);
     assert.equal(sql("select email from auth.users where id = 'a11ce000-0000-4000-8000-000000000001'"), "alice@example.com");
     assert.match(sql("select hash from supabase_migrations.seed_files where path = 'sql/seed.sql'"), /^[0-9a-f]{64}$/);
   });
@@ -64,7 +76,7 @@ describe("the development database", () => {
     assert.doesNotMatch(output, /applied seed\.sql/, "the seed must not run again on a restart");
     assert.equal(sql("select note from public.stack_test_rows"), "kept");
     assert.equal(sql("select count(*) from public.system_rate_limits where endpoint = 'signup'"), "0");
-    assert.deepEqual(history(), shipped);
+    assert.deepEqual(history(), local);
   });
 
   test("a new migration file applies on the next start, once", () => {
@@ -96,7 +108,7 @@ describe("the development database", () => {
     assert.equal(tableExists("stack_test_rows"), false);
     assert.equal(sql("select count(*) from public.stack_test_marker"), "1");
     assert.ok(Number(sql("select count(*) from public.system_rate_limits where endpoint = 'signup'")) > 0, "seed rows are back");
-    assert.deepEqual(history(), [...shipped, "9999"]);
+    assert.deepEqual(history(), [...shipped, "9999", "auth_0001"]);
   });
 });
 

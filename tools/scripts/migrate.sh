@@ -11,12 +11,15 @@
 #   --with-local-auth  first applies the local Auth's schema, tools/auth/migrations/*.sql, when that
 #                      folder exists (only for the local stack: on Supabase the platform owns auth.*)
 #
+# At the end it sends `NOTIFY pgrst, 'reload schema'`, so a running PostgREST sees the changes.
+#
 # A migration `NNNN_name.sql` is recorded as version NNNN; the local Auth's as auth_NNNN. Each one
 # runs in one transaction together with its history row, so a failed migration leaves no trace
 # and stops the run. A database that got its migrations before this history existed (they were
 # applied with plain psql) is brought up to date by running them all again: every migration in
 # sql/migrations is re-runnable, and the sql test stage proves it.
-# RLS_EDGE_SQL_DIR overrides where sql/ is (the stack's own tests use a copy).
+# RLS_EDGE_SQL_DIR and RLS_EDGE_AUTH_SQL_DIR override where sql/ and the local Auth's migrations
+# are (the stack's own tests use copies).
 set -euo pipefail
 
 usage() { echo "usage: tools/scripts/migrate.sh DATABASE_URL [--seed] [--with-local-auth]" >&2; exit 2; }
@@ -76,8 +79,9 @@ apply_folder() { # folder version-prefix
   done
 }
 
-if $local_auth && [ -d "$root/tools/auth/migrations" ]; then
-  apply_folder "$root/tools/auth/migrations" auth_
+auth_dir=${RLS_EDGE_AUTH_SQL_DIR:-$root/tools/auth/migrations}
+if $local_auth && [ -d "$auth_dir" ]; then
+  apply_folder "$auth_dir" auth_
 fi
 migrations=("$sql_dir"/migrations/*.sql)
 [ ${#migrations[@]} -gt 0 ] || { echo "migrate.sh: no migrations in $sql_dir/migrations" >&2; exit 1; }
@@ -91,3 +95,6 @@ if $seed; then
     on conflict (path) do update set hash = excluded.hash"
   echo "migrate.sh: applied seed.sql"
 fi
+
+# A running PostgREST (or the local gateway) reloads its schema cache, as after any DDL.
+run_psql -c "notify pgrst, 'reload schema'"
