@@ -53,7 +53,7 @@ if [ "$STACK_KEYS" = signing ]; then
   demo_jwt=$(AUTH_URL="$api/auth/v1" node tools/scripts/demo-jwt.mjs "$STACK_SIGNING_KEYS")
   keys="  Publishable key  $STACK_PUBLISHABLE_KEY
        Secret key  $STACK_SECRET_KEY
-    Signing keys  $STACK_SIGNING_KEYS (key 0 signs user tokens, key 1 is the Worker's JWT_SIGNING_KEY)"
+     Signing keys  $STACK_SIGNING_KEYS (key 0 signs user tokens, key 1 is the Worker's JWT_SIGNING_KEY)"
 else
   apikey=$DEV_ANON_KEY
   demo_jwt=$(node tools/scripts/demo-jwt.mjs "$DEV_JWT_SECRET")
