@@ -65,15 +65,37 @@ export async function token(claims = {}, { secret = env.jwtSecret, expiresIn = 3
     .sign(new TextEncoder().encode(secret));
 }
 
-/** Creates a user in auth.users (as Supabase Auth would) and returns { id, email, token }. */
+/**
+ * Creates a user through the local Auth's admin API (as an app's backend would, with the secret
+ * key), confirmed, and returns { id, email, password, token }. The token is signed here with the
+ * user's id and email plus `claims` (tests need claims Auth would not issue, such as a plan in
+ * app_metadata or a phone-only user) and with the legacy secret, which the shared Worker of the
+ * e2e stage can verify whatever JWKS_URL a test file gives it; signIn() returns Auth's own session.
+ */
 export async function newUser({ email, metadata = {}, claims = {} } = {}) {
-  const id = randomUUID();
-  const address = email ?? `user-${id.slice(0, 8)}@example.test`;
-  sql(
-    `insert into auth.users (id, email, raw_user_meta_data) values ('${id}', '${address}', '${JSON.stringify(metadata).replaceAll("'", "''")}'::jsonb)`,
-  );
-  const access = await token({ sub: id, email: address, user_metadata: metadata, ...claims });
-  return { id, email: address, token: access };
+  const address = email ?? `user-${randomUUID().slice(0, 8)}@example.test`;
+  const password = `pw-${randomUUID()}`;
+  const response = await fetch(`${env.authUrl}/admin/users`, {
+    method: "POST",
+    headers: { apikey: env.secretKey, "content-type": "application/json" },
+    body: JSON.stringify({ email: address, password, email_confirm: true, user_metadata: metadata }),
+  });
+  const user = await response.json();
+  if (!response.ok) throw new Error(`creating ${address} through ${env.authUrl}/admin/users: ${response.status} ${JSON.stringify(user)}`);
+  const access = await token({ sub: user.id, email: address, user_metadata: metadata, ...claims });
+  return { id: user.id, email: address, password, token: access };
+}
+
+/** Signs `user` in with its password through the local Auth; returns Auth's session. */
+export async function signIn(user) {
+  const response = await fetch(`${env.authUrl}/token?grant_type=password`, {
+    method: "POST",
+    headers: { apikey: env.anonKey, "content-type": "application/json" },
+    body: JSON.stringify({ email: user.email, password: user.password }),
+  });
+  const session = await response.json();
+  if (!response.ok) throw new Error(`signing ${user.email} in: ${response.status} ${JSON.stringify(session)}`);
+  return session;
 }
 
 /**

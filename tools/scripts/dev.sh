@@ -75,7 +75,11 @@ $keys
      wrangler dev  http://127.0.0.1:$WRANGLER_PORT (the Worker directly)
              logs  $DEV_DIR/{origin,wrangler}.log, $DEV_DIR/postgres/server.log
 
-  demo user alice@example.com, token valid for 24 h:
+  Auth mailbox  $DEV_DIR/auth-mailbox.jsonl (or GET $api/auth/v1/mailbox)
+
+  supabase-js: createClient('$api', '$apikey'), then auth.signUp(), functions.invoke(), from()
+  (README.md, "Start here"). Demo user alice@example.com (password alice-demo-password); her token,
+  valid for 24 h:
     export TOKEN=$demo_jwt
 
   try:

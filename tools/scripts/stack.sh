@@ -80,8 +80,10 @@ stack_build_origin() {
   cargo build --release -q -p origin
 }
 
-# The one origin on 127.0.0.1:PORT: /rest/v1 (the gateway, in process), /auth/v1, and
-# /functions/v1 proxied to wrangler dev on FUNCTIONS_PORT. Key mode: signing | legacy.
+# The one origin on 127.0.0.1:PORT: /rest/v1 (the gateway, in process), /auth/v1 (the local
+# Auth, in process, its mailbox beside the log) and /functions/v1 proxied to wrangler dev on
+# FUNCTIONS_PORT. Key mode: signing | legacy. Further AUTH_* settings (tools/auth/README.md) are
+# taken from the environment.
 stack_start_origin() { # pg-port database port functions-port key-mode log
   local pg_port=$1 database=$2 port=$3 functions_port=$4 mode=$5 logfile=$6 keys=()
   require_free_port "$port" ORIGIN_PORT
@@ -93,6 +95,7 @@ stack_start_origin() { # pg-port database port functions-port key-mode log
   log "starting the origin on http://127.0.0.1:$port ($mode keys)"
   # The legacy secret stays configured in signing mode too: until the Worker signs its role
   # tokens with JWT_SIGNING_KEY it mints HS256 ones, which /rest/v1 must still accept.
+  AUTH_DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/$database" AUTH_MAILBOX_FILE="$(dirname "$logfile")/auth-mailbox.jsonl" \
   PGRST_DB_URI="postgres://authenticator@127.0.0.1:$pg_port/$database" PGRST_DB_SCHEMAS=public PGRST_DB_ANON_ROLE=anon \
     "$CARGO_TARGET_DIR/release/origin" --port "$port" --functions-url "http://127.0.0.1:$functions_port" \
     --api-keys "$STACK_API_KEYS" --jwt-secret "$DEV_JWT_SECRET" "${keys[@]}" >"$logfile" 2>&1 &

@@ -39,6 +39,8 @@ pub struct Config {
     pub signing_keys: Option<SigningKeys>,
     pub api_keys: ApiKeys,
     pub jwt_secret: Option<String>,
+    /// The local Auth mounted at `/auth/v1`, when `AUTH_DATABASE_URL` is set.
+    pub auth: Option<auth::Settings>,
 }
 
 /// Every origin setting: environment name, flag, what it means. README's table mirrors this.
@@ -103,9 +105,14 @@ impl Config {
             values.insert(env, value);
             i += 1;
         }
-        Config::from_map(&values, &|path| {
+        let mut config = Config::from_map(&values, &|path| {
             std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))
-        })
+        })?;
+        let auth_vars: HashMap<String, String> = std::env::vars()
+            .filter(|(k, _)| k.starts_with("AUTH_"))
+            .collect();
+        config.auth = local_auth(&auth_vars, &values)?;
+        Ok(config)
     }
 
     /// Builds the configuration; `read` loads the key files.
@@ -199,8 +206,49 @@ impl Config {
                 legacy,
             },
             jwt_secret,
+            auth: None,
         })
     }
+}
+
+/// The local Auth's settings (tools/auth/README.md lists its `AUTH_*` variables), or None when
+/// `AUTH_DATABASE_URL` is not set. What the origin already knows is the default: the issuer
+/// `http://<ORIGIN_HOST>:<ORIGIN_PORT>/auth/v1`, the key mode, the signing-keys file and the
+/// legacy secret, so tokens are signed and verified with the same keys at every path.
+pub fn local_auth(
+    auth_vars: &HashMap<String, String>,
+    origin: &HashMap<&'static str, String>,
+) -> Result<Option<auth::Settings>, String> {
+    if auth_vars
+        .get("AUTH_DATABASE_URL")
+        .is_none_or(|v| v.trim().is_empty())
+    {
+        return Ok(None);
+    }
+    let mut vars = auth_vars.clone();
+    let origin_value = |name: &str| {
+        origin
+            .get(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let host = origin_value("ORIGIN_HOST").unwrap_or_else(|| "127.0.0.1".into());
+    let port = origin_value("ORIGIN_PORT").unwrap_or_else(|| "54321".into());
+    let defaults = [
+        ("AUTH_ISSUER", Some(format!("http://{host}:{port}/auth/v1"))),
+        ("AUTH_KEY_MODE", origin_value("ORIGIN_KEY_MODE")),
+        (
+            "AUTH_SIGNING_KEYS_FILE",
+            origin_value("ORIGIN_SIGNING_KEYS"),
+        ),
+        ("AUTH_JWT_SECRET", origin_value("ORIGIN_JWT_SECRET")),
+    ];
+    for (name, value) in defaults {
+        if let Some(value) = value {
+            vars.entry(name.to_string()).or_insert(value);
+        }
+    }
+    auth::Settings::from_map(&vars).map(Some)
 }
 
 /// What the gateway verifies tokens with, as Supabase configures PostgREST: in signing mode a
@@ -391,5 +439,41 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(config.rest, RestUpstream::Url(ref u) if u == "http://127.0.0.1:3000"));
+    }
+
+    #[test]
+    fn the_local_auth_is_mounted_with_the_origins_keys_unless_told_otherwise() {
+        let origin = settings(&[
+            ("ORIGIN_PORT", "25321"),
+            ("ORIGIN_SIGNING_KEYS", "signing-keys.json"),
+            ("ORIGIN_JWT_SECRET", SECRET),
+        ]);
+        assert!(
+            local_auth(&HashMap::new(), &origin).unwrap().is_none(),
+            "no AUTH_DATABASE_URL, no Auth"
+        );
+        let vars = HashMap::from([(
+            "AUTH_DATABASE_URL".to_string(),
+            "postgres://postgres@127.0.0.1/db".to_string(),
+        )]);
+        let auth = local_auth(&vars, &origin).unwrap().unwrap();
+        assert_eq!(auth.issuer, "http://127.0.0.1:25321/auth/v1");
+        assert_eq!(auth.key_mode, auth::KeyMode::Signing);
+        assert_eq!(
+            auth.signing_keys_file.as_deref(),
+            Some(std::path::Path::new("signing-keys.json"))
+        );
+        assert_eq!(auth.jwt_secret.as_deref(), Some(SECRET));
+        let mut own = vars.clone();
+        own.insert(
+            "AUTH_ISSUER".into(),
+            "http://localhost:54321/auth/v1".into(),
+        );
+        own.insert("AUTH_KEY_MODE".into(), "legacy".into());
+        let auth = local_auth(&own, &origin).unwrap().unwrap();
+        assert_eq!(
+            (auth.issuer.as_str(), auth.key_mode),
+            ("http://localhost:54321/auth/v1", auth::KeyMode::Legacy)
+        );
     }
 }

@@ -4,7 +4,8 @@
 //!
 //! - `/rest/v1/*`: the PostgREST-compatible gateway (tools/gateway), started in this process;
 //! - `/auth/v1/.well-known/jwks.json`: the public half of the signing-keys file;
-//! - `/auth/v1/*`: a Supabase Auth-compatible service mounted through [`AuthService`];
+//! - `/auth/v1/*`: a Supabase Auth-compatible service mounted through [`AuthService`], the local
+//!   Auth (tools/auth, [`LocalAuth`]) when `AUTH_DATABASE_URL` is set;
 //! - `/functions/v1/*`: proxied to `wrangler dev`, bodies streamed, headers and status kept.
 //!
 //! In front of `/rest/v1` and `/auth/v1` it checks the `apikey` as Supabase does (publishable
@@ -24,6 +25,6 @@ pub mod keys;
 pub mod proxy;
 pub mod server;
 
-pub use auth::{AuthService, NoAuthServer};
+pub use auth::{AuthService, LocalAuth, NoAuthServer};
 pub use config::Config;
 pub use server::{start, Origin};

@@ -7,14 +7,24 @@ use std::sync::Arc;
 #[tokio::main]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let config = match origin::Config::from_env_and_args(&args) {
+    let mut config = match origin::Config::from_env_and_args(&args) {
         Ok(config) => config,
         Err(message) => {
             eprintln!("origin: {message}");
             return ExitCode::from(2);
         }
     };
-    let origin = match origin::start(config, Arc::new(origin::NoAuthServer)).await {
+    let auth: Arc<dyn origin::AuthService> = match config.auth.take() {
+        None => Arc::new(origin::NoAuthServer),
+        Some(settings) => match origin::LocalAuth::start(settings).await {
+            Ok(auth) => Arc::new(auth),
+            Err(message) => {
+                eprintln!("origin: the local Auth cannot start: {message}");
+                return ExitCode::from(1);
+            }
+        },
+    };
+    let origin = match origin::start(config, auth).await {
         Ok(origin) => origin,
         Err(message) => {
             eprintln!("origin: {message}");
