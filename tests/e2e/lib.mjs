@@ -11,13 +11,32 @@ function required(name) {
   return value;
 }
 
+/**
+ * The stack under test (tools/scripts/test.sh; names in /work/helpers/CONTRACT-keys.md). Clients
+ * reach everything through the one origin, as through a Supabase project URL: functionsUrl,
+ * postgrestUrl and authUrl are below originUrl. workerUrl is wrangler dev itself, for the routes
+ * that only exist there (the scheduled-event trigger).
+ */
 export const env = {
+  get originUrl() { return required("ORIGIN_URL"); },
   get workerUrl() { return required("WORKER_URL"); },
   get functionsUrl() { return required("FUNCTIONS_URL"); },
   get postgrestUrl() { return required("POSTGREST_URL"); },
+  get authUrl() { return required("AUTH_URL"); },
   get databaseUrl() { return required("DATABASE_URL"); },
+  /** "signing" (Supabase's signing keys, the default) or "legacy" (the HS256 secret). */
+  get stackKeys() { return required("STACK_KEYS"); },
+  get publishableKey() { return required("PUBLISHABLE_KEY"); },
+  get secretKey() { return required("SECRET_KEY"); },
+  get signingKeysFile() { return required("SIGNING_KEYS_FILE"); },
+  /** The legacy HS256 secret: user tokens are still signed with it in both modes until the
+   * Worker's JWKS_URL can point at the local Auth for every test file (auth.test.mjs serves its
+   * own JWKS there today). */
   get jwtSecret() { return required("JWT_SECRET"); },
+  /** The apikey a client sends: the publishable key, or the legacy anon JWT in legacy mode. */
   get anonKey() { return required("ANON_KEY"); },
+  /** The legacy service_role JWT key (accepted by the origin in legacy mode only). */
+  get serviceRoleKey() { return required("SERVICE_ROLE_KEY"); },
 };
 
 /** Runs SQL as the superuser and returns the rows as parsed JSON (wrap selects in json_agg). */
@@ -47,23 +66,48 @@ export async function token(claims = {}, { secret = env.jwtSecret, expiresIn = 3
 }
 
 /**
- * Creates a user in auth.users as Supabase Auth does with email confirmation off (the address
- * confirmed at sign-up; an anonymous sign-in, `claims.is_anonymous`, never confirmed) and returns
- * { id, email, token }. `confirmed: false` leaves the address unconfirmed, as with confirmation on
- * before the link is followed.
+ * Creates a user through the local Auth, as Supabase Auth does with email confirmation off, and
+ * returns { id, email, password, token }. A regular user is created through the admin API (as an
+ * app's backend would, with the secret key), its address confirmed unless `confirmed: false` (as
+ * with confirmation on before the link is followed); `claims.is_anonymous` makes an anonymous
+ * sign-in instead, which Auth never confirms. The token is signed here with the user's id and
+ * email plus `claims` (tests need claims Auth would not issue, such as a plan in app_metadata or a
+ * phone-only user) and with the legacy secret, which the shared Worker of the e2e stage can verify
+ * whatever JWKS_URL a test file gives it; signIn() returns Auth's own session.
  */
-export async function newUser({ email, metadata = {}, claims = {}, confirmed } = {}) {
-  const id = randomUUID();
-  const address = email ?? `user-${id.slice(0, 8)}@example.test`;
+export async function newUser({ email, metadata = {}, claims = {}, confirmed = true } = {}) {
+  const address = email ?? `user-${randomUUID().slice(0, 8)}@example.test`;
+  const password = `pw-${randomUUID()}`;
   const anonymous = claims.is_anonymous === true;
-  const confirmedAt = (confirmed ?? !anonymous) ? "now()" : "null";
-  sql(
-    `insert into auth.users (id, email, email_confirmed_at, is_anonymous, raw_user_meta_data)
-     values ('${id}', '${address.replaceAll("'", "''")}', ${confirmedAt}, ${anonymous},
-             '${JSON.stringify(metadata).replaceAll("'", "''")}'::jsonb)`,
-  );
+  const created = anonymous
+    ? await authPost("/signup", env.anonKey, { data: metadata })
+    : await authPost("/admin/users", env.secretKey, { email: address, password, email_confirm: confirmed, user_metadata: metadata });
+  const id = anonymous ? created.user.id : created.id;
   const access = await token({ sub: id, email: address, user_metadata: metadata, ...claims });
-  return { id, email: address, token: access };
+  return { id, email: address, password, token: access };
+}
+
+async function authPost(path, apikey, body) {
+  const response = await fetch(`${env.authUrl}${path}`, {
+    method: "POST",
+    headers: { apikey, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const answer = await response.json();
+  if (!response.ok) throw new Error(`POST ${env.authUrl}${path}: ${response.status} ${JSON.stringify(answer)}`);
+  return answer;
+}
+
+/** Signs `user` in with its password through the local Auth; returns Auth's session. */
+export async function signIn(user) {
+  const response = await fetch(`${env.authUrl}/token?grant_type=password`, {
+    method: "POST",
+    headers: { apikey: env.anonKey, "content-type": "application/json" },
+    body: JSON.stringify({ email: user.email, password: user.password }),
+  });
+  const session = await response.json();
+  if (!response.ok) throw new Error(`signing ${user.email} in: ${response.status} ${JSON.stringify(session)}`);
+  return session;
 }
 
 /**

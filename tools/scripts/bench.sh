@@ -132,7 +132,7 @@ run_e2e() {
   local stack=$WORK/stack gateway=http://127.0.0.1:$BENCH_GATEWAY_PORT proxy_log=$WORK/stack/postgrest-calls.jsonl
   mkdir -p "$stack"
   rm -f "$proxy_log"
-  stack_start_postgres "$stack/postgres" "$BENCH_PG_PORT" rls_edge_bench --seed
+  stack_start_postgres "$stack/postgres" "$BENCH_PG_PORT" rls_edge_bench --fresh
   stack_build_gateway
   stack_start_gateway "$BENCH_PG_PORT" rls_edge_bench "$BENCH_GATEWAY_PORT" "$stack/gateway.log"
   RLS_EDGE_SKIP_SETUP=1 bash tools/scripts/build.sh

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Ephemeral local PostgreSQL 15 cluster for development and tests.
+# A local PostgreSQL 15 cluster for development and tests.
 #
 #   tools/scripts/postgres.sh start DATA_DIR PORT   initdb when new, start, wait until ready
 #   tools/scripts/postgres.sh stop  DATA_DIR        fast shutdown (no-op when not running)
+#   tools/scripts/postgres.sh status DATA_DIR       exit 0 when the cluster in DATA_DIR is running
 #
 # Listens on 127.0.0.1 only, with trust auth for the `postgres` superuser: a development and
 # test cluster, never a production one. Postgres refuses to run as root, so as root the
-# server runs as the `postgres` OS user.
+# server runs as the `postgres` OS user, with its data where that user can reach it.
 set -euo pipefail
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
@@ -21,10 +22,28 @@ ensure_server_installed() {
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null
 }
 
-cmd=${1:?usage: postgres.sh start|stop DATA_DIR [PORT]}
+cmd=${1:?usage: postgres.sh start|stop|status DATA_DIR [PORT]}
 data_dir=${2:?data directory required}
 mkdir -p "$data_dir"
-data_dir=$(cd "$data_dir" && pwd)
+data_dir=$(cd "$data_dir" && pwd -P)
+
+# As root the server runs as the postgres user, who cannot enter a private directory such as
+# /root. A new data directory there is kept under that user's home instead (one per path), and
+# DATA_DIR becomes a link to it, so callers keep using the path they gave.
+if [ "$(id -u)" = 0 ] && [ "$cmd" = start ] && ! runuser -u postgres -- test -x "$data_dir"; then
+  if [ -n "$(ls -A "$data_dir")" ]; then
+    echo "postgres.sh: the postgres user cannot reach $data_dir, which is not empty; move it somewhere it can" >&2
+    exit 1
+  fi
+  home=$(getent passwd postgres | cut -d: -f6)
+  reachable="$home/rls-edge/$(printf %s "$data_dir" | sha256sum | cut -c1-16)"
+  mkdir -p "$reachable"
+  chown postgres:postgres "$home/rls-edge" "$reachable"
+  rmdir "$data_dir"
+  ln -s "$reachable" "$data_dir"
+  echo "postgres.sh: the postgres user cannot reach $data_dir; keeping the cluster in $reachable (linked from there)" >&2
+  data_dir=$reachable
+fi
 
 case "$cmd" in
   start)
@@ -46,8 +65,11 @@ case "$cmd" in
       as_pg_owner "$PG_BIN/pg_ctl" -D "$data_dir" -m fast -w stop >/dev/null 2>&1 || true
     fi
     ;;
+  status)
+    [ -f "$data_dir/postmaster.pid" ] && as_pg_owner "$PG_BIN/pg_ctl" -D "$data_dir" status >/dev/null 2>&1
+    ;;
   *)
-    echo "usage: postgres.sh start|stop DATA_DIR [PORT]" >&2
+    echo "usage: postgres.sh start|stop|status DATA_DIR [PORT]" >&2
     exit 2
     ;;
 esac

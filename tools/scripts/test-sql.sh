@@ -6,7 +6,7 @@
 #
 # Expects a running cluster reachable through PGHOST/PGPORT with superuser PGUSER (default
 # postgres). Creates database rls_edge_pgtap (override with RLS_EDGE_PGTAP_DB), applies every
-# migration and seed.sql TWICE (re-runnability), then the test helpers, runs sql/tests/*.sql with
+# migration and seed.sql TWICE (re-runnability, the history emptied in between), then the test helpers, runs sql/tests/*.sql with
 # pg_prove, and drops the database again. Exits non-zero on any failure. Installs pg_prove and
 # pgTAP with apt-get when they are missing (needs root).
 set -euo pipefail
@@ -50,9 +50,11 @@ if [ "${PGHOST#/}" != "$PGHOST" ]; then
   database_url="postgresql:///${database}?host=${PGHOST}&port=${PGPORT}&user=${PGUSER}"
 fi
 
-# Twice, the second time over the seeded data: every migration and the seed must re-run cleanly
-# on an already migrated, populated database.
+# Twice, the second time over the seeded data and with the history emptied, as on a database
+# that got its migrations before migrate.sh kept a history: every migration and the seed must
+# re-run cleanly on an already migrated, populated database.
 "$root/tools/scripts/migrate.sh" "$database_url" --seed
+psql -X -q -v ON_ERROR_STOP=1 -d "$database" -c "truncate supabase_migrations.schema_migrations"
 "$root/tools/scripts/migrate.sh" "$database_url" --seed
 
 # pgTAP and dblink (the concurrency tests open parallel sessions) live in their own schema so

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # `npm test`: every suite, on a fresh machine or a warm one. Installs what it needs (setup.sh),
-# then runs, in order: native Rust tests (including the gateway's integration suite), the core
-# tests again on wasm32 in Node, the pgTAP suite, and the end-to-end tests over HTTP: the gateway
-# under @supabase/postgrest-js, then the functions against the local stack (Postgres + sql/ +
-# gateway + the built bundle in wrangler dev). Every process it
-# starts is stopped on exit, also on failure and Ctrl-C.
+# then runs, in order: native Rust tests (including the gateway's and the origin's integration
+# suites), the core tests again on wasm32 in Node, the pgTAP suite, and the end-to-end tests over
+# HTTP: the gateway under @supabase/postgrest-js, the stack scripts (a database that keeps its
+# data, db reset, new migrations), then the functions against the local stack (Postgres + sql/ +
+# the one origin + the built bundle in wrangler dev), once with signing keys (every file) and
+# once with the legacy HS256 secret (LEGACY_E2E_FILES). Every process it starts is stopped on
+# exit, also on failure and Ctrl-C.
 #
-# Ports (override when taken): TEST_PG_PORT 25432, TEST_GATEWAY_PORT 25321, TEST_WRANGLER_PORT 28787
-# (below Linux's ephemeral range, so an outgoing connection never holds them).
+# Ports (override when taken): TEST_PG_PORT 25432, TEST_ORIGIN_PORT 25321, TEST_WRANGLER_PORT 28787
+# (below Linux's ephemeral range, so an outgoing connection never holds them); the stack-script
+# tests use TEST_STACK_PG_PORT 25433.
 # Run one stage only: `npm test -- native|wasm|sql|e2e`.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -15,7 +18,7 @@ source "$(dirname "$0")/stack.sh"
 cd "$RLS_EDGE_ROOT"
 
 TEST_PG_PORT=${TEST_PG_PORT:-25432}
-TEST_GATEWAY_PORT=${TEST_GATEWAY_PORT:-25321}
+TEST_ORIGIN_PORT=${TEST_ORIGIN_PORT:-25321}
 TEST_WRANGLER_PORT=${TEST_WRANGLER_PORT:-28787}
 TEST_DIR=$RLS_EDGE_LOCAL/test-$TEST_PG_PORT
 stages=${*:-native wasm sql e2e}
@@ -42,7 +45,7 @@ run_wasm() {
 
 ensure_postgres() {
   if [ -z "$STACK_PG_DATA" ]; then
-    stack_start_postgres "$TEST_DIR/postgres" "$TEST_PG_PORT" rls_edge_e2e --seed
+    stack_start_postgres "$TEST_DIR/postgres" "$TEST_PG_PORT" rls_edge_e2e --fresh
   fi
 }
 
@@ -65,28 +68,49 @@ e2e_vars() {
   done
 }
 
+# The smaller run on the legacy HS256 secret and JWT API keys: the basics, the functions that
+# mint role tokens (webhook intake), the origin itself and the supabase-js flow through it.
+LEGACY_E2E_FILES=(tests/e2e/foundation.test.mjs tests/e2e/signup.test.mjs tests/e2e/webhooks.test.mjs tests/e2e/origin.test.mjs
+  tests/e2e/supabase-js.test.mjs)
+
+# Starts the origin and wrangler dev in one key mode and runs the given e2e files against them.
+e2e_run() { # key-mode files...
+  local mode=$1 origin="http://127.0.0.1:$TEST_ORIGIN_PORT" apikey=$STACK_PUBLISHABLE_KEY worker_vars=() function_vars=()
+  shift
+  [ "$mode" = legacy ] && apikey=$DEV_ANON_KEY
+  # A rotated refresh token counts as reused after 1 s instead of GoTrue's 10, so the reuse test
+  # need not wait.
+  AUTH_REFRESH_TOKEN_REUSE_INTERVAL=1 \
+    stack_start_origin "$TEST_PG_PORT" rls_edge_e2e "$TEST_ORIGIN_PORT" "$TEST_WRANGLER_PORT" "$mode" "$TEST_DIR/origin.log"
+  mapfile -t worker_vars < <(stack_worker_vars "$origin" "$mode")
+  # The test files' own settings come last, so a file can override a stack setting.
+  mapfile -t function_vars < <(e2e_vars)
+  stack_start_wrangler "$TEST_WRANGLER_PORT" "$TEST_DIR/wrangler.log" "${worker_vars[@]}" "${function_vars[@]}"
+  log "end-to-end tests, $mode keys"
+  ORIGIN_URL=$origin FUNCTIONS_URL="$origin/functions/v1" POSTGREST_URL="$origin/rest/v1" AUTH_URL="$origin/auth/v1" \
+  WORKER_URL="http://127.0.0.1:$TEST_WRANGLER_PORT" STACK_KEYS=$mode \
+  PUBLISHABLE_KEY=$STACK_PUBLISHABLE_KEY SECRET_KEY=$STACK_SECRET_KEY SIGNING_KEYS_FILE=$STACK_SIGNING_KEYS \
+  ANON_KEY=$apikey SERVICE_ROLE_KEY=$DEV_SERVICE_ROLE_KEY JWT_SECRET=$DEV_JWT_SECRET \
+  DATABASE_URL="postgres://postgres@127.0.0.1:$TEST_PG_PORT/rls_edge_e2e" ORIGIN_LOG="$TEST_DIR/origin.log" \
+  PG_DATA_DIR="$TEST_DIR/postgres" PG_PORT=$TEST_PG_PORT WRANGLER_LOG="$TEST_DIR/wrangler.log" \
+    node --test --test-concurrency=1 "$@"
+  stack_stop_processes
+}
+
 run_e2e() {
   ensure_postgres
-  stack_build_gateway
   log "gateway against @supabase/postgrest-js"
   GATEWAY_PROFILE=release GATEWAY_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$TEST_PG_PORT/postgres" \
     bash tools/gateway/run-js-tests.sh
   log "local Auth against @supabase/supabase-js"
   AUTH_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$TEST_PG_PORT/postgres" bash tools/auth/run-js-tests.sh
-  stack_start_gateway "$TEST_PG_PORT" rls_edge_e2e "$TEST_GATEWAY_PORT" "$TEST_DIR/gateway.log"
+  log "stack scripts: a database that keeps its data, db reset, new migrations"
+  TEST_STACK_PG_PORT=${TEST_STACK_PG_PORT:-25433} node --test tests/stack/
+  stack_build_origin
   RLS_EDGE_SKIP_SETUP=1 bash tools/scripts/build.sh
-  local rest="http://127.0.0.1:$TEST_GATEWAY_PORT/rest/v1" function_vars=()
-  mapfile -t function_vars < <(e2e_vars)
-  stack_start_wrangler "$TEST_WRANGLER_PORT" "$TEST_DIR/wrangler.log" \
-    --var "POSTGREST_URL:$rest" --var "SUPABASE_ANON_KEY:$DEV_ANON_KEY" --var "SUPABASE_JWT_SECRET:$DEV_JWT_SECRET" \
-    "${function_vars[@]}"
-  log "end-to-end tests"
-  WORKER_URL="http://127.0.0.1:$TEST_WRANGLER_PORT" FUNCTIONS_URL="http://127.0.0.1:$TEST_WRANGLER_PORT/functions/v1" \
-  POSTGREST_URL="$rest" GATEWAY_LOG="$TEST_DIR/gateway.log" \
-  DATABASE_URL="postgres://postgres@127.0.0.1:$TEST_PG_PORT/rls_edge_e2e" \
-  JWT_SECRET=$DEV_JWT_SECRET ANON_KEY=$DEV_ANON_KEY \
-  PG_DATA_DIR="$TEST_DIR/postgres" PG_PORT=$TEST_PG_PORT WRANGLER_LOG="$TEST_DIR/wrangler.log" \
-    node --test --test-concurrency=1 tests/e2e/
+  stack_keys "$TEST_DIR"
+  e2e_run signing tests/e2e/
+  e2e_run legacy "${LEGACY_E2E_FILES[@]}"
 }
 
 for stage in $stages; do
