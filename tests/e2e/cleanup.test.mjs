@@ -6,7 +6,7 @@ import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { randomUUID } from "node:crypto";
-import { call, env, expectError, newUser, rows, sql, token } from "./lib.mjs";
+import { call, env, expectError, newUser, rows, sql, throughDevServer, token } from "./lib.mjs";
 
 const SECRET = readFileSync(new URL("./vars/cleanup.env", import.meta.url), "utf8").match(/^CLEANUP_SECRET=(.+)$/m)[1];
 const FREQUENT = "*/15 * * * *";
@@ -83,24 +83,9 @@ function notYetDue() {
   });
 }
 
-/**
- * `request()`, sent again once when the connection it went out on turned out to be closed: the
- * client keeps idle connections to wrangler open, and after seconds of database checks wrangler
- * may close one just as it is reused ("fetch failed", UND_ERR_SOCKET). Only for requests that
- * change nothing, or nothing twice.
- */
-async function onOpenConnection(request) {
-  try {
-    return await request();
-  } catch (error) {
-    if (error?.cause?.code !== "UND_ERR_SOCKET") throw error;
-    return request();
-  }
-}
-
 async function trigger(cron) {
   const since = sql("select clock_timestamp()");
-  const response = await onOpenConnection(() => fetch(`${env.workerUrl}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent(cron)}`));
+  const response = await throughDevServer(() => fetch(`${env.workerUrl}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent(cron)}`));
   assert.equal(response.status, 200, await response.text());
   const summaries = rows(`select level, message, details from system_logs where source = 'cleanup' and created_at >= ${q(since)} order by created_at`);
   assert.equal(summaries.length, 1, `one summary row per run, got ${JSON.stringify(summaries)}`);
@@ -207,8 +192,7 @@ test("scheduled runs do exactly the due work, erase Vera everywhere and leave Be
     { status: "failed", attempts: 8, next_attempt_at: null }, "given up after the last attempt, still failed");
   const stale = one(`select *, 0 as notes_count from crm_leads where id = ${q(ids.staleLead)}`);
   assert.ok(new Date(stale.scored_at) > new Date(staleBefore.scored_at), "the stale lead was re-scored");
-  const engine = await onOpenConnection(() =>
-    call("POST", "/lead-scoring/preview", { token: cara.token, json: { lead: stale, now: stale.scored_at } }));
+  const engine = await call("POST", "/lead-scoring/preview", { token: cara.token, json: { lead: stale, now: stale.scored_at } });
   assert.equal(engine.status, 200, JSON.stringify(engine.body));
   assert.equal(stale.score, engine.body.score, "the stored score is the lead-scoring engine's");
   assert.deepEqual(stale.score_breakdown, engine.body.score_breakdown);

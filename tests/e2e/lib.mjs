@@ -123,11 +123,33 @@ export async function call(method, path, { token: bearer, json, body, headers = 
   } else if (body !== undefined) {
     init.body = body;
   }
-  const response = await fetch(`${env.functionsUrl}${path}`, init);
+  const response = await throughDevServer(() => fetch(`${env.functionsUrl}${path}`, init));
   const text = await response.text();
   let parsed = text;
   if ((response.headers.get("content-type") ?? "").includes("json") && text) parsed = JSON.parse(text);
   return { status: response.status, headers: response.headers, body: parsed };
+}
+
+/**
+ * `request()`, sent once more when `wrangler dev` itself (not the Worker) dropped it: its proxy in
+ * front of the Worker answers 503 "Your worker restarted mid-request" for a POST when its own
+ * kept-alive connection to the Worker is closed under it, though the Worker never restarted, and
+ * the client's idle connection to wrangler may be closed just as it is reused ("fetch failed",
+ * UND_ERR_SOCKET). Neither reaches the Worker, so neither happens on Cloudflare; the Worker itself
+ * never answers that 503.
+ */
+export async function throughDevServer(request) {
+  let response;
+  try {
+    response = await request();
+  } catch (error) {
+    if (error?.cause?.code !== "UND_ERR_SOCKET") throw error;
+    return request();
+  }
+  if (response.status !== 503 || response.headers.get("content-type")?.includes("json")) return response;
+  const text = await response.text();
+  if (!text.startsWith("Your worker restarted mid-request")) return new Response(text, response);
+  return request();
 }
 
 /** Asserts the project's one error shape and returns the error object. */
