@@ -87,6 +87,21 @@ export async function newUser({ email, metadata = {}, claims = {}, confirmed = t
   return { id, email: address, password, token: access };
 }
 
+/**
+ * A user written straight into auth.users, as another issuer or an imported user base can leave
+ * one. Supabase Auth itself never gives one address to two accounts, so a test that needs a second
+ * account claiming an address creates that one here. Returns { id, email, token }.
+ */
+export async function userOutsideAuth({ email, confirmed = true, metadata = {} }) {
+  const id = randomUUID();
+  sql(
+    `insert into auth.users (id, email, email_confirmed_at, raw_user_meta_data)
+     values ('${id}', '${email.replaceAll("'", "''")}', ${confirmed ? "now()" : "null"},
+             '${JSON.stringify(metadata).replaceAll("'", "''")}'::jsonb)`,
+  );
+  return { id, email, token: await token({ sub: id, email, user_metadata: metadata }) };
+}
+
 async function authPost(path, apikey, body) {
   const response = await fetch(`${env.authUrl}${path}`, {
     method: "POST",

@@ -5,7 +5,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { call, env, expectError, newUser, rows, token } from "./lib.mjs";
+import { call, env, expectError, newUser, rows, token, userOutsideAuth } from "./lib.mjs";
 import { liftRateLimit } from "./lift-limit.mjs";
 
 let restoreRateLimit = () => {};
@@ -207,7 +207,7 @@ describe("isolation between users", () => {
     expectError(assert, await call("POST", "/signup", { token: forgedEmail, json: {} }), 403);
     assert.deepEqual(footprint(intruder.id), NOTHING);
     // Another account that did confirm the address, in other letters' case, finds it taken.
-    const twin = await newUser({ email: owner.email.toUpperCase() });
+    const twin = await userOutsideAuth({ email: owner.email.toUpperCase() });
     expectError(assert, await signUp(twin, {}), 409, "email_taken");
     assert.deepEqual(footprint(twin.id), NOTHING);
   });
@@ -219,7 +219,7 @@ describe("isolation between users", () => {
     assert.deepEqual(footprint(squatter.id), NOTHING);
     assert.deepEqual(rows(`select id from public.user_profiles where lower(email) = '${address}'`), []);
 
-    const owner = await newUser({ email: address });
+    const owner = await userOutsideAuth({ email: address });
     const claimed = await signUp(owner, {});
     assert.equal(claimed.status, 201, JSON.stringify(claimed.body));
     assert.equal(claimed.body.profile.email, address);
