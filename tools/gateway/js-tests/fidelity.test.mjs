@@ -1,5 +1,5 @@
 // PostgREST behaviours beyond plain CRUD, as @supabase/postgrest-js asks for them: spreads,
-// aggregates, embedding hints, CSV, Prefer: timezone and execution plans. Run through
+// aggregates, embedding hints, CSV, Prefer: timezone, execution plans and GeoJSON. Run through
 // tools/gateway/run-js-tests.sh, which starts the gateway with aggregates and plans enabled.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -82,4 +82,20 @@ test('explain', async () => {
   const json = await anon.from('books').select('id').eq('id', 1).explain({ format: 'json', analyze: true });
   assert.equal(json.error, null);
   assert.equal(typeof json.data[0]['Execution Time'], 'number');
+});
+
+test('geojson: rows as a FeatureCollection through PostGIS', async () => {
+  const { data, error, status } = await anon.from('shops').select('id, address, shop_geom').in('id', [1, 2]).order('id').geojson();
+  assert.equal(error, null);
+  assert.equal(status, 200);
+  assert.deepEqual(data, {
+    type: 'FeatureCollection',
+    features: [
+      { type: 'Feature', geometry: { type: 'Point', coordinates: [-71.10044, 42.373695] }, properties: { id: 1, address: '1369 Cambridge St' } },
+      { type: 'Feature', geometry: { type: 'Point', coordinates: [-71.10543, 42.366432] }, properties: { id: 2, address: '757 Massachusetts Ave' } },
+    ],
+  });
+  const missing = await anon.from('authors').select('id').geojson();
+  assert.equal(missing.status, 400);
+  assert.equal(missing.error.code, '22023');
 });

@@ -3,11 +3,11 @@
 //!
 //! It serves PostgREST's HTTP API under a base path (`/rest/v1` by default): reads with
 //! select/filters/order/ranges/counts, embedding and spreads, aggregates (when enabled),
-//! inserts, upserts, updates, deletes and RPC, JSON/CSV/plan responses, JSON and form bodies,
-//! the OpenAPI root (to the roles allowed), with JWT auth, one transaction per request,
+//! inserts, upserts, updates, deletes and RPC, JSON/CSV/GeoJSON/plan responses, JSON and form
+//! bodies, the OpenAPI root (to the roles allowed), with JWT auth, one transaction per request,
 //! `request.jwt.claims` and the other `request.*` settings, PostgREST's error codes and a schema
-//! cache reloaded on `NOTIFY pgrst`. It is not a production server: no GeoJSON, XML or binary
-//! bodies; README.md lists exactly what is and is not covered, and what was audited.
+//! cache reloaded on `NOTIFY pgrst`. It is not a production server: no XML or binary bodies;
+//! README.md lists exactly what is and is not covered, and what was audited.
 //!
 //! Layout: `config` (settings), `auth` (JWT), `schema` (catalog cache), `request` (parsing
 //! the query string and headers), `plan` (SQL generation), `db` (the transaction and the

@@ -264,3 +264,36 @@ begin
     perform set_config('role', wanted, true);
   end if;
 end $$;
+
+-- PostGIS for application/geo+json, in its own schema as Supabase installs it: the gateway finds
+-- ST_AsGeoJSON through PGRST_DB_EXTRA_SEARCH_PATH (public, extensions), as PostgREST does.
+-- Installed by tools/scripts/setup.sh (postgresql-15-postgis-3); the project's sql/ never uses it.
+create schema if not exists extensions;
+create extension if not exists postgis schema extensions;
+grant usage on schema extensions to gw_anon, gw_authenticated, gw_service;
+create table public.shops (
+  id int primary key,
+  address text not null,
+  shop_geom extensions.geometry(point, 4326)
+);
+create table public.shop_beacons (
+  id int primary key,
+  name text not null,
+  shop_id int not null references public.shops (id),
+  coords extensions.geometry(point, 4326) not null,
+  range_area extensions.geometry(polygon, 4326)
+);
+insert into public.shops values
+  (1, '1369 Cambridge St', 'SRID=4326;POINT(-71.10044 42.373695)'),
+  (2, '757 Massachusetts Ave', 'SRID=4326;POINT(-71.10543 42.366432)'),
+  (3, '605 W Kendall St', 'SRID=4326;POINT(-71.081924 42.36437)');
+insert into public.shop_beacons values
+  (1, 'Beacon-1', 1, 'SRID=4326;POINT(-71.10044 42.373695)',
+   'SRID=4326;POLYGON((-71.10045 42.37387, -71.10048 42.37377, -71.10039 42.37375, -71.10045 42.37387))'),
+  (2, 'Beacon-2', 1, 'SRID=4326;POINT(-71.10044 42.373695)', null);
+grant select, insert, update, delete on public.shops to gw_anon, gw_authenticated;
+grant select on public.shop_beacons to gw_anon, gw_authenticated;
+create function public.get_shop(id int) returns setof public.shops language sql stable as $$
+  select * from public.shops where shops.id = get_shop.id
+$$;
+grant execute on function public.get_shop(int) to gw_anon, gw_authenticated;

@@ -109,6 +109,7 @@ fn main() -> ExitCode {
             client_hang_up_leaves_no_open_transaction,
             embedding_disambiguation_by_column_constraint_and_self_reference,
             csv_timezone_array_paths_and_form_bodies,
+            geojson_from_postgis_geometry_columns,
             aggregates_when_enabled,
             spreading_to_many_relationships,
             openapi_root_follows_privileges_and_refuses_anon,
@@ -388,7 +389,7 @@ async fn request_settings_reach_sql(t: &T) {
     assert_eq!(me["method"], "POST");
     assert_eq!(me["path"], "/rpc/whoami");
     assert_eq!(me["x_test"], "hello");
-    assert_eq!(me["search_path"], "\"public\", \"public\"");
+    assert_eq!(me["search_path"], "\"public\", \"public\", \"extensions\"");
     let anon = t.api.get("/rpc/whoami").await.json();
     assert_eq!(anon["role"], "gw_anon");
     assert_eq!(anon["sub"], Value::Null);
@@ -2306,6 +2307,167 @@ async fn embedding_disambiguation_by_column_constraint_and_self_reference(t: &T)
     assert_eq!(
         chain.json(),
         json!([{"name": "dee", "mentor": {"name": "bea", "mentor": {"name": "ada"}}}])
+    );
+}
+
+/// `Accept: application/geo+json` as PostgREST's PostGIS spec exercises it: each row a Feature
+/// whose geometry is the row's geometry column and whose properties are the other columns.
+async fn geojson_from_postgis_geometry_columns(t: &T) {
+    let geo = [("Accept", "application/geo+json")];
+    let feature = |id: i64, address: &str, lon: f64, lat: f64| {
+        json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
+               "properties": {"id": id, "address": address}})
+    };
+    let all = t.api.send("GET", "/shops?order=id", None, &geo, None).await;
+    assert_eq!(all.status, 200, "{}", all.text);
+    assert_eq!(
+        all.header("content-type").as_deref(),
+        Some("application/geo+json; charset=utf-8")
+    );
+    assert_eq!(
+        all.json(),
+        json!({"type": "FeatureCollection", "features": [
+            feature(1, "1369 Cambridge St", -71.10044, 42.373695),
+            feature(2, "757 Massachusetts Ave", -71.10543, 42.366432),
+            feature(3, "605 W Kendall St", -71.081924, 42.36437),
+        ]})
+    );
+    let none = t.api.send("GET", "/shops?id=gt.3", None, &geo, None).await;
+    assert_eq!(
+        none.json(),
+        json!({"type": "FeatureCollection", "features": []})
+    );
+    let picked = t
+        .api
+        .send(
+            "GET",
+            "/shops?select=id,shop_geom&id=eq.1",
+            None,
+            &geo,
+            None,
+        )
+        .await;
+    assert_eq!(picked.json()["features"][0]["properties"], json!({"id": 1}));
+    let no_geometry = t.api.send("GET", "/authors", None, &geo, None).await;
+    assert_eq!(
+        (no_geometry.status, no_geometry.json()),
+        (
+            400,
+            json!({"code": "22023", "message": "geometry column is missing", "details": null, "hint": null})
+        )
+    );
+    let embedded = t
+        .api
+        .send(
+            "GET",
+            "/shops?select=id,shop_geom,shop_beacons(id,name)&id=eq.1",
+            None,
+            &geo,
+            None,
+        )
+        .await;
+    assert_eq!(
+        embedded.json()["features"][0]["properties"],
+        json!({"id": 1, "shop_beacons": [{"id": 1, "name": "Beacon-1"}, {"id": 2, "name": "Beacon-2"}]}),
+        "{}",
+        embedded.text
+    );
+    // With several geometry columns the selected one is the Feature's geometry.
+    let polygon = t
+        .api
+        .send(
+            "GET",
+            "/shop_beacons?select=id,range_area&id=eq.1",
+            None,
+            &geo,
+            None,
+        )
+        .await;
+    let area = &polygon.json()["features"][0];
+    assert_eq!(area["geometry"]["type"], "Polygon");
+    assert_eq!(area["properties"], json!({"id": 1}));
+    let rpc = t
+        .api
+        .send("GET", "/rpc/get_shop?id=2", None, &geo, None)
+        .await;
+    assert_eq!(
+        rpc.json(),
+        json!({"type": "FeatureCollection", "features": [feature(2, "757 Massachusetts Ave", -71.10543, 42.366432)]})
+    );
+    let created = t
+        .api
+        .send(
+            "POST",
+            "/shops",
+            None,
+            &[geo[0], ("Prefer", "return=representation")],
+            Some(r#"{"id": 4, "address": "1354 Massachusetts Ave", "shop_geom": "SRID=4326;POINT(-71.11834 42.373238)"}"#),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    assert_eq!(
+        created.header("content-type").as_deref(),
+        Some("application/geo+json; charset=utf-8")
+    );
+    assert_eq!(
+        created.json()["features"],
+        json!([feature(4, "1354 Massachusetts Ave", -71.11834, 42.373238)])
+    );
+    let updated = t
+        .api
+        .send(
+            "PATCH",
+            "/shops?id=eq.4",
+            None,
+            &[geo[0], ("Prefer", "return=representation")],
+            Some(r#"{"address": "1354 Massachusetts Avenue"}"#),
+        )
+        .await;
+    assert_eq!(
+        updated.json()["features"][0]["properties"]["address"],
+        "1354 Massachusetts Avenue"
+    );
+    let deleted = t
+        .api
+        .send(
+            "DELETE",
+            "/shops?id=eq.4",
+            None,
+            &[geo[0], ("Prefer", "return=representation")],
+            None,
+        )
+        .await;
+    assert_eq!(
+        deleted.json()["features"],
+        json!([feature(
+            4,
+            "1354 Massachusetts Avenue",
+            -71.11834,
+            42.373238
+        )])
+    );
+    let head = t.api.send("HEAD", "/shops", None, &geo, None).await;
+    assert_eq!(
+        (head.status, head.text.as_str()),
+        (200, ""),
+        "HEAD answers no body"
+    );
+    // Plain JSON carries geometries through PostGIS' json cast, as in PostgREST.
+    let json_out = t.api.get("/shops?select=shop_geom&id=eq.1").await;
+    assert_eq!(
+        json_out.json(),
+        json!([{"shop_geom": {"type": "Point", "crs": {"type": "name", "properties": {"name": "EPSG:4326"}}, "coordinates": [-71.10044, 42.373695]}}])
+    );
+    // Without PostGIS on the search path, Postgres cannot find ST_AsGeoJSON: PostgREST's 42883.
+    let (_gw, narrow) = t
+        .start_gateway(&[("PGRST_DB_EXTRA_SEARCH_PATH", "public")])
+        .await;
+    let missing = narrow.send("GET", "/shops", None, &geo, None).await;
+    assert_eq!(
+        (missing.status, missing.code()),
+        (404, "42883".to_string()),
+        "{}",
+        missing.text
     );
 }
 

@@ -50,6 +50,12 @@ pub fn body_sql(shape: BodyShape, media: Media, params: &mut Params, columns: &[
             "(case when pg_catalog.count(_postgrest_t) = 0 then '' else {header}::text end) || E'\\n' || coalesce(string_agg(substring(_postgrest_t::text, 2, length(_postgrest_t::text) - 2), E'\\n'), '')"
         );
     }
+    if media == Media::GeoJson && shape != BodyShape::Nothing {
+        // As PostgREST: PostGIS turns each row into a Feature (its geometry column becomes the
+        // geometry, the other columns the properties). The call is unqualified, so PostGIS is
+        // found through the request's search_path (PGRST_DB_EXTRA_SEARCH_PATH), as in PostgREST.
+        return "json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(ST_AsGeoJSON(_postgrest_t)::json), '[]'))::text".into();
+    }
     let strip = |inner: &str| {
         if media.strips_nulls() {
             format!("json_strip_nulls({inner})")
