@@ -17,7 +17,7 @@ use crate::db::{self, Checks, Outcome, TxSettings};
 use crate::error::ApiError;
 use crate::plan::sql::ident;
 use crate::request::media::{self, Media, PlanRequest};
-use crate::request::prefer::{Applied, CountPref, Preferences, TxPref};
+use crate::request::prefer::{Applied, Preferences, TxPref};
 use crate::request::range::{self, RowWindow};
 use crate::request::QueryParams;
 use crate::response::Reply;
@@ -438,36 +438,20 @@ impl Context<'_> {
     }
 }
 
-fn resolve_total(
-    count: Option<CountPref>,
-    outcome: &Outcome,
-    max_rows: Option<u64>,
-) -> Option<i64> {
-    match count {
-        None => None,
-        Some(CountPref::Exact) => outcome.total,
-        Some(CountPref::Planned) => outcome.planned_total,
-        Some(CountPref::Estimated) => match (outcome.planned_total, max_rows) {
-            (Some(planned), Some(max)) if planned > max as i64 => Some(planned),
-            _ => outcome.total,
-        },
-    }
-}
-
-/// Status, Content-Range and body of a read-like answer (tables and functions).
+/// Status, Content-Range and body of a read-like answer (tables and functions), with the total
+/// row count the `Prefer: count=` asked for, when there is one.
 fn read_reply(
     ctx: &Context,
     media: Media,
     window: &RowWindow,
     outcome: Outcome,
-    count: Option<CountPref>,
+    total: Option<i64>,
     void: bool,
 ) -> Result<Reply, ApiError> {
-    let total = resolve_total(count, &outcome, ctx.state.config.db_max_rows);
     let (status, content_range) =
         range::status_and_content_range(window.offset, outcome.page_total, total);
     let applied = Applied {
-        count,
+        count: ctx.prefs.count,
         ..ctx.applied()
     };
     let mut reply = Reply::new(status).header("Content-Range", content_range);
