@@ -107,6 +107,7 @@ fn main() -> ExitCode {
             a_pre_request_role_switch_keys_plans_by_the_running_role,
             hostile_nesting_and_long_targets_get_errors,
             casts_take_only_type_names,
+            parse_errors_say_where_as_postgrest_does,
             client_hang_up_leaves_no_open_transaction,
             embedding_disambiguation_by_column_constraint_and_self_reference,
             csv_timezone_array_paths_and_form_bodies,
@@ -2202,12 +2203,19 @@ async fn casts_take_only_type_names(t: &T) {
         "{}",
         injected.text
     );
-    for bad in [
-        "id::text)%20from%20pg_authid--",
-        "id::int4;select",
-        "id::%22text%22",
-        "id::a.b.c",
-    ] {
+    // PostgREST's select grammar stops at a top-level `)` and ignores the rest: none of it
+    // reaches SQL.
+    let ignored = t
+        .api
+        .get("/books?select=id::text)%20from%20pg_authid--&id=lt.3&order=id")
+        .await;
+    assert_eq!(
+        (ignored.status, ignored.json()),
+        (200, json!([{"id": "1"}, {"id": "2"}])),
+        "{}",
+        ignored.text
+    );
+    for bad in ["id::int4;select", "id::%22text%22", "id::a.b.c"] {
         let answer = t.api.get(&format!("/books?select={bad}")).await;
         assert_eq!(
             (answer.status, answer.code()),
@@ -2228,6 +2236,70 @@ async fn casts_take_only_type_names(t: &T) {
         (400, "42704".to_string()),
         "{}",
         unknown.text
+    );
+}
+
+/// Bad query parameters fail where PostgREST's Parsec grammar fails, worded as it words them
+/// (these inputs are PostgREST's own doctests in `ApiRequest/QueryParams.hs`).
+async fn parse_errors_say_where_as_postgrest_does(t: &T) {
+    let cases = [
+        (
+            "/books?select=id,authors(name[])",
+            "\"failed to parse select parameter (id,authors(name[]))\" (line 1, column 16)",
+            "unexpected '[' expecting letter, digit, \"-\", \"->>\", \"->\", \"::\", \".\", \")\", \",\" or end of input",
+        ),
+        (
+            "/books?select=info->>-78xy",
+            "\"failed to parse select parameter (info->>-78xy)\" (line 1, column 11)",
+            "unexpected 'x' expecting digit, \"->\", \"::\", \".\", \",\" or end of input",
+        ),
+        (
+            "/books?or=(id.in.1,2,id.eq.3)",
+            "\"failed to parse logic tree ((id.in.1,2,id.eq.3))\" (line 1, column 10)",
+            "unexpected \"1\" expecting \"(\"",
+        ),
+        (
+            "/books?or=()",
+            "\"failed to parse logic tree (())\" (line 1, column 4)",
+            "unexpected \")\" expecting field name (* or [a..z0..9_$]), negation operator (not) or logic operator (and, or)",
+        ),
+        (
+            "/books?or=(id.eq.1,not.xor(id.eq.2,id.eq.3))",
+            "\"failed to parse logic tree ((id.eq.1,not.xor(id.eq.2,id.eq.3)))\" (line 1, column 16)",
+            "unexpected \"x\" expecting logic operator (and, or)",
+        ),
+        (
+            "/books?id=noop.0",
+            "\"failed to parse filter (noop.0)\" (line 1, column 1)",
+            "unexpected \"o\" expecting \"not\" or operator (eq, gt, ...)",
+        ),
+        (
+            "/books?order=id.ac",
+            "\"failed to parse order (id.ac)\" (line 1, column 4)",
+            "unexpected \"c\" expecting \"asc\", \"desc\", \"nullsfirst\" or \"nullslast\"",
+        ),
+    ];
+    for (path, message, details) in cases {
+        let answer = t.api.get(path).await;
+        assert_eq!(answer.status, 400, "{path}: {}", answer.text);
+        assert_eq!(
+            answer.json(),
+            json!({"code": "PGRST100", "message": message, "details": details, "hint": null}),
+            "{path}"
+        );
+    }
+    // `not.and` is parsed as `not.and(...)`, so columns count from its first letter; `oops`
+    // starts like `or`, and Parsec reports where that string began.
+    let negated = t.api.get("/books?not.and=(id.eq.1,oops)").await;
+    assert_eq!(
+        (
+            negated.json()["message"].clone(),
+            negated.json()["details"].clone()
+        ),
+        (
+            json!("\"failed to parse logic tree ((id.eq.1,oops))\" (line 1, column 17)"),
+            json!("unexpected \"o\" expecting \"or\"")
+        )
     );
 }
 

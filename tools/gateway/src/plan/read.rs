@@ -281,7 +281,8 @@ impl<'a> ReadBuilder<'a> {
                 JsonStep::DoubleArrow(k) => ("->>", k),
             };
             let key_sql = match key {
-                JsonKey::Index(i) => i.to_string(),
+                // As PostgREST: the index as written, read as an int (`+0`, `-1`).
+                JsonKey::Index(i) => format!("{}::int", self.params.push(i.clone())),
                 JsonKey::Key(k) => format!("{}::text", self.params.push(k.clone())),
             };
             sql = format!("{sql}{arrow}{key_sql}");
