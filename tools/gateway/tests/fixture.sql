@@ -311,3 +311,34 @@ create function public.counted_upto(top int) returns setof public.counted langua
   select * from public.counted where id <= top
 $$;
 grant execute on function public.counted_upto(int) to gw_anon, gw_authenticated;
+
+-- Aggregates through spreads: customers share cities, one order has no customer, two customers
+-- have no orders, so grouping by a spread column or an embedded value merges rows.
+create table public.shoppers (
+  id int primary key,
+  name text not null,
+  city text not null,
+  joined_on date not null
+);
+create table public.orders (
+  id int primary key,
+  shopper_id int references public.shoppers (id),
+  amount int not null,
+  placed_on date not null
+);
+create table public.products (id int primary key, name text not null, price int not null);
+create table public.order_lines (
+  id int primary key,
+  order_id int not null references public.orders (id),
+  product_id int not null references public.products (id),
+  qty int not null
+);
+insert into public.shoppers values
+  (1, 'ann', 'NY', '2020-01-01'), (2, 'bob', 'NY', '2021-06-01'), (3, 'cat', 'LA', '2019-03-01'),
+  (4, 'dan', 'SF', '2022-01-01'), (5, 'eve', 'SF', '2023-01-01');
+insert into public.orders values
+  (1, 1, 10, '2026-01-01'), (2, 2, 20, '2026-01-01'), (3, 3, 5, '2026-01-02'),
+  (4, 1, 7, '2026-01-02'), (5, null, 100, '2026-01-02');
+insert into public.products values (1, 'pen', 2), (2, 'ink', 5);
+insert into public.order_lines values (1, 1, 1, 3), (2, 1, 2, 1), (3, 2, 1, 10), (4, 3, 2, 2);
+grant select on public.shoppers, public.orders, public.products, public.order_lines to gw_anon, gw_authenticated;

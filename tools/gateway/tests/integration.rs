@@ -113,6 +113,7 @@ fn main() -> ExitCode {
             csv_timezone_array_paths_and_form_bodies,
             geojson_from_postgis_geometry_columns,
             aggregates_when_enabled,
+            aggregates_in_spreads_are_hoisted,
             spreading_to_many_relationships,
             openapi_root_follows_privileges_and_refuses_anon,
             execution_plans_when_enabled,
@@ -2831,6 +2832,112 @@ async fn aggregates_when_enabled(t: &T) {
     assert_eq!(
         (injected.status, injected.code()),
         (400, "PGRST100".to_string())
+    );
+}
+
+/// PostgREST treats a to-one spread's columns as the parent's own: they group the parent's
+/// aggregates, and an aggregate inside the spread is applied in the parent (hoisted up to the
+/// nearest level that is not itself such a spread). Embedded resources group by their value.
+async fn aggregates_in_spreads_are_hoisted(t: &T) {
+    let (_gw, api) = t
+        .start_gateway(&[("PGRST_DB_AGGREGATES_ENABLED", "true")])
+        .await;
+    let get = |path: &'static str| {
+        let api = &api;
+        async move {
+            let answer = api.get(path).await;
+            assert_eq!(answer.status, 200, "{path}: {}", answer.text);
+            answer.json()
+        }
+    };
+    // ann and bob both live in NY: one group, not one per shopper; the order without a shopper
+    // is the null city.
+    assert_eq!(
+        get("/orders?select=amount.sum(),...shoppers(city)&order=shoppers(city)").await,
+        json!([{"sum": 5, "city": "LA"}, {"sum": 37, "city": "NY"}, {"sum": 100, "city": null}])
+    );
+    // The aggregates inside the spread run over the orders of each day.
+    assert_eq!(
+        get("/orders?select=placed_on,...shoppers(joined_on.max(),first:joined_on.min())&order=placed_on").await,
+        json!([
+            {"placed_on": "2026-01-01", "max": "2021-06-01", "first": "2020-01-01"},
+            {"placed_on": "2026-01-02", "max": "2020-01-01", "first": "2019-03-01"}
+        ])
+    );
+    // count() in a spread counts the parent rows that have a related row.
+    assert_eq!(
+        get("/orders?select=...shoppers(count())").await,
+        json!([{"count": 4}])
+    );
+    assert_eq!(
+        get("/orders?select=placed_on,...shoppers(buyers:count(),id.max()::text)&order=placed_on")
+            .await,
+        json!([
+            {"placed_on": "2026-01-01", "buyers": 2, "max": "2"},
+            {"placed_on": "2026-01-02", "buyers": 2, "max": "3"}
+        ])
+    );
+    // Through two spreads: grouped by a nested spread column, ordered by it from the outer one.
+    assert_eq!(
+        get("/order_lines?select=qty.sum(),...orders(...shoppers(city))&order=orders(city)").await,
+        json!([{"sum": 2, "city": "LA"}, {"sum": 14, "city": "NY"}])
+    );
+    assert_eq!(
+        get("/order_lines?select=...orders(placed_on,...shoppers(joined_on.min()))&order=orders(placed_on)").await,
+        json!([
+            {"placed_on": "2026-01-01", "min": "2020-01-01"},
+            {"placed_on": "2026-01-02", "min": "2019-03-01"}
+        ])
+    );
+    // Hoisted into an embedded resource, the nearest level that is not a spread.
+    assert_eq!(
+        get("/orders?select=id,order_lines(...products(total:price.sum()))&id=in.(1,2,5)&order=id")
+            .await,
+        json!([
+            {"id": 1, "order_lines": [{"total": 7}]},
+            {"id": 2, "order_lines": [{"total": 2}]},
+            {"id": 5, "order_lines": [{"total": null}]}
+        ])
+    );
+    // An embedded resource groups by its value: both NY shoppers' orders fall in one group,
+    // and dan and eve (no orders) share the empty list.
+    let mut by_city = get("/orders?select=amount.sum(),shoppers(city)&shopper_id=not.is.null")
+        .await
+        .as_array()
+        .unwrap()
+        .clone();
+    by_city.sort_by_key(|row| row["sum"].as_i64());
+    assert_eq!(
+        Value::Array(by_city),
+        json!([{"sum": 5, "shoppers": {"city": "LA"}}, {"sum": 37, "shoppers": {"city": "NY"}}])
+    );
+    let without_orders = get("/shoppers?select=count(),orders(id)").await;
+    assert!(
+        without_orders
+            .as_array()
+            .unwrap()
+            .contains(&json!({"count": 2, "orders": []})),
+        "{without_orders}"
+    );
+    // As in PostgREST v14, to-many spreads take no aggregates, not even hoisted ones.
+    for path in [
+        "/shoppers?select=name,...orders(amount.sum())",
+        "/products?select=name,...order_lines(...orders(amount.sum()))",
+    ] {
+        let refused = api.get(path).await;
+        assert_eq!(
+            refused.json(),
+            json!({"code": "PGRST127", "message": "Feature not implemented", "hint": null,
+                   "details": "Aggregates are not implemented for one-to-many or many-to-many spreads."}),
+            "{path}"
+        );
+        assert_eq!(refused.status, 400);
+    }
+    // Off by default, spreads included.
+    let disabled = t.api.get("/orders?select=...shoppers(id.count())").await;
+    assert_eq!(
+        (disabled.status, disabled.code()),
+        (400, "PGRST123".to_string())
     );
 }
 

@@ -141,7 +141,10 @@ fn json_operation(input: &Input, state: State) -> Reply<JsonStep> {
     let key = step!(
         steps,
         input,
-        or(attempt(json_index), attempt(map(json_key_name, JsonKey::Key)))
+        or(
+            attempt(json_index),
+            attempt(map(json_key_name, JsonKey::Key))
+        )
     );
     steps.done(if text {
         JsonStep::DoubleArrow(key)
@@ -727,7 +730,10 @@ fn logic(input: &Input, state: State) -> Reply<Condition> {
 // ---- order ------------------------------------------------------------------------------
 
 fn order_terms(input: &Input, state: State) -> Reply<Vec<OrderTerm>> {
-    sep_by1(lexeme(or(attempt(related_order_term), order_term)), char_(','))(input, state)
+    sep_by1(
+        lexeme(or(attempt(related_order_term), order_term)),
+        char_(','),
+    )(input, state)
 }
 
 fn order_term(input: &Input, state: State) -> Reply<OrderTerm> {
