@@ -39,6 +39,24 @@ test('aggregates: sum, grouped count, casts, aliases and embedded', async () => 
   assert.deepEqual(embedded.data, { name: 'Ursula', books: [{ count: 2 }] });
 });
 
+test('aggregates in a to-one spread are hoisted to the parent, grouped by spread columns', async () => {
+  const byCity = await anon.from('orders').select('amount.sum(), ...shoppers(city)').order('shoppers(city)');
+  assert.equal(byCity.error, null);
+  assert.deepEqual(byCity.data, [
+    { sum: 5, city: 'LA' },
+    { sum: 37, city: 'NY' },
+    { sum: 100, city: null },
+  ]);
+  const hoisted = await anon.from('orders').select('placed_on, ...shoppers(first:joined_on.min())').order('placed_on');
+  assert.deepEqual(hoisted.data, [
+    { placed_on: '2026-01-01', first: '2020-01-01' },
+    { placed_on: '2026-01-02', first: '2019-03-01' },
+  ]);
+  const toMany = await anon.from('shoppers').select('name, ...orders(amount.sum())');
+  assert.equal(toMany.status, 400);
+  assert.equal(toMany.error.code, 'PGRST127');
+});
+
 test('hints: by foreign key column, by constraint, and the ambiguity error', async () => {
   const byColumn = await anon
     .from('messages')
