@@ -30,6 +30,8 @@ pub mod request;
 pub mod response;
 pub mod schema;
 pub mod server;
+#[cfg(feature = "test-hooks")]
+pub mod test_hooks;
 
 pub use config::Config;
 pub use server::{start, Gateway};

@@ -342,3 +342,8 @@ insert into public.orders values
 insert into public.products values (1, 'pen', 2), (2, 'ink', 5);
 insert into public.order_lines values (1, 1, 1, 3), (2, 1, 2, 1), (3, 2, 1, 10), (4, 3, 2, 2);
 grant select on public.shoppers, public.orders, public.products, public.order_lines to gw_anon, gw_authenticated;
+
+-- Which server process (pooled connection) answered: for the test that a connection whose
+-- transaction was cut short by a panic is closed, not reused.
+create function public.backend_pid() returns int language sql volatile as $$ select pg_backend_pid() $$;
+grant execute on function public.backend_pid() to gw_anon;

@@ -109,6 +109,7 @@ fn main() -> ExitCode {
             casts_take_only_type_names,
             parse_errors_say_where_as_postgrest_does,
             client_hang_up_leaves_no_open_transaction,
+            a_panic_mid_transaction_closes_the_connection,
             embedding_disambiguation_by_column_constraint_and_self_reference,
             csv_timezone_array_paths_and_form_bodies,
             geojson_from_postgis_geometry_columns,
@@ -2302,6 +2303,87 @@ async fn parse_errors_say_where_as_postgrest_does(t: &T) {
             json!("unexpected \"o\" expecting \"or\"")
         )
     );
+}
+
+/// A panic between a request's statement and the end of its transaction (forced through the
+/// `test-hooks` feature, which no normal build has) closes that connection: its transaction is
+/// rolled back, its locks go, and the pool never lends it again still inside the transaction.
+async fn a_panic_mid_transaction_closes_the_connection(t: &T) {
+    let (gw, api) = t.start_gateway(&[("PGRST_DB_POOL", "1")]).await;
+    let created = api
+        .send(
+            "POST",
+            "/items",
+            None,
+            &[],
+            Some(r#"{"name":"panicky","qty":1}"#),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let backend = || async { api.get("/rpc/backend_pid").await.text };
+    let first_backend = backend().await;
+
+    gw.state.test_hooks.panic_next_transaction();
+    let singular = [("Accept", "application/vnd.pgrst.object+json")];
+    let panicked = api
+        .send(
+            "PATCH",
+            "/items?name=eq.panicky",
+            None,
+            &singular,
+            Some(r#"{"qty":999}"#),
+        )
+        .await;
+    assert_eq!(
+        (panicked.status, panicked.code()),
+        (500, "PGRSTX00".to_string()),
+        "{}",
+        panicked.text
+    );
+
+    // The server process that ran the update is gone, and no session sits in a transaction.
+    let admin = t.superuser().await;
+    let mut gone = false;
+    for _ in 0..50 {
+        let alive = admin
+            .query(
+                "select 1 from pg_stat_activity where pid = $1::text::int",
+                &[&first_backend],
+            )
+            .await
+            .unwrap();
+        if alive.is_empty() {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(gone, "backend {first_backend} still connected");
+    let idle_in_transaction = admin
+        .query(
+            "select pid from pg_stat_activity where usename = 'gw_authenticator' and state like 'idle in transaction%'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(idle_in_transaction.is_empty());
+    // The pool's one connection is a new one, outside any transaction: the update was rolled back
+    // and its row lock released, so the same update now goes through at once.
+    assert_ne!(backend().await, first_backend);
+    let item = api.get("/items?name=eq.panicky&select=qty").await;
+    assert_eq!(item.json(), json!([{"qty": 1}]));
+    let started = Instant::now();
+    let again = api
+        .send(
+            "PATCH",
+            "/items?name=eq.panicky",
+            None,
+            &singular,
+            Some(r#"{"qty":2}"#),
+        )
+        .await;
+    assert_eq!(again.status, 204, "{}", again.text);
+    assert!(started.elapsed() < Duration::from_secs(2));
 }
 
 /// A client that hangs up does not cancel its request (PostgREST finishes it too), and the

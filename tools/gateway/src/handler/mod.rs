@@ -32,6 +32,8 @@ pub struct AppState {
     pub verifier: Verifier,
     pub cache: RwLock<Arc<SchemaCache>>,
     pub prepared: db::PreparedStatements,
+    #[cfg(feature = "test-hooks")]
+    pub test_hooks: crate::test_hooks::TestHooks,
 }
 
 impl AppState {
@@ -303,6 +305,8 @@ impl Context<'_> {
             }),
             authenticated: self.identity.authenticated,
             role,
+            #[cfg(feature = "test-hooks")]
+            panic_mid_transaction: self.state.test_hooks.take_panic(),
         }
     }
 
