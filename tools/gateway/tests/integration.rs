@@ -2811,6 +2811,19 @@ async fn csv_timezone_array_paths_and_form_bodies(t: &T) {
             {"id": 1, "first": "fantasy", "second": "classic"}
         ])
     );
+    // Without an alias an index names the field after the column; any non-JSON column is read
+    // as JSON (a text becomes a JSON string, which jsonb reads as its own element 0); negative
+    // indexes count from the end. A parameter without `=` is ignored, as PostgREST ignores it.
+    let paths = t
+        .api
+        .get("/books?select=genres->0,title->>0,last:genres->>-1&id=eq.1&flag")
+        .await;
+    assert_eq!(
+        paths.json(),
+        json!([{"genres": "fantasy", "title": "A Wizard of Earthsea", "last": "classic"}]),
+        "{}",
+        paths.text
+    );
 
     let form = [
         ("Content-Type", "application/x-www-form-urlencoded"),

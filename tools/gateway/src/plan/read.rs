@@ -300,22 +300,26 @@ impl<'a> ReadBuilder<'a> {
         qualifier: &str,
         field: &Field,
     ) -> Result<String, ApiError> {
-        let mut sql = if let Some(column) = rel.columns.iter().find(|c| c.name == field.name) {
-            let column_sql = format!("{qualifier}.{}", ident(&field.name));
-            // `->`/`->>` on an array column read it as JSON, as PostgREST does: `tags->0`.
-            if !field.json_path.is_empty() && column.type_sql.ends_with("[]") {
-                format!("to_jsonb({column_sql})")
+        let (mut sql, is_json) =
+            if let Some(column) = rel.columns.iter().find(|c| c.name == field.name) {
+                (
+                    format!("{qualifier}.{}", ident(&field.name)),
+                    matches!(column.type_sql.as_str(), "json" | "jsonb"),
+                )
+            } else if let Some(function) = self.computed_field(rel, &field.name) {
+                let call = format!(
+                    "{}({qualifier}.*)",
+                    qualified(&function.schema, &function.name)
+                );
+                (call, false)
             } else {
-                column_sql
-            }
-        } else if let Some(function) = self.computed_field(rel, &field.name) {
-            format!(
-                "{}({qualifier}.*)",
-                qualified(&function.schema, &function.name)
-            )
-        } else {
-            return Err(ApiError::unknown_column(&rel.display_name, &field.name));
-        };
+                return Err(ApiError::unknown_column(&rel.display_name, &field.name));
+            };
+        // As PostgREST: `->`/`->>` read any type but json and jsonb as JSON first (`tags->0` on
+        // an array, `title->>0` on text), so a path never fails for want of a JSON operator.
+        if !field.json_path.is_empty() && !is_json {
+            sql = format!("to_jsonb({sql})");
+        }
         for step in &field.json_path {
             let (arrow, key) = match step {
                 JsonStep::Arrow(k) => ("->", k),
