@@ -581,6 +581,37 @@ async fn order_limit_offset_and_range(t: &T) {
         .send("GET", "/books", None, &[("Range", "5-1")], None)
         .await;
     assert_eq!((bad.status, bad.code()), (416, "PGRST103".to_string()));
+    // As PostgREST's getRanges: the header and limit/offset intersect; the header counts for GET
+    // only and is ignored when it is not `first-last`; a negative offset alone reads from the
+    // start, a limit that is not an integer is ignored, and a negative one is refused.
+    let window = |method: &'static str, query: &'static str, range: &'static str| async move {
+        let answer = t
+            .api
+            .send(
+                method,
+                &format!("/books?select=id&order=id&{query}"),
+                None,
+                &[("Range", range)],
+                None,
+            )
+            .await;
+        (
+            answer.status,
+            answer.header("content-range").unwrap_or_default(),
+        )
+    };
+    assert_eq!(window("GET", "limit=2", "0-5").await, (200, "0-1/*".into()));
+    assert_eq!(
+        window("HEAD", "limit=2", "3-3").await,
+        (200, "0-1/*".into())
+    );
+    assert_eq!(window("GET", "", "items=1-2").await, (200, "0-5/*".into()));
+    assert_eq!(window("GET", "offset=-4", "").await, (200, "0-5/*".into()));
+    assert_eq!(
+        window("GET", "limit=abc&offset=4", "").await,
+        (200, "4-5/*".into())
+    );
+    assert_eq!(window("GET", "limit=-1", "").await.0, 416);
     let far = t
         .api
         .get("/books?select=id&offset=9223372036854775807&limit=9223372036854775807")

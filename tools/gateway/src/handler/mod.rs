@@ -425,15 +425,14 @@ impl Context<'_> {
         })
     }
 
-    fn row_window(
-        &self,
-        query: &QueryParams,
-        use_range_header: bool,
-    ) -> Result<RowWindow, ApiError> {
-        let header = match self.request.header("range").filter(|_| use_range_header) {
-            Some(value) => Some(range::parse_range_header(value)?),
-            None => None,
-        };
+    /// The top-level row window; the `Range` header counts for GET only (PostgREST follows
+    /// RFC 9110, which has other methods ignore it).
+    fn row_window(&self, query: &QueryParams) -> Result<RowWindow, ApiError> {
+        let header = self
+            .request
+            .header("range")
+            .filter(|_| self.request.method == "GET")
+            .and_then(range::parse_range_header);
         let top = Vec::new();
         range::combine(
             header,

@@ -92,7 +92,7 @@ pub(super) async fn rpc_request(ctx: &Context<'_>, name: &str) -> Result<Reply, 
         )
     };
     let query = ctx.query(&filter_pairs)?;
-    let window = ctx.row_window(&query, method != "POST")?;
+    let window = ctx.row_window(&query)?;
     let count = ctx.prefs.count;
     let options = CallOptions {
         query: &query,

@@ -34,7 +34,7 @@ pub(super) async fn table_request(ctx: &Context<'_>, name: &str) -> Result<Reply
 async fn read(ctx: &Context<'_>, table: &Table) -> Result<Reply, ApiError> {
     let query = ctx.query(&query_pairs(ctx.request))?;
     let media = ctx.media()?;
-    let window = ctx.row_window(&query, true)?;
+    let window = ctx.row_window(&query)?;
     let count = ctx.prefs.count;
     let max_rows = ctx.state.config.db_max_rows;
     let plan = plan::read_table(&ctx.cache, table, &query, &window, media, count, max_rows)?;

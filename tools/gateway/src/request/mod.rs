@@ -87,17 +87,14 @@ impl QueryParams {
         }
         for (suffix, is_limit) in [("limit", true), ("offset", false)] {
             if let Some(path) = strip_key_suffix(key, suffix) {
-                let n: i64 = value.trim().parse().map_err(|_| {
-                    ApiError::query_param(
-                        format!("failed to parse {suffix} parameter ({value})"),
-                        "expected an integer",
-                    )
-                })?;
-                if is_limit {
-                    self.limits.insert(path, n)
-                } else {
-                    self.offsets.insert(path, n)
-                };
+                // As PostgREST: a value that is not an integer is ignored.
+                if let Some(n) = range::parse_count(value) {
+                    if is_limit {
+                        self.limits.insert(path, n)
+                    } else {
+                        self.offsets.insert(path, n)
+                    };
+                }
                 return Ok(());
             }
         }
