@@ -10,9 +10,10 @@
 //! README.md lists exactly what is and is not covered, and what was audited.
 //!
 //! Layout: `config` (settings), `auth` (JWT), `schema` (catalog cache), `request` (parsing
-//! the query string and headers), `plan` (SQL generation), `db` (the transaction and the
-//! per-role statement cache), `openapi` (the root document), `handler` (one request end to end:
-//! `tables`, `rpc`, `root`), `response`, `server` (HTTP), `reload` (LISTEN).
+//! the query string and headers by PostgREST's grammar), `plan` (SQL generation), `db` (the
+//! transaction and the per-role statement cache), `openapi` (the root document), `handler` (one
+//! request end to end: `tables`, `rpc`, `root`), `response`, `server` (HTTP), `reload` (LISTEN),
+//! `test_hooks` (only with the `test-hooks` feature, which only the tests enable).
 
 // Errors are PostgREST's full error body and travel the cold path once per failed request;
 // boxing them would only add an allocation.
