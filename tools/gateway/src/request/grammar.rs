@@ -12,9 +12,9 @@ use super::filter::{CompareOp, Condition, FtsKind, IsValue, Operation};
 use super::order::OrderTerm;
 use super::parsec::{
     any_char, attempt, before, between, char_, choice, digit, eof, label, letter, look_ahead, many,
-    many1, map, none_of, not_followed_by, one_of, option, option_maybe, or, parse, pure, sep_by,
-    sep_by1, show_char, silent, step, string, then, zero, Input, ParseError, Parser, Reply, State,
-    Steps,
+    many1_chars, many_chars, map, none_of, not_followed_by, one_of, option, option_maybe, or,
+    parse, pure, sep_by, sep_by1, silent, step, string, then, zero, Input, ParseError, Parser,
+    Reply, State, Steps,
 };
 use super::select::{Aggregate, Field, JsonKey, JsonStep, SelectItem};
 use super::EmbedPath;
@@ -74,8 +74,8 @@ pub fn tree_path(key: &str) -> Result<(EmbedPath, Field), ApiError> {
 
 // ---- Tokens -----------------------------------------------------------------------------
 
-fn ws(input: &Input, state: State) -> Reply<Vec<char>> {
-    many(one_of(" \t"))(input, state)
+fn ws(input: &Input, state: State) -> Reply<String> {
+    many_chars(one_of(" \t"))(input, state)
 }
 
 /// `ws *> p <* ws`.
@@ -89,24 +89,33 @@ fn delimiter(input: &Input, state: State) -> Reply<char> {
 
 fn quoted_value(input: &Input, state: State) -> Reply<String> {
     let char_or_escaped = or(none_of("\\\""), then(char_('\\'), any_char()));
-    let quoted = between(char_('"'), char_('"'), many(char_or_escaped));
-    map(quoted, |chars| chars.into_iter().collect())(input, state)
+    between(char_('"'), char_('"'), many_chars(char_or_escaped))(input, state)
+}
+
+/// Without surrounding spaces, as PostgREST's `T.strip`.
+fn trimmed(mut text: String) -> String {
+    let end = text.trim_end().len();
+    text.truncate(end);
+    let start = text.len() - text.trim_start().len();
+    text.drain(..start);
+    text
 }
 
 fn identifier(input: &Input, state: State) -> Reply<String> {
     let identifier_char = or(or(letter(), digit()), one_of("_ $"));
-    map(many1(identifier_char), |chars| {
-        chars.into_iter().collect::<String>().trim().to_string()
-    })(input, state)
+    map(many1_chars(identifier_char), trimmed)(input, state)
 }
 
 /// Names joined by dashes that do not start an arrow: `my-column`, but `a->b` is `a`.
 fn separated_by_dash(name: impl Parser<String>) -> impl Parser<String> {
-    let dash = attempt(then(
-        char_('-'),
-        not_followed_by(char_('>'), |c| show_char(*c)),
-    ));
-    map(sep_by1(name, dash), |parts| parts.join("-"))
+    let dash = attempt(then(char_('-'), not_followed_by(char_('>'))));
+    map(sep_by1(name, dash), |mut parts| {
+        if parts.len() == 1 {
+            parts.pop().unwrap_or_default()
+        } else {
+            parts.join("-")
+        }
+    })
 }
 
 fn field_name(input: &Input, state: State) -> Reply<String> {
@@ -117,9 +126,7 @@ fn field_name(input: &Input, state: State) -> Reply<String> {
 }
 
 fn json_key_name(input: &Input, state: State) -> Reply<String> {
-    let key_identifier = map(many1(none_of("(-:.,>)")), |chars| {
-        chars.into_iter().collect::<String>().trim().to_string()
-    });
+    let key_identifier = map(many1_chars(none_of("(-:.,>)")), trimmed);
     label(
         or(quoted_value, separated_by_dash(key_identifier)),
         "any non reserved character different from: .,>()",
@@ -170,7 +177,7 @@ fn json_index(input: &Input, state: State) -> Reply<JsonKey> {
     );
     let mut steps = Steps::new(state);
     let sign = step!(steps, input, option('+', char_('-')));
-    let digits: String = step!(steps, input, many1(digit())).into_iter().collect();
+    let digits = step!(steps, input, many1_chars(digit()));
     step!(steps, input, end);
     steps.done(JsonKey::Index(format!("{sign}{digits}")))
 }
@@ -186,7 +193,7 @@ fn field(input: &Input, state: State) -> Reply<Field> {
 }
 
 fn alias_separator(input: &Input, state: State) -> Reply<()> {
-    then(char_(':'), not_followed_by(char_(':'), |c| show_char(*c)))(input, state)
+    then(char_(':'), not_followed_by(char_(':')))(input, state)
 }
 
 /// `alias:` before a field or an embed.
@@ -200,7 +207,7 @@ fn alias(input: &Input, state: State) -> Reply<Option<String>> {
 fn cast_type(input: &Input, state: State) -> Reply<String> {
     let qualified = attempt(then(
         char_('.'),
-        before(identifier, not_followed_by(char_('('), |c| show_char(*c))),
+        before(identifier, not_followed_by(char_('('))),
     ));
     let mut steps = Steps::new(state);
     let mut name = step!(steps, input, identifier);
@@ -398,15 +405,12 @@ fn aggregation(input: &Input, state: State) -> Reply<Aggregate> {
     let plain = |text, aggregate| keyword(text, aggregate);
     let tried = |text, aggregate| attempt(keyword(text, aggregate));
     or(
-        choice(vec![
+        choice([
             plain("sum", Aggregate::Sum),
             plain("avg", Aggregate::Avg),
             plain("count", Aggregate::Count),
         ]),
-        choice(vec![
-            tried("max", Aggregate::Max),
-            tried("min", Aggregate::Min),
-        ]),
+        choice([tried("max", Aggregate::Max), tried("min", Aggregate::Min)]),
     )(input, state)
 }
 
@@ -481,13 +485,8 @@ fn word<T: Clone>(text: &'static str, value: T) -> impl Parser<T> {
 }
 
 /// `try "a" <|> try "b" <|> ...` over a table of words.
-fn first_word<T: Clone>(words: &[(&'static str, T)]) -> impl Parser<T> {
-    choice(
-        words
-            .iter()
-            .map(|(text, value)| word(text, value.clone()))
-            .collect(),
-    )
+fn first_word<T: Clone, const N: usize>(words: [(&'static str, T); N]) -> impl Parser<T> {
+    choice(words.map(|(text, value)| word(text, value)))
 }
 
 fn simple_operator(input: &Input, state: State) -> Reply<CompareOp> {
@@ -502,7 +501,7 @@ fn simple_operator(input: &Input, state: State) -> Reply<CompareOp> {
         ("nxl", CompareOp::NotExtendLeft),
         ("adj", CompareOp::Adjacent),
     ];
-    label(first_word(&operators), "unknown single value operator")(input, state)
+    label(first_word(operators), "unknown single value operator")(input, state)
 }
 
 fn quantifiable_operator(input: &Input, state: State) -> Reply<CompareOp> {
@@ -517,7 +516,7 @@ fn quantifiable_operator(input: &Input, state: State) -> Reply<CompareOp> {
         ("match", CompareOp::Match),
         ("imatch", CompareOp::Imatch),
     ];
-    label(first_word(&operators), "unknown single value operator")(input, state)
+    label(first_word(operators), "unknown single value operator")(input, state)
 }
 
 /// `[not.]operator.value` with `value` read by `value_parser` (the rest of a filter's value, or
@@ -573,7 +572,7 @@ fn operation(value_parser: fn(&Input, State) -> Reply<String>) -> impl Parser<Op
             ("wfts", FtsKind::Websearch),
         ];
         let mut steps = Steps::new(state);
-        let kind = step!(steps, input, first_word(&kinds));
+        let kind = step!(steps, input, first_word(kinds));
         let language = step!(
             steps,
             input,
@@ -636,10 +635,7 @@ fn is_value(input: &Input, state: State) -> Reply<IsValue> {
         ("false", IsValue::False),
         ("unknown", IsValue::Unknown),
     ];
-    let alternatives = values
-        .into_iter()
-        .map(|(text, value)| attempt(map(any_case(text), move |_| value)))
-        .collect();
+    let alternatives = values.map(|(text, value)| attempt(map(any_case(text), move |_| value)));
     label(
         choice(alternatives),
         "isVal: (null, not_null, true, false, unknown)",
@@ -648,19 +644,16 @@ fn is_value(input: &Input, state: State) -> Reply<IsValue> {
 
 /// The rest of a plain filter's value.
 fn single_value(input: &Input, state: State) -> Reply<String> {
-    map(many(any_char()), |chars| chars.into_iter().collect())(input, state)
+    many_chars(any_char())(input, state)
 }
 
 /// A quoted value that ends at `,` or `)`.
 fn quoted_element(input: &Input, state: State) -> Reply<String> {
-    attempt(before(
-        quoted_value,
-        not_followed_by(none_of(",)"), |c| show_char(*c)),
-    ))(input, state)
+    attempt(before(quoted_value, not_followed_by(none_of(",)"))))(input, state)
 }
 
 fn unquoted_element(input: &Input, state: State) -> Reply<String> {
-    map(many(none_of(",)")), |chars| chars.into_iter().collect())(input, state)
+    many_chars(none_of(",)"))(input, state)
 }
 
 fn list_values(input: &Input, state: State) -> Reply<Vec<String>> {
@@ -678,9 +671,7 @@ fn logic_value(input: &Input, state: State) -> Reply<String> {
     let array = |input: &Input, state: State| {
         let mut steps = Steps::new(state);
         step!(steps, input, string("{"));
-        let body: String = step!(steps, input, many(none_of("{}")))
-            .into_iter()
-            .collect();
+        let body = step!(steps, input, many_chars(none_of("{}")));
         step!(steps, input, string("}"));
         steps.done(format!("{{{body}}}"))
     };

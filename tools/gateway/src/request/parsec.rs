@@ -43,12 +43,25 @@ impl Pos {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What was expected, shown only when an error is described (so failing, which parsing does
+/// at every alternative, allocates nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Label {
+    /// Shown as written: `letter`, `operator (eq, gt, ...)`; `""` shows nothing.
+    Text(&'static str),
+    /// A character, shown as Parsec's `char` labels it: `"("`.
+    Char(char),
+    /// A string, shown as Parsec's `string` labels it: `"not"`.
+    Word(&'static str),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Message {
-    /// What the input had where a token was expected ("" at the end of the input).
-    SysUnExpect(String),
-    UnExpect(String),
-    Expect(String),
+    /// The character found where a token was expected (`None`: the end of the input).
+    SysUnExpect(Option<char>),
+    /// A character `notFollowedBy` refused.
+    UnExpect(char),
+    Expect(Label),
 }
 
 impl Message {
@@ -60,24 +73,33 @@ impl Message {
         }
     }
 
-    fn text(&self) -> &str {
-        match self {
-            Message::SysUnExpect(s) | Message::UnExpect(s) | Message::Expect(s) => s,
+    fn text(&self) -> String {
+        match *self {
+            Message::SysUnExpect(None) => String::new(),
+            Message::SysUnExpect(Some(c)) => show_string(&c.to_string()),
+            Message::UnExpect(c) => show_char(c),
+            Message::Expect(Label::Text(text)) => text.to_string(),
+            Message::Expect(Label::Char(c)) => show_string(&c.to_string()),
+            Message::Expect(Label::Word(word)) => show_string(word),
         }
     }
 }
 
+/// An error's messages. Replies travel through every combinator, so an error stays small (an
+/// empty `Vec` does not allocate) and is filled only when errors are recorded.
+type Messages = Vec<Message>;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseError {
     pub pos: Pos,
-    messages: Vec<Message>,
+    messages: Messages,
 }
 
 impl ParseError {
     fn unknown(pos: Pos) -> ParseError {
         ParseError {
             pos,
-            messages: Vec::new(),
+            messages: Messages::new(),
         }
     }
 
@@ -86,7 +108,8 @@ impl ParseError {
     }
 
     /// Parsec's `mergeError`: a meaningful error beats an empty one, then the further position
-    /// wins, and at equal positions the messages are pooled.
+    /// wins, and at equal positions the messages are pooled. A message already there is not
+    /// added again: the description keeps only the first of each anyway.
     fn merge(self, other: ParseError) -> ParseError {
         if other.messages.is_empty() && !self.messages.is_empty() {
             return self;
@@ -97,7 +120,11 @@ impl ParseError {
         match self.pos.cmp(&other.pos) {
             std::cmp::Ordering::Equal => {
                 let mut messages = self.messages;
-                messages.extend(other.messages);
+                for message in other.messages {
+                    if !messages.contains(&message) {
+                        messages.push(message);
+                    }
+                }
                 ParseError {
                     pos: self.pos,
                     messages,
@@ -109,9 +136,9 @@ impl ParseError {
     }
 
     /// Parsec's `setExpectErrors` for one label: the label replaces every "expecting".
-    fn expecting_only(mut self, label: &str) -> ParseError {
+    fn expecting_only(mut self, label: Label) -> ParseError {
         self.messages.retain(|m| !matches!(m, Message::Expect(_)));
-        self.messages.insert(0, Message::Expect(label.to_string()));
+        self.messages.insert(0, Message::Expect(label));
         self
     }
 
@@ -128,7 +155,7 @@ impl ParseError {
         }
         let mut sorted = self.messages.clone();
         sorted.sort_by_key(Message::rank);
-        let of = |rank: u8| -> Vec<&str> {
+        let of = |rank: u8| -> Vec<String> {
             sorted
                 .iter()
                 .filter(|m| m.rank() == rank)
@@ -136,14 +163,15 @@ impl ParseError {
                 .collect()
         };
         let (system, unexpected, expected) = (of(0), of(1), of(2));
-        let show_system = match system.first() {
+        let show_system = match system.first().map(String::as_str) {
             Some(_) if !unexpected.is_empty() => String::new(),
             None => String::new(),
-            Some(&"") => "unexpected end of input".to_string(),
+            Some("") => "unexpected end of input".to_string(),
             Some(first) => format!("unexpected {first}"),
         };
-        let show_many = |prefix: &str, texts: &[&str]| {
-            let cleaned = clean(texts);
+        let show_many = |prefix: &str, texts: &[String]| {
+            let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let cleaned = clean(&texts);
             if cleaned.is_empty() {
                 String::new()
             } else {
@@ -279,12 +307,16 @@ impl<T> Reply<T> {
 /// The input, as characters (Parsec counts columns in characters).
 pub struct Input {
     chars: Vec<char>,
+    /// Whether failures record what they expected. Which alternative succeeds never depends on
+    /// the messages, so a parse runs without them first and again with them only if it fails.
+    tracking: bool,
 }
 
 impl Input {
     pub fn new(text: &str) -> Input {
         Input {
             chars: text.chars().collect(),
+            tracking: true,
         }
     }
 
@@ -298,6 +330,18 @@ impl Input {
     fn peek(&self, state: State) -> Option<char> {
         self.chars.get(state.at).copied()
     }
+
+    /// An error at `pos` with `messages`, when errors are being recorded.
+    fn error(&self, pos: Pos, messages: impl FnOnce() -> Messages) -> ParseError {
+        ParseError {
+            pos,
+            messages: if self.tracking {
+                messages()
+            } else {
+                Messages::new()
+            },
+        }
+    }
 }
 
 /// A parser: anything that reads the input from a state.
@@ -306,7 +350,12 @@ impl<T, F: Fn(&Input, State) -> Reply<T>> Parser<T> for F {}
 
 /// Runs a parser over a whole text (trailing input is left alone, as `Parsec.parse` leaves it).
 pub fn parse<T>(parser: impl Parser<T>, text: &str) -> Result<T, ParseError> {
-    let input = Input::new(text);
+    let mut input = Input::new(text);
+    input.tracking = false;
+    if let Some((value, _)) = parser(&input, input.start()).value {
+        return Ok(value);
+    }
+    input.tracking = true;
     let reply = parser(&input, input.start());
     match reply.value {
         Some((value, _)) => Ok(value),
@@ -331,18 +380,15 @@ impl Steps {
         }
     }
 
-    fn combine(&self, consumed: bool, error: ParseError) -> ParseError {
-        if consumed || self.error.is_unknown() {
-            error
-        } else {
-            self.error.clone().merge(error)
-        }
-    }
-
     /// Runs the next step; `Err` is the failed block's reply, to return at once.
     pub fn run<T, U>(&mut self, input: &Input, parser: impl Parser<T>) -> Result<T, Reply<U>> {
         let reply = parser(input, self.state);
-        let error = self.combine(reply.consumed, reply.error);
+        let carried = std::mem::replace(&mut self.error, ParseError::unknown(self.state.pos));
+        let error = if reply.consumed || carried.is_unknown() {
+            reply.error
+        } else {
+            carried.merge(reply.error)
+        };
         let consumed = self.consumed || reply.consumed;
         match reply.value {
             Some((value, state)) => {
@@ -393,28 +439,15 @@ pub fn satisfy(test: impl Fn(char) -> bool) -> impl Parser<char> {
             };
             Reply::ok(c, next, true, ParseError::unknown(next.pos))
         }
-        Some(c) => Reply::fail(
+        found => Reply::fail(
             false,
-            ParseError {
-                pos: state.pos,
-                messages: vec![Message::SysUnExpect(show_string(&c.to_string()))],
-            },
-        ),
-        None => Reply::fail(
-            false,
-            ParseError {
-                pos: state.pos,
-                messages: vec![Message::SysUnExpect(String::new())],
-            },
+            input.error(state.pos, || vec![Message::SysUnExpect(found)]),
         ),
     }
 }
 
 pub fn char_(wanted: char) -> impl Parser<char> {
-    label(
-        satisfy(move |c| c == wanted),
-        show_string(&wanted.to_string()),
-    )
+    labelled(satisfy(move |c| c == wanted), Label::Char(wanted))
 }
 
 pub fn letter() -> impl Parser<char> {
@@ -441,12 +474,13 @@ pub fn any_char() -> impl Parser<char> {
 /// consuming failure once the first character matched.
 pub fn string(wanted: &'static str) -> impl Parser<&'static str> {
     move |input: &Input, state: State| {
-        let mismatch = |found: Option<char>| ParseError {
-            pos: state.pos,
-            messages: vec![
-                Message::SysUnExpect(found.map_or(String::new(), |c| show_string(&c.to_string()))),
-                Message::Expect(show_string(wanted)),
-            ],
+        let mismatch = |found: Option<char>| {
+            input.error(state.pos, || {
+                vec![
+                    Message::SysUnExpect(found),
+                    Message::Expect(Label::Word(wanted)),
+                ]
+            })
         };
         let mut current = state;
         for (i, expected) in wanted.chars().enumerate() {
@@ -482,13 +516,17 @@ pub fn attempt<T>(parser: impl Parser<T>) -> impl Parser<T> {
 }
 
 /// Parsec's `<?>`: names what was expected where the parser failed without consuming. An empty
-/// label hides the parser from "expecting" lists.
-pub fn label<T>(parser: impl Parser<T>, name: impl Into<String>) -> impl Parser<T> {
-    let name: String = name.into();
+/// name hides the parser from "expecting" lists.
+pub fn label<T>(parser: impl Parser<T>, name: &'static str) -> impl Parser<T> {
+    labelled(parser, Label::Text(name))
+}
+
+fn labelled<T>(parser: impl Parser<T>, name: Label) -> impl Parser<T> {
     move |input: &Input, state: State| {
         let mut reply = parser(input, state);
-        if !reply.consumed && (reply.value.is_none() || !reply.error.is_unknown()) {
-            reply.error = reply.error.expecting_only(&name);
+        if input.tracking && !reply.consumed && (reply.value.is_none() || !reply.error.is_unknown())
+        {
+            reply.error = reply.error.expecting_only(name);
         }
         reply
     }
@@ -514,7 +552,7 @@ pub fn or<T>(first: impl Parser<T>, second: impl Parser<T>) -> impl Parser<T> {
 }
 
 /// Parsec's `choice`: the first alternative that succeeds or consumes.
-pub fn choice<T>(alternatives: Vec<impl Parser<T>>) -> impl Parser<T> {
+pub fn choice<T, const N: usize>(alternatives: [impl Parser<T>; N]) -> impl Parser<T> {
     move |input: &Input, state: State| {
         let mut error = ParseError::unknown(state.pos);
         for alternative in &alternatives {
@@ -560,19 +598,16 @@ pub fn look_ahead<T>(parser: impl Parser<T>) -> impl Parser<T> {
     }
 }
 
-/// Parsec's `notFollowedBy`: fails, reporting the shown value as unexpected, when `parser`
-/// succeeds here. Like Parsec, the failure is placed where `parser` stopped.
-pub fn not_followed_by<T>(parser: impl Parser<T>, show: impl Fn(&T) -> String) -> impl Parser<()> {
+/// Parsec's `notFollowedBy` on a character parser: fails, reporting the character as
+/// unexpected, when `parser` succeeds here. Like Parsec, the failure is placed where `parser`
+/// stopped.
+pub fn not_followed_by(parser: impl Parser<char>) -> impl Parser<()> {
     move |input: &Input, state: State| {
         let reply = parser(input, state);
         match reply.value {
-            Some((value, after)) => Reply::fail(
-                false,
-                ParseError {
-                    pos: after.pos,
-                    messages: vec![Message::UnExpect(show(&value))],
-                },
-            ),
+            Some((c, after)) => {
+                Reply::fail(false, input.error(after.pos, || vec![Message::UnExpect(c)]))
+            }
             None => Reply::ok(
                 (),
                 state,
@@ -595,20 +630,14 @@ fn any_token() -> impl Parser<char> {
         }
         None => Reply::fail(
             false,
-            ParseError {
-                pos: state.pos,
-                messages: vec![Message::SysUnExpect(String::new())],
-            },
+            input.error(state.pos, || vec![Message::SysUnExpect(None)]),
         ),
     }
 }
 
 /// Parsec's `eof`.
 pub fn eof() -> impl Parser<()> {
-    label(
-        not_followed_by(any_token(), |c| show_char(*c)),
-        "end of input",
-    )
+    label(not_followed_by(any_token()), "end of input")
 }
 
 pub fn map<T, U>(parser: impl Parser<T>, f: impl Fn(T) -> U) -> impl Parser<U> {
@@ -638,14 +667,37 @@ pub fn many<T>(parser: impl Parser<T>) -> impl Parser<Vec<T>> {
     }
 }
 
-/// Parsec's `many1`.
-pub fn many1<T>(parser: impl Parser<T>) -> impl Parser<Vec<T>> {
+/// Parsec's `many` over characters, gathered straight into a `String`.
+pub fn many_chars(parser: impl Parser<char>) -> impl Parser<String> {
+    move |input: &Input, state: State| {
+        let mut text = String::new();
+        let mut current = state;
+        loop {
+            let reply = parser(input, current);
+            match reply.value {
+                Some((c, next)) if reply.consumed => {
+                    text.push(c);
+                    current = next;
+                }
+                Some(_) => unreachable!("many over a parser that succeeded without consuming"),
+                None if reply.consumed => return Reply::fail(true, reply.error),
+                None => {
+                    let consumed = !text.is_empty();
+                    return Reply::ok(text, current, consumed, reply.error);
+                }
+            }
+        }
+    }
+}
+
+/// Parsec's `many1` over characters, gathered into a `String`.
+pub fn many1_chars(parser: impl Parser<char>) -> impl Parser<String> {
     move |input: &Input, state: State| {
         let mut steps = Steps::new(state);
         let first = step!(steps, input, &parser);
-        let mut rest = step!(steps, input, many(&parser));
-        rest.insert(0, first);
-        steps.done(rest)
+        let mut text = step!(steps, input, many_chars(&parser));
+        text.insert(0, first);
+        steps.done(text)
     }
 }
 
