@@ -2336,21 +2336,20 @@ async fn parse_errors_say_where_as_postgrest_does(t: &T) {
     );
 }
 
+/// A gateway whose pool has one connection, and an item to lock.
+async fn one_connection_with_item(t: &T, name: &str, qty: i64) -> (gateway::Gateway, Api) {
+    let (gw, api) = t.start_gateway(&[("PGRST_DB_POOL", "1")]).await;
+    let item = json!({"name": name, "qty": qty}).to_string();
+    let created = api.send("POST", "/items", None, &[], Some(&item)).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    (gw, api)
+}
+
 /// A panic between a request's statement and the end of its transaction (forced through the
 /// `test-hooks` feature, which no normal build has) closes that connection: its transaction is
 /// rolled back, its locks go, and the pool never lends it again still inside the transaction.
 async fn a_panic_mid_transaction_closes_the_connection(t: &T) {
-    let (gw, api) = t.start_gateway(&[("PGRST_DB_POOL", "1")]).await;
-    let created = api
-        .send(
-            "POST",
-            "/items",
-            None,
-            &[],
-            Some(r#"{"name":"panicky","qty":1}"#),
-        )
-        .await;
-    assert_eq!(created.status, 201, "{}", created.text);
+    let (gw, api) = one_connection_with_item(t, "panicky", 1).await;
     let backend = || async { api.get("/rpc/backend_pid").await.text };
     let first_backend = backend().await;
 
@@ -2420,17 +2419,7 @@ async fn a_panic_mid_transaction_closes_the_connection(t: &T) {
 /// A client that hangs up does not cancel its request (PostgREST finishes it too), and the
 /// transaction still ends: its lock is released and no connection stays idle in a transaction.
 async fn client_hang_up_leaves_no_open_transaction(t: &T) {
-    let (_gw, api) = t.start_gateway(&[("PGRST_DB_POOL", "1")]).await;
-    let created = api
-        .send(
-            "POST",
-            "/items",
-            None,
-            &[],
-            Some(r#"{"name":"held","qty":0}"#),
-        )
-        .await;
-    assert_eq!(created.status, 201);
+    let (_gw, api) = one_connection_with_item(t, "held", 0).await;
     let impatient = reqwest::Client::builder()
         .timeout(Duration::from_millis(150))
         .build()

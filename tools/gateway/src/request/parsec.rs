@@ -644,50 +644,37 @@ pub fn map<T, U>(parser: impl Parser<T>, f: impl Fn(T) -> U) -> impl Parser<U> {
     move |input: &Input, state: State| parser(input, state).map(&f)
 }
 
-/// Parsec's `many`, for parsers that consume when they succeed.
-pub fn many<T>(parser: impl Parser<T>) -> impl Parser<Vec<T>> {
+/// Parsec's `many`, for parsers that consume when they succeed, gathering into `A` (a `Vec`,
+/// or a `String` of characters).
+fn many_into<T, A: Default + Extend<T>>(parser: impl Parser<T>) -> impl Parser<A> {
     move |input: &Input, state: State| {
-        let mut items = Vec::new();
+        let mut items = A::default();
+        let mut consumed = false;
         let mut current = state;
         loop {
             let reply = parser(input, current);
             match reply.value {
                 Some((item, next)) if reply.consumed => {
-                    items.push(item);
+                    items.extend(Some(item));
+                    consumed = true;
                     current = next;
                 }
                 Some(_) => unreachable!("many over a parser that succeeded without consuming"),
                 None if reply.consumed => return Reply::fail(true, reply.error),
-                None => {
-                    let consumed = !items.is_empty();
-                    return Reply::ok(items, current, consumed, reply.error);
-                }
+                None => return Reply::ok(items, current, consumed, reply.error),
             }
         }
     }
 }
 
+/// Parsec's `many`.
+pub fn many<T>(parser: impl Parser<T>) -> impl Parser<Vec<T>> {
+    many_into(parser)
+}
+
 /// Parsec's `many` over characters, gathered straight into a `String`.
 pub fn many_chars(parser: impl Parser<char>) -> impl Parser<String> {
-    move |input: &Input, state: State| {
-        let mut text = String::new();
-        let mut current = state;
-        loop {
-            let reply = parser(input, current);
-            match reply.value {
-                Some((c, next)) if reply.consumed => {
-                    text.push(c);
-                    current = next;
-                }
-                Some(_) => unreachable!("many over a parser that succeeded without consuming"),
-                None if reply.consumed => return Reply::fail(true, reply.error),
-                None => {
-                    let consumed = !text.is_empty();
-                    return Reply::ok(text, current, consumed, reply.error);
-                }
-            }
-        }
-    }
+    many_into(parser)
 }
 
 /// Parsec's `many1` over characters, gathered into a `String`.
