@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs js-tests/postgrest-js.test.mjs (@supabase/postgrest-js as a real client) against the
 # gateway: starts a throwaway Postgres on a free port in 56000-56099 (or uses
-# GATEWAY_TEST_DATABASE_URL, a superuser URL), creates a database with tests/fixture.sql,
-# builds and starts the gateway binary (GATEWAY_PROFILE=release for the release build), runs
-# `node --test`, and stops everything on exit.
+# GATEWAY_TEST_DATABASE_URL, a superuser URL, of a cluster with PostGIS), creates a database
+# with tests/fixture.sql, builds and starts the gateway binary (GATEWAY_PROFILE=release for
+# the release build), runs `node --test`, and stops everything on exit.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -66,6 +66,7 @@ esac
 http_port=$(free_port 56060)
 PGRST_DB_URI="postgres://gw_authenticator:gw-test@$host_part" \
 PGRST_DB_SCHEMAS="public,extra" \
+PGRST_DB_EXTRA_SEARCH_PATH="public,extensions" \
 PGRST_DB_ANON_ROLE="gw_anon" \
 PGRST_DB_AGGREGATES_ENABLED=true \
 PGRST_DB_PLAN_ENABLED=true \

@@ -10,6 +10,8 @@ cd "$RLS_EDGE_ROOT"
 apt_packages=()
 [ -x /usr/lib/postgresql/15/bin/initdb ] || apt_packages+=(postgresql-15)
 [ -f /usr/share/postgresql/15/extension/pgtap.control ] || apt_packages+=(postgresql-15-pgtap)
+# PostGIS only for the gateway's GeoJSON tests (tools/gateway/tests/fixture.sql); sql/ never uses it.
+[ -f /usr/share/postgresql/15/extension/postgis.control ] || apt_packages+=(postgresql-15-postgis-3)
 command -v pg_prove >/dev/null || apt_packages+=(libtap-parser-sourcehandler-pgtap-perl)
 command -v psql >/dev/null || apt_packages+=(postgresql-client-15)
 if [ "${1:-}" = "--bench" ]; then command -v wrk >/dev/null || apt_packages+=(wrk); fi

@@ -1,5 +1,5 @@
 // PostgREST behaviours beyond plain CRUD, as @supabase/postgrest-js asks for them: spreads,
-// aggregates, embedding hints, CSV, Prefer: timezone and execution plans. Run through
+// aggregates, embedding hints, CSV, Prefer: timezone, execution plans and GeoJSON. Run through
 // tools/gateway/run-js-tests.sh, which starts the gateway with aggregates and plans enabled.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -37,6 +37,24 @@ test('aggregates: sum, grouped count, casts, aliases and embedded', async () => 
   assert.deepEqual(named.data, { total: 45, newest: 2010 });
   const embedded = await anon.from('authors').select('name, books(count())').eq('id', 1).single();
   assert.deepEqual(embedded.data, { name: 'Ursula', books: [{ count: 2 }] });
+});
+
+test('aggregates in a to-one spread are hoisted to the parent, grouped by spread columns', async () => {
+  const byCity = await anon.from('orders').select('amount.sum(), ...shoppers(city)').order('shoppers(city)');
+  assert.equal(byCity.error, null);
+  assert.deepEqual(byCity.data, [
+    { sum: 5, city: 'LA' },
+    { sum: 37, city: 'NY' },
+    { sum: 100, city: null },
+  ]);
+  const hoisted = await anon.from('orders').select('placed_on, ...shoppers(first:joined_on.min())').order('placed_on');
+  assert.deepEqual(hoisted.data, [
+    { placed_on: '2026-01-01', first: '2020-01-01' },
+    { placed_on: '2026-01-02', first: '2019-03-01' },
+  ]);
+  const toMany = await anon.from('shoppers').select('name, ...orders(amount.sum())');
+  assert.equal(toMany.status, 400);
+  assert.equal(toMany.error.code, 'PGRST127');
 });
 
 test('hints: by foreign key column, by constraint, and the ambiguity error', async () => {
@@ -82,4 +100,20 @@ test('explain', async () => {
   const json = await anon.from('books').select('id').eq('id', 1).explain({ format: 'json', analyze: true });
   assert.equal(json.error, null);
   assert.equal(typeof json.data[0]['Execution Time'], 'number');
+});
+
+test('geojson: rows as a FeatureCollection through PostGIS', async () => {
+  const { data, error, status } = await anon.from('shops').select('id, address, shop_geom').in('id', [1, 2]).order('id').geojson();
+  assert.equal(error, null);
+  assert.equal(status, 200);
+  assert.deepEqual(data, {
+    type: 'FeatureCollection',
+    features: [
+      { type: 'Feature', geometry: { type: 'Point', coordinates: [-71.10044, 42.373695] }, properties: { id: 1, address: '1369 Cambridge St' } },
+      { type: 'Feature', geometry: { type: 'Point', coordinates: [-71.10543, 42.366432] }, properties: { id: 2, address: '757 Massachusetts Ave' } },
+    ],
+  });
+  const missing = await anon.from('authors').select('id').geojson();
+  assert.equal(missing.status, 400);
+  assert.equal(missing.error.code, '22023');
 });

@@ -24,6 +24,9 @@ pub struct TxSettings {
     pub authenticated: bool,
     /// The role the transaction runs as: prepared statements are planned and reused per role.
     pub role: String,
+    /// Test builds only (`test_hooks`): panic after the statement, before the transaction ends.
+    #[cfg(feature = "test-hooks")]
+    pub panic_mid_transaction: bool,
 }
 
 impl TxSettings {
@@ -259,6 +262,10 @@ pub async fn run(
             Ok(outcome)
         }
         Ok((outcome, Some(commit))) => {
+            #[cfg(feature = "test-hooks")]
+            if tx.panic_mid_transaction {
+                panic!("test hook: a panic in the middle of a transaction");
+            }
             let end = if commit { "commit" } else { "rollback" };
             match client.batch_execute(end).await {
                 Ok(()) => {

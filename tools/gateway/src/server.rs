@@ -107,6 +107,8 @@ pub async fn start(config: Config) -> Result<Gateway, String> {
         verifier,
         cache: RwLock::new(Arc::new(cache)),
         prepared: Default::default(),
+        #[cfg(feature = "test-hooks")]
+        test_hooks: Default::default(),
     });
     let (stop, stopped) = oneshot::channel();
     let reloader = tokio::spawn(reload::listen_for_reloads(Arc::clone(&state)));

@@ -264,3 +264,86 @@ begin
     perform set_config('role', wanted, true);
   end if;
 end $$;
+
+-- PostGIS for application/geo+json, in its own schema as Supabase installs it: the gateway finds
+-- ST_AsGeoJSON through PGRST_DB_EXTRA_SEARCH_PATH (public, extensions), as PostgREST does.
+-- Installed by tools/scripts/setup.sh (postgresql-15-postgis-3); the project's sql/ never uses it.
+create schema if not exists extensions;
+create extension if not exists postgis schema extensions;
+grant usage on schema extensions to gw_anon, gw_authenticated, gw_service;
+create table public.shops (
+  id int primary key,
+  address text not null,
+  shop_geom extensions.geometry(point, 4326)
+);
+create table public.shop_beacons (
+  id int primary key,
+  name text not null,
+  shop_id int not null references public.shops (id),
+  coords extensions.geometry(point, 4326) not null,
+  range_area extensions.geometry(polygon, 4326)
+);
+insert into public.shops values
+  (1, '1369 Cambridge St', 'SRID=4326;POINT(-71.10044 42.373695)'),
+  (2, '757 Massachusetts Ave', 'SRID=4326;POINT(-71.10543 42.366432)'),
+  (3, '605 W Kendall St', 'SRID=4326;POINT(-71.081924 42.36437)');
+insert into public.shop_beacons values
+  (1, 'Beacon-1', 1, 'SRID=4326;POINT(-71.10044 42.373695)',
+   'SRID=4326;POLYGON((-71.10045 42.37387, -71.10048 42.37377, -71.10039 42.37375, -71.10045 42.37387))'),
+  (2, 'Beacon-2', 1, 'SRID=4326;POINT(-71.10044 42.373695)', null);
+grant select, insert, update, delete on public.shops to gw_anon, gw_authenticated;
+grant select on public.shop_beacons to gw_anon, gw_authenticated;
+create function public.get_shop(id int) returns setof public.shops language sql stable as $$
+  select * from public.shops where shops.id = get_shop.id
+$$;
+grant execute on function public.get_shop(int) to gw_anon, gw_authenticated;
+
+-- Counts: n runs against id (n = 1001 - id), so the planner, which takes the two columns as
+-- independent, misjudges filters on both: `id <= 600 and n <= 600` holds for 200 rows but is
+-- estimated at about 360, `id <= 200 and n >= 801` holds for 200 rows but is estimated at about
+-- 40. Analyzed once (every row sampled) and never again, so the estimates stay put.
+create table public.counted (id int primary key, n int not null);
+alter table public.counted set (autovacuum_enabled = false);
+insert into public.counted select i, 1001 - i from generate_series(1, 1000) i;
+analyze public.counted;
+grant select on public.counted to gw_anon, gw_authenticated;
+create function public.counted_upto(top int) returns setof public.counted language sql stable as $$
+  select * from public.counted where id <= top
+$$;
+grant execute on function public.counted_upto(int) to gw_anon, gw_authenticated;
+
+-- Aggregates through spreads: customers share cities, one order has no customer, two customers
+-- have no orders, so grouping by a spread column or an embedded value merges rows.
+create table public.shoppers (
+  id int primary key,
+  name text not null,
+  city text not null,
+  joined_on date not null
+);
+create table public.orders (
+  id int primary key,
+  shopper_id int references public.shoppers (id),
+  amount int not null,
+  placed_on date not null
+);
+create table public.products (id int primary key, name text not null, price int not null);
+create table public.order_lines (
+  id int primary key,
+  order_id int not null references public.orders (id),
+  product_id int not null references public.products (id),
+  qty int not null
+);
+insert into public.shoppers values
+  (1, 'ann', 'NY', '2020-01-01'), (2, 'bob', 'NY', '2021-06-01'), (3, 'cat', 'LA', '2019-03-01'),
+  (4, 'dan', 'SF', '2022-01-01'), (5, 'eve', 'SF', '2023-01-01');
+insert into public.orders values
+  (1, 1, 10, '2026-01-01'), (2, 2, 20, '2026-01-01'), (3, 3, 5, '2026-01-02'),
+  (4, 1, 7, '2026-01-02'), (5, null, 100, '2026-01-02');
+insert into public.products values (1, 'pen', 2), (2, 'ink', 5);
+insert into public.order_lines values (1, 1, 1, 3), (2, 1, 2, 1), (3, 2, 1, 10), (4, 3, 2, 2);
+grant select on public.shoppers, public.orders, public.products, public.order_lines to gw_anon, gw_authenticated;
+
+-- Which server process (pooled connection) answered: for the test that a connection whose
+-- transaction was cut short by a panic is closed, not reused.
+create function public.backend_pid() returns int language sql volatile as $$ select pg_backend_pid() $$;
+grant execute on function public.backend_pid() to gw_anon;

@@ -17,7 +17,7 @@ use crate::db::{self, Checks, Outcome, TxSettings};
 use crate::error::ApiError;
 use crate::plan::sql::ident;
 use crate::request::media::{self, Media, PlanRequest};
-use crate::request::prefer::{Applied, CountPref, Preferences, TxPref};
+use crate::request::prefer::{Applied, Preferences, TxPref};
 use crate::request::range::{self, RowWindow};
 use crate::request::QueryParams;
 use crate::response::Reply;
@@ -32,6 +32,8 @@ pub struct AppState {
     pub verifier: Verifier,
     pub cache: RwLock<Arc<SchemaCache>>,
     pub prepared: db::PreparedStatements,
+    #[cfg(feature = "test-hooks")]
+    pub test_hooks: crate::test_hooks::TestHooks,
 }
 
 impl AppState {
@@ -234,8 +236,14 @@ fn negotiate_schema(config: &Config, request: &HttpRequest) -> Result<(String, b
     }
 }
 
+/// The query string's `key=value` pairs, decoded (`+` is a space); as in PostgREST, a key
+/// without `=` is no parameter at all.
 fn query_pairs(request: &HttpRequest) -> Vec<(String, String)> {
-    form_urlencoded::parse(request.query.as_bytes())
+    request
+        .query
+        .split('&')
+        .filter(|pair| pair.contains('='))
+        .flat_map(|pair| form_urlencoded::parse(pair.as_bytes()))
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
 }
@@ -303,6 +311,8 @@ impl Context<'_> {
             }),
             authenticated: self.identity.authenticated,
             role,
+            #[cfg(feature = "test-hooks")]
+            panic_mid_transaction: self.state.test_hooks.take_panic(),
         }
     }
 
@@ -415,15 +425,14 @@ impl Context<'_> {
         })
     }
 
-    fn row_window(
-        &self,
-        query: &QueryParams,
-        use_range_header: bool,
-    ) -> Result<RowWindow, ApiError> {
-        let header = match self.request.header("range").filter(|_| use_range_header) {
-            Some(value) => Some(range::parse_range_header(value)?),
-            None => None,
-        };
+    /// The top-level row window; the `Range` header counts for GET only (PostgREST follows
+    /// RFC 9110, which has other methods ignore it).
+    fn row_window(&self, query: &QueryParams) -> Result<RowWindow, ApiError> {
+        let header = self
+            .request
+            .header("range")
+            .filter(|_| self.request.method == "GET")
+            .and_then(range::parse_range_header);
         let top = Vec::new();
         range::combine(
             header,
@@ -438,36 +447,20 @@ impl Context<'_> {
     }
 }
 
-fn resolve_total(
-    count: Option<CountPref>,
-    outcome: &Outcome,
-    max_rows: Option<u64>,
-) -> Option<i64> {
-    match count {
-        None => None,
-        Some(CountPref::Exact) => outcome.total,
-        Some(CountPref::Planned) => outcome.planned_total,
-        Some(CountPref::Estimated) => match (outcome.planned_total, max_rows) {
-            (Some(planned), Some(max)) if planned > max as i64 => Some(planned),
-            _ => outcome.total,
-        },
-    }
-}
-
-/// Status, Content-Range and body of a read-like answer (tables and functions).
+/// Status, Content-Range and body of a read-like answer (tables and functions), with the total
+/// row count the `Prefer: count=` asked for, when there is one.
 fn read_reply(
     ctx: &Context,
     media: Media,
     window: &RowWindow,
     outcome: Outcome,
-    count: Option<CountPref>,
+    total: Option<i64>,
     void: bool,
 ) -> Result<Reply, ApiError> {
-    let total = resolve_total(count, &outcome, ctx.state.config.db_max_rows);
     let (status, content_range) =
         range::status_and_content_range(window.offset, outcome.page_total, total);
     let applied = Applied {
-        count,
+        count: ctx.prefs.count,
         ..ctx.applied()
     };
     let mut reply = Reply::new(status).header("Content-Range", content_range);

@@ -92,14 +92,14 @@ pub(super) async fn rpc_request(ctx: &Context<'_>, name: &str) -> Result<Reply, 
         )
     };
     let query = ctx.query(&filter_pairs)?;
-    let window = ctx.row_window(&query, method != "POST")?;
+    let window = ctx.row_window(&query)?;
     let count = ctx.prefs.count;
     let options = CallOptions {
         query: &query,
         window,
         media,
+        // As PostgREST counts calls: `estimated` counts every row too, `planned` gives no total.
         exact_count: matches!(count, Some(CountPref::Exact | CountPref::Estimated)),
-        planned_count: matches!(count, Some(CountPref::Planned | CountPref::Estimated)),
     };
     let plan = call::call(&ctx.cache, function, &args, &options)?;
     let read_only = method != "POST" || !function.volatile;
@@ -117,5 +117,6 @@ pub(super) async fn rpc_request(ctx: &Context<'_>, name: &str) -> Result<Reply, 
         Ran::Plan(reply) => return Ok(reply),
     };
     let void = function.returns == crate::schema::ReturnShape::Void;
-    read_reply(ctx, media, &window, outcome, count, void)
+    let total = outcome.total;
+    read_reply(ctx, media, &window, outcome, total, void)
 }

@@ -10,7 +10,7 @@ use crate::error::ApiError;
 use crate::plan;
 use crate::plan::mutate::{self, InsertSpec, MutationOptions};
 use crate::request::media::Media;
-use crate::request::prefer::{Applied, CountPref, Resolution, ReturnPref};
+use crate::request::prefer::{Applied, Resolution, ReturnPref};
 use crate::request::{CompareOp, Condition, Operation, QueryParams};
 use crate::response::Reply;
 use crate::schema::Table;
@@ -34,10 +34,10 @@ pub(super) async fn table_request(ctx: &Context<'_>, name: &str) -> Result<Reply
 async fn read(ctx: &Context<'_>, table: &Table) -> Result<Reply, ApiError> {
     let query = ctx.query(&query_pairs(ctx.request))?;
     let media = ctx.media()?;
-    let window = ctx.row_window(&query, true)?;
+    let window = ctx.row_window(&query)?;
     let count = ctx.prefs.count;
-    let exact = matches!(count, Some(CountPref::Exact | CountPref::Estimated));
-    let plan = plan::read_table(&ctx.cache, table, &query, &window, media, count, exact)?;
+    let max_rows = ctx.state.config.db_max_rows;
+    let plan = plan::read_table(&ctx.cache, table, &query, &window, media, count, max_rows)?;
     let outcome = match ctx
         .run(
             plan.explain.as_ref(),
@@ -50,7 +50,8 @@ async fn read(ctx: &Context<'_>, table: &Table) -> Result<Reply, ApiError> {
         Ran::Outcome(outcome) => outcome,
         Ran::Plan(reply) => return Ok(reply),
     };
-    read_reply(ctx, media, &window, outcome, count, false)
+    let total = plan::count::table_total(count, outcome.total, outcome.planned_total, max_rows);
+    read_reply(ctx, media, &window, outcome, total, false)
 }
 
 fn mutation_options<'q>(

@@ -99,8 +99,8 @@ pub struct CallOptions<'a> {
     pub query: &'a QueryParams,
     pub window: RowWindow,
     pub media: Media,
+    /// Count every row (`exact` and `estimated`; PostgREST has no estimate for calls).
     pub exact_count: bool,
-    pub planned_count: bool,
 }
 
 pub fn call(
@@ -228,11 +228,8 @@ pub fn call(
         "with pgrst_source as ({source}) select {count_sql}::int8 as total, pg_catalog.count(_postgrest_t)::int8 as page_total, {} as body, null::text[] as location, null::int8 as inserted, {RESPONSE_GUCS} from ({select}) _postgrest_t",
         body_sql(shape, options.media, &mut builder.params, &columns)
     );
-    let explain = options
-        .planned_count
-        .then(|| Statement::finish(&builder.params, &format!("explain (format json) with pgrst_source as ({source}) select 1 from pgrst_source{where_sql}")));
     Ok(ReadPlan {
         statement: Statement::finish(&builder.params, &sql),
-        explain,
+        explain: None,
     })
 }

@@ -2,6 +2,7 @@
 //! same row: total, page total, body, location, inserted count, response headers and status.
 
 pub mod call;
+pub mod count;
 pub mod mutate;
 pub mod read;
 pub mod sql;
@@ -49,6 +50,12 @@ pub fn body_sql(shape: BodyShape, media: Media, params: &mut Params, columns: &[
         return format!(
             "(case when pg_catalog.count(_postgrest_t) = 0 then '' else {header}::text end) || E'\\n' || coalesce(string_agg(substring(_postgrest_t::text, 2, length(_postgrest_t::text) - 2), E'\\n'), '')"
         );
+    }
+    if media == Media::GeoJson && shape != BodyShape::Nothing {
+        // As PostgREST: PostGIS turns each row into a Feature (its geometry column becomes the
+        // geometry, the other columns the properties). The call is unqualified, so PostGIS is
+        // found through the request's search_path (PGRST_DB_EXTRA_SEARCH_PATH), as in PostgREST.
+        return "json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(ST_AsGeoJSON(_postgrest_t)::json), '[]'))::text".into();
     }
     let strip = |inner: &str| {
         if media.strips_nulls() {
@@ -102,7 +109,7 @@ pub fn window_sql(params: &mut Params, window: &RowWindow) -> String {
 
 pub struct ReadPlan {
     pub statement: Statement,
-    /// `EXPLAIN` of the filtered source, for planned and estimated counts.
+    /// `EXPLAIN` of the count query, for planned and estimated counts of table reads.
     pub explain: Option<Statement>,
 }
 
@@ -114,7 +121,7 @@ pub fn read_table(
     window: &RowWindow,
     media: Media,
     count: Option<CountPref>,
-    exact_count: bool,
+    max_rows: Option<u64>,
 ) -> Result<ReadPlan, ApiError> {
     let mut builder = ReadBuilder::new(cache, query);
     let rel = RelView {
@@ -141,16 +148,13 @@ pub fn read_table(
         source.push_str(&format!(" order by {}", level.order.join(", ")));
     }
     source.push_str(&window_sql(&mut builder.params, window));
-    let count_sql = if exact_count {
-        format!("(select pg_catalog.count(*) {from_where})")
-    } else {
-        "null".to_string()
-    };
+    let (counting, needs_estimate) = count::table_counting(count, max_rows);
+    let count_sql = counting.sql(&from_where);
     let sql = format!(
         "with pgrst_source as ({source}) select {count_sql}::int8 as total, pg_catalog.count(_postgrest_t)::int8 as page_total, {} as body, null::text[] as location, null::int8 as inserted, {RESPONSE_GUCS} from (select * from pgrst_source) _postgrest_t",
         body_sql(BodyShape::Rows, media, &mut builder.params, &level.names())
     );
-    let explain = count.filter(|c| *c != CountPref::Exact).map(|_| {
+    let explain = needs_estimate.then(|| {
         Statement::finish(
             &builder.params,
             &format!("explain (format json) select 1 {from_where}"),

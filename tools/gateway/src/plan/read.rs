@@ -2,10 +2,11 @@
 //! the projection, WHERE conditions and ORDER BY of a level, with embedded relations as
 //! correlated subqueries so each level is filtered, ordered and limited on its own.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::sql::{array_literal, ident, qualified, Params};
 use crate::error::ApiError;
+use crate::request::cast::Cast;
 use crate::request::{
     Aggregate, Condition, EmbedPath, Field, IsValue, JsonKey, JsonStep, Operation, OrderTerm,
     QueryParams, SelectItem,
@@ -23,11 +24,35 @@ pub struct RelView<'a> {
     pub whole_rows: bool,
 }
 
+/// One output column of a level.
+#[derive(Debug, Clone)]
+pub struct Projected {
+    pub expr: String,
+    pub name: String,
+    /// A JSON value (an embed, or a to-many spread's array): grouped as `jsonb`, since `json`
+    /// has no equality.
+    json: bool,
+    /// In a to-one spread's level: the aggregate (and the cast after it) that PostgREST applies
+    /// in the level the spread joins, not in the spread (`...rel(amount.sum())` sums the parent's
+    /// rows). `expr` is then the aggregate's input.
+    hoisted: Option<(Aggregate, Option<Cast>)>,
+}
+
+impl Projected {
+    fn plain(expr: String, name: String) -> Projected {
+        Projected {
+            expr,
+            name,
+            json: false,
+            hoisted: None,
+        }
+    }
+}
+
 /// The SQL pieces of one level.
 #[derive(Debug, Default)]
 pub struct Level {
-    /// (expression, output name) pairs.
-    pub projection: Vec<(String, String)>,
+    pub projection: Vec<Projected>,
     pub conditions: Vec<String>,
     pub order: Vec<String>,
     /// The legacy `select=count` form: one row with the number of matching rows.
@@ -40,10 +65,7 @@ pub struct Level {
 impl Level {
     /// The output names, in order.
     pub fn names(&self) -> Vec<String> {
-        self.projection
-            .iter()
-            .map(|(_, name)| name.clone())
-            .collect()
+        self.projection.iter().map(|p| p.name.clone()).collect()
     }
 
     /// ` group by ...` when the level aggregates by some columns, else nothing.
@@ -62,7 +84,7 @@ impl Level {
         }
         self.projection
             .iter()
-            .map(|(expr, name)| format!("{expr} AS {}", ident(name)))
+            .map(|p| format!("{} AS {}", p.expr, ident(&p.name)))
             .collect::<Vec<_>>()
             .join(", ")
     }
@@ -111,6 +133,20 @@ impl<'a> ReadBuilder<'a> {
         items: &[SelectItem],
         path: &EmbedPath,
     ) -> Result<Level, ApiError> {
+        self.build_level(rel, qualifier, items, path, false)
+    }
+
+    /// `hoisting`: the level is a to-one spread, whose aggregates PostgREST applies in the level
+    /// the spread joins (up to the nearest level that is not such a spread); they are returned
+    /// unapplied, marked in `Projected::hoisted`.
+    fn build_level(
+        &mut self,
+        rel: &RelView<'a>,
+        qualifier: &str,
+        items: &[SelectItem],
+        path: &EmbedPath,
+        hoisting: bool,
+    ) -> Result<Level, ApiError> {
         let mut level = Level::default();
         let embeds: Vec<&SelectItem> = items
             .iter()
@@ -132,17 +168,17 @@ impl<'a> ReadBuilder<'a> {
             };
             level
                 .projection
-                .push(("pg_catalog.count(*)".to_string(), name));
+                .push(Projected::plain("pg_catalog.count(*)".to_string(), name));
             level.counts_rows = true;
         }
-        // What an aggregated level groups by: its plain columns, and the columns its embeds
-        // join on (so their correlated subqueries read only grouped columns).
-        let mut grouped: Vec<String> = Vec::new();
+        // Spread columns by (embed label, output name), for `order=embed(column)`: ordering by
+        // the very expression the level selects (and groups by) keeps an aggregated level valid.
+        let mut spread_exprs: HashMap<(String, String), String> = HashMap::new();
         for item in items.iter().filter(|_| !level.counts_rows) {
             match item {
                 SelectItem::Star => {
                     for column in rel.columns {
-                        level.projection.push((
+                        level.projection.push(Projected::plain(
                             format!("{qualifier}.{}", ident(&column.name)),
                             column.name.clone(),
                         ));
@@ -155,10 +191,13 @@ impl<'a> ReadBuilder<'a> {
                     aggregate,
                     aggregate_cast,
                 } => {
-                    let mut expr = if field.name == "*" && *aggregate == Some(Aggregate::Count) {
-                        "*".to_string()
-                    } else {
-                        self.field_sql(rel, qualifier, field)?
+                    let whole_row = field.name == "*" && *aggregate == Some(Aggregate::Count);
+                    let mut expr = match (whole_row, hoisting) {
+                        (false, _) => self.field_sql(rel, qualifier, field)?,
+                        (true, false) => "*".to_string(),
+                        // `count()` in a spread counts the parent rows that have a related row:
+                        // a value that is null exactly when the spread finds none.
+                        (true, true) => "true".to_string(),
                     };
                     if let Some(cast) = cast {
                         expr = format!("({expr})::{}", cast.sql());
@@ -168,17 +207,11 @@ impl<'a> ReadBuilder<'a> {
                         (None, Some(aggregate)) => aggregate.name().to_string(),
                         (None, None) => field.output_name(),
                     };
-                    match aggregate {
-                        Some(aggregate) => {
-                            expr = format!("pg_catalog.{}({expr})", aggregate.name());
-                            if let Some(cast) = aggregate_cast {
-                                expr = format!("({expr})::{}", cast.sql());
-                            }
-                            level.aggregated = true;
-                        }
-                        None => grouped.push(expr.clone()),
+                    let mut column = Projected::plain(expr, name);
+                    if let Some(aggregate) = aggregate {
+                        column.hoisted = Some((*aggregate, aggregate_cast.clone()));
                     }
-                    level.projection.push((expr, name));
+                    level.projection.push(column);
                 }
                 SelectItem::Embed {
                     children,
@@ -191,11 +224,21 @@ impl<'a> ReadBuilder<'a> {
                     child_path.push(label.clone());
                     self.seen_embeds.insert(child_path.clone());
                     let embed = self.embed(rel, qualifier, item, &child_path)?;
-                    grouped.extend(embed.parent_columns.iter().cloned());
                     if *spread {
-                        level.projection.extend(embed.spread_columns);
+                        for column in embed.spread_columns {
+                            if column.hoisted.is_none() {
+                                spread_exprs.insert(
+                                    (label.clone(), column.name.clone()),
+                                    column.expr.clone(),
+                                );
+                            }
+                            level.projection.push(column);
+                        }
                     } else if !children.is_empty() {
-                        level.projection.push((embed.value_sql, label));
+                        level.projection.push(Projected {
+                            json: true,
+                            ..Projected::plain(embed.value_sql, label)
+                        });
                     }
                     if *inner {
                         level.conditions.push(embed.exists_sql.clone());
@@ -203,9 +246,8 @@ impl<'a> ReadBuilder<'a> {
                 }
             }
         }
-        if level.aggregated {
-            grouped.dedup();
-            level.group_by = grouped;
+        if !hoisting {
+            apply_aggregates(&mut level);
         }
         if path.is_empty() && self.top_level_projection_only {
             return Ok(level);
@@ -219,9 +261,8 @@ impl<'a> ReadBuilder<'a> {
         }
         if let Some(terms) = self.query.orders.get(path).filter(|_| !level.counts_rows) {
             for term in terms {
-                level
-                    .order
-                    .push(self.order_sql(rel, qualifier, term, &embeds)?);
+                let sql = self.order_sql(rel, qualifier, term, &embeds, &spread_exprs)?;
+                level.order.push(sql);
             }
         }
         Ok(level)
@@ -259,29 +300,34 @@ impl<'a> ReadBuilder<'a> {
         qualifier: &str,
         field: &Field,
     ) -> Result<String, ApiError> {
-        let mut sql = if let Some(column) = rel.columns.iter().find(|c| c.name == field.name) {
-            let column_sql = format!("{qualifier}.{}", ident(&field.name));
-            // `->`/`->>` on an array column read it as JSON, as PostgREST does: `tags->0`.
-            if !field.json_path.is_empty() && column.type_sql.ends_with("[]") {
-                format!("to_jsonb({column_sql})")
+        let (mut sql, is_json) =
+            if let Some(column) = rel.columns.iter().find(|c| c.name == field.name) {
+                (
+                    format!("{qualifier}.{}", ident(&field.name)),
+                    matches!(column.type_sql.as_str(), "json" | "jsonb"),
+                )
+            } else if let Some(function) = self.computed_field(rel, &field.name) {
+                let call = format!(
+                    "{}({qualifier}.*)",
+                    qualified(&function.schema, &function.name)
+                );
+                (call, false)
             } else {
-                column_sql
-            }
-        } else if let Some(function) = self.computed_field(rel, &field.name) {
-            format!(
-                "{}({qualifier}.*)",
-                qualified(&function.schema, &function.name)
-            )
-        } else {
-            return Err(ApiError::unknown_column(&rel.display_name, &field.name));
-        };
+                return Err(ApiError::unknown_column(&rel.display_name, &field.name));
+            };
+        // As PostgREST: `->`/`->>` read any type but json and jsonb as JSON first (`tags->0` on
+        // an array, `title->>0` on text), so a path never fails for want of a JSON operator.
+        if !field.json_path.is_empty() && !is_json {
+            sql = format!("to_jsonb({sql})");
+        }
         for step in &field.json_path {
             let (arrow, key) = match step {
                 JsonStep::Arrow(k) => ("->", k),
                 JsonStep::DoubleArrow(k) => ("->>", k),
             };
             let key_sql = match key {
-                JsonKey::Index(i) => i.to_string(),
+                // As PostgREST: the index as written, read as an int (`+0`, `-1`).
+                JsonKey::Index(i) => format!("{}::int", self.params.push(i.clone())),
                 JsonKey::Key(k) => format!("{}::text", self.params.push(k.clone())),
             };
             sql = format!("{sql}{arrow}{key_sql}");
@@ -446,10 +492,17 @@ impl<'a> ReadBuilder<'a> {
         qualifier: &str,
         term: &OrderTerm,
         embeds: &[&SelectItem],
+        spread_exprs: &HashMap<(String, String), String>,
     ) -> Result<String, ApiError> {
-        let expr = match &term.relation {
-            None => self.field_sql(rel, qualifier, &term.field)?,
-            Some(label) => {
+        let selected_by_spread = term.relation.as_ref().and_then(|label| {
+            spread_exprs
+                .get(&(label.clone(), term.field.name.clone()))
+                .filter(|_| term.field.json_path.is_empty())
+        });
+        let expr = match (&term.relation, selected_by_spread) {
+            (None, _) => self.field_sql(rel, qualifier, &term.field)?,
+            (Some(_), Some(expr)) => expr.clone(),
+            (Some(label), None) => {
                 let Some(embed) = embeds
                     .iter()
                     .find(|e| e.embed_label() == Some(label.as_str()))
@@ -557,7 +610,14 @@ impl<'a> ReadBuilder<'a> {
         let relationship = self.relationship(rel, name, hint.as_deref())?;
         let target = self.target_view(&relationship)?;
         let alias = self.alias(name);
-        let mut child = self.level(&target, &alias, children, path)?;
+        let to_one_spread = *spread && relationship.is_to_one();
+        let mut child = self.build_level(&target, &alias, children, path, to_one_spread)?;
+        if *spread && child.aggregated {
+            // PostgREST v14 hoists aggregates out of to-one spreads only.
+            return Err(ApiError::not_implemented(
+                "Aggregates are not implemented for one-to-many or many-to-many spreads.",
+            ));
+        }
         let mut conditions = join_conditions(&relationship, qualifier, &alias);
         if let Cardinality::ManyToMany {
             junction,
@@ -593,15 +653,6 @@ impl<'a> ReadBuilder<'a> {
             conditions.join(" and ")
         };
         let exists_sql = format!("exists (select 1 from {from} where {where_sql})");
-        let parent_columns: Vec<String> = match &relationship.cardinality {
-            Cardinality::ManyToMany { origin_pairs, .. } => {
-                origin_pairs.iter().map(|(_, o)| o).collect::<Vec<_>>()
-            }
-            _ => relationship.pairs.iter().map(|(o, _)| o).collect(),
-        }
-        .into_iter()
-        .map(|column| format!("{qualifier}.{}", ident(column)))
-        .collect();
         let row_alias = self.alias("row");
         let projection = child.select_list();
         let group_by = child.group_by_sql();
@@ -609,17 +660,18 @@ impl<'a> ReadBuilder<'a> {
             let value_sql = format!(
                 "(select row_to_json({row_alias}) from (select {projection} from {from} where {where_sql}{group_by} limit 1) as {row_alias})"
             );
+            // A to-one spread's columns join the parent row; an aggregate among them stays
+            // marked, to be applied in the level that receives it.
             let spread_columns = if *spread {
                 child
                     .projection
-                    .iter()
-                    .map(|(expr, column)| {
-                        (
-                            format!(
-                                "(select {expr} from {from} where {where_sql}{group_by} limit 1)"
-                            ),
-                            column.clone(),
-                        )
+                    .into_iter()
+                    .map(|column| Projected {
+                        expr: format!(
+                            "(select {} from {from} where {where_sql} limit 1)",
+                            column.expr
+                        ),
+                        ..column
                     })
                     .collect()
             } else {
@@ -629,7 +681,6 @@ impl<'a> ReadBuilder<'a> {
                 value_sql,
                 exists_sql,
                 spread_columns,
-                parent_columns,
             });
         }
         let mut inner = format!("select {projection} from {from} where {where_sql}{group_by}");
@@ -650,10 +701,11 @@ impl<'a> ReadBuilder<'a> {
             let spread_columns = child
                 .projection
                 .iter()
-                .map(|(_, column)| {
-                    (
-                        format!("(select coalesce(json_agg({row_alias}.{}), '[]') from ({inner}) as {row_alias})", ident(column)),
-                        column.clone(),
+                .map(|column| Projected {
+                    json: true,
+                    ..Projected::plain(
+                        format!("(select coalesce(json_agg({row_alias}.{}), '[]') from ({inner}) as {row_alias})", ident(&column.name)),
+                        column.name.clone(),
                     )
                 })
                 .collect();
@@ -661,7 +713,6 @@ impl<'a> ReadBuilder<'a> {
                 value_sql: String::new(),
                 exists_sql,
                 spread_columns,
-                parent_columns,
             });
         }
         let value_sql =
@@ -670,8 +721,35 @@ impl<'a> ReadBuilder<'a> {
             value_sql,
             exists_sql,
             spread_columns: Vec::new(),
-            parent_columns,
         })
+    }
+}
+
+/// Applies the level's aggregates (its own, and those its to-one spreads hoisted up to it) and,
+/// when there are any, groups by every other column, as PostgREST's automatic `GROUP BY` does:
+/// plain and spread columns as they are, embedded resources by their JSON value (as `jsonb`).
+fn apply_aggregates(level: &mut Level) {
+    level.aggregated = level.projection.iter().any(|c| c.hoisted.is_some());
+    if !level.aggregated {
+        return;
+    }
+    for column in &mut level.projection {
+        match column.hoisted.take() {
+            Some((aggregate, cast)) => {
+                column.expr = format!("pg_catalog.{}({})", aggregate.name(), column.expr);
+                if let Some(cast) = cast {
+                    column.expr = format!("({})::{}", column.expr, cast.sql());
+                }
+            }
+            None => {
+                if column.json {
+                    column.expr = format!("({})::jsonb", column.expr);
+                }
+                if !level.group_by.contains(&column.expr) {
+                    level.group_by.push(column.expr.clone());
+                }
+            }
+        }
     }
 }
 
@@ -679,9 +757,7 @@ struct BuiltEmbed {
     value_sql: String,
     exists_sql: String,
     /// For a spread embed: the related row's columns as scalar subqueries.
-    spread_columns: Vec<(String, String)>,
-    /// The parent's columns the embed joins on, which an aggregated parent groups by.
-    parent_columns: Vec<String>,
+    spread_columns: Vec<Projected>,
 }
 
 fn join_conditions(relationship: &Relationship, origin: &str, target: &str) -> Vec<String> {

@@ -10,6 +10,9 @@ pub enum Media {
     SingularObject { strip_nulls: bool },
     /// `text/csv`: a header line of column names, then one line per row.
     Csv,
+    /// `application/geo+json`: a GeoJSON FeatureCollection, one Feature per row, built by
+    /// PostGIS' `ST_AsGeoJSON(record)` (so it needs PostGIS and a geometry column).
+    GeoJson,
 }
 
 /// How a request body is encoded.
@@ -34,6 +37,7 @@ impl Media {
                 "application/vnd.pgrst.object+json; nulls=stripped; charset=utf-8"
             }
             Media::Csv => "text/csv; charset=utf-8",
+            Media::GeoJson => "application/geo+json; charset=utf-8",
         }
     }
     pub fn is_singular(self) -> bool {
@@ -155,6 +159,7 @@ pub fn negotiate(accept: Option<&str>) -> Result<Media, ApiError> {
                 return Ok(Media::Json { strip_nulls })
             }
             "text/csv" => return Ok(Media::Csv),
+            "application/geo+json" => return Ok(Media::GeoJson),
             "application/vnd.pgrst.object+json" | "application/vnd.pgrst.object" => {
                 return Ok(Media::SingularObject { strip_nulls })
             }
@@ -239,6 +244,10 @@ mod tests {
             .is_singular());
         assert!(negotiate(Some("text/html, */*")).is_ok());
         assert_eq!(negotiate(Some("text/csv")).unwrap(), Media::Csv);
+        assert_eq!(
+            negotiate(Some("text/xml, application/geo+json")).unwrap(),
+            Media::GeoJson
+        );
         assert_eq!(negotiate(Some("text/xml")).unwrap_err().status, 406);
         let (form, _) = body_as_json(
             Some("application/x-www-form-urlencoded"),

@@ -3,8 +3,10 @@
 
 pub mod cast;
 pub mod filter;
+mod grammar;
 pub mod media;
 pub mod order;
+mod parsec;
 pub mod prefer;
 pub mod range;
 pub mod select;
@@ -40,8 +42,8 @@ impl QueryParams {
         for (key, value) in pairs {
             match key.as_str() {
                 "select" => params.select = select::parse_select(value)?,
-                "columns" => params.columns = Some(parse_name_list(value)),
-                "on_conflict" => params.on_conflict = Some(parse_name_list(value)),
+                "columns" => params.columns = Some(grammar::columns("columns", value)?),
+                "on_conflict" => params.on_conflict = Some(grammar::columns("on_conflict", value)?),
                 _ => params.add_keyed(key, value)?,
             }
         }
@@ -68,15 +70,14 @@ impl QueryParams {
             ("and", true, false),
         ] {
             if let Some(path) = strip_key_suffix(key, suffix) {
-                let children = filter::parse_logic_tree(value)?;
-                self.conditions.push((
-                    path,
-                    Condition::Logic {
-                        and,
-                        negated,
-                        children,
-                    },
-                ));
+                let operator = match (and, negated) {
+                    (true, true) => "not.and",
+                    (false, true) => "not.or",
+                    (true, false) => "and",
+                    (false, false) => "or",
+                };
+                let condition = filter::parse_logic_tree(operator, value)?;
+                self.conditions.push((path, condition));
                 return Ok(());
             }
         }
@@ -86,34 +87,22 @@ impl QueryParams {
         }
         for (suffix, is_limit) in [("limit", true), ("offset", false)] {
             if let Some(path) = strip_key_suffix(key, suffix) {
-                let n: i64 = value.trim().parse().map_err(|_| {
-                    ApiError::query_param(
-                        format!("failed to parse {suffix} parameter ({value})"),
-                        "expected an integer",
-                    )
-                })?;
-                if is_limit {
-                    self.limits.insert(path, n)
-                } else {
-                    self.offsets.insert(path, n)
-                };
+                // As PostgREST: a value that is not an integer is ignored.
+                if let Some(n) = range::parse_count(value) {
+                    if is_limit {
+                        self.limits.insert(path, n)
+                    } else {
+                        self.offsets.insert(path, n)
+                    };
+                }
                 return Ok(());
             }
         }
-        let (path, field) = split_embed_key(key);
-        let field = select::parse_field(&field)?;
+        let (path, field) = grammar::tree_path(key)?;
         let condition = filter::parse_filter(field, value)?;
         self.conditions.push((path, condition));
         Ok(())
     }
-}
-
-fn parse_name_list(value: &str) -> Vec<String> {
-    value
-        .split(',')
-        .map(|s| s.trim().trim_matches('"').to_string())
-        .filter(|s| !s.is_empty())
-        .collect()
 }
 
 /// `order` -> Some([]), `rel.order` -> Some(["rel"]), `ordering` -> None.
@@ -126,18 +115,6 @@ fn strip_key_suffix(key: &str, suffix: &str) -> Option<EmbedPath> {
         return None;
     }
     Some(prefix.split('.').map(str::to_string).collect())
-}
-
-/// `rel.sub.col` -> (["rel", "sub"], "col"); JSON arrows stay with the column.
-fn split_embed_key(key: &str) -> (EmbedPath, String) {
-    let head_end = key.find("->").unwrap_or(key.len());
-    match key[..head_end].rfind('.') {
-        Some(dot) => (
-            key[..dot].split('.').map(str::to_string).collect(),
-            key[dot + 1..].to_string(),
-        ),
-        None => (Vec::new(), key.to_string()),
-    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! `order=col.desc.nullslast,other` terms.
 
-use super::select::{parse_field, Field};
-use super::split::split_top_level;
+use super::grammar;
+use super::select::Field;
 use crate::error::ApiError;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -13,63 +13,9 @@ pub struct OrderTerm {
     pub nulls_first: Option<bool>,
 }
 
+/// `order=`, parsed by PostgREST's grammar (`grammar.rs`).
 pub fn parse_order(value: &str) -> Result<Vec<OrderTerm>, ApiError> {
-    let mut terms = Vec::new();
-    for raw in split_top_level(value, ',') {
-        let raw = raw.trim();
-        if raw.is_empty() {
-            continue;
-        }
-        let mut parts: Vec<&str> = raw.rsplitn(3, '.').collect();
-        parts.reverse();
-        let mut descending = None;
-        let mut nulls_first = None;
-        if parts.len() > 1 {
-            match parts[parts.len() - 1] {
-                "nullsfirst" => nulls_first = Some(true),
-                "nullslast" => nulls_first = Some(false),
-                _ => {}
-            }
-            if nulls_first.is_some() {
-                parts.pop();
-            }
-        }
-        if parts.len() > 1 {
-            match parts[parts.len() - 1] {
-                "asc" => descending = Some(false),
-                "desc" => descending = Some(true),
-                _ => {}
-            }
-            if descending.is_some() {
-                parts.pop();
-            }
-        }
-        let target = parts.join(".");
-        let (relation, field_text) = match target.split_once('(') {
-            Some((rel, rest)) => match rest.strip_suffix(')') {
-                Some(col) => (Some(rel.to_string()), col.to_string()),
-                None => return Err(order_error(value, "unclosed '(' in related order")),
-            },
-            None => (None, target.clone()),
-        };
-        if field_text.contains('.') {
-            return Err(order_error(
-                value,
-                "expected column[.asc|.desc][.nullsfirst|.nullslast]",
-            ));
-        }
-        terms.push(OrderTerm {
-            relation,
-            field: parse_field(&field_text)?,
-            descending,
-            nulls_first,
-        });
-    }
-    Ok(terms)
-}
-
-fn order_error(value: &str, details: &str) -> ApiError {
-    ApiError::query_param(format!("\"failed to parse order ({value})\""), details)
+    grammar::order(value)
 }
 
 #[cfg(test)]
@@ -88,5 +34,6 @@ mod tests {
         assert_eq!(terms[3].field.name, "data");
         assert_eq!(terms[4].relation.as_deref(), Some("author"));
         assert!(parse_order("a.sideways").is_err());
+        assert!(parse_order("").is_err());
     }
 }

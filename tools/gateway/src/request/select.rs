@@ -1,14 +1,16 @@
-//! The `select=` grammar: columns, `alias:column`, `column::cast`, JSON paths, `*`, and
-//! embedded resources `alias:relation!hint!inner(...)`.
+//! What `select=` asks for: columns, `alias:column`, `column::cast`, JSON paths, `*`,
+//! aggregates, and embedded resources `alias:relation!hint!inner(...)` (parsed in `grammar.rs`).
 
 use super::cast::Cast;
-use super::split::{abbreviate, nesting_depth, split_top_level, unquote, MAX_NESTING};
+use super::grammar;
+use super::split::{abbreviate, nesting_depth, MAX_NESTING};
 use crate::error::ApiError;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum JsonKey {
     Key(String),
-    Index(i64),
+    /// An array index as written, with its sign: `+0`, `-1` (SQL reads it as `int`).
+    Index(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -27,15 +29,19 @@ pub struct Field {
 }
 
 impl Field {
-    /// The key PostgREST gives this field in the result: the last JSON key, else the column.
+    /// The key PostgREST gives this field in the result: the last key of its JSON path, else
+    /// the column (`data->1->name->>2` is `name`, `tags->0` is `tags`).
     pub fn output_name(&self) -> String {
-        match self.json_path.last() {
-            Some(JsonStep::Arrow(k) | JsonStep::DoubleArrow(k)) => match k {
-                JsonKey::Key(s) => s.clone(),
-                JsonKey::Index(i) => i.to_string(),
-            },
-            None => self.name.clone(),
-        }
+        self.json_path
+            .iter()
+            .rev()
+            .find_map(|step| match step {
+                JsonStep::Arrow(JsonKey::Key(k)) | JsonStep::DoubleArrow(JsonKey::Key(k)) => {
+                    Some(k.clone())
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| self.name.clone())
     }
 }
 
@@ -50,17 +56,6 @@ pub enum Aggregate {
 }
 
 impl Aggregate {
-    fn from_name(name: &str) -> Option<Aggregate> {
-        Some(match name {
-            "count" => Aggregate::Count,
-            "sum" => Aggregate::Sum,
-            "avg" => Aggregate::Avg,
-            "min" => Aggregate::Min,
-            "max" => Aggregate::Max,
-            _ => return None,
-        })
-    }
-
     /// The function's name: also the output key when the client gives no alias.
     pub fn name(self) -> &'static str {
         match self {
@@ -108,263 +103,24 @@ impl SelectItem {
     }
 }
 
-/// The `select=` parameter, with embeds nested at most `MAX_NESTING` deep.
+/// The `select=` parameter, with embeds nested at most `MAX_NESTING` deep, parsed by
+/// PostgREST's grammar (`grammar.rs`).
 pub fn parse_select(input: &str) -> Result<Vec<SelectItem>, ApiError> {
     if nesting_depth(input) > MAX_NESTING {
-        return Err(select_error(
-            input,
-            &format!("embedded resources may nest at most {MAX_NESTING} levels of parentheses"),
-        ));
-    }
-    parse_select_list(input)
-}
-
-fn parse_select_list(input: &str) -> Result<Vec<SelectItem>, ApiError> {
-    let mut items = Vec::new();
-    for raw in split_top_level(input, ',') {
-        let item = raw.trim();
-        if item.is_empty() {
-            if input.trim().is_empty() {
-                continue;
-            }
-            return Err(select_error(input, "empty item in select"));
-        }
-        items.push(parse_item(item, input)?);
-    }
-    if items.is_empty() {
-        items.push(SelectItem::Star);
-    }
-    Ok(items)
-}
-
-fn select_error(input: &str, details: &str) -> ApiError {
-    ApiError::query_param(
-        format!(
-            "\"failed to parse select parameter ({})\"",
-            abbreviate(input)
-        ),
-        details,
-    )
-}
-
-fn parse_item(item: &str, whole: &str) -> Result<SelectItem, ApiError> {
-    if item == "*" {
-        return Ok(SelectItem::Star);
-    }
-    let (spread, item) = match item.strip_prefix("...") {
-        Some(rest) => (true, rest),
-        None => (false, item),
-    };
-    let (alias, rest) = split_alias(item);
-    if !spread {
-        if let Some(column) = parse_aggregate(rest, alias.clone(), whole)? {
-            return Ok(column);
-        }
-    }
-    if let Some(open) = find_unquoted(rest, '(') {
-        if !rest.ends_with(')') {
-            return Err(select_error(
-                whole,
-                "an embedded resource must end with ')'",
-            ));
-        }
-        let head = &rest[..open];
-        let inside = &rest[open + 1..rest.len() - 1];
-        let mut parts = head.split('!');
-        let name = unquote(parts.next().unwrap_or_default().trim());
-        if name.is_empty() {
-            return Err(select_error(whole, "an embedded resource needs a name"));
-        }
-        let mut hint = None;
-        let mut inner = false;
-        for modifier in parts {
-            match modifier {
-                "inner" => inner = true,
-                "left" => inner = false,
-                other if hint.is_none() => hint = Some(other.to_string()),
-                _ => {
-                    return Err(select_error(
-                        whole,
-                        "too many '!' modifiers on an embedded resource",
-                    ))
-                }
-            }
-        }
-        let children = if inside.trim().is_empty() {
-            Vec::new()
-        } else {
-            parse_select_list(inside)?
-        };
-        return Ok(SelectItem::Embed {
-            name,
-            alias,
-            hint,
-            inner,
-            spread,
-            children,
-        });
-    }
-    if spread {
-        return Err(select_error(
-            whole,
-            "the spread operator '...' applies to embedded resources only",
-        ));
-    }
-    let (field_text, cast) = match rest.find("::") {
-        Some(i) => {
-            let text = &rest[i + 2..];
-            let cast = Cast::parse(text)
-                .ok_or_else(|| select_error(whole, &format!("'{text}' is not a type name; a cast takes a type, optionally schema-qualified, with optional []")))?;
-            (&rest[..i], Some(cast))
-        }
-        None => (rest, None),
-    };
-    let field = parse_field(field_text.trim())?;
-    Ok(SelectItem::Column {
-        field,
-        alias,
-        cast,
-        aggregate: None,
-        aggregate_cast: None,
-    })
-}
-
-/// `count()`, `col.sum()`, `col::numeric.avg()::int`, ... or `None` when `rest` is no aggregate.
-fn parse_aggregate(
-    rest: &str,
-    alias: Option<String>,
-    whole: &str,
-) -> Result<Option<SelectItem>, ApiError> {
-    let Some(call) = rest.find("()") else {
-        return Ok(None);
-    };
-    let (head, tail) = (&rest[..call], &rest[call + 2..]);
-    let (field_text, function) = match head.rsplit_once('.') {
-        Some((field, function)) => (Some(field), function),
-        None => (None, head),
-    };
-    let Some(aggregate) = Aggregate::from_name(function.trim()) else {
-        return Ok(None);
-    };
-    let aggregate_cast = match tail.trim() {
-        "" => None,
-        cast => match cast.strip_prefix("::").and_then(Cast::parse) {
-            Some(cast) => Some(cast),
-            None => {
-                return Err(select_error(
-                    whole,
-                    &format!("'{cast}' after an aggregate is not a cast to a type name"),
-                ))
-            }
-        },
-    };
-    let (field, cast) = match field_text {
-        None if aggregate == Aggregate::Count => (
-            Field {
-                name: "*".to_string(),
-                json_path: Vec::new(),
-            },
-            None,
-        ),
-        None => {
-            return Err(select_error(
-                whole,
-                &format!("{}() needs a column, e.g. amount.{}()", function, function),
-            ))
-        }
-        Some(text) => {
-            let (column, cast) = match text.find("::") {
-                Some(i) => {
-                    let cast = Cast::parse(&text[i + 2..]).ok_or_else(|| {
-                        select_error(whole, &format!("'{}' is not a type name", &text[i + 2..]))
-                    })?;
-                    (&text[..i], Some(cast))
-                }
-                None => (text, None),
-            };
-            (parse_field(column.trim())?, cast)
-        }
-    };
-    Ok(Some(SelectItem::Column {
-        field,
-        alias,
-        cast,
-        aggregate: Some(aggregate),
-        aggregate_cast,
-    }))
-}
-
-fn find_unquoted(s: &str, wanted: char) -> Option<usize> {
-    let mut in_quotes = false;
-    for (i, c) in s.char_indices() {
-        match c {
-            '"' => in_quotes = !in_quotes,
-            c if c == wanted && !in_quotes => return Some(i),
-            _ => {}
-        }
-    }
-    None
-}
-
-/// `alias:rest`, where the colon is not part of a `::` cast.
-fn split_alias(item: &str) -> (Option<String>, &str) {
-    let bytes = item.as_bytes();
-    let mut in_quotes = false;
-    for (i, &b) in bytes.iter().enumerate() {
-        match b {
-            b'"' => in_quotes = !in_quotes,
-            b'(' if !in_quotes => break,
-            b':' if !in_quotes => {
-                let double = bytes.get(i + 1) == Some(&b':') || (i > 0 && bytes[i - 1] == b':');
-                if double {
-                    return (None, item);
-                }
-                return (Some(unquote(item[..i].trim())), item[i + 1..].trim());
-            }
-            _ => {}
-        }
-    }
-    (None, item)
-}
-
-/// Parses `col`, `"my col"`, `data->a->>b`, `arr->0`.
-pub fn parse_field(text: &str) -> Result<Field, ApiError> {
-    let mut segments = Vec::new();
-    let mut rest = text;
-    let name_end = rest.find("->").unwrap_or(rest.len());
-    let name = unquote(rest[..name_end].trim());
-    rest = &rest[name_end..];
-    while !rest.is_empty() {
-        let text_op = rest.starts_with("->>");
-        rest = &rest[if text_op { 3 } else { 2 }..];
-        let end = rest.find("->").unwrap_or(rest.len());
-        let raw_key = rest[..end].trim();
-        rest = &rest[end..];
-        if raw_key.is_empty() {
-            return Err(ApiError::query_param(
-                format!("\"failed to parse json path ({text})\""),
-                "empty key in JSON path",
-            ));
-        }
-        let key = match raw_key.parse::<i64>() {
-            Ok(i) if !raw_key.starts_with('"') => JsonKey::Index(i),
-            _ => JsonKey::Key(unquote(raw_key).trim_matches('\'').to_string()),
-        };
-        segments.push(if text_op {
-            JsonStep::DoubleArrow(key)
-        } else {
-            JsonStep::Arrow(key)
-        });
-    }
-    if name.is_empty() {
         return Err(ApiError::query_param(
-            format!("\"failed to parse field ({text})\""),
-            "empty column name",
+            format!(
+                "\"failed to parse select parameter ({})\"",
+                abbreviate(input)
+            ),
+            format!("embedded resources may nest at most {MAX_NESTING} levels of parentheses"),
         ));
     }
-    Ok(Field {
-        name,
-        json_path: segments,
+    let items = grammar::select(input)?;
+    // An empty select (`select=`) selects every column, as in PostgREST.
+    Ok(if items.is_empty() {
+        vec![SelectItem::Star]
+    } else {
+        items
     })
 }
 
@@ -398,45 +154,19 @@ mod tests {
         }
         match &items[4] {
             SelectItem::Column { field, .. } => {
-                assert_eq!(field.json_path, vec![JsonStep::Arrow(JsonKey::Index(0))])
+                assert_eq!(
+                    field.json_path,
+                    vec![JsonStep::Arrow(JsonKey::Index("+0".into()))]
+                );
+                assert_eq!(field.output_name(), "tags");
             }
             other => panic!("unexpected {other:?}"),
         }
+        assert_eq!(parse_select("").unwrap(), vec![SelectItem::Star]);
     }
 
     #[test]
-    fn parses_embeds_with_hints_and_inner() {
-        let items =
-            parse_select("*,author:users!posts_author_fkey!inner(id,name),comments(*)").unwrap();
-        match &items[1] {
-            SelectItem::Embed {
-                name,
-                alias,
-                hint,
-                inner,
-                children,
-                ..
-            } => {
-                assert_eq!(name, "users");
-                assert_eq!(alias.as_deref(), Some("author"));
-                assert_eq!(hint.as_deref(), Some("posts_author_fkey"));
-                assert!(*inner);
-                assert_eq!(children.len(), 2);
-            }
-            other => panic!("unexpected {other:?}"),
-        }
-        assert!(matches!(
-            &parse_select("id,...authors(name)").unwrap()[1],
-            SelectItem::Embed { spread: true, .. }
-        ));
-        assert!(parse_select("...name").is_err());
-        assert!(matches!(
-            &parse_select("count()").unwrap()[0],
-            SelectItem::Column {
-                aggregate: Some(Aggregate::Count),
-                ..
-            }
-        ));
+    fn casts_are_type_names_only() {
         match &parse_select("total:price::numeric.sum()::int").unwrap()[0] {
             SelectItem::Column {
                 field,
@@ -456,8 +186,13 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
-        assert!(parse_select("price.sum()::int or true").is_err());
-        assert!(parse_select("price::text;drop").is_err());
-        assert!(parse_select("id::int is not null or true").is_err());
+        for refused in [
+            "price.sum()::int or true",
+            "price::text;drop",
+            "id::int is not null or true",
+        ] {
+            assert!(parse_select(refused).is_err(), "{refused}");
+        }
+        assert!(parse_select(&"a(".repeat(20)).is_err());
     }
 }

@@ -135,6 +135,11 @@ pub fn base_settings(authenticator: &str) -> std::collections::HashMap<&'static 
     let mut m = std::collections::HashMap::new();
     m.insert("PGRST_DB_URI", authenticator.to_string());
     m.insert("PGRST_DB_SCHEMAS", "public,extra".to_string());
+    // PostGIS lives in `extensions`, as on Supabase (tests/fixture.sql).
+    m.insert(
+        "PGRST_DB_EXTRA_SEARCH_PATH",
+        "public,extensions".to_string(),
+    );
     m.insert("PGRST_DB_ANON_ROLE", "gw_anon".to_string());
     m.insert("PGRST_JWT_SECRET", SECRET.to_string());
     m.insert("PGRST_JWT_AUD", "authenticated".to_string());
