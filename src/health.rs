@@ -20,7 +20,7 @@ pub async fn handle(req: Request, context: RequestContext) -> Result<Response, A
     }
     let config_problems: Vec<String> = context.config_problems().iter().map(ToString::to_string).collect();
     let postgrest = match context.config() {
-        Ok(config) => probe_postgrest(&config.postgrest_url, &config.anon_key).await,
+        Ok(config) => probe_postgrest(&config.postgrest_url, &config.publishable_key).await,
         Err(_) => json!({ "ok": false, "error": "not configured" }),
     };
     let healthy = config_problems.is_empty() && postgrest["ok"] == true;

@@ -2,8 +2,9 @@
 //!
 //! It turns an HTTP request into a verified caller and a PostgREST client acting under that
 //! caller's own JWT, and turns every failure into the project's one JSON error shape. It holds
-//! only what two or more functions need: auth (JWT verification and role tokens), db
-//! (PostgREST access and error mapping), http (request reading, responses, CORS, request ids),
+//! only what two or more functions need: auth (JWT verification and role tokens), privileged (the
+//! one check for endpoints only services and operators may call), db (PostgREST access and error
+//! mapping), http (request reading, responses, CORS, request ids),
 //! config (variables and secrets, validated once), crypto (HMAC, constant-time compare,
 //! randomness), clock (the JS clock on wasm), time (RFC 3339 instants as integers), logging (one JSON line per request)
 //! and security_events (recording what happened to users' secrets, privileged calls and
@@ -11,6 +12,10 @@
 //!
 //! It is not a framework: functions own their routes and their logic, and pure logic never
 //! sees a `worker` type.
+
+#[cfg(test)]
+#[macro_use]
+mod test_support;
 
 pub mod auth;
 pub mod clock;
@@ -20,5 +25,6 @@ pub mod db;
 pub mod error;
 pub mod http;
 pub mod logging;
+pub mod privileged;
 pub mod security_events;
 pub mod time;

@@ -1,14 +1,26 @@
-//! When to fetch the JWKS: a pure state machine (time passed in) plus the small fetch trait the
-//! edge layer implements with `worker::Fetch`.
+//! When to fetch the JWKS, and what to use while a fetch fails: a state machine (time passed in),
+//! one fetch shared by every request that needs it, and the small fetch trait the edge layer
+//! implements with `worker::Fetch` (with its timeout and body-size cap).
 //!
-//! Keys are reused for `ttl_seconds`. A token naming an unknown `kid` (a key rotated in since the
-//! last fetch) triggers a refetch, but at most once per `min_refetch_interval_seconds`, so an
-//! attacker sending made-up `kid`s cannot turn every request into a request to the JWKS URL. A
-//! failed fetch is likewise not retried within that interval. An expired set is not used after
-//! a failed refetch: a key removed from the JWKS may have been removed because it leaked.
+//! - Keys are fresh for `ttl_seconds`; after that the next request refreshes them.
+//! - A token naming an unknown `kid` (a key rotated in since the last fetch) triggers a refetch,
+//!   but at most once per `min_refetch_interval_seconds`, so an attacker sending made-up `kid`s
+//!   cannot turn every request into a request to the JWKS URL. A failed fetch is likewise not
+//!   retried within that interval.
+//! - One fetch at a time per isolate: a request that needs keys while a fetch is under way waits
+//!   for that fetch instead of starting another. Should the request driving it go away, the
+//!   next waiter takes over.
+//! - When a refresh fails, the last good set stays usable for `max_stale_seconds` past its
+//!   freshness, so a slow or dead key endpoint does not turn every request into a 503 while
+//!   the cached keys are still good; requests with known keys do not even wait for a refresh
+//!   someone else is running. After that bound the set is dropped: a key removed from the JWKS
+//!   may have been removed because it leaked.
 
+use std::cell::RefCell;
 use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
 
 use super::Jwks;
 
@@ -16,6 +28,8 @@ use super::Jwks;
 pub struct JwksCachePolicy {
     pub ttl_seconds: u64,
     pub min_refetch_interval_seconds: u64,
+    /// How long past `ttl_seconds` the last good set is used while refreshes fail.
+    pub max_stale_seconds: u64,
 }
 
 impl Default for JwksCachePolicy {
@@ -23,19 +37,35 @@ impl Default for JwksCachePolicy {
         JwksCachePolicy {
             ttl_seconds: 600,
             min_refetch_interval_seconds: 30,
+            max_stale_seconds: 1800,
         }
     }
 }
 
-/// One per isolate (keep it in a `thread_local!` `Rc<RefCell<JwksCache>>`): Workers run one
-/// thread per isolate, and requests interleave only at `.await`s, which never happen while the
-/// cache is borrowed.
+/// One per isolate (the edge layer keeps it in a `thread_local!`): Workers run one thread per
+/// isolate, and requests interleave only at `.await`s, which never happen while the cache is
+/// borrowed.
 pub struct JwksCache {
     policy: JwksCachePolicy,
     keys: Option<Rc<Jwks>>,
     fetched_at: u64,
     last_attempt_at: Option<u64>,
     last_failure: Option<(u64, String)>,
+    in_flight: Option<Rc<Flight>>,
+    fetches: u64,
+}
+
+/// What the health report shows about the cache; no fetch is made to produce it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JwksCacheStatus {
+    /// `kid`s of the cached set (empty when nothing usable is cached).
+    pub key_ids: Vec<String>,
+    /// Seconds since the cached set was fetched.
+    pub age_seconds: Option<u64>,
+    /// Whether the set is past its freshness but still used because refreshes fail.
+    pub stale: bool,
+    pub fetches: u64,
+    pub last_failure: Option<String>,
 }
 
 impl JwksCache {
@@ -46,6 +76,8 @@ impl JwksCache {
             fetched_at: 0,
             last_attempt_at: None,
             last_failure: None,
+            in_flight: None,
+            fetches: 0,
         }
     }
 
@@ -53,16 +85,22 @@ impl JwksCache {
         self.policy
     }
 
-    /// The cached set, if one was fetched less than `ttl_seconds` ago.
+    /// The cached set, if fetched less than `ttl_seconds` ago.
     pub fn fresh_keys(&self, now_seconds: u64) -> Option<Rc<Jwks>> {
-        let expires_at = self.fetched_at.saturating_add(self.policy.ttl_seconds);
-        self.keys
-            .as_ref()
-            .filter(|_| now_seconds < expires_at)
-            .cloned()
+        self.keys_younger_than(self.policy.ttl_seconds, now_seconds)
     }
 
-    /// Whether an empty or expired cache may be filled now: not within the interval after a
+    /// The cached set while it may still be used: fresh, or stale by at most
+    /// `max_stale_seconds`.
+    pub fn usable_keys(&self, now_seconds: u64) -> Option<Rc<Jwks>> {
+        let limit = self
+            .policy
+            .ttl_seconds
+            .saturating_add(self.policy.max_stale_seconds);
+        self.keys_younger_than(limit, now_seconds)
+    }
+
+    /// Whether an empty or expired cache may be refreshed now: not within the interval after a
     /// failed attempt.
     pub fn may_fetch(&self, now_seconds: u64) -> bool {
         self.last_failure
@@ -77,9 +115,15 @@ impl JwksCache {
             .is_none_or(|attempted_at| self.interval_passed(attempted_at, now_seconds))
     }
 
+    /// Whether a fetch is under way (which a waiting request joins rather than repeats).
+    pub fn is_fetching(&self) -> bool {
+        self.in_flight.is_some()
+    }
+
     /// Call before awaiting the fetch, so requests interleaved with it see the attempt.
     pub fn record_attempt(&mut self, now_seconds: u64) {
         self.last_attempt_at = Some(now_seconds);
+        self.fetches += 1;
     }
 
     pub fn record_success(&mut self, jwks: Jwks, now_seconds: u64) -> Rc<Jwks> {
@@ -101,13 +145,39 @@ impl JwksCache {
             .map(|(_, reason)| reason.as_str())
     }
 
+    pub fn status(&self, now_seconds: u64) -> JwksCacheStatus {
+        let usable = self.usable_keys(now_seconds);
+        JwksCacheStatus {
+            key_ids: usable
+                .as_ref()
+                .map(|keys| keys.key_ids().map(String::from).collect())
+                .unwrap_or_default(),
+            age_seconds: self
+                .keys
+                .as_ref()
+                .map(|_| now_seconds.saturating_sub(self.fetched_at)),
+            stale: usable.is_some() && self.fresh_keys(now_seconds).is_none(),
+            fetches: self.fetches,
+            last_failure: self.last_failure().map(String::from),
+        }
+    }
+
+    fn keys_younger_than(&self, seconds: u64, now_seconds: u64) -> Option<Rc<Jwks>> {
+        let expires_at = self.fetched_at.saturating_add(seconds);
+        self.keys
+            .as_ref()
+            .filter(|_| now_seconds < expires_at)
+            .cloned()
+    }
+
     fn interval_passed(&self, since: u64, now_seconds: u64) -> bool {
         now_seconds >= since.saturating_add(self.policy.min_refetch_interval_seconds)
     }
 }
 
 /// Fetches the JWKS document. Returns the body of a 2xx response, or a short log-safe reason
-/// (status, network error) for anything else. No `Send` bound: Workers futures are not `Send`.
+/// (status, network error, timeout, size) for anything else. No `Send` bound: Workers futures
+/// are not `Send`.
 pub trait JwksFetcher {
     fn fetch_jwks(&self) -> impl Future<Output = Result<String, String>>;
 }
@@ -119,5 +189,123 @@ where
 {
     fn fetch_jwks(&self) -> impl Future<Output = Result<String, String>> {
         self()
+    }
+}
+
+/// Fetches the JWKS now, or waits for the fetch already under way: the new set, or `None` when
+/// the fetch failed (the reason is in the cache). Callers decide beforehand whether a fetch is
+/// allowed; joining one under way always is.
+pub(super) async fn refresh<F: JwksFetcher>(
+    cache: &RefCell<JwksCache>,
+    fetcher: &F,
+    now_seconds: u64,
+) -> Option<Rc<Jwks>> {
+    loop {
+        let under_way = cache.borrow().in_flight.clone();
+        if let Some(flight) = under_way {
+            match (WaitForLanding { flight }).await {
+                Landing::Fetched(keys) => return Some(keys),
+                Landing::Failed => return None,
+                Landing::Abandoned => continue,
+            }
+        }
+        let flight = Rc::new(Flight::default());
+        {
+            let mut cache = cache.borrow_mut();
+            cache.in_flight = Some(Rc::clone(&flight));
+            cache.record_attempt(now_seconds);
+        }
+        let mut pilot = Pilot {
+            cache,
+            flight,
+            landed: false,
+        };
+        let outcome = fetcher
+            .fetch_jwks()
+            .await
+            .and_then(|document| Jwks::from_json(&document));
+        return pilot.land(outcome, now_seconds);
+    }
+}
+
+/// One fetch of the JWKS, which the requests waiting for keys share.
+#[derive(Default)]
+struct Flight {
+    landing: RefCell<Option<Landing>>,
+    waiters: RefCell<Vec<Waker>>,
+}
+
+#[derive(Clone)]
+enum Landing {
+    Fetched(Rc<Jwks>),
+    Failed,
+    /// The request driving the fetch went away before it ended.
+    Abandoned,
+}
+
+impl Flight {
+    fn finish(&self, landing: Landing) {
+        *self.landing.borrow_mut() = Some(landing);
+        for waiter in self.waiters.borrow_mut().drain(..) {
+            waiter.wake();
+        }
+    }
+}
+
+struct WaitForLanding {
+    flight: Rc<Flight>,
+}
+
+impl Future for WaitForLanding {
+    type Output = Landing;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Landing> {
+        if let Some(landing) = self.flight.landing.borrow().clone() {
+            return Poll::Ready(landing);
+        }
+        self.flight.waiters.borrow_mut().push(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+/// Held by the request driving a fetch: records its outcome and wakes the waiters, or, when
+/// dropped before that (the request went away), lets the next waiter take over.
+struct Pilot<'a> {
+    cache: &'a RefCell<JwksCache>,
+    flight: Rc<Flight>,
+    landed: bool,
+}
+
+impl Pilot<'_> {
+    fn land(&mut self, outcome: Result<Jwks, String>, now_seconds: u64) -> Option<Rc<Jwks>> {
+        self.landed = true;
+        let landing = {
+            let mut cache = self.cache.borrow_mut();
+            cache.in_flight = None;
+            match outcome {
+                Ok(jwks) => Landing::Fetched(cache.record_success(jwks, now_seconds)),
+                Err(reason) => {
+                    cache.record_failure(reason, now_seconds);
+                    Landing::Failed
+                }
+            }
+        };
+        self.flight.finish(landing.clone());
+        match landing {
+            Landing::Fetched(keys) => Some(keys),
+            Landing::Failed | Landing::Abandoned => None,
+        }
+    }
+}
+
+impl Drop for Pilot<'_> {
+    fn drop(&mut self) {
+        if self.landed {
+            return;
+        }
+        if let Ok(mut cache) = self.cache.try_borrow_mut() {
+            cache.in_flight = None;
+        }
+        self.flight.finish(Landing::Abandoned);
     }
 }

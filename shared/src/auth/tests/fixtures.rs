@@ -1,7 +1,4 @@
-//! Test keys, token signing and a poll-once executor shared by the auth tests.
-
-use std::future::Future;
-use std::task::{Context, Poll, Waker};
+//! Test keys and token signing shared by the auth tests.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -36,6 +33,19 @@ pub const JOSE_VECTORS: &str = match std::str::from_utf8(fixture!("jose-vectors.
     Err(_) => panic!("fixture is not UTF-8"),
 };
 pub const JWKS_ROTATED: &str = match std::str::from_utf8(fixture!("jwks-rotated.json")) {
+    Ok(text) => text,
+    Err(_) => panic!("fixture is not UTF-8"),
+};
+/// The private halves of `ec-a`, `ec-b` and `rsa-a` as `supabase gen signing-key` prints keys.
+pub const EC_A_PRIVATE_JWK: &str = match std::str::from_utf8(fixture!("ec-a.private.jwk.json")) {
+    Ok(text) => text,
+    Err(_) => panic!("fixture is not UTF-8"),
+};
+pub const EC_B_PRIVATE_JWK: &str = match std::str::from_utf8(fixture!("ec-b.private.jwk.json")) {
+    Ok(text) => text,
+    Err(_) => panic!("fixture is not UTF-8"),
+};
+pub const RSA_A_PRIVATE_JWK: &str = match std::str::from_utf8(fixture!("rsa-a.private.jwk.json")) {
     Ok(text) => text,
     Err(_) => panic!("fixture is not UTF-8"),
 };
@@ -132,17 +142,4 @@ pub fn verifier() -> TokenVerifier {
 /// A project that signs only with asymmetric keys (no JWT secret configured).
 pub fn jwks_only_verifier() -> TokenVerifier {
     TokenVerifier::new(VerifierConfig::default(), None)
-}
-
-/// Runs a future that completes without waiting, as every future in these tests does (the
-/// fetchers answer at once); a future that would wait fails the test instead of hanging.
-pub fn run_ready<T>(future: impl Future<Output = T>) -> T {
-    let mut future = std::pin::pin!(future);
-    match future
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-    {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("a test future waited; test fetchers must answer at once"),
-    }
 }
