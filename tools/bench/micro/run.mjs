@@ -1,7 +1,9 @@
 // Times the micro-benchmark cases on wasm32 in Node (V8, the engine Workers run), the module
 // built by tools/bench/micro/build.sh. Usage: node run.mjs <dir with bench_micro.js>
 // Prints one JSON object: per case the median µs per operation over a few rounds, each round
-// one call into Wasm running many operations, timed with performance.now() outside the module.
+// one call into Wasm running many operations, timed with performance.now() outside the module
+// (awaited, for the cases that await WebCrypto), and the process CPU time per operation over the
+// same rounds (all threads: Node runs WebCrypto jobs on its thread pool).
 import { createRequire } from "node:module";
 import { performance } from "node:perf_hooks";
 import path from "node:path";
@@ -13,9 +15,9 @@ const dir = process.argv[2];
 if (!dir) throw new Error("usage: node run.mjs <wasm-bindgen output dir>");
 const { Suite } = createRequire(import.meta.url)(path.resolve(dir, "bench_micro.js"));
 
-function timed(suite, index, iterations, id) {
+async function timed(suite, index, iterations, id) {
   const started = performance.now();
-  const succeeded = suite.run(index, iterations);
+  const succeeded = suite.is_async(index) ? await suite.run_async(index, iterations) : suite.run(index, iterations);
   const elapsed = performance.now() - started;
   if (succeeded !== iterations) throw new Error(`${id}: ${succeeded} of ${iterations} operations succeeded`);
   return elapsed;
@@ -28,7 +30,7 @@ for (let index = 0; index < suite.count(); index++) {
   let iterations = 1;
   // Grow until one call is long enough to time well; this also warms the JIT tiers up.
   for (;;) {
-    const elapsed = timed(suite, index, iterations, id);
+    const elapsed = await timed(suite, index, iterations, id);
     if (elapsed >= ROUND_MS / 4) {
       iterations = Math.max(1, Math.ceil((iterations * ROUND_MS) / elapsed));
       break;
@@ -36,10 +38,13 @@ for (let index = 0; index < suite.count(); index++) {
     iterations *= 4;
   }
   const perOp = [];
-  for (let round = 0; round < ROUNDS; round++) perOp.push((timed(suite, index, iterations, id) * 1000) / iterations);
+  const cpuBefore = process.cpuUsage();
+  for (let round = 0; round < ROUNDS; round++) perOp.push(((await timed(suite, index, iterations, id)) * 1000) / iterations);
+  const cpu = process.cpuUsage(cpuBefore);
+  const cpuPerOp = (cpu.user + cpu.system) / (ROUNDS * iterations);
   perOp.sort((a, b) => a - b);
   const median = perOp[Math.floor(ROUNDS / 2)];
-  console.error(`wasm32  ${id.padEnd(28)} ${median.toFixed(2).padStart(10)} µs/op`);
-  results[id] = { description: suite.description(index), us_per_op: median, iterations, rounds: ROUNDS };
+  console.error(`wasm32  ${id.padEnd(28)} ${median.toFixed(2).padStart(10)} µs/op  ${cpuPerOp.toFixed(2).padStart(10)} µs CPU/op`);
+  results[id] = { description: suite.description(index), us_per_op: median, cpu_us_per_op: cpuPerOp, iterations, rounds: ROUNDS };
 }
 console.log(JSON.stringify(results));
