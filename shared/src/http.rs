@@ -260,11 +260,12 @@ impl RequestContext {
                 endpoint.route(),
                 endpoint.accepted()
             )),
-            Refusal::Invalid(reason) => ApiError::unauthorized(format!(
+            Refusal::Invalid { reason, code } => ApiError::unauthorized(format!(
                 "{reason}; {} needs {}",
                 endpoint.route(),
                 endpoint.accepted()
-            )),
+            ))
+            .with_details(serde_json::json!({ "reason": code })),
             Refusal::NotPrivileged => ApiError::forbidden(format!(
                 "{} is for services and operators only: it needs {}",
                 endpoint.route(),

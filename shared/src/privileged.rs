@@ -158,12 +158,36 @@ impl PrivilegedCaller {
 pub enum Refusal {
     /// No credential at all: 401.
     Missing,
-    /// A credential that is wrong, forged or expired: 401. The text says which, never quoting it.
-    Invalid(String),
+    /// A credential that is wrong, forged or expired: 401. `reason` says which in words, `code`
+    /// in a stable snake_case word (an `AuthError` code for tokens); neither quotes it.
+    Invalid { reason: String, code: &'static str },
     /// A genuine token of a user, the anon role or another role: 403.
     NotPrivileged,
     /// The JWKS needed to check a token cannot be fetched: 503.
     KeysUnavailable,
+}
+
+impl Refusal {
+    fn invalid(reason: impl Into<String>, code: &'static str) -> Refusal {
+        Refusal::Invalid {
+            reason: reason.into(),
+            code,
+        }
+    }
+
+    fn from_auth_error(error: AuthError) -> Refusal {
+        match error {
+            AuthError::JwksUnavailable => Refusal::KeysUnavailable,
+            other => Refusal::invalid(other.to_string(), other.code()),
+        }
+    }
+}
+
+fn not_a_credential() -> Refusal {
+    Refusal::invalid(
+        "the Bearer credential is neither a key nor a token this endpoint knows",
+        "invalid_credential",
+    )
 }
 
 /// What the request carried, as read from its headers.
@@ -209,17 +233,19 @@ pub async fn check<F: JwksFetcher>(
         return if shared_secret_matches(candidate) {
             Ok(admit(Credential::SharedSecret, candidate))
         } else {
-            Err(Refusal::Invalid(format!(
-                "the {} in {} is not valid",
-                declared.variable, declared.header
-            )))
+            Err(Refusal::invalid(
+                format!(
+                    "the {} in {} is not valid",
+                    declared.variable, declared.header
+                ),
+                "invalid_shared_secret",
+            ))
         };
     }
     let bearer = match present(presented.authorization) {
-        Some(authorization) => Some(
-            auth::bearer_token(Some(authorization))
-                .map_err(|error| Refusal::Invalid(error.to_string()))?,
-        ),
+        Some(authorization) => {
+            Some(auth::bearer_token(Some(authorization)).map_err(Refusal::from_auth_error)?)
+        }
         None => None,
     };
     let apikey = present(presented.apikey);
@@ -242,31 +268,25 @@ pub async fn check<F: JwksFetcher>(
         .flatten()
         .any(|candidate| candidate.starts_with(SECRET_KEY_PREFIX))
     {
-        return Err(Refusal::Invalid(
-            "the secret key is not this project's".to_string(),
+        return Err(Refusal::invalid(
+            "the secret key is not this project's",
+            "invalid_secret_key",
         ));
     }
     // supabase-js sends the key as Bearer too; a legacy service_role key may come as apikey only.
     let token = bearer.or(apikey.filter(|key| looks_like_jwt(key)));
     let Some(token) = token else {
         return match bearer {
-            Some(_) => Err(Refusal::Invalid(
-                "the Bearer credential is not valid here".to_string(),
-            )),
+            Some(_) => Err(not_a_credential()),
             None => Err(Refusal::Missing),
         };
     };
     if !looks_like_jwt(token) {
-        return Err(Refusal::Invalid(
-            "the Bearer credential is not valid here".to_string(),
-        ));
+        return Err(not_a_credential());
     }
     let verified = verify_token(token, keys, fetcher, now_seconds)
         .await
-        .map_err(|error| match error {
-            AuthError::JwksUnavailable => Refusal::KeysUnavailable,
-            other => Refusal::Invalid(other.to_string()),
-        })?;
+        .map_err(Refusal::from_auth_error)?;
     match verified {
         Verified::Minted(claims) => match endpoint.minted_role() {
             Some(role) if claims.role.as_deref() == Some(role.as_str()) => {

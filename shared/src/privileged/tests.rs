@@ -132,10 +132,10 @@ async_test! {
             assert_eq!(project.admit(endpoint, authorization(&header)).await, Ok(Credential::SecretKey));
         }
         let wrong = "sb_secret_someoneElsesProject0123456789abcd";
-        assert!(matches!(project.admit(PrivilegedEndpoint::CleanupRun, apikey(wrong)).await, Err(Refusal::Invalid(_))));
+        assert!(matches!(project.admit(PrivilegedEndpoint::CleanupRun, apikey(wrong)).await, Err(Refusal::Invalid { .. })));
         let unconfigured = Keys { secret_key: None, ..project.keys(None) };
         let refused = project.check(PrivilegedEndpoint::ApiKeysRotate, apikey(SECRET_KEY), &unconfigured).await;
-        assert!(matches!(refused, Err(Refusal::Invalid(_))), "{refused:?}");
+        assert!(matches!(refused, Err(Refusal::Invalid { .. })), "{refused:?}");
     }
 }
 
@@ -198,9 +198,18 @@ async_test! {
             &json!({"role": "service_role", "exp": NOW + 60}),
             SigningKey::EcA,
         );
-        for header in [bearer(&forged), bearer(&expired), bearer(&unknown_key), bearer("not-a-credential"), "Basic abc".into()] {
-            let refused = project.admit(PrivilegedEndpoint::ApiKeysRotate, authorization(&header)).await;
-            assert!(matches!(refused, Err(Refusal::Invalid(_))), "{header}: {refused:?}");
+        let cases = [
+            (bearer(&forged), "bad_signature"),
+            (bearer(&expired), "token_expired"),
+            (bearer(&unknown_key), "unknown_key_id"),
+            (bearer("not-a-credential"), "invalid_credential"),
+            ("Basic abc".to_string(), "malformed_token"),
+        ];
+        for (header, expected) in cases {
+            match project.admit(PrivilegedEndpoint::ApiKeysRotate, authorization(&header)).await {
+                Err(Refusal::Invalid { code, .. }) => assert_eq!(code, expected, "{header}"),
+                other => panic!("{header}: {other:?}"),
+            }
         }
         assert_eq!(project.admit(PrivilegedEndpoint::ApiKeysRotate, Presented::default()).await, Err(Refusal::Missing));
         assert_eq!(
@@ -220,13 +229,19 @@ async_test! {
         assert_eq!(project.admit(PrivilegedEndpoint::CleanupRun, authorization(&as_bearer)).await, Ok(Credential::SharedSecret));
         assert_eq!(project.admit(PrivilegedEndpoint::RateLimitCheck, in_header(CLEANUP_SECRET)).await, Ok(Credential::SharedSecret));
         assert!(
-            matches!(project.admit(PrivilegedEndpoint::RateLimitCheck, authorization(&as_bearer)).await, Err(Refusal::Invalid(_))),
+            matches!(project.admit(PrivilegedEndpoint::RateLimitCheck, authorization(&as_bearer)).await, Err(Refusal::Invalid { .. })),
             "the check secret goes in x-api-key only"
         );
         let wrong = project.admit(PrivilegedEndpoint::CleanupRun, in_header("guessed")).await;
-        assert_eq!(wrong, Err(Refusal::Invalid("the CLEANUP_SECRET in x-cleanup-secret is not valid".into())));
+        assert_eq!(
+            wrong,
+            Err(Refusal::Invalid {
+                reason: "the CLEANUP_SECRET in x-cleanup-secret is not valid".into(),
+                code: "invalid_shared_secret"
+            })
+        );
         let unset = project.check(PrivilegedEndpoint::CleanupRun, in_header(CLEANUP_SECRET), &project.keys(None)).await;
-        assert!(matches!(unset, Err(Refusal::Invalid(_))), "no secret configured, none accepted");
+        assert!(matches!(unset, Err(Refusal::Invalid { .. })), "no secret configured, none accepted");
         // Endpoints without a shared secret never look at one.
         let header = bearer(SECRET_KEY);
         let presented = Presented { shared_secret: Some("anything"), ..authorization(&header) };
@@ -300,9 +315,10 @@ async_test! {
             .unwrap();
         assert_eq!(caller.presented(), SECRET_KEY);
         assert_eq!(caller.credential.kind(), "secret_key");
-        for refusal in [Refusal::Invalid("the secret key is not this project's".into()), Refusal::Missing] {
-            assert!(!format!("{refusal:?}").contains("sb_secret_e2e"));
-        }
+        let wrong = format!("{SECRET_KEY}x");
+        let refusal = project.admit(PrivilegedEndpoint::CleanupRun, apikey(&wrong)).await.unwrap_err();
+        assert!(matches!(refusal, Refusal::Invalid { code: "invalid_secret_key", .. }));
+        assert!(!format!("{refusal:?}").contains("sb_secret_e2e"));
     }
 }
 
