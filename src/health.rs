@@ -3,7 +3,8 @@
 //! `{"status":"degraded"}`, so a load balancer or uptime check can use it as is. That is all
 //! anyone learns; a privileged caller (`shared::privileged`, `HealthDetails`: the secret key or
 //! a service_role JWT) also gets which variable and which check is at fault, the version, the
-//! functions served, what signs the role tokens and what the JWKS cache holds.
+//! functions served, what signs the role tokens and what the JWKS cache holds; with the
+//! configuration broken, the secret key alone still gets that report.
 
 use serde_json::json;
 use shared::clock::now_millis;
@@ -50,12 +51,13 @@ pub async fn handle(req: Request, context: RequestContext) -> Result<Response, A
     let healthy = config_problems.is_empty() && postgrest.ok;
     let status = if healthy { "ok" } else { "degraded" };
     let code = if healthy { 200 } else { 503 };
-    let caller = match context.config() {
-        Ok(_) if has_credentials(&req) => context
+    let caller = if has_credentials(&req) {
+        context
             .privileged_caller(&req, PrivilegedEndpoint::HealthDetails, None)
             .await
-            .ok(),
-        _ => None,
+            .ok()
+    } else {
+        None
     };
     let Some(caller) = caller else {
         return http::json_response(code, &json!({ "status": status }));

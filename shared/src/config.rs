@@ -187,6 +187,19 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 /// (which anyone can read) never becomes a privileged credential.
 pub const SECRET_KEY_PREFIX: &str = "sb_secret_";
 
+/// Whether `key` has the shape of a Supabase secret API key.
+fn is_secret_key(key: &str) -> bool {
+    key.starts_with(SECRET_KEY_PREFIX) && key.len() >= SECRET_KEY_PREFIX.len() + 16
+}
+
+/// `SUPABASE_SECRET_KEY` read on its own, when it has a secret key's shape: with the rest of the
+/// configuration broken, its holder may still be told what is wrong.
+pub fn secret_key_alone(source: &(impl VarSource + ?Sized)) -> Option<String> {
+    Vars::new(source)
+        .optional("SUPABASE_SECRET_KEY")
+        .filter(|key| is_secret_key(key))
+}
+
 impl CoreConfig {
     pub fn from_source(source: &(impl VarSource + ?Sized)) -> Result<CoreConfig, Vec<ConfigError>> {
         let mut vars = Vars::new(source);
@@ -224,7 +237,7 @@ impl CoreConfig {
         };
         let secret_key = vars.optional("SUPABASE_SECRET_KEY");
         if let Some(key) = &secret_key {
-            if !key.starts_with(SECRET_KEY_PREFIX) || key.len() < SECRET_KEY_PREFIX.len() + 16 {
+            if !is_secret_key(key) {
                 vars.error(
                     "SUPABASE_SECRET_KEY",
                     "must be the project's secret API key (sb_secret_...)",
@@ -466,6 +479,15 @@ mod tests {
             );
             assert!(!errors[0].to_string().contains(pasted));
         }
+    }
+
+    #[test]
+    fn the_secret_key_is_readable_on_its_own_when_the_rest_is_broken() {
+        let broken = HashMap::from([("SUPABASE_SECRET_KEY", SECRET_KEY)]);
+        assert!(CoreConfig::from_source(&broken).is_err());
+        assert_eq!(secret_key_alone(&broken).as_deref(), Some(SECRET_KEY));
+        let not_a_secret_key = HashMap::from([("SUPABASE_SECRET_KEY", "sb_publishable_abc")]);
+        assert_eq!(secret_key_alone(&not_a_secret_key), None);
     }
 
     #[test]

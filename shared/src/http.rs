@@ -7,8 +7,8 @@
 //! error bodies themselves.
 
 use crate::auth::{
-    self, Claims, DatabaseRole, JwksCache, JwksCachePolicy, JwksCacheStatus, TokenVerifier,
-    VerifierConfig,
+    self, Claims, DatabaseRole, JwksCache, JwksCachePolicy, JwksCacheStatus, JwksFetcher,
+    TokenVerifier, VerifierConfig,
 };
 use crate::config::{ConfigError, CoreConfig};
 use crate::db::Db;
@@ -82,6 +82,9 @@ pub fn config_error(errors: &[ConfigError]) -> ApiError {
 pub const JWKS_FETCH_TIMEOUT: Duration = Duration::from_secs(2);
 /// Far above any real key set (Supabase's holds a few keys in a few KB).
 pub const MAX_JWKS_BYTES: usize = 64 * 1024;
+/// How often a request waiting for another request's JWKS fetch looks again
+/// (`shared::auth::jwks_cache`: a waiter wakes itself up, it is never woken from another request).
+pub const JWKS_WAIT_PAUSE: Duration = Duration::from_millis(10);
 
 thread_local! {
     /// The JWKS keys, shared by every request of the isolate (leaked once: it lives as long as
@@ -203,7 +206,7 @@ impl RequestContext {
             Some(url) => {
                 let cache = jwks_cache(config.jwt.jwks_cache);
                 verifier
-                    .verify_with_jwks(&token, cache, &|| fetch_jwks(url), now)
+                    .verify_with_jwks(&token, cache, &JwksEndpoint { url }, now)
                     .await
             }
             None => verifier.verify(&token, None, now).await,
@@ -222,7 +225,14 @@ impl RequestContext {
         endpoint: PrivilegedEndpoint,
         shared_secret: Option<&str>,
     ) -> Result<PrivilegedCaller, ApiError> {
-        let config = self.config()?;
+        // With the configuration broken, the secret key alone still admits: its holder may
+        // learn what is wrong (the detailed health report).
+        let parsed = self.inner.config.as_ref().as_ref().ok();
+        let secret_key_alone = match parsed {
+            Some(_) => None,
+            None => crate::config::secret_key_alone(self.env()),
+        };
+        let jwt = parsed.map(|config| &config.jwt);
         let authorization = header(req, "authorization");
         let apikey = header(req, "apikey");
         let secret_header = endpoint
@@ -234,23 +244,27 @@ impl RequestContext {
             shared_secret: secret_header.as_deref(),
         };
         let keys = privileged::Keys {
-            secret_key: config.secret_key.as_deref(),
+            secret_key: parsed
+                .and_then(|config| config.secret_key.as_deref())
+                .or(secret_key_alone.as_deref()),
             shared_secret,
-            jwt_secret: config.jwt.secret.as_deref(),
-            jwks: config
-                .jwt
-                .jwks_url
-                .as_ref()
-                .map(|_| jwks_cache(config.jwt.jwks_cache)),
-            signer: config.jwt.role_token_signer.as_deref(),
-            leeway_seconds: config.jwt.leeway_seconds,
+            jwt_secret: jwt.and_then(|jwt| jwt.secret.as_deref()),
+            jwks: jwt
+                .filter(|jwt| jwt.jwks_url.is_some())
+                .map(|jwt| jwks_cache(jwt.jwks_cache)),
+            signer: jwt.and_then(|jwt| jwt.role_token_signer.as_deref()),
+            leeway_seconds: jwt.map_or(VerifierConfig::default().leeway_seconds, |jwt| {
+                jwt.leeway_seconds
+            }),
         };
-        let url = config.jwt.jwks_url.as_deref().unwrap_or_default();
+        let url = jwt
+            .and_then(|jwt| jwt.jwks_url.as_deref())
+            .unwrap_or_default();
         let outcome = privileged::check(
             endpoint,
             presented,
             &keys,
-            &|| fetch_jwks(url),
+            &JwksEndpoint { url },
             crate::clock::now_seconds(),
         )
         .await;
@@ -387,6 +401,23 @@ fn auth_error(error: auth::AuthError) -> ApiError {
         ApiError::unauthorized(error.to_string())
     };
     mapped.with_details(serde_json::json!({ "reason": error.code() }))
+}
+
+/// The project's JWKS URL as the JWKS cache reaches it.
+struct JwksEndpoint<'a> {
+    url: &'a str,
+}
+
+impl JwksFetcher for JwksEndpoint<'_> {
+    fn fetch_jwks(&self) -> impl Future<Output = Result<String, String>> {
+        fetch_jwks(self.url)
+    }
+
+    /// A timer of this request's own, so it is never taken for hung and resumes in its own
+    /// context.
+    fn pause(&self) -> impl Future<Output = ()> {
+        Delay::from(JWKS_WAIT_PAUSE)
+    }
 }
 
 /// GETs the JWKS: 2xx only, at most [`MAX_JWKS_BYTES`], the whole exchange within

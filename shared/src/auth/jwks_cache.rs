@@ -8,8 +8,12 @@
 //!   cannot turn every request into a request to the JWKS URL. A failed fetch is likewise not
 //!   retried within that interval.
 //! - One fetch at a time per isolate: a request that needs keys while a fetch is under way waits
-//!   for that fetch instead of starting another. Should the request driving it go away, the
-//!   next waiter takes over.
+//!   for that fetch instead of starting another. It waits by looking again after short pauses of
+//!   its own ([`JwksFetcher::pause`]), never by being woken by the fetching request: on Workers a
+//!   request waiting only on another request's promise looks hung and is cancelled, and code
+//!   woken from another request would run in that request's context. Should the request driving
+//!   the fetch go away, or the fetch outlast [`MAX_PAUSES_FOR_A_FETCH`] pauses, the next waiter
+//!   takes over.
 //! - When a refresh fails, the last good set stays usable for `max_stale_seconds` past its
 //!   freshness, so a slow or dead key endpoint does not turn every request into a 503 while
 //!   the cached keys are still good; requests with known keys do not even wait for a refresh
@@ -18,11 +22,14 @@
 
 use std::cell::RefCell;
 use std::future::Future;
-use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use std::task::Poll;
 
 use super::Jwks;
+
+/// How many pauses a request waits for someone else's fetch before it fetches itself. With the
+/// Worker's 10 ms pause (`shared::http`), 4 s: twice the fetch timeout.
+pub const MAX_PAUSES_FOR_A_FETCH: u32 = 400;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct JwksCachePolicy {
@@ -53,6 +60,8 @@ pub struct JwksCache {
     last_failure: Option<(u64, String)>,
     in_flight: Option<Rc<Flight>>,
     fetches: u64,
+    /// Which fetch (by `fetches` count) the cached set came from.
+    keys_from_fetch: u64,
 }
 
 /// What the health report shows about the cache; no fetch is made to produce it.
@@ -78,6 +87,7 @@ impl JwksCache {
             last_failure: None,
             in_flight: None,
             fetches: 0,
+            keys_from_fetch: 0,
         }
     }
 
@@ -175,11 +185,27 @@ impl JwksCache {
     }
 }
 
-/// Fetches the JWKS document. Returns the body of a 2xx response, or a short log-safe reason
-/// (status, network error, timeout, size) for anything else. No `Send` bound: Workers futures
-/// are not `Send`.
+/// Fetches the JWKS document, and paces a request waiting for a fetch another request makes.
+/// No `Send` bound: Workers futures are not `Send`.
 pub trait JwksFetcher {
+    /// The body of a 2xx response, or a short log-safe reason (status, network error, timeout,
+    /// size) for anything else.
     fn fetch_jwks(&self) -> impl Future<Output = Result<String, String>>;
+
+    /// A short wait between two looks at a fetch under way, that wakes this request up by
+    /// itself (the Worker: a 10 ms timer). By default, one turn of the executor.
+    fn pause(&self) -> impl Future<Output = ()> {
+        let mut paused = false;
+        std::future::poll_fn(move |context| {
+            if paused {
+                Poll::Ready(())
+            } else {
+                paused = true;
+                context.waker().wake_by_ref();
+                Poll::Pending
+            }
+        })
+    }
 }
 
 impl<F, Fut> JwksFetcher for F
@@ -200,21 +226,41 @@ pub(super) async fn refresh<F: JwksFetcher>(
     fetcher: &F,
     now_seconds: u64,
 ) -> Option<Rc<Jwks>> {
+    let mut pauses = 0;
+    // The fetch this request waits for, kept once joined: it stops being the one under way
+    // when it lands.
+    let mut joined: Option<Rc<Flight>> = None;
     loop {
-        let under_way = cache.borrow().in_flight.clone();
+        let under_way = joined.clone().or_else(|| cache.borrow().in_flight.clone());
         if let Some(flight) = under_way {
-            match (WaitForLanding { flight }).await {
-                Landing::Fetched(keys) => return Some(keys),
-                Landing::Failed => return None,
-                Landing::Abandoned => continue,
+            let landing = flight.landing.borrow().clone();
+            joined = Some(flight);
+            match landing {
+                Some(Landing::Fetched(keys)) => return Some(keys),
+                Some(Landing::Failed) => return None,
+                Some(Landing::Abandoned) => {
+                    joined = None;
+                    continue;
+                }
+                None if pauses < MAX_PAUSES_FOR_A_FETCH => {
+                    pauses += 1;
+                    fetcher.pause().await;
+                    continue;
+                }
+                // Stuck (its request's code no longer runs): fetch without it.
+                None => {}
             }
         }
-        let flight = Rc::new(Flight::default());
-        {
+        let flight = {
             let mut cache = cache.borrow_mut();
-            cache.in_flight = Some(Rc::clone(&flight));
             cache.record_attempt(now_seconds);
-        }
+            let flight = Rc::new(Flight {
+                number: cache.fetches,
+                landing: RefCell::new(None),
+            });
+            cache.in_flight = Some(Rc::clone(&flight));
+            flight
+        };
         let mut pilot = Pilot {
             cache,
             flight,
@@ -229,10 +275,10 @@ pub(super) async fn refresh<F: JwksFetcher>(
 }
 
 /// One fetch of the JWKS, which the requests waiting for keys share.
-#[derive(Default)]
 struct Flight {
+    /// Its number among the isolate's fetches.
+    number: u64,
     landing: RefCell<Option<Landing>>,
-    waiters: RefCell<Vec<Waker>>,
 }
 
 #[derive(Clone)]
@@ -243,33 +289,8 @@ enum Landing {
     Abandoned,
 }
 
-impl Flight {
-    fn finish(&self, landing: Landing) {
-        *self.landing.borrow_mut() = Some(landing);
-        for waiter in self.waiters.borrow_mut().drain(..) {
-            waiter.wake();
-        }
-    }
-}
-
-struct WaitForLanding {
-    flight: Rc<Flight>,
-}
-
-impl Future for WaitForLanding {
-    type Output = Landing;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Landing> {
-        if let Some(landing) = self.flight.landing.borrow().clone() {
-            return Poll::Ready(landing);
-        }
-        self.flight.waiters.borrow_mut().push(cx.waker().clone());
-        Poll::Pending
-    }
-}
-
-/// Held by the request driving a fetch: records its outcome and wakes the waiters, or, when
-/// dropped before that (the request went away), lets the next waiter take over.
+/// Held by the request driving a fetch: records its outcome, or, when dropped before that (the
+/// request went away), lets the next waiter take over.
 struct Pilot<'a> {
     cache: &'a RefCell<JwksCache>,
     flight: Rc<Flight>,
@@ -281,19 +302,37 @@ impl Pilot<'_> {
         self.landed = true;
         let landing = {
             let mut cache = self.cache.borrow_mut();
-            cache.in_flight = None;
-            match outcome {
-                Ok(jwks) => Landing::Fetched(cache.record_success(jwks, now_seconds)),
-                Err(reason) => {
+            self.leave(&mut cache);
+            match (outcome, cache.keys.clone()) {
+                // A later fetch (one that took over from this one) already landed: keep its keys.
+                (Ok(_), Some(newer)) if cache.keys_from_fetch > self.flight.number => {
+                    Landing::Fetched(newer)
+                }
+                (Ok(jwks), _) => {
+                    cache.keys_from_fetch = self.flight.number;
+                    Landing::Fetched(cache.record_success(jwks, now_seconds))
+                }
+                (Err(reason), _) => {
                     cache.record_failure(reason, now_seconds);
                     Landing::Failed
                 }
             }
         };
-        self.flight.finish(landing.clone());
+        *self.flight.landing.borrow_mut() = Some(landing.clone());
         match landing {
             Landing::Fetched(keys) => Some(keys),
             Landing::Failed | Landing::Abandoned => None,
+        }
+    }
+
+    /// Clears the fetch under way, if it is still this one (a waiter may have taken over).
+    fn leave(&self, cache: &mut JwksCache) {
+        if cache
+            .in_flight
+            .as_ref()
+            .is_some_and(|current| Rc::ptr_eq(current, &self.flight))
+        {
+            cache.in_flight = None;
         }
     }
 }
@@ -304,8 +343,8 @@ impl Drop for Pilot<'_> {
             return;
         }
         if let Ok(mut cache) = self.cache.try_borrow_mut() {
-            cache.in_flight = None;
+            self.leave(&mut cache);
         }
-        self.flight.finish(Landing::Abandoned);
+        *self.flight.landing.borrow_mut() = Some(Landing::Abandoned);
     }
 }

@@ -350,6 +350,28 @@ async_test! {
 }
 
 async_test! {
+    async fn a_fetch_that_never_ends_is_not_waited_for_forever() {
+        let cache = new_cache();
+        let gate = Gate::default();
+        let endpoint = ScriptedJwksEndpoint::new(&[Ok(JWKS_INITIAL), Ok(JWKS_ROTATED)]).holding(0, &gate);
+        let token = ec_a_token();
+        // Its request's code stopped running mid-fetch, without being dropped.
+        let mut stuck = Box::pin(verify_at(&token, &cache, &endpoint, NOW));
+        assert!(!poll_once(&mut stuck).await);
+        assert!(verify_at(&token, &cache, &endpoint, NOW).await.is_ok());
+        assert_eq!(endpoint.calls(), 2, "after MAX_PAUSES_FOR_A_FETCH pauses the waiter fetched itself");
+        assert!(!cache.borrow().is_fetching());
+        gate.open();
+        assert!(stuck.await.is_ok(), "the late fetch still lands");
+        assert!(!cache.borrow().is_fetching());
+        assert!(
+            cache.borrow().status(NOW).key_ids.contains(&"ec-b".to_string()),
+            "the set the later fetch brought is kept, not the late one's older set"
+        );
+    }
+}
+
+async_test! {
     async fn cache_state_machine_follows_its_policy() {
         let mut cache = JwksCache::new(JwksCachePolicy {
             ttl_seconds: 100,
