@@ -127,9 +127,10 @@ export async function signIn(user) {
 
 /**
  * Calls a function: `call("POST", "/signup", { token, json })`. Returns
- * { status, headers, body } with body parsed as JSON when it is JSON.
+ * { status, headers, body } with body parsed as JSON when it is JSON. `base` replaces
+ * FUNCTIONS_URL (a test's own Worker, see own-worker.mjs).
  */
-export async function call(method, path, { token: bearer, json, body, headers = {} } = {}) {
+export async function call(method, path, { token: bearer, json, body, headers = {}, base = env.functionsUrl } = {}) {
   const init = { method, headers: { ...headers } };
   if (bearer) init.headers.authorization = `Bearer ${bearer}`;
   if (json !== undefined) {
@@ -138,7 +139,7 @@ export async function call(method, path, { token: bearer, json, body, headers = 
   } else if (body !== undefined) {
     init.body = body;
   }
-  const response = await throughDevServer(() => fetch(`${env.functionsUrl}${path}`, init));
+  const response = await throughDevServer(() => fetch(`${base}${path}`, init));
   const text = await response.text();
   let parsed = text;
   if ((response.headers.get("content-type") ?? "").includes("json") && text) parsed = JSON.parse(text);
