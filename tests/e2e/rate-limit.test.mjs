@@ -149,7 +149,7 @@ describe("the guard in front of every function", () => {
 describe("POST /functions/v1/rate-limit/check", () => {
   test("only the service role or the check secret may call it", async () => {
     expectError(assert, await check({ key: "k", endpoint: "e" }, {}), 401, "unauthorized");
-    expectError(assert, await check({ key: "k", endpoint: "e" }, { "x-api-key": "guessed" }), 403, "forbidden");
+    expectError(assert, await check({ key: "k", endpoint: "e" }, { "x-api-key": "guessed" }), 401, "unauthorized");
     const user = await newUser();
     expectError(assert, await check({ key: "k", endpoint: "e" }, { authorization: `Bearer ${user.token}` }), 403, "forbidden");
 
