@@ -93,17 +93,7 @@ impl Gate {
 
 /// Lets every other future of a `join` run once before going on.
 pub async fn yield_now() {
-    let mut yielded = false;
-    std::future::poll_fn(|context| {
-        if yielded {
-            Poll::Ready(())
-        } else {
-            yielded = true;
-            context.waker().wake_by_ref();
-            Poll::Pending
-        }
-    })
-    .await
+    crate::auth::yield_once().await
 }
 
 /// Polls `future` once and says whether it finished (its output is dropped).

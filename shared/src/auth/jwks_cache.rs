@@ -195,17 +195,22 @@ pub trait JwksFetcher {
     /// A short wait between two looks at a fetch under way, that wakes this request up by
     /// itself (the Worker: a 10 ms timer). By default, one turn of the executor.
     fn pause(&self) -> impl Future<Output = ()> {
-        let mut paused = false;
-        std::future::poll_fn(move |context| {
-            if paused {
-                Poll::Ready(())
-            } else {
-                paused = true;
-                context.waker().wake_by_ref();
-                Poll::Pending
-            }
-        })
+        yield_once()
     }
+}
+
+/// Pending once, having woken itself: lets the executor run whatever else is ready.
+pub(crate) fn yield_once() -> impl Future<Output = ()> {
+    let mut yielded = false;
+    std::future::poll_fn(move |context| {
+        if yielded {
+            Poll::Ready(())
+        } else {
+            yielded = true;
+            context.waker().wake_by_ref();
+            Poll::Pending
+        }
+    })
 }
 
 impl<F, Fut> JwksFetcher for F

@@ -29,6 +29,8 @@ pub use claims::{Audience, Claims};
 pub use error::AuthError;
 pub use jwk::{Algorithm, PrivateJwk};
 pub use jwks::Jwks;
+#[cfg(test)]
+pub(crate) use jwks_cache::yield_once;
 pub use jwks_cache::{JwksCache, JwksCachePolicy, JwksCacheStatus, JwksFetcher};
 pub use mint::{DatabaseRole, RoleTokenSigner, ROLE_TOKEN_BACKDATE_SECONDS, ROLE_TOKEN_ISSUER};
 pub use token::{header_of, Header, MAX_TOKEN_BYTES};

@@ -81,16 +81,13 @@ impl PublicKey {
             Backend::RustCrypto => self.verify_rustcrypto(message, signature),
             #[cfg(target_arch = "wasm32")]
             Backend::WebCrypto => {
-                let key = match self.webcrypto.get() {
-                    Some(key) => key.clone(),
-                    None => match webcrypto::import_public(&self.material).await {
-                        Ok(key) => self.webcrypto.get_or_init(|| key).clone(),
-                        Err(_) => return false,
-                    },
-                };
-                webcrypto::verify(self.algorithm(), &key, message, signature)
-                    .await
-                    .unwrap_or(false)
+                let import = || webcrypto::import_public(&self.material);
+                match webcrypto::imported(&self.webcrypto, import).await {
+                    Ok(key) => webcrypto::verify(self.algorithm(), &key, message, signature)
+                        .await
+                        .unwrap_or(false),
+                    Err(_) => false,
+                }
             }
         }
     }
@@ -139,29 +136,29 @@ impl PrivateKey {
         &self.jwk
     }
 
+    /// Imports the key into WebCrypto, which may accept a `d` that does not belong to `x`/`y`
+    /// (PostgREST would then refuse every token): one signature made and checked says so here.
+    #[cfg(target_arch = "wasm32")]
+    async fn import_checked(&self) -> Result<web_sys::CryptoKey, String> {
+        let key = webcrypto::import_private(self.jwk.material()).await?;
+        let public = PublicKey::new(self.jwk.material().public());
+        let probe = webcrypto::sign(self.jwk.algorithm(), &key, KEY_CHECK_MESSAGE).await?;
+        if public
+            .verify(Backend::WebCrypto, KEY_CHECK_MESSAGE, &probe)
+            .await
+        {
+            Ok(key)
+        } else {
+            Err("the private key does not match its public part".to_string())
+        }
+    }
+
     /// The JWS signature of `message` (raw `r || s` for ES256, PKCS#1 v1.5 for RS256), with
     /// WebCrypto on wasm32 and RustCrypto natively. The error is a short reason for the log.
     pub async fn sign(&self, message: &[u8]) -> Result<Vec<u8>, String> {
         #[cfg(target_arch = "wasm32")]
         {
-            let key = match self.webcrypto.get() {
-                Some(key) => key.clone(),
-                None => {
-                    let key = webcrypto::import_private(self.jwk.material()).await?;
-                    // WebCrypto may import a `d` that does not belong to `x`/`y`; PostgREST
-                    // would then refuse every token. Said once, here, instead.
-                    let public = PublicKey::new(self.jwk.material().public());
-                    let probe =
-                        webcrypto::sign(self.jwk.algorithm(), &key, KEY_CHECK_MESSAGE).await?;
-                    if !public
-                        .verify(Backend::WebCrypto, KEY_CHECK_MESSAGE, &probe)
-                        .await
-                    {
-                        return Err("the private key does not match its public part".to_string());
-                    }
-                    self.webcrypto.get_or_init(|| key).clone()
-                }
-            };
+            let key = webcrypto::imported(&self.webcrypto, || self.import_checked()).await?;
             webcrypto::sign(self.jwk.algorithm(), &key, message).await
         }
         #[cfg(not(target_arch = "wasm32"))]
@@ -204,16 +201,13 @@ impl HmacKey {
             Backend::RustCrypto => constant_time_eq(&self.sign(message), tag),
             #[cfg(target_arch = "wasm32")]
             Backend::WebCrypto => {
-                let key = match self.webcrypto.get() {
-                    Some(key) => key.clone(),
-                    None => match webcrypto::import_hmac(&self.secret).await {
-                        Ok(key) => self.webcrypto.get_or_init(|| key).clone(),
-                        Err(_) => return false,
-                    },
-                };
-                webcrypto::verify(Algorithm::Hs256, &key, message, tag)
-                    .await
-                    .unwrap_or(false)
+                let import = || webcrypto::import_hmac(&self.secret);
+                match webcrypto::imported(&self.webcrypto, import).await {
+                    Ok(key) => webcrypto::verify(Algorithm::Hs256, &key, message, tag)
+                        .await
+                        .unwrap_or(false),
+                    Err(_) => false,
+                }
             }
         }
     }

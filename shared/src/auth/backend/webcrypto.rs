@@ -7,6 +7,7 @@
 //! promise is pending.
 
 use std::cell::OnceCell;
+use std::future::Future;
 
 use js_sys::{Array, ArrayBuffer, Object, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
@@ -73,8 +74,23 @@ fn import_algorithm(algorithm: Algorithm) -> Object {
     }
 }
 
+thread_local! {
+    /// Built once: every verification passes the same object.
+    static SIGNATURE_ALGORITHMS: [Object; 3] = [Algorithm::Es256, Algorithm::Rs256, Algorithm::Hs256]
+        .map(new_signature_algorithm);
+}
+
 /// The `sign`/`verify` algorithm of a JWS algorithm.
 fn signature_algorithm(algorithm: Algorithm) -> Object {
+    let index = match algorithm {
+        Algorithm::Es256 => 0,
+        Algorithm::Rs256 => 1,
+        Algorithm::Hs256 => 2,
+    };
+    SIGNATURE_ALGORITHMS.with(|algorithms| algorithms[index].clone())
+}
+
+fn new_signature_algorithm(algorithm: Algorithm) -> Object {
     match algorithm {
         Algorithm::Es256 => object(&[("name", text("ECDSA")), ("hash", text("SHA-256"))]),
         Algorithm::Rs256 => object(&[("name", text("RSASSA-PKCS1-v1_5"))]),
@@ -116,6 +132,22 @@ async fn import(
     let key = JsFuture::from(promise).await.map_err(describe)?;
     key.dyn_into::<CryptoKey>()
         .map_err(|_| "importKey did not return a CryptoKey".to_string())
+}
+
+/// The key kept in `cell`, imported with `import` on first use. Two requests using it first at
+/// once may both import it; the first one kept is used from then on.
+pub(super) async fn imported<F>(
+    cell: &OnceCell<CryptoKey>,
+    import: impl FnOnce() -> F,
+) -> Result<CryptoKey, String>
+where
+    F: Future<Output = Result<CryptoKey, String>>,
+{
+    if let Some(key) = cell.get() {
+        return Ok(key.clone());
+    }
+    let key = import().await?;
+    Ok(cell.get_or_init(|| key).clone())
 }
 
 pub(super) async fn import_public(material: &PublicKeyMaterial) -> Result<CryptoKey, String> {
