@@ -176,7 +176,11 @@ pub async fn record_privileged_call<T>(
 }
 
 fn presented_a_credential(req: &Request) -> bool {
-    ["authorization", "x-api-key", "x-cleanup-secret"].iter().any(|name| header(req, name).is_some())
+    // An `apikey` counts only when it could be a privileged one (a secret key or a JWT): every
+    // supabase-js request carries the publishable key there.
+    let privileged_apikey = header(req, "apikey")
+        .is_some_and(|key| key.starts_with(crate::config::SECRET_KEY_PREFIX) || key.split('.').count() == 3);
+    privileged_apikey || ["authorization", "x-api-key", "x-cleanup-secret"].iter().any(|name| header(req, name).is_some())
 }
 
 async fn recorder(context: &RequestContext) -> Result<db::Db, ApiError> {
