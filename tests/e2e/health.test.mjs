@@ -7,8 +7,7 @@
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { exportJWK, generateKeyPair } from "jose";
-import { call } from "./lib.mjs";
-import { secretKey } from "./keys.mjs";
+import { call, env } from "./lib.mjs";
 import { startOwnWorker } from "./own-worker.mjs";
 
 const UNTRUSTED_KEY_PORT = 24640;
@@ -34,7 +33,7 @@ async function untrustedSigningKey() {
 }
 
 const health = (options = {}) => call("GET", "/health", options);
-const details = (base) => health({ base, headers: { apikey: secretKey() } });
+const details = (base) => health({ base, headers: { apikey: env.secretKey } });
 
 describe("health", () => {
   test("publicly: 200 and only the status", async () => {
@@ -45,7 +44,7 @@ describe("health", () => {
   });
 
   test("to the secret key: every check, what signs the role tokens, nothing secret", async () => {
-    const response = await health({ headers: { apikey: secretKey() } });
+    const response = await health({ headers: { apikey: env.secretKey } });
     assert.equal(response.status, 200, JSON.stringify(response.body));
     const body = response.body;
     assert.equal(body.status, "ok");
@@ -55,7 +54,7 @@ describe("health", () => {
     assert.equal(body.role_tokens.alg, signingMode ? "ES256" : "HS256");
     for (const name of ["health", "signup", "cleanup"]) assert.ok(body.functions.includes(name), name);
     assert.equal(body.caller, "secret_key");
-    assert.ok(!JSON.stringify(body).includes(secretKey()));
+    assert.ok(!JSON.stringify(body).includes(env.secretKey));
   });
 
   test("a role-token key the project does not trust is degraded, and the details name JWT_SIGNING_KEY", async () => {
@@ -82,7 +81,7 @@ describe("health", () => {
     assert.equal(detailed.body.config.ok, false);
     assert.ok(detailed.body.config.problems.some((problem) => problem.startsWith("JWT_SIGNING_KEY: is not set")), JSON.stringify(detailed.body.config));
     assert.equal(detailed.body.postgrest.verdict.ok, false);
-    const run = await call("POST", "/cleanup/run", { base, headers: { apikey: secretKey() } });
+    const run = await call("POST", "/cleanup/run", { base, headers: { apikey: env.secretKey } });
     assert.equal(run.status, 500, "a job that needs a role token says the server is misconfigured");
     assert.equal(run.body.error.details?.code, "config_invalid");
   });

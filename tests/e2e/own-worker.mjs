@@ -32,16 +32,14 @@ function fileVars() {
   return vars;
 }
 
-/** The settings the stack gives its Worker, read back from the environment the tests get. */
+/** The settings the stack gives its Worker (tools/scripts/stack.sh, stack_worker_vars), read
+ * back from the environment the tests get. */
 export function stackWorkerVars() {
-  const vars = { POSTGREST_URL: env.postgrestUrl, ...fileVars() };
-  if (process.env.PUBLISHABLE_KEY) vars.SUPABASE_PUBLISHABLE_KEY = process.env.PUBLISHABLE_KEY;
-  else vars.SUPABASE_ANON_KEY = env.anonKey;
-  if (process.env.SECRET_KEY) vars.SUPABASE_SECRET_KEY = process.env.SECRET_KEY;
-  if (process.env.STACK_KEYS === "signing") {
-    const keys = JSON.parse(readFileSync(process.env.SIGNING_KEYS_FILE, "utf8"));
-    vars.JWT_SIGNING_KEY = JSON.stringify(keys[1]);
-    if (process.env.AUTH_URL) vars.JWKS_URL = `${process.env.AUTH_URL}/.well-known/jwks.json`;
+  const vars = { POSTGREST_URL: env.postgrestUrl, SUPABASE_PUBLISHABLE_KEY: env.anonKey, ...fileVars() };
+  if (env.stackKeys === "signing") {
+    vars.JWT_SIGNING_KEY = JSON.stringify(JSON.parse(readFileSync(env.signingKeysFile, "utf8"))[1]);
+    vars.JWKS_URL = `${env.authUrl}/.well-known/jwks.json`;
+    vars.SUPABASE_SECRET_KEY = env.secretKey;
   } else {
     vars.SUPABASE_JWT_SECRET = env.jwtSecret;
   }

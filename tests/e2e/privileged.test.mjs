@@ -10,8 +10,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { call, expectError, newUser } from "./lib.mjs";
-import { roleToken, secretKey, serviceRoleKey } from "./keys.mjs";
+import { call, env, expectError, newUser } from "./lib.mjs";
+import { roleToken, serviceRoleKey } from "./keys.mjs";
 
 const LAST_ID = "ffffffff-ffff-ffff-ffff-ffffffffffff";
 
@@ -55,7 +55,7 @@ const bearer = (token) => ({ authorization: `Bearer ${token}` });
 describe("privileged endpoints", () => {
   test("the secret key is accepted on each, as apikey and as Bearer", async () => {
     for (const [name, endpoint] of Object.entries(endpoints)) {
-      for (const headers of [{ apikey: secretKey() }, bearer(secretKey())]) {
+      for (const headers of [{ apikey: env.secretKey }, bearer(env.secretKey)]) {
         const response = await endpoint.call(headers);
         endpoint.expect(response);
         if (name.startsWith("health")) assert.equal(response.body.caller, "secret_key");
@@ -104,9 +104,9 @@ describe("privileged endpoints", () => {
       const missing = expectError(assert, await endpoint.call({}), 401, "unauthorized");
       assert.match(missing.message, /SUPABASE_SECRET_KEY/);
       assert.match(missing.message, /service_role JWT/);
-      const wrong = expectError(assert, await endpoint.call({ apikey: `${secretKey()}0` }), 401, "unauthorized");
+      const wrong = expectError(assert, await endpoint.call({ apikey: `${env.secretKey}0` }), 401, "unauthorized");
       assert.equal(wrong.details?.reason, "invalid_secret_key");
-      assert.ok(!JSON.stringify(wrong).includes(secretKey()), "the key is never echoed");
+      assert.ok(!JSON.stringify(wrong).includes(env.secretKey), "the key is never echoed");
       const bad = expectError(assert, await endpoint.call(bearer(forged)), 401, "unauthorized");
       assert.equal(bad.details?.reason, "bad_signature");
     }
