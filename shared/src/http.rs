@@ -358,7 +358,11 @@ where
     };
     let (mut response, error_code, error_cause) = match outcome {
         Ok(response) => (response, None, None),
-        Err(error) => (error_response(&error, &request_id), Some(error.code), error.cause),
+        Err(error) => (
+            error_response(&error, &request_id),
+            Some(error.code),
+            error.cause,
+        ),
     };
 
     let headers = response.headers_mut();
