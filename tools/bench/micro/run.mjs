@@ -15,80 +15,67 @@ const dir = process.argv[2];
 if (!dir) throw new Error("usage: node run.mjs <wasm-bindgen output dir>");
 const { Suite } = createRequire(import.meta.url)(path.resolve(dir, "bench_micro.js"));
 
-async function timed(suite, index, iterations, id) {
-  const started = performance.now();
-  const succeeded = suite.is_async(index) ? await suite.run_async(index, iterations) : suite.run(index, iterations);
-  const elapsed = performance.now() - started;
-  if (succeeded !== iterations) throw new Error(`${id}: ${succeeded} of ${iterations} operations succeeded`);
-  return elapsed;
+/**
+ * Times `runMany(iterations)` (which runs that many operations and resolves to how many
+ * succeeded): the iteration count grows until one call is long enough to time well (which also
+ * warms the JIT tiers up), then ROUNDS calls give the median wall time and the CPU time per
+ * operation.
+ */
+async function measure(id, runMany) {
+  const timed = async (iterations) => {
+    const started = performance.now();
+    const succeeded = await runMany(iterations);
+    const elapsed = performance.now() - started;
+    if (succeeded !== iterations) throw new Error(`${id}: ${succeeded} of ${iterations} operations succeeded`);
+    return elapsed;
+  };
+  let iterations = 1;
+  for (;;) {
+    const elapsed = await timed(iterations);
+    if (elapsed >= ROUND_MS / 4) {
+      iterations = Math.max(1, Math.ceil((iterations * ROUND_MS) / elapsed));
+      break;
+    }
+    iterations *= 4;
+  }
+  const perOp = [];
+  const cpuBefore = process.cpuUsage();
+  for (let round = 0; round < ROUNDS; round++) perOp.push(((await timed(iterations)) * 1000) / iterations);
+  const cpu = process.cpuUsage(cpuBefore);
+  perOp.sort((a, b) => a - b);
+  return { us_per_op: perOp[Math.floor(ROUNDS / 2)], cpu_us_per_op: (cpu.user + cpu.system) / (ROUNDS * iterations), iterations, rounds: ROUNDS };
+}
+
+function report(runtime, id, result) {
+  console.error(`${runtime.padEnd(7)} ${id.padEnd(28)} ${result.us_per_op.toFixed(2).padStart(10)} µs/op  ${result.cpu_us_per_op.toFixed(2).padStart(10)} µs CPU/op`);
 }
 
 const suite = new Suite();
 const results = {};
 for (let index = 0; index < suite.count(); index++) {
   const id = suite.id(index);
-  let iterations = 1;
-  // Grow until one call is long enough to time well; this also warms the JIT tiers up.
-  for (;;) {
-    const elapsed = await timed(suite, index, iterations, id);
-    if (elapsed >= ROUND_MS / 4) {
-      iterations = Math.max(1, Math.ceil((iterations * ROUND_MS) / elapsed));
-      break;
-    }
-    iterations *= 4;
-  }
-  const perOp = [];
-  const cpuBefore = process.cpuUsage();
-  for (let round = 0; round < ROUNDS; round++) perOp.push(((await timed(suite, index, iterations, id)) * 1000) / iterations);
-  const cpu = process.cpuUsage(cpuBefore);
-  const cpuPerOp = (cpu.user + cpu.system) / (ROUNDS * iterations);
-  perOp.sort((a, b) => a - b);
-  const median = perOp[Math.floor(ROUNDS / 2)];
-  console.error(`wasm32  ${id.padEnd(28)} ${median.toFixed(2).padStart(10)} µs/op  ${cpuPerOp.toFixed(2).padStart(10)} µs CPU/op`);
-  results[id] = { description: suite.description(index), us_per_op: median, cpu_us_per_op: cpuPerOp, iterations, rounds: ROUNDS };
+  const runMany = (iterations) => (suite.is_async(index) ? suite.run_async(index, iterations) : suite.run(index, iterations));
+  const result = await measure(id, runMany);
+  report("wasm32", id, result);
+  results[id] = { description: suite.description(index), ...result };
 }
+
 // The floor of the WebCrypto path in this runtime: crypto.subtle.verify of an ES256 signature
 // over a token-sized message, called from JS with nothing else around it, timed the same way.
-const floor = await webcryptoFloor();
-console.error(`js      ${floor.id.padEnd(28)} ${floor.result.us_per_op.toFixed(2).padStart(10)} µs/op  ${floor.result.cpu_us_per_op.toFixed(2).padStart(10)} µs CPU/op`);
-results[floor.id] = floor.result;
+const { subtle } = globalThis.crypto;
+const algorithm = { name: "ECDSA", hash: "SHA-256" };
+const keys = await subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign", "verify"]);
+const message = new Uint8Array(700).fill(0x61);
+const signature = await subtle.sign(algorithm, keys.privateKey, message);
+const floorId = "webcrypto_es256_js_floor";
+const floor = await measure(floorId, async (iterations) => {
+  let succeeded = 0;
+  for (let i = 0; i < iterations; i++) if (await subtle.verify(algorithm, keys.publicKey, signature, message)) succeeded += 1;
+  return succeeded;
+});
+report("js", floorId, floor);
+results[floorId] = {
+  description: "crypto.subtle.verify of an ES256 signature called from JS, nothing else (the WebCrypto floor in this runtime)",
+  ...floor,
+};
 console.log(JSON.stringify(results));
-
-async function webcryptoFloor() {
-  const { subtle } = globalThis.crypto;
-  const algorithm = { name: "ECDSA", hash: "SHA-256" };
-  const keys = await subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign", "verify"]);
-  const message = new Uint8Array(700).fill(0x61);
-  const signature = await subtle.sign(algorithm, keys.privateKey, message);
-  const verifyMany = async (iterations) => {
-    const started = performance.now();
-    for (let i = 0; i < iterations; i++) {
-      if (!(await subtle.verify(algorithm, keys.publicKey, signature, message))) throw new Error("the floor's signature did not verify");
-    }
-    return performance.now() - started;
-  };
-  let iterations = 1;
-  for (;;) {
-    const elapsed = await verifyMany(iterations);
-    if (elapsed >= ROUND_MS / 4) {
-      iterations = Math.max(1, Math.ceil((iterations * ROUND_MS) / elapsed));
-      break;
-    }
-    iterations *= 4;
-  }
-  const perOp = [];
-  const cpuBefore = process.cpuUsage();
-  for (let round = 0; round < ROUNDS; round++) perOp.push(((await verifyMany(iterations)) * 1000) / iterations);
-  const cpu = process.cpuUsage(cpuBefore);
-  perOp.sort((a, b) => a - b);
-  return {
-    id: "webcrypto_es256_js_floor",
-    result: {
-      description: "crypto.subtle.verify of an ES256 signature called from JS, nothing else (the WebCrypto floor in this runtime)",
-      us_per_op: perOp[Math.floor(ROUNDS / 2)],
-      cpu_us_per_op: (cpu.user + cpu.system) / (ROUNDS * iterations),
-      iterations,
-      rounds: ROUNDS,
-    },
-  };
-}
