@@ -54,7 +54,8 @@ export async function startOwnWorker({ port, vars = {} }) {
   const settings = { ...stackWorkerVars(), ...vars };
   const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", "0", "--show-interactive-dev-session=false"];
   const state = mkdtempSync(path.join(tmpdir(), "rls-edge-own-worker-"));
-  args.push("--persist-to", state);
+  // Exactly these settings: an empty --env-file keeps wrangler from reading .dev.vars.
+  args.push("--persist-to", state, "--env-file", "/dev/null");
   for (const [name, value] of Object.entries(settings)) {
     if (value !== null && value !== undefined) args.push("--var", `${name}:${value}`);
   }

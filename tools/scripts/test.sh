@@ -84,9 +84,11 @@ e2e_run() { # key-mode files...
   AUTH_REFRESH_TOKEN_REUSE_INTERVAL=1 \
     stack_start_origin "$TEST_PG_PORT" rls_edge_e2e "$TEST_ORIGIN_PORT" "$TEST_WRANGLER_PORT" "$mode" "$TEST_DIR/origin.log"
   mapfile -t worker_vars < <(stack_worker_vars "$origin" "$mode")
-  # The test files' own settings come last, so a file can override a stack setting.
+  # The test files' own settings come last, so a file can override a stack setting. An empty
+  # --env-file keeps wrangler from reading a developer's .dev.vars (npm run dev writes one): the
+  # Worker under test has exactly these settings.
   mapfile -t function_vars < <(e2e_vars)
-  stack_start_wrangler "$TEST_WRANGLER_PORT" "$TEST_DIR/wrangler.log" "${worker_vars[@]}" "${function_vars[@]}"
+  stack_start_wrangler "$TEST_WRANGLER_PORT" "$TEST_DIR/wrangler.log" --env-file /dev/null "${worker_vars[@]}" "${function_vars[@]}"
   log "end-to-end tests, $mode keys"
   ORIGIN_URL=$origin FUNCTIONS_URL="$origin/functions/v1" POSTGREST_URL="$origin/rest/v1" AUTH_URL="$origin/auth/v1" \
   WORKER_URL="http://127.0.0.1:$TEST_WRANGLER_PORT" STACK_KEYS=$mode \
