@@ -1,15 +1,29 @@
-//! `GET /functions/v1/health`: version, compiled-in functions, configuration problems (by
-//! variable name) and whether PostgREST answers. 200 when all is well, 503 otherwise, so a
-//! load balancer or uptime check can use it as is.
+//! `GET /functions/v1/health`: 200 `{"status":"ok"}` when the configuration is valid and
+//! PostgREST answers the probe (see `shared::health`) as it should, else 503
+//! `{"status":"degraded"}`, so a load balancer or uptime check can use it as is. That is all
+//! anyone learns; a privileged caller (`shared::privileged`, `HealthDetails`: the secret key or
+//! a service_role JWT) also gets which variable and which check is at fault, the version, the
+//! functions served, what signs the role tokens and what the JWKS cache holds; with the
+//! configuration broken, the secret key alone still gets that report.
 
 use serde_json::json;
 use shared::clock::now_millis;
 use shared::error::ApiError;
+use shared::health::{self, ProbeVerdict, PROBE_COLUMN, PROBE_ROLE, PROBE_TABLE};
 use shared::http::{self, RequestContext};
-use worker::{Fetch, Method, Request, RequestInit, Response};
+use shared::privileged::PrivilegedEndpoint;
+use worker::{Method, Request, Response};
 
 /// The functions this bundle serves under `/functions/v1/<name>`.
-pub const FUNCTIONS: &[&str] = &["health", "webhooks", "api-keys", "rate-limit", "signup", "lead-scoring", "cleanup"];
+pub const FUNCTIONS: &[&str] = &[
+    "health",
+    "webhooks",
+    "api-keys",
+    "rate-limit",
+    "signup",
+    "lead-scoring",
+    "cleanup",
+];
 
 pub async fn handle(req: Request, context: RequestContext) -> Result<Response, ApiError> {
     if !context.segments().is_empty() {
@@ -18,39 +32,105 @@ pub async fn handle(req: Request, context: RequestContext) -> Result<Response, A
     if req.method() != Method::Get {
         return Err(http::method_not_allowed(&req, &["GET"]));
     }
-    let config_problems: Vec<String> = context.config_problems().iter().map(ToString::to_string).collect();
+    let config_problems: Vec<String> = context
+        .config_problems()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let started = now_millis();
     let postgrest = match context.config() {
-        Ok(config) => probe_postgrest(&config.postgrest_url, &config.anon_key).await,
-        Err(_) => json!({ "ok": false, "error": "not configured" }),
+        Ok(_) => probe_postgrest(&context).await,
+        Err(_) => ProbeVerdict {
+            ok: false,
+            status: None,
+            problem: Some("not probed: the configuration is invalid".into()),
+            variable: None,
+        },
     };
-    let healthy = config_problems.is_empty() && postgrest["ok"] == true;
+    let latency_ms = now_millis().saturating_sub(started);
+    let healthy = config_problems.is_empty() && postgrest.ok;
+    let status = if healthy { "ok" } else { "degraded" };
+    let code = if healthy { 200 } else { 503 };
+    let caller = if has_credentials(&req) {
+        context
+            .privileged_caller(&req, PrivilegedEndpoint::HealthDetails, None)
+            .await
+            .ok()
+    } else {
+        None
+    };
+    let Some(caller) = caller else {
+        return http::json_response(code, &json!({ "status": status }));
+    };
+    let signer = context
+        .config()
+        .ok()
+        .and_then(|config| config.jwt.role_token_signer.clone());
     let body = json!({
-        "status": if healthy { "ok" } else { "degraded" },
+        "status": status,
         "version": env!("CARGO_PKG_VERSION"),
         "functions": FUNCTIONS,
         "config": { "ok": config_problems.is_empty(), "problems": config_problems },
-        "postgrest": postgrest,
+        "postgrest": { "latency_ms": latency_ms, "check": format!("GET {PROBE_TABLE} as {}", PROBE_ROLE.as_str()), "verdict": postgrest },
+        "role_tokens": signer.map(|signer| json!({ "alg": signer.algorithm().name(), "kid": signer.kid() })),
+        "jwks": context.jwks_status().map(|jwks| json!({
+            "key_ids": jwks.key_ids,
+            "age_seconds": jwks.age_seconds,
+            "stale": jwks.stale,
+            "fetches": jwks.fetches,
+            "last_failure": jwks.last_failure,
+        })),
+        "caller": caller.credential.kind(),
     });
-    http::json_response(if healthy { 200 } else { 503 }, &body)
+    http::json_response(code, &body)
 }
 
-/// PostgREST answers when its root responds with anything but a server error.
-async fn probe_postgrest(url: &str, anon_key: &str) -> serde_json::Value {
-    let started = now_millis();
-    let mut init = RequestInit::new();
-    init.with_method(Method::Get);
-    let request = Request::new_with_init(&format!("{url}/"), &init).and_then(|mut request| {
-        request.headers_mut()?.set("apikey", anon_key)?;
-        Ok(request)
-    });
-    let outcome = match request {
-        Ok(request) => Fetch::Request(request).send().await.map(|response| response.status_code()),
-        Err(error) => Err(error),
+/// Whether the request carries anything a privileged check could accept; without, the check
+/// (and its possible JWKS fetch) is skipped.
+fn has_credentials(req: &Request) -> bool {
+    http::header(req, "authorization").is_some() || http::header(req, "apikey").is_some()
+}
+
+/// One read of the probe table as the rate limiter role (see `shared::health`).
+async fn probe_postgrest(context: &RequestContext) -> ProbeVerdict {
+    let Ok(config) = context.config() else {
+        return health::unreachable_probe("the configuration is invalid");
     };
-    let latency_ms = now_millis().saturating_sub(started);
-    match outcome {
-        Ok(status) if status < 500 => json!({ "ok": true, "status": status, "latency_ms": latency_ms }),
-        Ok(status) => json!({ "ok": false, "status": status, "latency_ms": latency_ms }),
-        Err(_) => json!({ "ok": false, "error": "unreachable", "latency_ms": latency_ms }),
+    let role_token_variable = match config
+        .jwt
+        .role_token_signer
+        .as_ref()
+        .and_then(|signer| signer.kid())
+    {
+        Some(_) => "JWT_SIGNING_KEY",
+        None => "SUPABASE_JWT_SECRET",
+    };
+    let db = match context.db_as_role(PROBE_ROLE, "health").await {
+        Ok(db) => db,
+        Err(_) => {
+            return ProbeVerdict {
+                ok: false,
+                status: None,
+                problem: Some("the Worker could not sign a role token".into()),
+                variable: Some(role_token_variable),
+            }
+        }
+    };
+    let answer = match db
+        .from(PROBE_TABLE)
+        .select(PROBE_COLUMN)
+        .limit(1)
+        .execute()
+        .await
+    {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            Ok((status, response.text().await.unwrap_or_default()))
+        }
+        Err(error) => Err(error.to_string()),
+    };
+    match answer {
+        Ok((status, body)) => health::classify_probe(status, &body, role_token_variable),
+        Err(reason) => health::unreachable_probe(&reason),
     }
 }

@@ -1,7 +1,7 @@
 //! PostgREST access under a given JWT, and PostgREST's errors mapped to ours.
 //!
 //! Every request carries `Authorization: Bearer <token>` (the caller's own JWT, or a short-lived
-//! role token for webhooks and cron) and `apikey: <anon key>`, so Postgres Row Level Security
+//! role token for webhooks and cron) and `apikey: <publishable key>`, so Postgres Row Level Security
 //! decides what the request may see and change. Query building is postgrest-rs; this module adds
 //! sending, reading and the error mapping (unique/foreign-key violation -> 409, refused by RLS
 //! or grants -> 403, no row -> 404, PostgREST down -> 503 with `Retry-After`).
@@ -12,7 +12,7 @@
 //! (which quote stored values) become the error's `cause`: the request's log line carries it
 //! beside the request id, the response never does.
 
-use crate::auth::{self, DatabaseRole};
+use crate::auth::DatabaseRole;
 use crate::config::{ConfigError, CoreConfig};
 use crate::error::ApiError;
 use postgrest::{Builder, Postgrest};
@@ -35,19 +35,23 @@ pub struct Db {
 
 impl Db {
     pub fn new(config: &CoreConfig, token: &str) -> Db {
-        let client = Postgrest::new(config.postgrest_url.as_str()).insert_header("apikey", config.anon_key.as_str());
+        let client = Postgrest::new(config.postgrest_url.as_str()).insert_header("apikey", config.publishable_key.as_str());
         Db { client, token: token.to_string() }
     }
 
     /// A client acting as a narrow database role (webhook intake, cron jobs, the rate limiter)
-    /// through a token minted now with the project's JWT secret; `job` becomes its `sub`.
-    pub fn for_role(config: &CoreConfig, role: DatabaseRole, job: &str) -> Result<Db, ConfigError> {
-        let secret = config.jwt.secret.as_deref().ok_or_else(|| ConfigError {
-            variable: "SUPABASE_JWT_SECRET",
+    /// through a token minted now with the Worker's role-token key (`JWT_SIGNING_KEY`, or the
+    /// legacy JWT secret); `job` becomes its `sub`.
+    pub async fn for_role(config: &CoreConfig, role: DatabaseRole, job: &str) -> Result<Db, ConfigError> {
+        let signer = config.jwt.role_token_signer.as_deref().ok_or_else(|| ConfigError {
+            variable: "JWT_SIGNING_KEY",
             problem: format!("is required to act as the {} database role", role.as_str()),
         })?;
         let now = crate::clock::now_seconds();
-        let token = auth::mint_role_token(secret, role, job, ROLE_TOKEN_TTL_SECONDS, now, serde_json::Map::new());
+        let token = signer.mint(role, job, ROLE_TOKEN_TTL_SECONDS, now, serde_json::Map::new()).await.map_err(|problem| {
+            let variable = if signer.kid().is_some() { "JWT_SIGNING_KEY" } else { "SUPABASE_JWT_SECRET" };
+            ConfigError { variable, problem: format!("could not sign a role token: {problem}") }
+        })?;
         Ok(Db::new(config, &token))
     }
 

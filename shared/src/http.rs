@@ -6,18 +6,25 @@
 //! headers, and writes one log line. Handlers receive a [`RequestContext`] and never build
 //! error bodies themselves.
 
-use crate::auth::{self, Claims, DatabaseRole, JwksCache, JwksCachePolicy, TokenVerifier, VerifierConfig};
+use crate::auth::{
+    self, Claims, DatabaseRole, JwksCache, JwksCachePolicy, JwksCacheStatus, JwksFetcher,
+    TokenVerifier, VerifierConfig,
+};
 use crate::config::{ConfigError, CoreConfig};
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::logging::{self, RequestLog};
-use futures_util::StreamExt;
+use crate::privileged::{self, PrivilegedCaller, PrivilegedEndpoint, Refusal};
+use futures_util::future::{select, Either};
+use futures_util::{Stream, StreamExt};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::cell::RefCell;
 use std::future::Future;
+use std::pin::pin;
 use std::rc::Rc;
-use worker::{Env, Fetch, Headers, Method, Request, Response};
+use std::time::Duration;
+use worker::{AbortController, Delay, Env, Fetch, Headers, Method, Request, Response};
 
 /// Every function is served below this path, the shape Supabase Edge Functions use, so
 /// `supabase.functions.invoke('<name>')` works unchanged.
@@ -27,15 +34,20 @@ pub const FUNCTIONS_PREFIX: &str = "/functions/v1/";
 /// refuse to send PUT and DELETE.
 const CORS_ALLOW_METHODS: &str = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
 /// What Supabase clients send, plus the webhook and rate-limit headers our endpoints read.
-const CORS_ALLOW_HEADERS: &str = "authorization, apikey, x-client-info, content-type, x-api-key, x-region";
-const CORS_EXPOSE_HEADERS: &str = "x-request-id, retry-after, ratelimit, ratelimit-policy, content-range, location";
+const CORS_ALLOW_HEADERS: &str =
+    "authorization, apikey, x-client-info, content-type, x-api-key, x-region";
+const CORS_EXPOSE_HEADERS: &str =
+    "x-request-id, retry-after, ratelimit, ratelimit-policy, content-range, location";
+
+/// The configuration as parsed once per isolate: the settings, or every problem found.
+type ParsedConfig = Rc<Result<CoreConfig, Vec<ConfigError>>>;
 
 thread_local! {
     /// Parsed once per isolate: the environment of a running Worker does not change.
-    static CORE_CONFIG: RefCell<Option<Rc<Result<CoreConfig, Vec<ConfigError>>>>> = const { RefCell::new(None) };
+    static CORE_CONFIG: RefCell<Option<ParsedConfig>> = const { RefCell::new(None) };
 }
 
-fn core_config(env: &Env) -> Rc<Result<CoreConfig, Vec<ConfigError>>> {
+fn core_config(env: &Env) -> ParsedConfig {
     CORE_CONFIG.with(|cell| {
         cell.borrow_mut()
             .get_or_insert_with(|| {
@@ -52,7 +64,10 @@ fn core_config(env: &Env) -> Rc<Result<CoreConfig, Vec<ConfigError>>> {
 /// Logs configuration problems by variable name; values never reach the log.
 pub fn log_config_errors(errors: &[ConfigError]) {
     let problems: Vec<String> = errors.iter().map(ToString::to_string).collect();
-    logging::emit(&serde_json::json!({ "level": "error", "msg": "configuration", "problems": problems }).to_string());
+    logging::emit(
+        &serde_json::json!({ "level": "error", "msg": "configuration", "problems": problems })
+            .to_string(),
+    );
 }
 
 /// The error a handler returns when a variable it needs is missing or malformed. The log line
@@ -63,10 +78,27 @@ pub fn config_error(errors: &[ConfigError]) -> ApiError {
         .with_details(serde_json::json!({ "code": "config_invalid" }))
 }
 
+/// How long a JWKS fetch may take, body included, before the keys count as unavailable.
+pub const JWKS_FETCH_TIMEOUT: Duration = Duration::from_secs(2);
+/// Far above any real key set (Supabase's holds a few keys in a few KB).
+pub const MAX_JWKS_BYTES: usize = 64 * 1024;
+/// How often a request waiting for another request's JWKS fetch looks again
+/// (`shared::auth::jwks_cache`: a waiter wakes itself up, it is never woken from another request).
+pub const JWKS_WAIT_PAUSE: Duration = Duration::from_millis(10);
+
 thread_local! {
     /// The JWKS keys, shared by every request of the isolate (leaked once: it lives as long as
     /// the isolate, and `verify_with_jwks` needs a reference that outlives an `.await`).
-    static JWKS_CACHE: &'static RefCell<JwksCache> = Box::leak(Box::new(RefCell::new(JwksCache::new(JwksCachePolicy::default()))));
+    static JWKS_CACHE: RefCell<Option<&'static RefCell<JwksCache>>> = const { RefCell::new(None) };
+}
+
+/// The isolate's JWKS cache, created with the configured policy on first use.
+fn jwks_cache(policy: JwksCachePolicy) -> &'static RefCell<JwksCache> {
+    JWKS_CACHE.with(|cell| {
+        *cell
+            .borrow_mut()
+            .get_or_insert_with(|| Box::leak(Box::new(RefCell::new(JwksCache::new(policy)))))
+    })
 }
 
 /// A caller whose JWT has been verified.
@@ -92,7 +124,7 @@ pub struct RequestContext {
 struct ContextInner {
     request_id: String,
     env: Env,
-    config: Rc<Result<CoreConfig, Vec<ConfigError>>>,
+    config: ParsedConfig,
     function: String,
     segments: Vec<String>,
     user_id: RefCell<Option<String>>,
@@ -110,12 +142,22 @@ impl RequestContext {
 
     /// The validated core configuration, or a 500 naming nothing but logging everything.
     pub fn config(&self) -> Result<&CoreConfig, ApiError> {
-        self.inner.config.as_ref().as_ref().map_err(|errors| config_error(errors))
+        self.inner
+            .config
+            .as_ref()
+            .as_ref()
+            .map_err(|errors| config_error(errors))
     }
 
     /// The configuration problems, for the health report.
     pub fn config_problems(&self) -> Vec<ConfigError> {
-        self.inner.config.as_ref().as_ref().err().cloned().unwrap_or_default()
+        self.inner
+            .config
+            .as_ref()
+            .as_ref()
+            .err()
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// The function name: the path segment after `/functions/v1/`.
@@ -148,7 +190,9 @@ impl RequestContext {
     async fn verify_caller(&self, req: &Request) -> Result<Caller, ApiError> {
         let config = self.config()?;
         let authorization = header(req, "authorization");
-        let token = auth::bearer_token(authorization.as_deref()).map_err(auth_error)?.to_string();
+        let token = auth::bearer_token(authorization.as_deref())
+            .map_err(auth_error)?
+            .to_string();
         let verifier = TokenVerifier::new(
             VerifierConfig {
                 audience: Some(config.jwt.audience.clone()),
@@ -160,13 +204,100 @@ impl RequestContext {
         let now = crate::clock::now_seconds();
         let claims = match &config.jwt.jwks_url {
             Some(url) => {
-                let cache = JWKS_CACHE.with(|cache| *cache);
-                verifier.verify_with_jwks(&token, cache, &|| fetch_jwks(url), now).await
+                let cache = jwks_cache(config.jwt.jwks_cache);
+                verifier
+                    .verify_with_jwks(&token, cache, &JwksEndpoint { url }, now)
+                    .await
             }
-            None => verifier.verify(&token, None, now),
+            None => verifier.verify(&token, None, now).await,
         }
         .map_err(auth_error)?;
         Ok(Caller { token, claims })
+    }
+
+    /// Admits the caller of a privileged endpoint with the credentials
+    /// [`crate::privileged`] declares for it: 401 without a valid credential, 403 for a user's
+    /// (or any other unprivileged) token, 503 when the JWKS needed is unavailable.
+    /// `shared_secret` is the endpoint's own secret as configured, if it has one.
+    pub async fn privileged_caller(
+        &self,
+        req: &Request,
+        endpoint: PrivilegedEndpoint,
+        shared_secret: Option<&str>,
+    ) -> Result<PrivilegedCaller, ApiError> {
+        // With the configuration broken, the secret key alone still admits: its holder may
+        // learn what is wrong (the detailed health report).
+        let parsed = self.inner.config.as_ref().as_ref().ok();
+        let secret_key_alone = match parsed {
+            Some(_) => None,
+            None => crate::config::secret_key_alone(self.env()),
+        };
+        let jwt = parsed.map(|config| &config.jwt);
+        let authorization = header(req, "authorization");
+        let apikey = header(req, "apikey");
+        let secret_header = endpoint
+            .shared_secret()
+            .and_then(|secret| header(req, secret.header));
+        let presented = privileged::Presented {
+            authorization: authorization.as_deref(),
+            apikey: apikey.as_deref(),
+            shared_secret: secret_header.as_deref(),
+        };
+        let keys = privileged::Keys {
+            secret_key: parsed
+                .and_then(|config| config.secret_key.as_deref())
+                .or(secret_key_alone.as_deref()),
+            shared_secret,
+            jwt_secret: jwt.and_then(|jwt| jwt.secret.as_deref()),
+            jwks: jwt
+                .filter(|jwt| jwt.jwks_url.is_some())
+                .map(|jwt| jwks_cache(jwt.jwks_cache)),
+            signer: jwt.and_then(|jwt| jwt.role_token_signer.as_deref()),
+            leeway_seconds: jwt.map_or(VerifierConfig::default().leeway_seconds, |jwt| {
+                jwt.leeway_seconds
+            }),
+        };
+        let url = jwt
+            .and_then(|jwt| jwt.jwks_url.as_deref())
+            .unwrap_or_default();
+        let outcome = privileged::check(
+            endpoint,
+            presented,
+            &keys,
+            &JwksEndpoint { url },
+            crate::clock::now_seconds(),
+        )
+        .await;
+        outcome.map_err(|refusal| match refusal {
+            Refusal::Missing => ApiError::unauthorized(format!(
+                "{} needs {}",
+                endpoint.route(),
+                endpoint.accepted()
+            )),
+            Refusal::Invalid { reason, code } => ApiError::unauthorized(format!(
+                "{reason}; {} needs {}",
+                endpoint.route(),
+                endpoint.accepted()
+            ))
+            .with_details(serde_json::json!({ "reason": code })),
+            Refusal::NotPrivileged => ApiError::forbidden(format!(
+                "{} is for services and operators only: it needs {}",
+                endpoint.route(),
+                endpoint.accepted()
+            )),
+            Refusal::KeysUnavailable => auth_error(auth::AuthError::JwksUnavailable),
+        })
+    }
+
+    /// What the isolate's JWKS cache holds, for the health report; fetches nothing.
+    pub fn jwks_status(&self) -> Option<JwksCacheStatus> {
+        let config = self.config().ok()?;
+        config.jwt.jwks_url.as_ref()?;
+        Some(
+            jwks_cache(config.jwt.jwks_cache)
+                .borrow()
+                .status(crate::clock::now_seconds()),
+        )
     }
 
     /// A PostgREST client acting as the caller, with the caller's own JWT: RLS decides.
@@ -176,8 +307,10 @@ impl RequestContext {
 
     /// A PostgREST client acting as a narrow database role (webhook intake, cron jobs, the
     /// rate limiter), through a token minted for this request that expires in a minute.
-    pub fn db_as_role(&self, role: DatabaseRole, job: &str) -> Result<Db, ApiError> {
-        Db::for_role(self.config()?, role, job).map_err(|problem| config_error(&[problem]))
+    pub async fn db_as_role(&self, role: DatabaseRole, job: &str) -> Result<Db, ApiError> {
+        Db::for_role(self.config()?, role, job)
+            .await
+            .map_err(|problem| config_error(&[problem]))
     }
 
     /// Records who the caller is, for the request log line.
@@ -198,44 +331,57 @@ where
     let request_id = request_id(&req);
     let origin = req.headers().get("origin").ok().flatten();
     let config = core_config(&env);
-    let cors_origin = config.as_ref().as_ref().ok().and_then(|config| config.allowed_origins.allow(origin.as_deref()));
+    let cors_origin = config
+        .as_ref()
+        .as_ref()
+        .ok()
+        .and_then(|config| config.allowed_origins.allow(origin.as_deref()));
 
-    let context = match parse_function_path(&path) {
-        Some((function, segments)) => Some(RequestContext {
-            inner: Rc::new(ContextInner {
-                request_id: request_id.clone(),
-                env,
-                config,
-                function,
-                segments,
-                user_id: RefCell::new(None),
-                caller: RefCell::new(None),
-            }),
+    let context = parse_function_path(&path).map(|(function, segments)| RequestContext {
+        inner: Rc::new(ContextInner {
+            request_id: request_id.clone(),
+            env,
+            config,
+            function,
+            segments,
+            user_id: RefCell::new(None),
+            caller: RefCell::new(None),
         }),
-        None => None,
-    };
+    });
 
     let outcome = match (&method, context.clone()) {
         (Method::Options, _) => preflight(),
-        (_, None) => Err(ApiError::not_found(format!("no route for {path}; functions live under {FUNCTIONS_PREFIX}<name>"))),
+        (_, None) => Err(ApiError::not_found(format!(
+            "no route for {path}; functions live under {FUNCTIONS_PREFIX}<name>"
+        ))),
         (_, Some(context)) => dispatch(req, context).await,
     };
     let (mut response, error_code, error_cause) = match outcome {
         Ok(response) => (response, None, None),
-        Err(error) => (error_response(&error, &request_id), Some(error.code), error.cause),
+        Err(error) => (
+            error_response(&error, &request_id),
+            Some(error.code),
+            error.cause,
+        ),
     };
 
     let headers = response.headers_mut();
     set_header(headers, "x-request-id", &request_id);
     if let Some(allowed) = cors_origin {
         set_header(headers, "access-control-allow-origin", &allowed);
-        set_header(headers, "access-control-expose-headers", CORS_EXPOSE_HEADERS);
+        set_header(
+            headers,
+            "access-control-expose-headers",
+            CORS_EXPOSE_HEADERS,
+        );
         if allowed != "*" {
             set_header(headers, "vary", "Origin");
         }
     }
 
-    let user_id = context.as_ref().and_then(|context| context.inner.user_id.borrow().clone());
+    let user_id = context
+        .as_ref()
+        .and_then(|context| context.inner.user_id.borrow().clone());
     let line = RequestLog {
         method: method.as_ref(),
         path: &path,
@@ -261,13 +407,93 @@ fn auth_error(error: auth::AuthError) -> ApiError {
     mapped.with_details(serde_json::json!({ "reason": error.code() }))
 }
 
-async fn fetch_jwks(url: &str) -> Result<String, String> {
-    let url = url.parse().map_err(|_| "JWKS_URL is not a valid URL".to_string())?;
-    let mut response = Fetch::Url(url).send().await.map_err(|error| format!("JWKS request failed: {error}"))?;
-    if response.status_code() / 100 != 2 {
-        return Err(format!("JWKS endpoint answered {}", response.status_code()));
+/// The project's JWKS URL as the JWKS cache reaches it.
+struct JwksEndpoint<'a> {
+    url: &'a str,
+}
+
+impl JwksFetcher for JwksEndpoint<'_> {
+    fn fetch_jwks(&self) -> impl Future<Output = Result<String, String>> {
+        fetch_jwks(self.url)
     }
-    response.text().await.map_err(|error| format!("JWKS body unreadable: {error}"))
+
+    /// A timer of this request's own, so it is never taken for hung and resumes in its own
+    /// context.
+    fn pause(&self) -> impl Future<Output = ()> {
+        Delay::from(JWKS_WAIT_PAUSE)
+    }
+}
+
+/// GETs the JWKS: 2xx only, at most [`MAX_JWKS_BYTES`], the whole exchange within
+/// [`JWKS_FETCH_TIMEOUT`] (then aborted), so a slow or huge answer cannot hold requests up.
+async fn fetch_jwks(url: &str) -> Result<String, String> {
+    let url = url
+        .parse()
+        .map_err(|_| "JWKS_URL is not a valid URL".to_string())?;
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let exchange = async {
+        let mut response = Fetch::Url(url)
+            .send_with_signal(&signal)
+            .await
+            .map_err(|error| format!("JWKS request failed: {error}"))?;
+        if response.status_code() / 100 != 2 {
+            return Err(format!("JWKS endpoint answered {}", response.status_code()));
+        }
+        let too_large = || format!("JWKS body is larger than {MAX_JWKS_BYTES} bytes");
+        if let Ok(Some(length)) = response.headers().get("content-length") {
+            if length
+                .trim()
+                .parse::<u64>()
+                .map_or(true, |length| length > MAX_JWKS_BYTES as u64)
+            {
+                return Err(too_large());
+            }
+        }
+        let stream = response
+            .stream()
+            .map_err(|error| format!("JWKS body unreadable: {error}"))?;
+        let body = read_capped(stream, MAX_JWKS_BYTES)
+            .await
+            .map_err(|error| match error {
+                CappedReadError::TooLarge => too_large(),
+                CappedReadError::Unreadable => "JWKS body unreadable".to_string(),
+            })?;
+        String::from_utf8(body).map_err(|_| "JWKS body is not UTF-8".to_string())
+    };
+    let outcome = match select(pin!(exchange), pin!(Delay::from(JWKS_FETCH_TIMEOUT))).await {
+        Either::Left((outcome, _)) => outcome,
+        Either::Right(_) => {
+            controller.abort();
+            Err(format!(
+                "JWKS endpoint did not answer within {} s",
+                JWKS_FETCH_TIMEOUT.as_secs()
+            ))
+        }
+    };
+    outcome
+}
+
+enum CappedReadError {
+    TooLarge,
+    Unreadable,
+}
+
+/// Reads a body stream to the end, refusing more than `limit` bytes without buffering them.
+async fn read_capped<S, E>(stream: S, limit: usize) -> Result<Vec<u8>, CappedReadError>
+where
+    S: Stream<Item = Result<Vec<u8>, E>>,
+{
+    let mut stream = pin!(stream);
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| CappedReadError::Unreadable)?;
+        if body.len() + chunk.len() > limit {
+            return Err(CappedReadError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 fn preflight() -> Result<Response, ApiError> {
@@ -282,8 +508,13 @@ fn preflight() -> Result<Response, ApiError> {
 /// `/functions/v1/<name>/<rest...>` -> (name, rest). Empty segments (double or trailing
 /// slashes) are dropped.
 pub fn parse_function_path(path: &str) -> Option<(String, Vec<String>)> {
-    let rest = path.strip_prefix(FUNCTIONS_PREFIX).or_else(|| (path == "/functions/v1").then_some(""))?;
-    let mut segments = rest.split('/').filter(|segment| !segment.is_empty()).map(String::from);
+    let rest = path
+        .strip_prefix(FUNCTIONS_PREFIX)
+        .or_else(|| (path == "/functions/v1").then_some(""))?;
+    let mut segments = rest
+        .split('/')
+        .filter(|segment| !segment.is_empty())
+        .map(String::from);
     let function = segments.next()?;
     Some((function, segments.collect()))
 }
@@ -326,7 +557,8 @@ pub fn error_response(error: &ApiError, request_id: &str) -> Response {
 
 /// A JSON response with the given status.
 pub fn json_response<T: Serialize>(status: u16, body: &T) -> Result<Response, ApiError> {
-    let bytes = serde_json::to_vec(body).map_err(|error| ApiError::internal(format!("could not encode response: {error}")))?;
+    let bytes = serde_json::to_vec(body)
+        .map_err(|error| ApiError::internal(format!("could not encode response: {error}")))?;
     let mut response = Response::builder().with_status(status).fixed(bytes);
     set_header(response.headers_mut(), "content-type", "application/json");
     Ok(response)
@@ -344,30 +576,37 @@ pub fn method_not_allowed(req: &Request, allowed: &[&str]) -> ApiError {
 
 /// The 404 for a path below a function that has no such route.
 pub fn no_route(context: &RequestContext) -> ApiError {
-    ApiError::not_found(format!("{} has no route /{}", context.function(), context.segments().join("/")))
+    ApiError::not_found(format!(
+        "{} has no route /{}",
+        context.function(),
+        context.segments().join("/")
+    ))
 }
 
 /// Reads the raw body, refusing more than `limit` bytes (413) before buffering it all: the
 /// declared `Content-Length` is checked first, then the bytes actually received.
 pub async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, ApiError> {
     if let Ok(Some(length)) = req.headers().get("content-length") {
-        if length.trim().parse::<u64>().map_or(true, |length| length > limit as u64) {
+        if length
+            .trim()
+            .parse::<u64>()
+            .map_or(true, |length| length > limit as u64)
+        {
             return Err(ApiError::payload_too_large(limit));
         }
     }
-    let mut stream = match req.stream() {
+    let stream = match req.stream() {
         Ok(stream) => stream,
         Err(_) => return Ok(Vec::new()),
     };
-    let mut body = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|_| ApiError::bad_request("invalid_body", "the request body could not be read"))?;
-        if body.len() + chunk.len() > limit {
-            return Err(ApiError::payload_too_large(limit));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+    read_capped(stream, limit)
+        .await
+        .map_err(|error| match error {
+            CappedReadError::TooLarge => ApiError::payload_too_large(limit),
+            CappedReadError::Unreadable => {
+                ApiError::bad_request("invalid_body", "the request body could not be read")
+            }
+        })
 }
 
 /// Whether a `Content-Type` value is JSON (`application/json`, with or without parameters).
@@ -387,7 +626,11 @@ pub fn parse_json<'a, T: serde::Deserialize<'a>>(body: &'a [u8]) -> Result<T, Ap
             Category::Data => ApiError::bad_request("invalid_body", error.to_string()),
             Category::Syntax | Category::Eof | Category::Io => ApiError::bad_request(
                 "invalid_json",
-                format!("malformed JSON at line {}, column {}", error.line(), error.column()),
+                format!(
+                    "malformed JSON at line {}, column {}",
+                    error.line(),
+                    error.column()
+                ),
             ),
         }
     })
@@ -395,10 +638,16 @@ pub fn parse_json<'a, T: serde::Deserialize<'a>>(body: &'a [u8]) -> Result<T, Ap
 
 /// Reads a required JSON body: 415 unless `Content-Type: application/json`, 413 past the
 /// configured limit, 400 when empty or malformed.
-pub async fn read_json<T: DeserializeOwned>(req: &mut Request, context: &RequestContext) -> Result<T, ApiError> {
+pub async fn read_json<T: DeserializeOwned>(
+    req: &mut Request,
+    context: &RequestContext,
+) -> Result<T, ApiError> {
     let body = read_json_bytes(req, context).await?;
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::bad_request("invalid_json", "the request body is empty; send a JSON object"));
+        return Err(ApiError::bad_request(
+            "invalid_json",
+            "the request body is empty; send a JSON object",
+        ));
     }
     parse_json(&body)
 }
@@ -408,7 +657,8 @@ pub async fn read_optional_json<T: DeserializeOwned + Default>(
     req: &mut Request,
     context: &RequestContext,
 ) -> Result<T, ApiError> {
-    let declared_empty = matches!(req.headers().get("content-length"), Ok(Some(length)) if length.trim() == "0");
+    let declared_empty =
+        matches!(req.headers().get("content-length"), Ok(Some(length)) if length.trim() == "0");
     let has_content_type = matches!(req.headers().get("content-type"), Ok(Some(_)));
     if declared_empty || (!has_content_type && req.inner().body().is_none()) {
         return Ok(T::default());
@@ -441,7 +691,10 @@ mod tests {
 
     #[test]
     fn function_path_splits_name_and_rest() {
-        assert_eq!(parse_function_path("/functions/v1/signup"), Some(("signup".into(), vec![])));
+        assert_eq!(
+            parse_function_path("/functions/v1/signup"),
+            Some(("signup".into(), vec![]))
+        );
         assert_eq!(
             parse_function_path("/functions/v1/api-keys/openai/check/"),
             Some(("api-keys".into(), vec!["openai".into(), "check".into()]))
@@ -454,7 +707,9 @@ mod tests {
     #[test]
     fn json_content_type_accepts_parameters_and_case() {
         assert!(is_json_content_type(Some("application/json")));
-        assert!(is_json_content_type(Some("Application/JSON; charset=utf-8")));
+        assert!(is_json_content_type(Some(
+            "Application/JSON; charset=utf-8"
+        )));
         assert!(!is_json_content_type(Some("text/plain")));
         assert!(!is_json_content_type(None));
     }

@@ -103,7 +103,7 @@ pub async fn record(context: &RequestContext, client: &Client, events: Vec<Secur
         return;
     }
     let argument = events_argument(&events, client);
-    let written = match recorder(context) {
+    let written = match recorder(context).await {
         Ok(db) => db::execute(db.rpc("record_security_events", &argument)).await.map(|_| ()),
         Err(error) => Err(error),
     };
@@ -137,7 +137,7 @@ pub async fn record_refused_access(context: &RequestContext, client: &Client, ac
         "ip_address": client.ip_address.map(|address| address.to_string()),
         "user_agent": client.user_agent,
     });
-    let written = match recorder(context) {
+    let written = match recorder(context).await {
         Ok(db) => db::execute(db.rpc("record_refused_access", &argument)).await.map(|_| ()),
         Err(error) => Err(error),
     };
@@ -176,11 +176,15 @@ pub async fn record_privileged_call<T>(
 }
 
 fn presented_a_credential(req: &Request) -> bool {
-    ["authorization", "x-api-key", "x-cleanup-secret"].iter().any(|name| header(req, name).is_some())
+    // An `apikey` counts only when it could be a privileged one (a secret key or a JWT): every
+    // supabase-js request carries the publishable key there.
+    let privileged_apikey = header(req, "apikey")
+        .is_some_and(|key| key.starts_with(crate::config::SECRET_KEY_PREFIX) || key.split('.').count() == 3);
+    privileged_apikey || ["authorization", "x-api-key", "x-cleanup-secret"].iter().any(|name| header(req, name).is_some())
 }
 
-fn recorder(context: &RequestContext) -> Result<db::Db, ApiError> {
-    context.db_as_role(DatabaseRole::SecurityRecorder, context.function())
+async fn recorder(context: &RequestContext) -> Result<db::Db, ApiError> {
+    context.db_as_role(DatabaseRole::SecurityRecorder, context.function()).await
 }
 
 fn not_recorded(context: &RequestContext, argument: &Value, error: &ApiError) {

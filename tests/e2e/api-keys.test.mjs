@@ -10,7 +10,8 @@ import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, randomUUID } f
 import { readFileSync } from "node:fs";
 import { spawn } from "node:child_process";
 import http from "node:http";
-import { call, env, expectError, newUser, rows, sql, token } from "./lib.mjs";
+import { call, env, expectError, newUser, rows, sql } from "./lib.mjs";
+import { roleToken } from "./keys.mjs";
 
 const vars = Object.fromEntries(
   readFileSync(new URL("./vars/api-keys.env", import.meta.url), "utf8")
@@ -418,7 +419,7 @@ describe("checking a key against its provider", () => {
 // ---- rotation ------------------------------------------------------------------------------
 
 describe("master-key rotation", () => {
-  const maintenance = () => token({ role: "maintenance", sub: "e2e-key-rotation" });
+  const maintenance = () => roleToken("maintenance", "e2e-key-rotation");
 
   async function rotateAll() {
     const bearer = await maintenance();
@@ -520,12 +521,13 @@ describe("master-key rotation", () => {
     assert.deepEqual([rotated.key_version, open(rotated)], [2, newKey], "the next run rotates the new key");
   });
 
-  test("only the maintenance role may rotate, and it may not use the user endpoints", async () => {
+  test("only privileged callers may rotate (tests/e2e/privileged.test.mjs), and a maintenance token is no user", async () => {
     const user = await member();
     expectError(assert, await call("POST", "/api-keys/rotate", { token: user.token }), 403, "forbidden");
     expectError(assert, await call("POST", "/api-keys/rotate"), 401);
     const bearer = await maintenance();
-    expectError(assert, await call("GET", "/api-keys", { token: bearer }), 403, "forbidden");
+    const refused = expectError(assert, await call("GET", "/api-keys", { token: bearer }), 401, "unauthorized");
+    assert.equal(refused.details?.reason, "wrong_audience");
     const limit = expectError(assert, await call("POST", "/api-keys/rotate", { token: bearer, json: { limit: 0 } }), 400);
     assert.equal(limit.details.field, "limit");
   });

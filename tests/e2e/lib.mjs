@@ -3,7 +3,8 @@
 // tools/scripts/test.sh starts the stack and sets the environment read here.
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { SignJWT } from "jose";
+import { readFileSync } from "node:fs";
+import { SignJWT, importJWK } from "jose";
 
 function required(name) {
   const value = process.env[name];
@@ -29,9 +30,7 @@ export const env = {
   get publishableKey() { return required("PUBLISHABLE_KEY"); },
   get secretKey() { return required("SECRET_KEY"); },
   get signingKeysFile() { return required("SIGNING_KEYS_FILE"); },
-  /** The legacy HS256 secret: user tokens are still signed with it in both modes until the
-   * Worker's JWKS_URL can point at the local Auth for every test file (auth.test.mjs serves its
-   * own JWKS there today). */
+  /** The legacy HS256 secret, in legacy mode only: with signing keys nothing knows one. */
   get jwtSecret() { return required("JWT_SECRET"); },
   /** The apikey a client sends: the publishable key, or the legacy anon JWT in legacy mode. */
   get anonKey() { return required("ANON_KEY"); },
@@ -53,16 +52,35 @@ export function rows(query) {
   return JSON.parse(output);
 }
 
-/** Signs a Supabase-shaped access token. `claims` override the defaults. */
-export async function token(claims = {}, { secret = env.jwtSecret, expiresIn = 3600 } = {}) {
+const stackKeys = new Map();
+
+/** Key `index` of the stack's signing-keys file (0: the local Auth's, 1: the Worker's role-token
+ * key), as { kid, alg, key } ready for jose. */
+export async function stackSigningKey(index) {
+  if (!stackKeys.has(index)) {
+    const { key_ops: _, ...jwk } = JSON.parse(readFileSync(env.signingKeysFile, "utf8"))[index];
+    stackKeys.set(index, { kid: jwk.kid, alg: jwk.alg, key: await importJWK(jwk, jwk.alg) });
+  }
+  return stackKeys.get(index);
+}
+
+/**
+ * Signs a Supabase-shaped access token as the stack's Auth would: ES256 with key 0 of the
+ * signing-keys file and its `kid` (STACK_KEYS=signing), HS256 with the legacy secret otherwise.
+ * `claims` override the defaults; `secret` signs HS256 with that secret instead (a forged token).
+ */
+export async function token(claims = {}, { secret, expiresIn = 3600 } = {}) {
   const now = Math.floor(Date.now() / 1000);
   const { sub = randomUUID(), ...rest } = claims;
-  return new SignJWT({ role: "authenticated", aud: "authenticated", ...rest })
-    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+  const jwt = new SignJWT({ role: "authenticated", aud: "authenticated", ...rest })
     .setSubject(sub)
     .setIssuedAt(now)
-    .setExpirationTime(now + expiresIn)
-    .sign(new TextEncoder().encode(secret));
+    .setExpirationTime(now + expiresIn);
+  if (secret === undefined && env.stackKeys === "signing") {
+    const { kid, alg, key } = await stackSigningKey(0);
+    return jwt.setProtectedHeader({ alg, typ: "JWT", kid }).sign(key);
+  }
+  return jwt.setProtectedHeader({ alg: "HS256", typ: "JWT" }).sign(new TextEncoder().encode(secret ?? env.jwtSecret));
 }
 
 /**
@@ -70,10 +88,10 @@ export async function token(claims = {}, { secret = env.jwtSecret, expiresIn = 3
  * returns { id, email, password, token }. A regular user is created through the admin API (as an
  * app's backend would, with the secret key), its address confirmed unless `confirmed: false` (as
  * with confirmation on before the link is followed); `claims.is_anonymous` makes an anonymous
- * sign-in instead, which Auth never confirms. The token is signed here with the user's id and
- * email plus `claims` (tests need claims Auth would not issue, such as a plan in app_metadata or a
- * phone-only user) and with the legacy secret, which the shared Worker of the e2e stage can verify
- * whatever JWKS_URL a test file gives it; signIn() returns Auth's own session.
+ * sign-in instead, which Auth never confirms. The token is signed here by token(), with the
+ * user's id and email plus `claims` (tests need claims Auth would not issue, such as a plan in
+ * app_metadata or a phone-only user), with the key Auth signs with; signIn() returns Auth's own
+ * session.
  */
 export async function newUser({ email, metadata = {}, claims = {}, confirmed = true } = {}) {
   const address = email ?? `user-${randomUUID().slice(0, 8)}@example.test`;
@@ -127,9 +145,10 @@ export async function signIn(user) {
 
 /**
  * Calls a function: `call("POST", "/signup", { token, json })`. Returns
- * { status, headers, body } with body parsed as JSON when it is JSON.
+ * { status, headers, body } with body parsed as JSON when it is JSON. `base` replaces
+ * FUNCTIONS_URL (a test's own Worker, see own-worker.mjs).
  */
-export async function call(method, path, { token: bearer, json, body, headers = {} } = {}) {
+export async function call(method, path, { token: bearer, json, body, headers = {}, base = env.functionsUrl } = {}) {
   const init = { method, headers: { ...headers } };
   if (bearer) init.headers.authorization = `Bearer ${bearer}`;
   if (json !== undefined) {
@@ -138,7 +157,7 @@ export async function call(method, path, { token: bearer, json, body, headers = 
   } else if (body !== undefined) {
     init.body = body;
   }
-  const response = await throughDevServer(() => fetch(`${env.functionsUrl}${path}`, init));
+  const response = await throughDevServer(() => fetch(`${base}${path}`, init));
   const text = await response.text();
   let parsed = text;
   if ((response.headers.get("content-type") ?? "").includes("json") && text) parsed = JSON.parse(text);

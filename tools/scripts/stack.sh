@@ -87,18 +87,18 @@ stack_build_origin() {
 stack_start_origin() { # pg-port database port functions-port key-mode log
   local pg_port=$1 database=$2 port=$3 functions_port=$4 mode=$5 logfile=$6 keys=()
   require_free_port "$port" ORIGIN_PORT
+  # With signing keys there is no legacy secret anywhere: /rest/v1 trusts the keys of the file
+  # (Auth's key 0 and the Worker's role-token key 1), as a project with the legacy secret revoked.
   case "$mode" in
     signing) keys=(--keys signing --signing-keys "$STACK_SIGNING_KEYS") ;;
-    legacy) keys=(--keys legacy --anon-key "$DEV_ANON_KEY" --service-role-key "$DEV_SERVICE_ROLE_KEY") ;;
+    legacy) keys=(--keys legacy --jwt-secret "$DEV_JWT_SECRET" --anon-key "$DEV_ANON_KEY" --service-role-key "$DEV_SERVICE_ROLE_KEY") ;;
     *) die "STACK_KEYS must be signing or legacy, got '$mode'" ;;
   esac
   log "starting the origin on http://127.0.0.1:$port ($mode keys)"
-  # The legacy secret stays configured in signing mode too: until the Worker signs its role
-  # tokens with JWT_SIGNING_KEY it mints HS256 ones, which /rest/v1 must still accept.
   AUTH_DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/$database" AUTH_MAILBOX_FILE="$(dirname "$logfile")/auth-mailbox.jsonl" \
   PGRST_DB_URI="postgres://authenticator@127.0.0.1:$pg_port/$database" PGRST_DB_SCHEMAS=public PGRST_DB_ANON_ROLE=anon \
     "$CARGO_TARGET_DIR/release/origin" --port "$port" --functions-url "http://127.0.0.1:$functions_port" \
-    --api-keys "$STACK_API_KEYS" --jwt-secret "$DEV_JWT_SECRET" "${keys[@]}" >"$logfile" 2>&1 &
+    --api-keys "$STACK_API_KEYS" "${keys[@]}" >"$logfile" 2>&1 &
   STACK_PIDS+=($!)
   wait_for_http "http://127.0.0.1:$port/auth/v1/.well-known/jwks.json" 30 "the origin" "$logfile"
 }
@@ -108,11 +108,14 @@ stack_start_origin() { # pg-port database port functions-port key-mode log
 stack_worker_vars() { # origin-url key-mode
   local apikey=$STACK_PUBLISHABLE_KEY
   [ "$2" = legacy ] && apikey=$DEV_ANON_KEY
-  printf -- '--var\n%s\n' "POSTGREST_URL:$1/rest/v1" "SUPABASE_PUBLISHABLE_KEY:$apikey" "SUPABASE_ANON_KEY:$apikey" \
-    "SUPABASE_JWT_SECRET:$DEV_JWT_SECRET"
+  printf -- '--var\n%s\n' "POSTGREST_URL:$1/rest/v1" "SUPABASE_PUBLISHABLE_KEY:$apikey" "SUPABASE_ANON_KEY:$apikey"
+  # Signing keys: ES256 user tokens through the JWKS, ES256 role tokens with key 1, no legacy
+  # secret. Legacy: the HS256 secret for both.
   if [ "$2" = signing ]; then
     printf -- '--var\n%s\n' "JWKS_URL:$1/auth/v1/.well-known/jwks.json" "SUPABASE_SECRET_KEY:$STACK_SECRET_KEY" \
       "JWT_SIGNING_KEY:$STACK_ROLE_TOKEN_KEY"
+  else
+    printf -- '--var\n%s\n' "SUPABASE_JWT_SECRET:$DEV_JWT_SECRET"
   fi
 }
 

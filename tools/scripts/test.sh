@@ -75,22 +75,25 @@ LEGACY_E2E_FILES=(tests/e2e/foundation.test.mjs tests/e2e/signup.test.mjs tests/
 
 # Starts the origin and wrangler dev in one key mode and runs the given e2e files against them.
 e2e_run() { # key-mode files...
-  local mode=$1 origin="http://127.0.0.1:$TEST_ORIGIN_PORT" apikey=$STACK_PUBLISHABLE_KEY worker_vars=() function_vars=()
+  local mode=$1 origin="http://127.0.0.1:$TEST_ORIGIN_PORT" apikey=$STACK_PUBLISHABLE_KEY jwt_secret="" worker_vars=() function_vars=()
   shift
-  [ "$mode" = legacy ] && apikey=$DEV_ANON_KEY
+  # The legacy secret exists only in legacy mode: with signing keys nothing may rely on it.
+  [ "$mode" = legacy ] && apikey=$DEV_ANON_KEY jwt_secret=$DEV_JWT_SECRET
   # A rotated refresh token counts as reused after 1 s instead of GoTrue's 10, so the reuse test
   # need not wait.
   AUTH_REFRESH_TOKEN_REUSE_INTERVAL=1 \
     stack_start_origin "$TEST_PG_PORT" rls_edge_e2e "$TEST_ORIGIN_PORT" "$TEST_WRANGLER_PORT" "$mode" "$TEST_DIR/origin.log"
   mapfile -t worker_vars < <(stack_worker_vars "$origin" "$mode")
-  # The test files' own settings come last, so a file can override a stack setting.
+  # The test files' own settings come last, so a file can override a stack setting. An empty
+  # --env-file keeps wrangler from reading a developer's .dev.vars (npm run dev writes one): the
+  # Worker under test has exactly these settings.
   mapfile -t function_vars < <(e2e_vars)
-  stack_start_wrangler "$TEST_WRANGLER_PORT" "$TEST_DIR/wrangler.log" "${worker_vars[@]}" "${function_vars[@]}"
+  stack_start_wrangler "$TEST_WRANGLER_PORT" "$TEST_DIR/wrangler.log" --env-file /dev/null "${worker_vars[@]}" "${function_vars[@]}"
   log "end-to-end tests, $mode keys"
   ORIGIN_URL=$origin FUNCTIONS_URL="$origin/functions/v1" POSTGREST_URL="$origin/rest/v1" AUTH_URL="$origin/auth/v1" \
   WORKER_URL="http://127.0.0.1:$TEST_WRANGLER_PORT" STACK_KEYS=$mode \
   PUBLISHABLE_KEY=$STACK_PUBLISHABLE_KEY SECRET_KEY=$STACK_SECRET_KEY SIGNING_KEYS_FILE=$STACK_SIGNING_KEYS \
-  ANON_KEY=$apikey SERVICE_ROLE_KEY=$DEV_SERVICE_ROLE_KEY JWT_SECRET=$DEV_JWT_SECRET \
+  ANON_KEY=$apikey SERVICE_ROLE_KEY=$DEV_SERVICE_ROLE_KEY JWT_SECRET=$jwt_secret \
   DATABASE_URL="postgres://postgres@127.0.0.1:$TEST_PG_PORT/rls_edge_e2e" ORIGIN_LOG="$TEST_DIR/origin.log" \
   PG_DATA_DIR="$TEST_DIR/postgres" PG_PORT=$TEST_PG_PORT WRANGLER_LOG="$TEST_DIR/wrangler.log" \
     node --test --test-concurrency=1 "$@"

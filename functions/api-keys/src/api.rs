@@ -5,9 +5,11 @@
 
 use serde::Deserialize;
 use serde_json::json;
+use shared::auth::DatabaseRole;
 use shared::db::{self, Db};
 use shared::error::ApiError;
 use shared::http::{self, Caller, RequestContext};
+use shared::privileged::PrivilegedEndpoint;
 use shared::security_events::{self, Client, SecurityEvent};
 use shared::time::Timestamp;
 use shared::{clock, logging};
@@ -118,32 +120,26 @@ pub async fn check(req: Request, context: &RequestContext, service: &str) -> Res
 }
 
 /// `POST /api-keys/rotate` `{"after"?: id, "limit"?: n}`: one batch of master-key rotation.
-/// Only for tokens with the `maintenance` role; the database work runs under that token.
+/// For the callers `shared::privileged` admits to `PrivilegedEndpoint::ApiKeysRotate` (the
+/// secret key, a service_role JWT, a maintenance role token this Worker minted); the database
+/// work runs as the maintenance role, under a token minted here, whatever the caller presented.
 pub async fn rotate(mut req: Request, context: &RequestContext) -> Result<Response, ApiError> {
     let config = settings(context)?;
-    let checked = maintenance_caller(&req, context).await;
+    let checked = context.privileged_caller(&req, PrivilegedEndpoint::ApiKeysRotate, None).await;
     security_events::record_privileged_call(context, &req, ROTATE_ENDPOINT, &checked, false).await;
-    let caller = checked?;
+    checked?;
     let body: RotateBody = http::read_optional_json(&mut req, context).await?;
     let limit = body.limit.unwrap_or(config.rotation_batch);
     if limit == 0 || limit > MAX_ROTATION_LIMIT {
         return Err(ApiError::invalid_field("limit", format!("must be between 1 and {MAX_ROTATION_LIMIT}")));
     }
-    let db = context.db_as_caller(&caller)?;
+    let db = context.db_as_role(DatabaseRole::Maintenance, "api-keys-rotation").await?;
     let report = rotation::rotate_batch(&db, &config.ring, body.after.as_deref(), limit, &mut SystemRandom).await?;
     security_events::record(context, &Client::of(&req), rotation_events(&report)).await;
     http::json_response(200, &report)
 }
 
 const ROTATE_ENDPOINT: &str = "api-keys/rotate";
-
-async fn maintenance_caller(req: &Request, context: &RequestContext) -> Result<Caller, ApiError> {
-    let caller = context.caller(req).await?;
-    if caller.claims.role.as_deref() != Some("maintenance") {
-        return Err(ApiError::forbidden("key rotation is for the maintenance role only"));
-    }
-    Ok(caller)
-}
 
 /// The batch as a privileged call, and each re-sealed (or unreadable) key as an event its
 /// owner can read.

@@ -1,7 +1,8 @@
 //! `POST /functions/v1/cleanup/run`: runs jobs on demand for a scheduler or an operator.
 //! Body (optional): `{"jobs": ["erasures", ...], "budget_ms": N}`; without `jobs`, every job.
-//! Allowed with the maintenance secret (`Authorization: Bearer <CLEANUP_SECRET>` or
-//! `x-cleanup-secret: <CLEANUP_SECRET>`) or a verified JWT whose role is `service_role`.
+//! Who may call it is declared with every other privileged endpoint in `shared::privileged`
+//! (`PrivilegedEndpoint::CleanupRun`): the secret key, a service_role JWT, `CLEANUP_SECRET`
+//! (`x-cleanup-secret` or Bearer) or a maintenance role token this Worker minted.
 
 use crate::config::{CleanupConfig, MAX_BUDGET_MS};
 use crate::plan::Job;
@@ -9,9 +10,9 @@ use crate::run::{record_summary, run_jobs};
 use crate::summary::Trigger;
 use serde::Deserialize;
 use shared::auth::DatabaseRole;
-use shared::crypto::constant_time_eq;
 use shared::error::ApiError;
 use shared::http::{self, RequestContext};
+use shared::privileged::PrivilegedEndpoint;
 use shared::security_events;
 use worker::{Request, Response};
 
@@ -26,7 +27,7 @@ struct RunBody {
 
 pub async fn run(mut req: Request, context: &RequestContext) -> Result<Response, ApiError> {
     let config = CleanupConfig::from_source(context.env()).map_err(|errors| http::config_error(&errors))?;
-    let authorized = authorize(&req, context, &config).await;
+    let authorized = context.privileged_caller(&req, PrivilegedEndpoint::CleanupRun, config.secret.as_deref()).await;
     security_events::record_privileged_call(context, &req, "cleanup/run", &authorized, true).await;
     authorized?;
     let body: RunBody = http::read_optional_json(&mut req, context).await?;
@@ -36,7 +37,7 @@ pub async fn run(mut req: Request, context: &RequestContext) -> Result<Response,
         Some(budget) if (1..=MAX_BUDGET_MS).contains(&budget) => budget,
         Some(_) => return Err(ApiError::invalid_field("budget_ms", format!("must be a whole number of milliseconds from 1 to {MAX_BUDGET_MS}"))),
     };
-    let db = context.db_as_role(DatabaseRole::Maintenance, "cleanup")?;
+    let db = context.db_as_role(DatabaseRole::Maintenance, "cleanup").await?;
     let summary = run_jobs(&db, &jobs, &config.jobs, budget_ms, Trigger::Request).await;
     record_summary(&db, &summary).await?;
     http::json_response(200, &summary)
@@ -56,32 +57,6 @@ fn selected_jobs(names: Option<&[String]>) -> Result<Vec<Job>, ApiError> {
         }
     }
     Ok(jobs)
-}
-
-/// The secret in `x-cleanup-secret` or as the Bearer token; otherwise the Bearer token must
-/// be a verified `service_role` JWT (401 when absent or invalid, 403 for any other role).
-async fn authorize(req: &Request, context: &RequestContext, config: &CleanupConfig) -> Result<(), ApiError> {
-    let matches_secret = |presented: &str| {
-        config.secret.as_deref().is_some_and(|secret| constant_time_eq(presented.as_bytes(), secret.as_bytes()))
-    };
-    if let Some(presented) = http::header(req, "x-cleanup-secret") {
-        return if matches_secret(presented.trim()) {
-            Ok(())
-        } else {
-            Err(ApiError::unauthorized("the cleanup secret is not valid"))
-        };
-    }
-    let authorization = http::header(req, "authorization");
-    let bearer = authorization.as_deref().and_then(|value| value.strip_prefix("Bearer ")).map(str::trim);
-    if bearer.is_some_and(matches_secret) {
-        return Ok(());
-    }
-    let caller = context.caller(req).await?;
-    if caller.claims.role.as_deref() == Some("service_role") {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden("cleanup runs need the maintenance secret or the service role"))
-    }
 }
 
 #[cfg(test)]

@@ -50,7 +50,7 @@ pub async fn handle(req: Request, context: RequestContext) -> Result<Response, A
 /// Runs the jobs of `cron` (see [`plan::jobs_for_cron`]) and logs one line with the summary.
 /// A scheduled event has no one to answer: problems go to the log and to `system_logs`.
 pub async fn scheduled(cron: &str, env: &Env) {
-    let (db, config) = match maintenance_setup(env) {
+    let (db, config) = match maintenance_setup(env).await {
         Ok(setup) => setup,
         Err(problem) => {
             logging::emit(&json!({ "level": "error", "msg": "cleanup run not started", "cron": cron, "problem": problem.log_text() }).to_string());
@@ -66,9 +66,9 @@ pub async fn scheduled(cron: &str, env: &Env) {
 
 /// The maintenance-role client and the function's settings, from the Worker's environment
 /// alone (a scheduled event has no request context).
-fn maintenance_setup(env: &Env) -> Result<(Db, CleanupConfig), ApiError> {
+async fn maintenance_setup(env: &Env) -> Result<(Db, CleanupConfig), ApiError> {
     let core = CoreConfig::from_source(env).map_err(|errors| http::config_error(&errors))?;
     let config = CleanupConfig::from_source(env).map_err(|errors| http::config_error(&errors))?;
-    let db = Db::for_role(&core, DatabaseRole::Maintenance, "cleanup").map_err(|problem| http::config_error(&[problem]))?;
+    let db = Db::for_role(&core, DatabaseRole::Maintenance, "cleanup").await.map_err(|problem| http::config_error(&[problem]))?;
     Ok((db, config))
 }

@@ -1,8 +1,10 @@
 //! HTTP in and out for `/functions/v1/rate-limit/...`:
 //!
 //! - `POST /check` `{ "key", "endpoint", "cost"?, "plan"? }`: charge `cost` (default 1) to
-//!   `key`'s budget for `endpoint` and say whether it fits. For other services: only the
-//!   `service_role` key or `x-api-key: <RATE_LIMIT_CHECK_SECRET>` may call it. The key is used
+//!   `key`'s budget for `endpoint` and say whether it fits. For other services: the credentials
+//!   `shared::privileged` declares for `PrivilegedEndpoint::RateLimitCheck` (the secret key, a
+//!   service_role JWT, `x-api-key: <RATE_LIMIT_CHECK_SECRET>` or a rate_limiter role token this
+//!   Worker minted). The key is used
 //!   as given, so a service that names a key the guard uses (`user:<uuid>`, `ip:<address>`)
 //!   shares that budget on purpose. Always 200 with the decision in the body (a refusal is
 //!   `allowed: false`, not a 429: the caller of `/check` is not the one being limited); 503
@@ -18,12 +20,12 @@ use crate::guard;
 use crate::key::is_plan_name;
 use crate::limiter::{self, Charge, Outcome};
 use crate::policy::{self, FailureMode, DEFAULT_PLAN};
-use crate::service_auth::{self, Presented, ServiceAuthError};
-use crate::{limits, API_KEY_HEADER};
+use crate::limits;
 use serde::Deserialize;
 use serde_json::json;
 use shared::error::ApiError;
-use shared::http::{self, header, RequestContext};
+use shared::http::{self, RequestContext};
+use shared::privileged::PrivilegedEndpoint;
 use shared::security_events;
 use worker::{Method, Request, Response};
 
@@ -97,22 +99,8 @@ fn validate(body: CheckBody) -> Result<ValidCheck, ApiError> {
 
 async fn check(req: &mut Request, context: &RequestContext) -> Result<Response, ApiError> {
     let settings = settings(context)?;
-    let config = context.config()?;
-    let authorization = header(req, "authorization");
-    let api_key = header(req, API_KEY_HEADER);
-    let authenticated = service_auth::authenticate(
-        Presented { authorization: authorization.as_deref(), api_key: api_key.as_deref() },
-        config.jwt.secret.as_deref(),
-        settings.check_secret.as_deref(),
-        config.jwt.leeway_seconds,
-        shared::clock::now_seconds(),
-    )
-    .map_err(|error| match error {
-        ServiceAuthError::Missing => ApiError::unauthorized(format!(
-            "send the service_role key as a Bearer token, or the check secret in {API_KEY_HEADER}"
-        )),
-        ServiceAuthError::Refused => ApiError::forbidden("only the service role or the check secret may call /check"),
-    });
+    let authenticated =
+        context.privileged_caller(req, PrivilegedEndpoint::RateLimitCheck, settings.check_secret.as_deref()).await;
     // Refusals only: accepted checks are the hot path of other services, one per request.
     security_events::record_privileged_call(context, req, "rate-limit/check", &authenticated, false).await;
     authenticated?;
@@ -193,6 +181,14 @@ mod tests {
 
     fn field_of(error: ApiError) -> String {
         error.details.unwrap()["field"].as_str().unwrap().to_string()
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn the_check_secret_is_declared_where_the_settings_read_it() {
+        let declared = PrivilegedEndpoint::RateLimitCheck.shared_secret().unwrap();
+        assert_eq!(declared.variable, crate::config::CHECK_SECRET_VARIABLE);
+        assert_eq!(declared.header, crate::API_KEY_HEADER);
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]

@@ -23,12 +23,12 @@ use crate::limiter::{self, Charge, Outcome};
 use crate::policy::{
     self, FailureMode, RateLimitRow, ResolvedQuota, DEFAULT_ENDPOINT, DEFAULT_PLAN, UNVERIFIED_WEBHOOKS_POLICY, WEBHOOKS_ENDPOINT,
 };
-use crate::service_auth::{self, Presented};
-use crate::{limits, plans, API_KEY_HEADER};
+use crate::{limits, plans};
 use serde::Serialize;
 use serde_json::json;
 use shared::error::ApiError;
 use shared::http::{header, RequestContext};
+use shared::privileged::PrivilegedEndpoint;
 use std::future::Future;
 use worker::{Request, Response};
 
@@ -97,37 +97,31 @@ pub enum PlanSource {
     Default,
 }
 
-/// The caller as the limiter sees them: the verified user, else a verified service credential,
-/// else the client IP. Invalid credentials are not an error here (the handler answers them);
-/// they simply do not count as an identity.
+/// The caller as the limiter sees them: the verified user, else a verified service credential
+/// (one `/check` accepts, see `shared::privileged`), else the client IP. Invalid credentials
+/// are not an error here (the handler answers them); they simply do not count as an identity.
 ///
 /// The plan is the token's `app_metadata.plan`, else (when `look_up_plan`, and the caller is a
 /// user) the user's plan in `user_plans`, else [`DEFAULT_PLAN`]. The guard looks it up only
 /// when a limit depends on it ([`policy::plan_can_matter`]), so endpoints whose limits are the
 /// same for every plan never pay for the lookup.
 pub async fn identify(req: &Request, context: &RequestContext, settings: &Settings, look_up_plan: bool) -> Identity {
-    let authorization = header(req, "authorization");
-    let api_key = header(req, API_KEY_HEADER);
     let client_ip = header(req, "cf-connecting-ip");
-    let user = match &authorization {
+    let user = match header(req, "authorization") {
         Some(_) => context.caller(req).await.ok().filter(|caller| caller.user_id().is_some()),
         None => None,
     };
-    let service = match (&user, context.config()) {
-        (None, Ok(config)) => service_auth::authenticate(
-            Presented { authorization: authorization.as_deref(), api_key: api_key.as_deref() },
-            config.jwt.secret.as_deref(),
-            settings.check_secret.as_deref(),
-            config.jwt.leeway_seconds,
-            shared::clock::now_seconds(),
-        )
-        .ok(),
-        _ => None,
+    let service = match &user {
+        None => context
+            .privileged_caller(req, PrivilegedEndpoint::RateLimitCheck, settings.check_secret.as_deref())
+            .await
+            .ok(),
+        Some(_) => None,
     };
     let user_id = user.as_ref().and_then(|caller| caller.user_id());
     let caller = Caller {
         user_id,
-        api_key: service.as_ref().map(|credential| credential.secret()),
+        api_key: service.as_ref().map(|credential| credential.presented()),
         client_ip: client_ip.as_deref(),
     };
     let token_plan = key::plan_in_app_metadata(user.as_ref().and_then(|caller| caller.claims.app_metadata.as_ref()));

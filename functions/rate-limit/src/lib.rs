@@ -58,7 +58,6 @@ pub mod limiter;
 pub mod limits;
 pub mod plans;
 pub mod policy;
-pub mod service_auth;
 pub mod store;
 
 pub use guard::guarded;

@@ -66,7 +66,7 @@ pub async fn current_rows(context: &RequestContext, ttl_ms: u64, now_ms: u64) ->
 }
 
 async fn read_table(context: &RequestContext) -> Result<Vec<RateLimitRow>, String> {
-    let db = context.db_as_role(DatabaseRole::RateLimiter, "rate-limit").map_err(|error| error.log_text())?;
+    let db = context.db_as_role(DatabaseRole::RateLimiter, "rate-limit").await.map_err(|error| error.log_text())?;
     let query = db.from("system_rate_limits").select("endpoint,plan,max_requests,window_seconds");
     shared::db::fetch_json(query).await.map_err(|error| error.log_text())
 }

@@ -110,7 +110,7 @@ pub async fn user_plan(context: &RequestContext, user_id: &str, ttl_ms: u64, now
 }
 
 async fn look_up(context: &RequestContext, user_id: &str) -> Result<Option<String>, String> {
-    let db = context.db_as_role(DatabaseRole::RateLimiter, "rate-limit").map_err(|error| error.log_text())?;
+    let db = context.db_as_role(DatabaseRole::RateLimiter, "rate-limit").await.map_err(|error| error.log_text())?;
     shared::db::fetch_json(db.rpc("rate_limit_plan", &json!({ "user_id": user_id }))).await.map_err(|error| error.log_text())
 }
 

@@ -114,7 +114,7 @@ async fn check_postgres(
     quota: Quota,
     cost: u32,
 ) -> Result<Verdict, String> {
-    let db = context.db_as_role(DatabaseRole::RateLimiter, "rate-limit").map_err(|error| error.log_text())?;
+    let db = context.db_as_role(DatabaseRole::RateLimiter, "rate-limit").await.map_err(|error| error.log_text())?;
     let args = json!({
         "identifier": key,
         "endpoint": endpoint,

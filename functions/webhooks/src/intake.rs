@@ -27,7 +27,7 @@ pub async fn store(context: &RequestContext, event: VerifiedEvent) -> Result<Int
         Provider::Stripe => "stripe-webhook-intake",
         Provider::Resend => "resend-webhook-intake",
     };
-    let db = context.db_as_role(DatabaseRole::WebhookIngest, job)?;
+    let db = context.db_as_role(DatabaseRole::WebhookIngest, job).await?;
     let args = json!({
         "provider": provider.as_str(),
         "event_id": event.envelope.id,

@@ -13,8 +13,9 @@ use super::{AuthError, Claims};
 /// attacker's header cannot cost much.
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
 
+/// A token's header, unverified: it only says which key to try.
 #[derive(Debug, Deserialize)]
-pub(super) struct Header {
+pub struct Header {
     pub alg: String,
     #[serde(default)]
     pub kid: Option<String>,
@@ -63,6 +64,12 @@ pub(super) fn parse(token: &str) -> Result<CompactToken<'_>, AuthError> {
         signature,
         payload,
     })
+}
+
+/// The header of `token` (checked for shape, size and `crit` like any token here), before any
+/// signature is verified: for choosing which keys to verify it with.
+pub fn header_of(token: &str) -> Result<Header, AuthError> {
+    parse(token).map(|token| token.header)
 }
 
 impl CompactToken<'_> {

@@ -1,7 +1,4 @@
-//! Test keys, token signing and a poll-once executor shared by the auth tests.
-
-use std::future::Future;
-use std::task::{Context, Poll, Waker};
+//! Test keys and token signing shared by the auth tests.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -20,6 +17,16 @@ macro_rules! fixture {
     };
 }
 
+macro_rules! text_fixture {
+    ($name:literal) => {
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/auth/",
+            $name
+        ))
+    };
+}
+
 /// The Supabase local-development secret, public by design.
 pub const SECRET: &[u8] = b"super-secret-jwt-token-with-at-least-32-characters-long";
 pub const NOW: u64 = 1_800_000_000;
@@ -27,18 +34,13 @@ pub const RSA_A_PUBLIC_PEM: &[u8] = fixture!("rsa-a.public.pem");
 const RSA_A_PRIVATE_PKCS1_DER: &[u8] = fixture!("rsa-a.private.pkcs1.der");
 const EC_A_PRIVATE_PKCS8_DER: &[u8] = fixture!("ec-a.private.pkcs8.der");
 const EC_B_PRIVATE_PKCS8_DER: &[u8] = fixture!("ec-b.private.pkcs8.der");
-pub const JWKS_INITIAL: &str = match std::str::from_utf8(fixture!("jwks-initial.json")) {
-    Ok(text) => text,
-    Err(_) => panic!("fixture is not UTF-8"),
-};
-pub const JOSE_VECTORS: &str = match std::str::from_utf8(fixture!("jose-vectors.json")) {
-    Ok(text) => text,
-    Err(_) => panic!("fixture is not UTF-8"),
-};
-pub const JWKS_ROTATED: &str = match std::str::from_utf8(fixture!("jwks-rotated.json")) {
-    Ok(text) => text,
-    Err(_) => panic!("fixture is not UTF-8"),
-};
+pub const JWKS_INITIAL: &str = text_fixture!("jwks-initial.json");
+pub const JOSE_VECTORS: &str = text_fixture!("jose-vectors.json");
+pub const JWKS_ROTATED: &str = text_fixture!("jwks-rotated.json");
+/// The private halves of `ec-a`, `ec-b` and `rsa-a` as `supabase gen signing-key` prints keys.
+pub const EC_A_PRIVATE_JWK: &str = text_fixture!("ec-a.private.jwk.json");
+pub const EC_B_PRIVATE_JWK: &str = text_fixture!("ec-b.private.jwk.json");
+pub const RSA_A_PRIVATE_JWK: &str = text_fixture!("rsa-a.private.jwk.json");
 
 #[derive(Clone, Copy)]
 pub enum SigningKey<'a> {
@@ -81,17 +83,19 @@ pub fn user_claims() -> Value {
 
 /// `user_claims()` with `changes` merged in (a `null` removes the claim).
 pub fn user_claims_with(changes: Value) -> Value {
-    let mut claims = user_claims();
+    merged(user_claims(), changes)
+}
+
+/// The object `base` with the fields of `changes` set, a `null` removing the field.
+pub fn merged(mut base: Value, changes: Value) -> Value {
+    let fields = base.as_object_mut().expect("the base is an object");
     for (name, value) in changes.as_object().expect("changes are an object") {
         match value {
-            Value::Null => claims.as_object_mut().unwrap().remove(name),
-            _ => claims
-                .as_object_mut()
-                .unwrap()
-                .insert(name.clone(), value.clone()),
+            Value::Null => fields.remove(name),
+            _ => fields.insert(name.clone(), value.clone()),
         };
     }
-    claims
+    base
 }
 
 /// A compact JWS over exactly the header and claims given, signed as `algorithm` with `key`.
@@ -132,17 +136,4 @@ pub fn verifier() -> TokenVerifier {
 /// A project that signs only with asymmetric keys (no JWT secret configured).
 pub fn jwks_only_verifier() -> TokenVerifier {
     TokenVerifier::new(VerifierConfig::default(), None)
-}
-
-/// Runs a future that completes without waiting, as every future in these tests does (the
-/// fetchers answer at once); a future that would wait fails the test instead of hanging.
-pub fn run_ready<T>(future: impl Future<Output = T>) -> T {
-    let mut future = std::pin::pin!(future);
-    match future
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-    {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("a test future waited; test fetchers must answer at once"),
-    }
 }

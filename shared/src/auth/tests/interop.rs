@@ -23,44 +23,44 @@ fn jose_vectors() -> JoseVectors {
     serde_json::from_str(JOSE_VECTORS).unwrap()
 }
 
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
-fn tokens_signed_by_jose_verify() {
-    let vectors = jose_vectors();
-    assert_eq!(vectors.vectors.len(), 5);
-    for vector in &vectors.vectors {
-        let claims = verifier()
-            .verify(&vector.token, Some(&jwks_initial()), vectors.now)
-            .unwrap_or_else(|error| panic!("{}: {error}", vector.name));
-        assert_eq!(
-            claims.user_id(),
-            Some("7c1f2e4a-0000-4000-8000-000000000001"),
-            "{}",
-            vector.name
-        );
-        assert_eq!(
-            claims.session_id.as_deref(),
-            Some("5b1d0000-0000-4000-8000-000000000002")
-        );
-        assert!(
-            claims.aud.unwrap().contains("authenticated"),
-            "{}",
-            vector.name
-        );
+async_test! {
+    async fn tokens_signed_by_jose_verify() {
+        let vectors = jose_vectors();
+        assert_eq!(vectors.vectors.len(), 5);
+        for vector in &vectors.vectors {
+            let claims = verifier()
+                .verify(&vector.token, Some(&jwks_initial()), vectors.now).await
+                .unwrap_or_else(|error| panic!("{}: {error}", vector.name));
+            assert_eq!(
+                claims.user_id(),
+                Some("7c1f2e4a-0000-4000-8000-000000000001"),
+                "{}",
+                vector.name
+            );
+            assert_eq!(
+                claims.session_id.as_deref(),
+                Some("5b1d0000-0000-4000-8000-000000000002")
+            );
+            assert!(
+                claims.aud.unwrap().contains("authenticated"),
+                "{}",
+                vector.name
+            );
+        }
     }
 }
 
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
-fn tokens_signed_by_jose_still_expire() {
-    let vectors = jose_vectors();
-    for vector in &vectors.vectors {
-        let later = vectors.now + 3600 + 30;
-        assert_eq!(
-            verifier().verify(&vector.token, Some(&jwks_initial()), later),
-            Err(AuthError::Expired),
-            "{}",
-            vector.name
-        );
+async_test! {
+    async fn tokens_signed_by_jose_still_expire() {
+        let vectors = jose_vectors();
+        for vector in &vectors.vectors {
+            let later = vectors.now + 3600 + 30;
+            assert_eq!(
+                verifier().verify(&vector.token, Some(&jwks_initial()), later).await,
+                Err(AuthError::Expired),
+                "{}",
+                vector.name
+            );
+        }
     }
 }

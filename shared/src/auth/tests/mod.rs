@@ -2,8 +2,9 @@
 //! (test-only keys generated once with openssl) are compiled in, so the same tests run natively
 //! and on wasm32 in Node.
 
-mod fixtures;
+pub(crate) mod fixtures;
 mod interop;
+mod jwk;
 mod jwks_cache;
 mod mint;
 mod verify;
