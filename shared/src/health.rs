@@ -96,8 +96,7 @@ mod tests {
             .to_string()
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn rows_or_none_are_healthy() {
         for body in ["[]", r#"[{"endpoint":"signup"}]"#] {
             let verdict = classify_probe(200, body, "JWT_SIGNING_KEY");
@@ -106,8 +105,7 @@ mod tests {
         }
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn a_refused_role_token_names_the_signing_setting() {
         for code in ["PGRST301", "PGRST303"] {
             let verdict = classify_probe(401, &error_body(code), "JWT_SIGNING_KEY");
@@ -119,8 +117,7 @@ mod tests {
         assert_eq!(legacy.variable, Some("SUPABASE_JWT_SECRET"));
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn a_refused_apikey_names_the_publishable_key() {
         let gateway = r#"{"message":"Invalid API key","hint":"Double check your Supabase `anon` or `service_role` API key."}"#;
         for body in [gateway, "", "<html>401</html>"] {
@@ -130,8 +127,7 @@ mod tests {
         }
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn a_missing_schema_or_grant_points_at_the_migrations() {
         for (status, code) in [(404, "PGRST205"), (404, "42P01"), (403, "42501")] {
             let verdict = classify_probe(status, &error_body(code), "JWT_SIGNING_KEY");
@@ -141,8 +137,7 @@ mod tests {
         }
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn server_errors_and_no_answer_are_unhealthy() {
         assert!(!classify_probe(503, "", "JWT_SIGNING_KEY").ok);
         assert!(!classify_probe(500, &error_body("PGRST000"), "JWT_SIGNING_KEY").ok);

@@ -204,8 +204,7 @@ fn not_recorded(context: &RequestContext, argument: &Value, error: &ApiError) {
 mod tests {
     use super::*;
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn events_carry_the_client_the_edge_saw() {
         let client = Client::from_headers(Some(" 2001:db8::7 "), Some("curl/8.5"));
         let events = [
@@ -223,8 +222,7 @@ mod tests {
         );
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn unreadable_addresses_and_empty_agents_are_left_out_and_long_agents_cut() {
         let client = Client::from_headers(Some("203.0.113.7, 10.0.0.1"), Some(""));
         assert_eq!(client, Client::default());

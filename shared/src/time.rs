@@ -269,8 +269,7 @@ mod tests {
         Timestamp::parse_rfc3339(text).unwrap().unix_millis()
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn reads_the_shapes_postgres_writes() {
         assert_eq!(parse("1970-01-01T00:00:00Z"), 0);
         assert_eq!(parse("2026-01-15T10:00:00+00:00"), 1_768_471_200_000);
@@ -292,8 +291,7 @@ mod tests {
         assert_eq!(parse("-infinity"), i64::MIN);
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn writes_known_instants() {
         // Expected values from Python's datetime.fromtimestamp(ms / 1000, timezone.utc).
         for (millis, expected) in [
@@ -307,8 +305,7 @@ mod tests {
         }
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn writes_rfc3339_that_reads_back_to_the_same_instant() {
         assert_eq!(
             Timestamp::from_unix_millis(0).to_rfc3339(),
@@ -342,8 +339,7 @@ mod tests {
         }
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn refuses_what_is_not_a_timestamp() {
         for text in [
             "",
@@ -376,8 +372,7 @@ mod tests {
         }
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn deserializes_from_json_and_names_bad_text() {
         let at: Timestamp = serde_json::from_str("\"2026-01-15T10:00:00Z\"").unwrap();
         assert_eq!(at.unix_millis(), 1_768_471_200_000);

@@ -114,8 +114,7 @@ mod tests {
 
     const RING: &str = "v2:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=,v1://79/Pv6+fj39vX08/Lx8O/u7ezr6uno5+bl5OPi4eA=";
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn reads_every_setting() {
         let source = HashMap::from([
             (MASTER_KEYS, RING),
@@ -133,8 +132,7 @@ mod tests {
         assert_eq!((config.check_timeout_ms, config.rotation_batch), (750, 10));
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn defaults_apply_when_only_the_key_ring_is_set() {
         let config = ApiKeysConfig::from_source(&HashMap::from([(MASTER_KEYS, RING)])).unwrap();
         assert_eq!(config.catalogue, Catalogue::default());
@@ -143,8 +141,7 @@ mod tests {
         assert_eq!(config.rotation_batch, DEFAULT_ROTATION_BATCH as usize);
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn names_every_problem_and_never_a_key() {
         let bad_ring = "v1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd";
         let source = HashMap::from([
@@ -165,8 +162,7 @@ mod tests {
         assert_eq!(missing[0].variable, MASTER_KEYS);
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn provider_urls_must_name_configured_services_once() {
         let catalogue = Catalogue::default();
         assert!(parse_provider_urls("mailgun=https://x", &catalogue).unwrap_err().contains("mailgun"));

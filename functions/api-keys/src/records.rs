@@ -141,8 +141,7 @@ mod tests {
         }
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn new_rows_carry_base64_columns_and_reset_health() {
         let binding = RecordBinding { user_id: "u-1", service: "openai" };
         let row = serde_json::to_value(NewKeyRow::new(&binding, &sealed(), "wxyz".into())).unwrap();
@@ -158,8 +157,7 @@ mod tests {
         );
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn sealed_rows_decode_back_to_the_sealed_key() {
         let columns = SealedColumns::from(&sealed());
         let row = SealedRow {
@@ -177,8 +175,7 @@ mod tests {
         assert_eq!(garbled.sealed(), Err(VaultError::MalformedRecord("the nonce column is not base64")));
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn summaries_rename_the_hint_and_tell_inserts_from_updates() {
         let row = json!({
             "service": "stripe", "key_hint": "wXyZ", "status": "active", "status_reason": null,

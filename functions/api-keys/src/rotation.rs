@@ -147,8 +147,7 @@ mod tests {
         }
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn reseal_moves_a_row_to_the_current_key() {
         let row = row_sealed_under(&ring(&[(1, 0x11)]), "u-1");
         let rotated_ring = ring(&[(2, 0x22), (1, 0x11)]);
@@ -159,8 +158,7 @@ mod tests {
         assert_eq!(vault::open(&only_new, &binding, &resealed).unwrap().as_str(), "sk-test-rotation-0123456789");
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn reseal_reports_rows_it_cannot_open() {
         let row = row_sealed_under(&ring(&[(1, 0x11)]), "u-1");
         let moved = SealedRow { user_id: "u-2".into(), ..row.clone() };

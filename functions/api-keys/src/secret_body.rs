@@ -152,8 +152,7 @@ fn hex_unit(characters: &mut std::str::Chars<'_>) -> Option<u32> {
 mod tests {
     use super::*;
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn the_key_is_read_plain_or_written_with_escapes() {
         let plain = key_from_body(br#"{"key":"sk-proj-abc/def"}"#).unwrap();
         assert_eq!(plain.as_str(), "sk-proj-abc/def");
@@ -161,16 +160,14 @@ mod tests {
         assert_eq!(escaped.as_str(), "sk-proj-abc/def");
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn every_json_escape_decodes_as_serde_json_decodes_it() {
         let literal = r#""q\" b\\ s\/ \b\f\n\r\t \u00e9 \ud83d\ude00 plain é""#;
         let expected: String = serde_json::from_str(literal).unwrap();
         assert_eq!(unescape(literal).unwrap().as_str(), expected);
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn decoding_never_needs_more_room_than_the_literal() {
         for literal in [r#""\ud83d\ude00""#, r#""\u00e9\u00e9""#, r#""ab""#, r#""\n""#] {
             let decoded = unescape(literal).unwrap();
@@ -179,8 +176,7 @@ mod tests {
         }
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn lone_surrogates_and_non_strings_are_refused() {
         for literal in [r#""\ud83d""#, r#""\ude00x""#, r#""\ud83dx\ude00""#, "5", "null", r#"["a"]"#, r#""\q""#] {
             assert!(unescape(literal).is_none(), "{literal}");
@@ -189,8 +185,7 @@ mod tests {
         assert_eq!((error.status, error.code), (400, "invalid_field"));
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn refusals_name_the_problem_and_never_the_key() {
         let secret = "sk-proj-do-not-echo-0123456789";
         for (body, code) in [
@@ -206,8 +201,7 @@ mod tests {
         }
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn the_buffer_refuses_to_grow() {
         let mut buffer = SecretBuffer::with_capacity(4);
         assert_eq!(buffer.push(b"ab"), Ok(()));

@@ -67,16 +67,14 @@ mod tests {
         list.iter().map(|name| name.to_string()).collect()
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn jobs_default_to_all_and_keep_the_callers_order_without_repeats() {
         assert_eq!(selected_jobs(None).unwrap(), Job::ALL.to_vec());
         let chosen = selected_jobs(Some(&names(&["expired_tokens", "erasures", "expired_tokens"]))).unwrap();
         assert_eq!(chosen, vec![Job::ExpiredTokens, Job::Erasures]);
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn unknown_or_no_jobs_are_refused_naming_the_field() {
         let unknown = selected_jobs(Some(&names(&["vacuum"]))).unwrap_err();
         assert_eq!(unknown.status, 400);

@@ -55,8 +55,7 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn defaults_apply_when_nothing_is_set() {
         let config = CleanupConfig::from_source(&HashMap::new()).unwrap();
         assert_eq!(config.secret, None);
@@ -64,8 +63,7 @@ mod tests {
         assert_eq!(config.jobs, JobSettings { webhook_max_attempts: 8, webhook_retention_days: 30, lead_decay_days: 7 });
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn every_bad_variable_is_named() {
         let source = HashMap::from([
             ("CLEANUP_SECRET", "short"),

@@ -165,8 +165,7 @@ mod tests {
         ])
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn a_row_that_is_not_a_readable_lead_is_unscorable_with_the_reason() {
         let mut unreadable = row("b", WORKSPACE);
         unreadable["last_contacted_at"] = json!("10000-01-01T00:00:00+00:00");
@@ -191,8 +190,7 @@ mod tests {
         );
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn leads_of_a_workspace_whose_rules_cannot_be_used_are_unscorable_and_the_rest_are_scored() {
         let rows = vec![
             row("a", BROKEN),

@@ -226,8 +226,7 @@ mod tests {
         JobSettings { webhook_max_attempts: 8, webhook_retention_days: 30, lead_decay_days: 7 }
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn the_two_triggers_split_the_jobs_and_together_cover_all() {
         let frequent = jobs_for_cron(FREQUENT_CRON);
         let daily = jobs_for_cron(DAILY_CRON);
@@ -240,8 +239,7 @@ mod tests {
         }
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn extra_spaces_still_match_and_an_unknown_expression_runs_everything() {
         assert_eq!(jobs_for_cron("*/15  *  * * *").jobs, jobs_for_cron(FREQUENT_CRON).jobs);
         let unknown = jobs_for_cron("0 * * * *");
@@ -249,8 +247,7 @@ mod tests {
         assert_eq!(unknown.jobs, Job::ALL.to_vec());
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn job_names_round_trip_and_match_serde() {
         for job in Job::ALL {
             assert_eq!(Job::from_name(job.name()), Some(job));
@@ -259,8 +256,7 @@ mod tests {
         assert_eq!(Job::from_name("everything"), None);
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn rpc_calls_carry_the_settings() {
         let (name, args) = rpc_call(Job::WebhookRetries, &settings()).unwrap();
         assert_eq!(name, "retry_due_webhook_events");
@@ -274,8 +270,7 @@ mod tests {
         }
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn a_job_continues_only_after_a_full_batch_that_changed_something() {
         let full = outcome_of(Job::Erasures, &json!({ "erased": 7, "failed": 3 }));
         assert_eq!(full, BatchOutcome { taken: 10, changed: 10 });
@@ -291,8 +286,7 @@ mod tests {
         assert_eq!(outcome_of(Job::LogRetention, &json!({})), BatchOutcome { taken: 0, changed: 0 });
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn counts_add_up_across_batches_including_nested_ones() {
         let mut totals = Map::new();
         add_counts(&mut totals, &json!({ "deleted": 3, "by_level": { "info": 2, "debug": 1 }, "note": "x" }));
@@ -300,8 +294,7 @@ mod tests {
         assert_eq!(Value::Object(totals), json!({ "deleted": 7, "by_level": { "info": 6, "debug": 1 } }));
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn the_budget_stops_before_a_batch_that_would_not_fit() {
         let mut budget = Budget::new(1_000, 100);
         assert!(budget.may_start_batch(1_000));
@@ -313,8 +306,7 @@ mod tests {
         assert_eq!(budget.elapsed_ms(900), 0, "a clock going backwards is not negative time");
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn a_tiny_budget_allows_the_first_batch_and_nothing_after_it() {
         let mut budget = Budget::new(0, 1);
         assert!(budget.may_start_batch(0));

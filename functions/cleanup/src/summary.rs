@@ -92,8 +92,7 @@ mod tests {
         }
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn a_clean_run_is_info_and_complete() {
         let summary = RunSummary::new(Trigger::Request, 100, 9, vec![report(Job::ExpiredTokens, true, None, json!({ "reset_tokens": 2 }))], vec![]);
         assert_eq!(summary.level(), "info");
@@ -102,8 +101,7 @@ mod tests {
         assert_eq!(summary.message(), "cleanup run: 2 rows in 9 ms (expired_tokens)");
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn a_cut_job_or_an_unstarted_one_means_stopped_early() {
         let cut = RunSummary::new(Trigger::Request, 1, 3, vec![report(Job::Erasures, false, None, json!({}))], vec![]);
         assert!(cut.stopped_early);
@@ -112,8 +110,7 @@ mod tests {
         assert!(unstarted.message().ends_with(", stopped early"));
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn errors_and_failed_erasures_raise_the_level() {
         let failed = RunSummary::new(Trigger::Request, 1, 3, vec![report(Job::Erasures, true, None, json!({ "erased": 1, "failed": 1 }))], vec![]);
         assert_eq!(failed.level(), "warning");
@@ -123,8 +120,7 @@ mod tests {
         assert!(!broken.stopped_early, "an error is not a budget stop");
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn the_trigger_serialises_with_its_kind() {
         let cron = Trigger::Cron { cron: "*/15 * * * *".into(), recognised: true };
         assert_eq!(serde_json::to_value(cron).unwrap(), json!({ "kind": "cron", "cron": "*/15 * * * *", "recognised": true }));

@@ -157,8 +157,7 @@ mod tests {
         serde_json::from_value(json).unwrap()
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn lead_ids_are_checked_lowercased_and_deduplicated() {
         let upper = A.to_ascii_uppercase();
         let selection = body(serde_json::json!({"lead_ids": [A, B, upper]}))
@@ -191,8 +190,7 @@ mod tests {
         );
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn stale_before_takes_a_timestamp_and_a_bounded_limit() {
         let selection = body(serde_json::json!({"stale_before": "2026-01-15T10:00:00Z"}))
             .selection(500)
@@ -236,8 +234,7 @@ mod tests {
         assert!(serde_json::from_value::<BatchBody>(serde_json::json!({"ids": [A]})).is_err());
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn top_movers_are_the_biggest_changes_with_ties_by_lead_id() {
         let outcomes = [
             ("d", Some(50), 40u8),

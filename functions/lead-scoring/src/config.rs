@@ -33,8 +33,7 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn the_batch_maximum_defaults_and_is_bounded() {
         let empty: HashMap<&str, &str> = HashMap::new();
         assert_eq!(

@@ -84,8 +84,7 @@ fn two_to_the_minus(x: f64) -> f64 {
 mod tests {
     use super::*;
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn points_halve_every_half_life() {
         let half_life = HalfLife::from_days(7.0).unwrap();
         let day = MILLIS_PER_DAY;
@@ -105,8 +104,7 @@ mod tests {
         assert_eq!(half_life.factor_after(i64::MAX), 0.0);
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn the_series_agrees_with_powf() {
         for step in 0..4_000 {
             let x = f64::from(step) * 0.01;
@@ -120,8 +118,7 @@ mod tests {
         }
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn decayed_points_round_halves_away_from_zero() {
         assert_eq!(decayed_points(15, 0.5), 8);
         assert_eq!(decayed_points(5, 0.5), 3);
@@ -131,8 +128,7 @@ mod tests {
         assert_eq!(decayed_points(40, 0.25), 10);
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn half_lives_outside_the_range_are_refused() {
         for days in [0.0, -1.0, 3_651.0, f64::NAN, f64::INFINITY] {
             assert!(

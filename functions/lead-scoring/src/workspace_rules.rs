@@ -109,8 +109,7 @@ mod tests {
                "condition": {"field": "status", "op": "exists"}, "enabled": true, "sort_order": 0})
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn a_workspace_without_rows_scores_with_the_built_in_rules() {
         let rules = WorkspaceRules::from_rows(Vec::new(), Some(14.0)).unwrap();
         assert_eq!(rules.source, RuleSource::BuiltIn);
@@ -126,8 +125,7 @@ mod tests {
         );
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn saved_rows_are_used_and_bad_ones_reported() {
         let rules = WorkspaceRules::from_rows(vec![row("w", "only", 7)], None).unwrap();
         assert_eq!(rules.source, RuleSource::Workspace);
@@ -150,8 +148,7 @@ mod tests {
         ));
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn rows_are_grouped_by_workspace() {
         let grouped = rows_by_workspace(vec![row("a", "x", 1), row("b", "y", 2), row("a", "z", 3)]);
         assert_eq!(grouped["a"].len(), 2);

@@ -45,8 +45,7 @@ fn problem_of(rules: Value) -> (String, String, RuleProblem) {
 macro_rules! engine_test {
     ($(#[$meta:meta])* fn $name:ident() $body:block) => {
         $(#[$meta])*
-        #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-        #[cfg_attr(not(target_arch = "wasm32"), test)]
+        #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
         fn $name() $body
     };
 }

@@ -21,8 +21,7 @@ fn engine_accepts(condition_text: &str) -> bool {
     RuleSet::from_json(&rules, None).is_ok()
 }
 
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
 fn the_engine_agrees_with_every_verdict_of_the_shared_corpus() {
     let corpus: Vec<Value> = serde_json::from_str(CORPUS).unwrap();
     assert!(corpus.len() > 90);

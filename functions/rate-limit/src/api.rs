@@ -183,24 +183,21 @@ mod tests {
         error.details.unwrap()["field"].as_str().unwrap().to_string()
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn the_check_secret_is_declared_where_the_settings_read_it() {
         let declared = PrivilegedEndpoint::RateLimitCheck.shared_secret().unwrap();
         assert_eq!(declared.variable, crate::config::CHECK_SECRET_VARIABLE);
         assert_eq!(declared.header, crate::API_KEY_HEADER);
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn a_good_check_is_normalised() {
         let valid = validate(body(" user:42 ", "exports", 3, Some(" Pro "))).unwrap();
         assert_eq!((valid.key.as_str(), valid.endpoint.as_str(), valid.cost, valid.plan.as_str()), ("user:42", "exports", 3, "pro"));
         assert_eq!(validate(body("k", "exports", 1, None)).unwrap().plan, DEFAULT_PLAN);
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn each_bad_field_is_named() {
         assert_eq!(field_of(validate(body("", "exports", 1, None)).unwrap_err()), "key");
         assert_eq!(field_of(validate(body("a\nb", "exports", 1, None)).unwrap_err()), "key");
@@ -210,8 +207,7 @@ mod tests {
         assert_eq!(field_of(validate(body("k", "exports", 1, Some("pro plan"))).unwrap_err()), "plan");
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn unknown_body_fields_and_negative_costs_are_refused() {
         assert!(http::parse_json::<CheckBody>(br#"{"key":"k","endpoint":"e","limit":1000}"#).is_err());
         assert!(http::parse_json::<CheckBody>(br#"{"key":"k","endpoint":"e","cost":-1}"#).is_err());

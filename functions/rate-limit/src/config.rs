@@ -76,8 +76,7 @@ mod tests {
     use crate::policy::{FailureMode, StoreChoice};
     use std::collections::HashMap;
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn nothing_set_gives_the_documented_defaults() {
         let settings = Settings::from_source(&HashMap::new()).unwrap();
         assert_eq!(settings.table_cache_ms, 60_000);
@@ -86,8 +85,7 @@ mod tests {
         assert_eq!(settings.stores.for_endpoint("webhooks").failure_mode, FailureMode::Open);
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn every_problem_is_named_and_no_value_is_echoed() {
         let vars = HashMap::from([
             (STORE_VARIABLE, "signup=memcached"),
@@ -101,8 +99,7 @@ mod tests {
         assert!(errors.iter().all(|error| !error.to_string().contains("hunter2")));
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn overrides_are_read() {
         let vars = HashMap::from([
             (STORE_VARIABLE, "webhooks=postgres"),

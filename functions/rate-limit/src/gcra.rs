@@ -248,15 +248,13 @@ mod tests {
         (decisions, tat)
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn zero_requests_or_zero_window_is_not_a_quota() {
         assert_eq!(Quota::new(0, 60), Err(QuotaError::ZeroRequests));
         assert_eq!(Quota::new(10, 0), Err(QuotaError::ZeroWindow));
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn divisible_quota_uses_the_window_as_tolerance() {
         let q = quota(100, 60);
         assert_eq!(q.emission_interval_ms(), 600);
@@ -264,8 +262,7 @@ mod tests {
         assert_eq!(q.burst_tolerance_ms(), q.window_ms());
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn burst_of_exactly_the_limit_is_admitted_then_refused() {
         let q = quota(5, 60);
         let (decisions, tat) = burst(q, 0, NOW, 5);
@@ -282,8 +279,7 @@ mod tests {
         assert_eq!(sixth.tat_ms, tat, "a refusal must not consume quota");
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn admits_again_exactly_one_emission_interval_later() {
         let q = quota(5, 60);
         let (_, tat) = burst(q, 0, NOW, 5);
@@ -297,8 +293,7 @@ mod tests {
         assert_eq!(on_time.tat_ms, NOW + 72_000);
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn waiting_the_reported_retry_after_is_enough() {
         let q = quota(7, 10);
         let (_, tat) = burst(q, 0, NOW, 7);
@@ -309,8 +304,7 @@ mod tests {
         assert!(!check(q, tat, later - 1, 3).verdict.allowed());
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn quota_is_whole_again_after_the_window() {
         let q = quota(10, 60);
         let (_, tat) = burst(q, 0, NOW, 10);
@@ -324,8 +318,7 @@ mod tests {
         assert_eq!(decisions[0].verdict.remaining, 9);
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn reset_after_reports_time_until_the_quota_is_whole() {
         let q = quota(4, 2);
         let first = check(q, 0, NOW, 1);
@@ -335,8 +328,7 @@ mod tests {
         assert_eq!(check(q, second.tat_ms, NOW + 5_000, 0).verdict.reset_after_ms, 0);
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn cost_above_one_consumes_that_many_requests() {
         let q = quota(10, 10);
         let first = check(q, 0, NOW, 4);
@@ -351,8 +343,7 @@ mod tests {
         assert_eq!(third.verdict.retry_after_ms, 2_000);
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn refused_cost_reports_the_remaining_smaller_requests() {
         let q = quota(10, 10);
         let used = check(q, 0, NOW, 8).tat_ms;
@@ -363,8 +354,7 @@ mod tests {
         assert!(check(q, used, NOW, 2).verdict.allowed());
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn cost_above_the_limit_is_always_refused_with_its_own_reason() {
         let q = quota(5, 60);
         for (tat, now) in [(0, NOW), (NOW + 60_000, NOW), (0, u64::MAX)] {
@@ -378,8 +368,7 @@ mod tests {
         assert!(Refusal::CostExceedsQuota.to_string().contains("more than the whole quota"));
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn cost_zero_reports_state_without_consuming() {
         let q = quota(3, 30);
         let used = check(q, 0, NOW, 2).tat_ms;
@@ -389,8 +378,7 @@ mod tests {
         assert_eq!(peek.tat_ms, used);
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn window_edge_request_that_lands_exactly_on_the_tolerance_is_admitted() {
         let q = quota(2, 1);
         let first = check(q, 0, NOW, 1);
@@ -403,16 +391,14 @@ mod tests {
         assert!(check(q, second.tat_ms, NOW + 500, 1).verdict.allowed());
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn a_stale_tat_from_long_ago_counts_as_a_fresh_key() {
         let q = quota(3, 60);
         let long_ago = NOW - 86_400_000;
         assert_eq!(check(q, long_ago, NOW, 1), check(q, 0, NOW, 1));
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn burst_is_exactly_the_limit_when_the_limit_does_not_divide_the_window() {
         for window_seconds in [1, 2, 7, 60, 3_600] {
             for max_requests in 1..=150 {
@@ -426,8 +412,7 @@ mod tests {
         }
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn rounding_the_interval_up_never_raises_the_sustained_rate() {
         let q = quota(70, 1);
         assert_eq!(q.emission_interval_ms(), 15);
@@ -443,8 +428,7 @@ mod tests {
         assert_eq!(admitted, 70 + (10_000 - 1) / 15);
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn admissions_never_exceed_burst_plus_elapsed_intervals_under_random_traffic() {
         let q = quota(13, 7);
         let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -474,8 +458,7 @@ mod tests {
         }
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn clock_running_backwards_never_admits_more_than_the_limit() {
         let q = quota(10, 60);
         let mut tat = 0;
@@ -492,8 +475,7 @@ mod tests {
         assert!(admitted <= q.max_requests());
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn tat_stored_by_a_clock_far_ahead_is_treated_as_a_full_key_not_a_lockout() {
         let q = quota(10, 60);
         let from_the_future = NOW + 3_600_000;
@@ -508,8 +490,7 @@ mod tests {
         assert_eq!(decisions.iter().filter(|d| d.verdict.allowed()).count(), 10);
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn tat_slightly_ahead_of_this_clock_still_counts_what_was_used() {
         let q = quota(4, 4);
         let (_, tat) = burst(q, 0, NOW, 2);
@@ -521,8 +502,7 @@ mod tests {
         assert_eq!(decisions.iter().filter(|d| d.verdict.allowed()).count(), 1);
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn huge_values_never_overflow() {
         let widest = quota(u32::MAX, u32::MAX);
         let slowest = quota(1, u32::MAX);
@@ -545,8 +525,7 @@ mod tests {
         assert_eq!(full_burst.verdict.remaining, 0);
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn a_peek_tells_whether_one_more_would_fit_and_when_without_spending() {
         let q = quota(3, 3);
         let (_, tat) = burst(q, 0, NOW, 2);

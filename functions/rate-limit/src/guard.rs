@@ -260,8 +260,7 @@ mod tests {
     use super::*;
     use crate::gcra::{check, Quota};
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn refusal_is_a_429_in_the_one_shape_with_one_retry_after_and_both_fields() {
         let quota = Quota::new(2, 10).unwrap();
         let mut tat = 0;

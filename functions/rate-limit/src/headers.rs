@@ -83,8 +83,7 @@ mod tests {
         headers.iter().find(|(field, _)| *field == name).map(|(_, value)| value.as_str())
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn admitted_request_carries_policy_and_state_but_no_retry_after() {
         let q = quota(100, 60);
         let decision = check(q, 0, NOW, 1);
@@ -94,8 +93,7 @@ mod tests {
         assert_eq!(header(&headers, RETRY_AFTER), None);
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn refusal_carries_retry_after_and_the_same_moment_in_t() {
         let q = quota(5, 60);
         let mut tat = 0;
@@ -110,8 +108,7 @@ mod tests {
         assert_eq!(header(&headers, RATELIMIT_POLICY), Some(r#""signup";q=5;w=60"#));
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn retry_after_rounds_up_to_whole_seconds() {
         assert_eq!(whole_seconds_rounded_up(0), 0);
         assert_eq!(whole_seconds_rounded_up(1), 1);
@@ -120,8 +117,7 @@ mod tests {
         assert_eq!(whole_seconds_rounded_up(u64::MAX), MAX_SF_INTEGER);
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn impossible_cost_gets_no_retry_after() {
         let q = quota(5, 60);
         let decision = check(q, 0, NOW, 6);
@@ -130,8 +126,7 @@ mod tests {
         assert_eq!(header(&headers, RATELIMIT), Some(r#""rate-limit";r=5;t=0"#));
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn policy_names_are_valid_structured_field_strings() {
         let q = quota(1, 1);
         assert_eq!(policy_field("a\"b\\c", q), r#""a\"b\\c";q=1;w=1"#);

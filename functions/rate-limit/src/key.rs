@@ -153,15 +153,13 @@ mod tests {
 
     const USER: &str = "4f1c2a9e-8d7b-4c3a-9e2f-1a2b3c4d5e6f";
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn verified_user_wins_over_api_key_and_ip() {
         let caller = Caller { user_id: Some(USER), api_key: Some("sk_live_x"), client_ip: Some("203.0.113.9") };
         assert_eq!(limiter_key(caller).to_string(), format!("user:{USER}"));
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn api_key_is_keyed_by_fingerprint_never_by_the_key_itself() {
         let secret = "sk_live_do_not_leak_me";
         let caller = Caller { api_key: Some(secret), client_ip: Some("203.0.113.9"), ..Caller::default() };
@@ -173,8 +171,7 @@ mod tests {
         assert_ne!(key, LimiterKey::from_api_key("sk_live_another").to_string());
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn ip_is_the_last_resort_and_ipv6_is_keyed_by_its_64_network() {
         let v4 = Caller { client_ip: Some(" 203.0.113.9 "), ..Caller::default() };
         assert_eq!(limiter_key(v4).to_string(), "ip:203.0.113.9");
@@ -187,8 +184,7 @@ mod tests {
         assert_ne!(limiter_key(one), limiter_key(other_network));
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn kinds_never_collide_even_with_crafted_values() {
         let as_user = limiter_key(Caller { user_id: Some("203.0.113.9"), ..Caller::default() });
         let as_ip = limiter_key(Caller { client_ip: Some("203.0.113.9"), ..Caller::default() });
@@ -197,16 +193,14 @@ mod tests {
         assert_eq!(as_ip.kind(), "ip");
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn blank_or_unreadable_identities_fall_through_to_the_anonymous_budget() {
         let caller = Caller { user_id: Some("  "), api_key: Some(""), client_ip: Some("not-an-ip") };
         assert_eq!(limiter_key(caller), LimiterKey::Anonymous);
         assert_eq!(limiter_key(Caller::default()).to_string(), "anonymous");
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn plan_comes_from_app_metadata_when_it_names_one() {
         assert_eq!(plan_in_app_metadata(json!({"plan": "Pro", "provider": "email"}).as_object()).as_deref(), Some("pro"));
         assert_eq!(plan_in_app_metadata(json!({"provider": "email"}).as_object()), None);
@@ -214,8 +208,7 @@ mod tests {
         assert_eq!(plan_in_app_metadata(json!({"plan": 3}).as_object()), None);
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn odd_plan_names_are_not_trusted() {
         for odd in ["", "pro plan", "pro;q=1", "*", &"x".repeat(33)] {
             assert_eq!(plan_in_app_metadata(json!({ "plan": odd }).as_object()), None, "{odd:?}");
@@ -223,8 +216,7 @@ mod tests {
         assert_eq!(plan_in_app_metadata(json!({"plan": "team_2024-b"}).as_object()).as_deref(), Some("team_2024-b"));
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn sign_up_and_anonymous_users_are_also_charged_to_their_ip() {
         assert!(also_per_ip("signup", false), "every sign-up request");
         assert!(also_per_ip("lead-scoring", true), "anonymous users everywhere");
@@ -233,8 +225,7 @@ mod tests {
         assert_eq!(ip_key(None), LimiterKey::Anonymous, "no address: the shared anonymous budget, never none");
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn providers_have_their_own_kind_of_key() {
         let stripe = LimiterKey::Provider("stripe");
         assert_eq!((stripe.to_string().as_str(), stripe.kind()), ("provider:stripe", "provider"));

@@ -79,14 +79,12 @@ mod tests {
         RateLimitRow { endpoint: endpoint.into(), plan: None, max_requests: 1, window_seconds: 1 }
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn an_empty_cache_asks_for_a_read() {
         assert!(RowCache::default().fresh(0).is_none());
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn rows_stay_fresh_for_the_ttl_and_no_longer() {
         let mut cache = RowCache::default();
         cache.store(vec![row("signup")], 1_000, 60_000);
@@ -94,16 +92,14 @@ mod tests {
         assert!(cache.fresh(61_000).is_none());
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn a_zero_ttl_reads_every_time() {
         let mut cache = RowCache::default();
         cache.store(vec![row("signup")], 1_000, 0);
         assert!(cache.fresh(1_000).is_none());
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn a_failed_read_keeps_the_old_rows_and_backs_off() {
         let mut cache = RowCache::default();
         cache.store(vec![row("signup")], 0, 60_000);

@@ -121,14 +121,12 @@ mod tests {
     const ALICE: &str = "a11ce000-0000-4000-8000-000000000001";
     const BOB: &str = "b0b00000-0000-4000-8000-000000000002";
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn a_user_never_asked_about_must_be_looked_up() {
         assert_eq!(PlanCache::default().fresh(ALICE, 0), None);
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn answers_stay_fresh_for_the_ttl_per_user_and_no_longer() {
         let mut cache = PlanCache::default();
         cache.store(ALICE, Some("pro".into()), 1_000, 60_000);
@@ -138,16 +136,14 @@ mod tests {
         assert_eq!(cache.fresh(ALICE, 61_000), None);
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn a_zero_ttl_looks_up_every_time() {
         let mut cache = PlanCache::default();
         cache.store(ALICE, Some("pro".into()), 1_000, 0);
         assert_eq!(cache.fresh(ALICE, 1_000), None);
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn a_failed_lookup_keeps_the_last_known_plan_and_backs_off() {
         let mut cache = PlanCache::default();
         cache.store(ALICE, Some("pro".into()), 0, 60_000);
@@ -157,8 +153,7 @@ mod tests {
         assert_eq!(cache.read_failed(BOB, 0, 60_000), None, "on a cold isolate a failure means no plan");
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn a_full_cache_drops_expired_answers_first_then_everything() {
         let mut cache = PlanCache::default();
         for index in 0..MAX_CACHED_USERS {

@@ -356,8 +356,7 @@ mod tests {
         Quota::new(max_requests, window_seconds).unwrap()
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn empty_table_falls_back_to_each_endpoints_built_in_default() {
         for default in BUILT_IN_DEFAULTS {
             let resolved = resolve_quota(&[], &DefaultQuotas::default(), default.endpoint, DEFAULT_PLAN);
@@ -367,8 +366,7 @@ mod tests {
         assert_eq!(resolve_quota(&[], &DefaultQuotas::default(), "signup", "free").quota, quota(5, 60));
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn unknown_endpoint_gets_the_default_limit() {
         let resolved = resolve_quota(&[], &DefaultQuotas::default(), "reports", "free");
         assert_eq!(resolved.quota, quota(60, 60));
@@ -376,8 +374,7 @@ mod tests {
         assert_eq!(resolved.source, QuotaSource::Default { endpoint: "default".into() });
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn plan_row_beats_any_plan_row_which_beats_built_in() {
         let rows = vec![
             row("lead-scoring", None, 100, 60),
@@ -392,8 +389,7 @@ mod tests {
         );
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn the_plan_matters_only_where_a_row_names_one() {
         let rows = [
             row("signup", Some("default"), 10, 60),
@@ -414,8 +410,7 @@ mod tests {
         assert_ne!(with_plan.quota, without.quota);
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn default_star_or_null_plan_means_any_plan() {
         for any in [Some("default"), Some("*"), None] {
             let rows = vec![row("signup", any, 3, 3_600)];
@@ -425,16 +420,14 @@ mod tests {
         assert_eq!(resolve_quota(&rows, &DefaultQuotas::default(), "signup", "enterprise").quota, quota(9, 3_600));
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn names_compare_case_insensitively() {
         let rows = vec![row("Lead-Scoring", Some("PRO"), 7, 60)];
         assert_eq!(resolve_quota(&rows, &DefaultQuotas::default(), "lead-scoring", "pro").quota, quota(7, 60));
         assert_eq!(resolve_quota(&rows, &DefaultQuotas::default(), " LEAD-SCORING ", "Pro").quota, quota(7, 60));
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn default_rows_cover_unknown_endpoints_but_never_loosen_a_built_in_one() {
         let rows = vec![row("default", None, 10_000, 60), row("default", Some("pro"), 20_000, 60)];
         assert_eq!(resolve_quota(&rows, &DefaultQuotas::default(), "reports", "free").quota, quota(10_000, 60));
@@ -442,8 +435,7 @@ mod tests {
         assert_eq!(resolve_quota(&rows, &DefaultQuotas::default(), "signup", "pro").quota, quota(5, 60));
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn rows_that_cannot_be_a_quota_are_ignored() {
         let rows = vec![
             row("signup", None, 0, 60),
@@ -455,15 +447,13 @@ mod tests {
         assert_eq!(resolved.source, QuotaSource::Default { endpoint: "signup".into() });
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn equally_specific_duplicates_resolve_to_the_stricter_rate() {
         let rows = vec![row("webhooks", None, 100, 10), row("webhooks", None, 500, 60), row("webhooks", None, 20, 1)];
         assert_eq!(resolve_quota(&rows, &DefaultQuotas::default(), "webhooks", "free").quota, quota(500, 60));
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn rows_deserialize_from_postgrest_json_including_null_plan() {
         let rows: Vec<RateLimitRow> = serde_json::from_str(
             r#"[{"endpoint":"signup","plan":null,"max_requests":3,"window_seconds":60},
@@ -474,8 +464,7 @@ mod tests {
         assert_eq!(resolve_quota(&rows, &DefaultQuotas::default(), "signup", "pro").quota, quota(9, 60));
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn default_failure_modes_follow_the_documented_table() {
         let settings = StoreSettings::default();
         let mode = |endpoint| settings.for_endpoint(endpoint).failure_mode;
@@ -487,8 +476,7 @@ mod tests {
         assert_eq!(settings.for_endpoint("signup").store, StoreChoice::Auto);
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn overrides_replace_defaults_per_endpoint() {
         let settings =
             StoreSettings::parse(Some("webhooks=postgres, default=durable-object"), Some("Signup=open,default=open"))
@@ -504,8 +492,7 @@ mod tests {
         );
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn malformed_overrides_name_the_variable_and_the_entry() {
         let error = StoreSettings::parse(Some("webhooks=redis"), None).unwrap_err();
         assert_eq!(error.variable, STORE_VARIABLE);
@@ -518,8 +505,7 @@ mod tests {
         assert_eq!(StoreSettings::parse(Some(" , "), Some("")).unwrap(), StoreSettings::default());
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn defaults_variable_replaces_built_in_quotas_but_not_table_rows() {
         let defaults = DefaultQuotas::parse(Some("signup=100/60, reports=7/10, default=1000/60")).unwrap();
         assert_eq!(resolve_quota(&[], &defaults, "signup", "free").quota, quota(100, 60));
@@ -531,8 +517,7 @@ mod tests {
         assert_eq!(resolve_quota(&rows, &defaults, "signup", "free").quota, quota(2, 60));
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn malformed_defaults_are_refused_by_name() {
         for bad in ["signup=0/60", "signup=5/0", "signup=5", "signup=five/60", "=5/60"] {
             let error = DefaultQuotas::parse(Some(bad)).unwrap_err();
@@ -540,8 +525,7 @@ mod tests {
         }
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn endpoint_names_are_short_lower_case_words() {
         for good in ["signup", "api-keys", "lead_scoring", "v2.reports"] {
             assert!(is_endpoint_name(good), "{good}");

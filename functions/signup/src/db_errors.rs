@@ -55,8 +55,7 @@ mod tests {
         map_postgrest_error(status, &json!({ "code": code, "message": message, "details": null, "hint": null }).to_string())
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn a_rejected_argument_names_its_field_without_repeating_the_value() {
         let error = explain(postgrest(400, "22023", "timezone Mars/Olympus is not a known IANA time zone"));
         assert_eq!((error.status, error.code), (400, "invalid_field"));
@@ -68,8 +67,7 @@ mod tests {
         assert_eq!(error.details.unwrap()["field"], "full_name");
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn a_duplicate_email_is_explained_without_the_constraint_name() {
         let error = explain(postgrest(409, "23505", "duplicate key value violates unique constraint \"user_profiles_email_key\""));
         assert_eq!((error.status, error.code), (409, "email_taken"));
@@ -77,16 +75,14 @@ mod tests {
         assert!(error.cause.unwrap().contains("user_profiles_email_key"));
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn an_unconfirmed_address_says_what_to_do() {
         let error = explain(postgrest(403, "28000", UNCONFIRMED_EMAIL));
         assert_eq!((error.status, error.code), (403, "email_not_confirmed"));
         assert!(error.message.contains("confirmation link"), "{}", error.message);
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn other_errors_pass_through_unchanged() {
         let refused = postgrest(403, "28000", "user 7c1f does not exist in auth.users");
         assert_eq!(explain(refused.clone()), refused);

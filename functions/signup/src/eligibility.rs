@@ -74,8 +74,7 @@ mod tests {
         (error.status, error.code)
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn a_signed_in_user_with_an_email_may_sign_up() {
         assert!(check(&claims(json!({}))).is_ok());
         // Supabase omits is_anonymous in tokens from older sessions.
@@ -84,8 +83,7 @@ mod tests {
         assert!(check(&older).is_ok());
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn tokens_of_no_user_are_refused() {
         assert_eq!(refusal(json!({ "sub": "" })), (403, "user_token_required"));
         assert_eq!(
@@ -101,8 +99,7 @@ mod tests {
         assert_eq!(check(&no_role).unwrap_err().code, "user_token_required");
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn anonymous_users_are_refused_with_or_without_an_email() {
         assert_eq!(
             refusal(json!({ "is_anonymous": true, "email": "" })),
@@ -114,8 +111,7 @@ mod tests {
         );
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn tokens_without_an_email_are_refused() {
         assert_eq!(refusal(json!({ "email": "" })), (422, "email_required"));
         assert_eq!(refusal(json!({ "email": "   " })), (422, "email_required"));

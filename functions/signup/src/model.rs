@@ -64,8 +64,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn reads_the_rpc_result_and_answers_201_only_when_created() {
         let result = json!({
             "created": true,

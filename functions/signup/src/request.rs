@@ -138,8 +138,7 @@ mod tests {
         (field, error.message)
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn no_body_asks_for_the_defaults_and_sends_no_arguments() {
         let request = SignupRequest::from_body(None).unwrap();
         assert_eq!(request, SignupRequest::default());
@@ -147,8 +146,7 @@ mod tests {
         assert_eq!(parse(json!({})).unwrap().rpc_arguments(), json!({}));
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn every_field_is_validated_and_passed_on() {
         let request = parse(json!({
             "full_name": "  Ada Lovelace ",
@@ -170,15 +168,13 @@ mod tests {
         );
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn null_means_not_sent() {
         let request = parse(json!({ "full_name": null, "marketing_opt_in": null, "timezone": "UTC" })).unwrap();
         assert_eq!(request.rpc_arguments(), json!({ "timezone": "UTC" }));
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn email_and_role_are_refused_with_their_reason() {
         let (field, message) = refused_field(json!({ "full_name": "Ada", "email": "boss@example.com" }));
         assert_eq!(field, "email");
@@ -191,8 +187,7 @@ mod tests {
         assert_eq!(field, "role");
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn unknown_fields_are_refused_by_name() {
         let (field, message) = refused_field(json!({ "full_name": "Ada", "is_admin": true }));
         assert_eq!(field, "is_admin");
@@ -204,8 +199,7 @@ mod tests {
         assert_eq!(refused_field(json!({ "Full_Name": "Ada" })).0, "Full_Name");
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn wrong_types_name_the_field_and_the_expected_type() {
         assert_eq!(refused_field(json!({ "full_name": 42 })), ("full_name".into(), "full_name must be a string, not a number".into()));
         assert_eq!(
@@ -216,8 +210,7 @@ mod tests {
         assert_eq!(refused_field(json!({ "avatar_url": {} })).0, "avatar_url");
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn rule_failures_name_the_field_in_details_and_message() {
         assert_eq!(refused_field(json!({ "full_name": "   " })), ("full_name".into(), "full_name must not be blank".into()));
         assert_eq!(refused_field(json!({ "workspace_name": "x".repeat(121) })).0, "workspace_name");

@@ -117,8 +117,7 @@ fn is_timezone_segment(segment: &str) -> bool {
 mod tests {
     use super::*;
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn names_are_trimmed_and_keep_unicode() {
         assert_eq!(name("  Ada Lovelace \n").unwrap(), "Ada Lovelace");
         assert_eq!(name("Zoë Ångström-Ñúñez").unwrap(), "Zoë Ångström-Ñúñez");
@@ -127,15 +126,13 @@ mod tests {
         assert_eq!(name("The 👨\u{200D}👩\u{200D}👧 team").unwrap(), "The 👨\u{200D}👩\u{200D}👧 team");
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn blank_names_are_refused() {
         assert_eq!(name("").unwrap_err(), "must not be blank");
         assert_eq!(name(" \t\n ").unwrap_err(), "must not be blank");
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn names_are_limited_to_120_characters_not_bytes() {
         let longest = "é".repeat(MAX_NAME_CHARS);
         assert_eq!(name(&longest).unwrap().chars().count(), 120);
@@ -145,8 +142,7 @@ mod tests {
         assert!(name(&format!("  {longest}  ")).is_ok());
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn names_with_control_or_layout_characters_are_refused() {
         for bad in ["Ada\nLovelace", "Ada\tLovelace", "Ada\u{0}", "Ada\u{7f}", "Ada\u{85}x"] {
             assert!(name(bad).unwrap_err().contains("control characters"), "{bad:?}");
@@ -156,8 +152,7 @@ mod tests {
         }
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn avatar_urls_must_be_https_with_a_host() {
         assert_eq!(avatar_url("https://cdn.example.com/a/b.png?s=64").unwrap(), "https://cdn.example.com/a/b.png?s=64");
         assert_eq!(avatar_url(" https://CDN.Example.com ").unwrap(), "https://cdn.example.com/");
@@ -169,8 +164,7 @@ mod tests {
         assert!(avatar_url("https://exa mple.com/").unwrap_err().contains("spaces"));
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn avatar_urls_may_not_smuggle_credentials_or_hidden_characters() {
         assert_eq!(avatar_url("https://user:pw@cdn.example.com/a.png").unwrap_err(), "must not contain a user name or password");
         assert_eq!(avatar_url("https://user@cdn.example.com/a.png").unwrap_err(), "must not contain a user name or password");
@@ -179,8 +173,7 @@ mod tests {
         assert!(avatar_url("https://cdn.example.com/a\t.png").unwrap_err().contains("control"));
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn avatar_urls_are_limited_in_length_also_after_encoding() {
         let prefix = "https://cdn.example.com/";
         let longest = format!("{prefix}{}", "a".repeat(MAX_AVATAR_URL_BYTES - prefix.len()));
@@ -191,8 +184,7 @@ mod tests {
         assert!(avatar_url(&expands).unwrap_err().contains("percent-encoded"));
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn real_iana_names_pass_the_shape_check() {
         for zone in [
             "UTC",
@@ -212,8 +204,7 @@ mod tests {
         assert_eq!(timezone(" Asia/Tokyo ").unwrap(), "Asia/Tokyo");
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn every_zone_postgres_knows_passes_the_shape_check() {
         let zones: Vec<&str> = include_str!("../fixtures/pg_timezone_names.txt")
             .lines()
@@ -225,8 +216,7 @@ mod tests {
         }
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn malformed_time_zones_are_refused() {
         for bad in [
             "Europe/",

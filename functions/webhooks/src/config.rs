@@ -57,8 +57,7 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn reads_secret_lists_and_the_tolerance() {
         let source = HashMap::from([
             (STRIPE_SECRETS, "whsec_new, whsec_old"),
@@ -71,8 +70,7 @@ mod tests {
         assert_eq!(stripe_verifier(&defaults).unwrap().tolerance_seconds(), DEFAULT_TOLERANCE_SECONDS);
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn names_every_problem_without_values() {
         let source = HashMap::from([(STRIPE_TOLERANCE, "0"), (RESEND_SECRETS, "whsec_MfKQ9r8G, whsec_%%%")]);
         let stripe_problems = stripe_verifier(&source).unwrap_err();

@@ -156,8 +156,7 @@ mod tests {
         Ok(VerifiedEvent::from_resend(&message)?.envelope)
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn reads_a_stripe_event_and_skips_the_rest() {
         let body = r#"{"id":"evt_1","object":"event","api_version":"2024-06-20","created":1700000000,
             "data":{"object":{"id":"sub_1","items":[1,2,3]}},"type":"customer.subscription.updated"}"#;
@@ -172,8 +171,7 @@ mod tests {
         );
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn names_the_stripe_field_that_is_wrong() {
         assert_eq!(stripe(r#"["evt_1","event","x",1]"#).unwrap_err(), EnvelopeError::NotAnObject);
         assert_eq!(stripe("{\"id\":").unwrap_err(), EnvelopeError::NotJson { line: 1, column: 6 });
@@ -195,15 +193,13 @@ mod tests {
         assert!(matches!(stripe(&long_type), Err(EnvelopeError::WrongField { field: "type", .. })));
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn refuses_stripe_thin_events() {
         let thin = r#"{"id":"evt_1","object":"v2.core.event","type":"x","created":"2024-01-01T00:00:00Z"}"#;
         assert_eq!(stripe(thin).unwrap_err(), EnvelopeError::NotSnapshotEvent);
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn reads_a_resend_event_with_the_svix_id() {
         let body = r#"{"type":"email.bounced","created_at":"2024-11-22T23:41:12.126Z","data":{"email_id":"e1"}}"#;
         assert_eq!(
@@ -217,8 +213,7 @@ mod tests {
         );
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn names_the_resend_field_that_is_wrong() {
         assert_eq!(
             resend("msg_1", r#"{"created_at":"2024-11-22T23:41:12Z"}"#).unwrap_err(),
@@ -230,8 +225,7 @@ mod tests {
         );
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn messages_name_the_problem() {
         assert_eq!(EnvelopeError::MissingField { field: "id" }.to_string(), "the event has no `id` field");
     }

@@ -150,8 +150,7 @@ mod tests {
         StripeVerifier::new(secrets, DEFAULT_TOLERANCE_SECONDS).unwrap()
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn accepts_whitespace_after_commas_and_unknown_keys() {
         let header = format!("t={T}, v0=abc, v1={}, x=y", sign(SECRET, T, BODY));
         let verified = verifier(&[SECRET]).verify(Some(&header), BODY, T).unwrap();
@@ -159,15 +158,13 @@ mod tests {
         assert_eq!(verified.signed_at(), T);
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn a_v0_signature_alone_is_refused_even_when_it_is_the_right_mac() {
         let header = format!("t={T},v0={}", sign(SECRET, T, BODY));
         assert!(matches!(verifier(&[SECRET]).verify(Some(&header), BODY, T), Err(VerifyError::MalformedHeader { .. })));
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn uppercase_hex_is_not_what_stripe_sends_and_does_not_match() {
         let header = format!("t={T},v1={}", sign(SECRET, T, BODY).to_uppercase());
         assert_eq!(
@@ -176,8 +173,7 @@ mod tests {
         );
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn a_second_t_is_ambiguous_and_refused() {
         let header = format!("t={T},t={},v1={}", T + 1, sign(SECRET, T, BODY));
         assert!(matches!(
@@ -186,8 +182,7 @@ mod tests {
         ));
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn a_bad_signature_with_an_old_timestamp_reports_the_signature() {
         let header = format!("t={T},v1={}", sign("whsec_other", T, BODY));
         assert_eq!(
@@ -196,16 +191,14 @@ mod tests {
         );
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn invalid_utf8_bodies_are_verified_as_bytes() {
         let body = b"{\"name\":\"\xff\xfe\"}";
         let header = format!("t={T},v1={}", sign(SECRET, T, body));
         assert!(verifier(&[SECRET]).verify(Some(&header), body, T).is_ok());
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn secrets_are_required_and_never_shown() {
         assert_eq!(StripeVerifier::new(Vec::<String>::new(), 300).unwrap_err(), SecretError::NoSecrets);
         assert_eq!(StripeVerifier::new(["whsec_a", "  "], 300).unwrap_err(), SecretError::Blank { position: 2 });

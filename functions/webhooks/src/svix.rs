@@ -176,8 +176,7 @@ mod tests {
         SvixHeaders { id: Some(ID.into()), timestamp: Some(T.to_string()), signature: Some(signature) }
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn svix_names_win_over_standard_webhooks_names() {
         let headers = SvixHeaders::from_lookup(|name| match name {
             "svix-id" => Some("from-svix".into()),
@@ -190,16 +189,14 @@ mod tests {
         assert_eq!(headers.signature, None);
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn the_verified_message_carries_the_id_for_idempotency() {
         let verifier = SvixVerifier::new([SECRET]).unwrap();
         let message = verifier.verify(&headers(sign(SECRET, ID, T, BODY)), BODY, T).unwrap();
         assert_eq!((message.id(), message.signed_at(), message.body()), (ID, T, BODY));
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn the_id_is_part_of_what_is_signed() {
         let verifier = SvixVerifier::new([SECRET]).unwrap();
         let mut forged = headers(sign(SECRET, ID, T, BODY));
@@ -210,8 +207,7 @@ mod tests {
         );
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn an_entry_without_a_version_is_malformed() {
         let verifier = SvixVerifier::new([SECRET]).unwrap();
         assert!(matches!(
@@ -220,8 +216,7 @@ mod tests {
         ));
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn secrets_must_be_base64_and_are_never_shown() {
         assert_eq!(SvixVerifier::new(["whsec_%%%"]).unwrap_err(), SecretError::NotBase64 { position: 1 });
         assert_eq!(SvixVerifier::new([SECRET, "whsec_"]).unwrap_err(), SecretError::Blank { position: 2 });

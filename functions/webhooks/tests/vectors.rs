@@ -11,7 +11,6 @@ use webhooks::envelope::{Provider, VerifiedEvent};
 use webhooks::stripe::StripeVerifier;
 use webhooks::svix::{SvixHeaders, SvixVerifier};
 
-#[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test;
 
 const VECTORS: &str = include_str!("vectors/vectors.json");
@@ -71,8 +70,7 @@ fn assert_reveals_no_secret(name: &str, message: &str, secrets: &[String], signa
     }
 }
 
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[wasm_bindgen_test(unsupported = test)]
 fn stripe_vectors_from_the_official_library() {
     let vectors = vectors().stripe;
     assert!(vectors.len() >= 20);
@@ -102,8 +100,7 @@ fn stripe_vectors_from_the_official_library() {
     }
 }
 
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[wasm_bindgen_test(unsupported = test)]
 fn svix_vectors_from_the_official_library() {
     let vectors = vectors().svix;
     assert!(vectors.len() >= 20);
@@ -131,8 +128,7 @@ fn svix_vectors_from_the_official_library() {
     }
 }
 
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[wasm_bindgen_test(unsupported = test)]
 fn refusals_say_what_is_wrong() {
     let vectors = vectors();
     let message_for = |name: &str| {

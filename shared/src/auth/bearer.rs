@@ -31,16 +31,14 @@ pub fn bearer_token(authorization: Option<&str>) -> Result<&str, AuthError> {
 mod tests {
     use super::*;
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn takes_the_token_whatever_the_scheme_case() {
         assert_eq!(bearer_token(Some("Bearer a.b.c")), Ok("a.b.c"));
         assert_eq!(bearer_token(Some("bearer a.b.c")), Ok("a.b.c"));
         assert_eq!(bearer_token(Some("BEARER   a.b.c  ")), Ok("a.b.c"));
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn absent_or_blank_is_missing() {
         assert_eq!(bearer_token(None), Err(AuthError::MissingToken));
         assert_eq!(bearer_token(Some("  ")), Err(AuthError::MissingToken));
@@ -51,8 +49,7 @@ mod tests {
         );
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn other_schemes_and_spaced_tokens_are_malformed() {
         assert!(matches!(
             bearer_token(Some("Basic dXNlcjpwdw==")),

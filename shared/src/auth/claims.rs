@@ -75,8 +75,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn supabase_access_token_claims_are_typed_and_unknown_ones_kept() {
         let claims: Claims = serde_json::from_value(json!({
             "iss": "https://abc.supabase.co/auth/v1",
@@ -114,8 +113,7 @@ mod tests {
         );
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn audience_may_be_a_list() {
         let claims: Claims =
             serde_json::from_value(json!({"exp": 1u64, "aud": ["account", "authenticated"]}))
@@ -125,8 +123,7 @@ mod tests {
         assert!(!aud.contains("service"));
     }
 
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn empty_sub_is_not_a_user() {
         let claims: Claims = serde_json::from_value(json!({"exp": 1u64, "sub": ""})).unwrap();
         assert_eq!(claims.user_id(), None);

@@ -13,8 +13,7 @@ fn twilio_key() -> String {
     format!("{TWILIO_SID}:{TWILIO_TOKEN}")
 }
 
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
 fn well_formed_keys_of_every_known_service_pass() {
     let twilio = twilio_key();
     let keys = [
@@ -35,8 +34,7 @@ fn well_formed_keys_of_every_known_service_pass() {
     }
 }
 
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
 fn malformed_keys_are_refused_with_the_rule_they_broke() {
     let cases: [(&str, &str, KeyShapeError); 12] = [
         ("openai", "sk-short", KeyShapeError::TooShort { min_len: 20 }),
@@ -63,8 +61,7 @@ fn malformed_keys_are_refused_with_the_rule_they_broke() {
     }
 }
 
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
 fn twilio_keys_need_sid_colon_token() {
     let shape = spec("twilio").shape;
     let refused = [
@@ -82,16 +79,14 @@ fn twilio_keys_need_sid_colon_token() {
     );
 }
 
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
 fn shape_errors_never_echo_the_key() {
     let key = "sk-ThisIsTheSecretPart 1234";
     let message = spec("openai").shape.validate(key).unwrap_err().to_string();
     assert!(!message.contains("ThisIsTheSecretPart"), "{message}");
 }
 
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
 fn hint_is_the_last_four_characters_only() {
     let validated = spec("stripe").shape.validate("sk_test_51Nq0aBcDeFgHiJkLmNoPqRsTuVwXyZ").unwrap();
     assert_eq!(validated.hint(), "wXyZ");
@@ -99,8 +94,7 @@ fn hint_is_the_last_four_characters_only() {
     assert_eq!(spec("twilio").shape.validate(&twilio).unwrap().hint(), "3210");
 }
 
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
 fn configured_list_decides_which_services_exist() {
     let catalogue = Catalogue::parse("openai, mailgun").unwrap();
     assert_eq!(catalogue.names().collect::<Vec<_>>(), ["openai", "mailgun"]);
@@ -119,8 +113,7 @@ fn configured_list_decides_which_services_exist() {
     assert_eq!(unknown.to_string(), "unknown service; supported services are: openai, mailgun");
 }
 
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
 fn service_lists_with_bad_or_repeated_names_are_refused() {
     for (list, expected) in [
         ("openai,", CatalogueError::InvalidName { name: String::new() }),
@@ -140,8 +133,7 @@ fn header<'a>(request: &'a ProbeRequest, name: &str) -> Option<&'a str> {
     request.headers.iter().find(|(n, _)| *n == name).map(|(_, value)| value.as_str())
 }
 
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
 fn bearer_probes_send_the_key_as_a_bearer_token() {
     for (service, path) in [
         ("openai", "/v1/models"),
@@ -156,8 +148,7 @@ fn bearer_probes_send_the_key_as_a_bearer_token() {
     }
 }
 
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
 fn anthropic_probe_uses_its_own_headers() {
     let request = spec("anthropic").probe.unwrap().request("https://api.anthropic.com", "sk-ant-x");
     assert_eq!(request.url, "https://api.anthropic.com/v1/models");
@@ -166,8 +157,7 @@ fn anthropic_probe_uses_its_own_headers() {
     assert_eq!(header(&request, "authorization"), None);
 }
 
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
 fn twilio_probe_uses_basic_auth_and_the_account_path() {
     let request = spec("twilio").probe.unwrap().request("http://fake/twilio", &twilio_key());
     assert_eq!(request.url, format!("http://fake/twilio/2010-04-01/Accounts/{TWILIO_SID}.json"));
@@ -176,8 +166,7 @@ fn twilio_probe_uses_basic_auth_and_the_account_path() {
     assert_eq!(String::from_utf8(decoded).unwrap(), twilio_key());
 }
 
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
 fn known_services_default_to_the_providers_production_hosts() {
     for name in Catalogue::default().names() {
         let url = spec(name).default_base_url.unwrap();
@@ -185,8 +174,7 @@ fn known_services_default_to_the_providers_production_hosts() {
     }
 }
 
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
 fn probe_statuses_map_to_verdicts() {
     assert_eq!(ProbeVerdict::from_status(200), ProbeVerdict::Healthy);
     assert_eq!(ProbeVerdict::from_status(204), ProbeVerdict::Healthy);

@@ -61,8 +61,7 @@ fn assert_fails_to_open(ring: &KeyRing, binding: &RecordBinding<'_>, sealed: &Se
     assert_eq!(open(ring, binding, sealed), Err(VaultError::DecryptionFailed));
 }
 
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
 fn associated_data_matches_the_independent_encoding() {
     assert_eq!(
         hex::encode(openai_binding().associated_data(version(1))),
@@ -73,8 +72,7 @@ fn associated_data_matches_the_independent_encoding() {
     );
 }
 
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
 fn seal_reproduces_the_fixed_vectors() {
     let sealed =
         seal(&ring(&[(1, counting_key())]), &openai_binding(), OPENAI_PLAINTEXT, &mut openai_vector_random())
@@ -95,23 +93,20 @@ fn seal_reproduces_the_fixed_vectors() {
     assert_eq!(sealed.key_version, version(7));
 }
 
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
 fn open_recovers_the_fixed_vector_plaintext() {
     let plaintext = open(&ring(&[(1, counting_key())]), &openai_binding(), &openai_vector()).unwrap();
     assert_eq!(plaintext.as_str(), OPENAI_PLAINTEXT);
 }
 
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
 fn user_id_case_does_not_change_the_binding() {
     let upper = RecordBinding { user_id: &OPENAI_USER.to_ascii_uppercase(), service: "openai" };
     let plaintext = open(&ring(&[(1, counting_key())]), &upper, &openai_vector()).unwrap();
     assert_eq!(plaintext.as_str(), OPENAI_PLAINTEXT);
 }
 
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
 fn round_trip_with_the_system_random_source() {
     let ring = ring(&[(3, descending_key())]);
     let binding = RecordBinding { user_id: OTHER_USER, service: "resend" };
@@ -126,8 +121,7 @@ fn round_trip_with_the_system_random_source() {
     }
 }
 
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
 fn any_flipped_ciphertext_or_tag_bit_fails() {
     let ring = ring(&[(1, counting_key())]);
     let pristine = openai_vector();
@@ -141,8 +135,7 @@ fn any_flipped_ciphertext_or_tag_bit_fails() {
     assert_fails_to_open(&ring, &openai_binding(), &truncated);
 }
 
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
 fn tampered_nonce_or_salt_fails() {
     let ring = ring(&[(1, counting_key())]);
     let mut nonce_changed = openai_vector();
@@ -153,8 +146,7 @@ fn tampered_nonce_or_salt_fails() {
     assert_fails_to_open(&ring, &openai_binding(), &salt_changed);
 }
 
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
 fn ciphertext_moved_to_another_user_or_service_fails() {
     let ring = ring(&[(1, counting_key())]);
     let other_user = RecordBinding { user_id: OTHER_USER, service: "openai" };
@@ -163,8 +155,7 @@ fn ciphertext_moved_to_another_user_or_service_fails() {
     assert_fails_to_open(&ring, &other_service, &openai_vector());
 }
 
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
 fn relabelled_key_version_fails_even_with_the_same_master_secret() {
     // Both versions hold the same secret, so only the version in the AAD can make this fail.
     let ring = ring(&[(2, counting_key()), (1, counting_key())]);
@@ -173,15 +164,13 @@ fn relabelled_key_version_fails_even_with_the_same_master_secret() {
     assert_fails_to_open(&ring, &openai_binding(), &relabelled);
 }
 
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
 fn wrong_master_key_fails() {
     let wrong = ring(&[(1, descending_key())]);
     assert_fails_to_open(&wrong, &openai_binding(), &openai_vector());
 }
 
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
 fn unknown_key_version_is_reported_as_such() {
     let ring = ring(&[(2, counting_key())]);
     assert_eq!(
@@ -190,8 +179,7 @@ fn unknown_key_version_is_reported_as_such() {
     );
 }
 
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
 fn rotation_reseals_under_the_current_key_and_still_opens() {
     let old_ring = ring(&[(1, counting_key())]);
     let rotated_ring = ring(&[(2, descending_key()), (1, counting_key())]);
@@ -215,8 +203,7 @@ fn rotation_reseals_under_the_current_key_and_still_opens() {
     assert_fails_to_open(&rotated_ring, &other_user, &rotated);
 }
 
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
 fn rotation_refuses_a_record_that_does_not_open() {
     let rotated_ring = ring(&[(2, descending_key()), (1, counting_key())]);
     let other_user = RecordBinding { user_id: OTHER_USER, service: "openai" };
@@ -226,16 +213,14 @@ fn rotation_refuses_a_record_that_does_not_open() {
     );
 }
 
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
 fn bindings_with_shifted_field_boundaries_encode_differently() {
     let a = RecordBinding { user_id: "ab", service: "c" }.associated_data(version(1));
     let b = RecordBinding { user_id: "a", service: "bc" }.associated_data(version(1));
     assert_ne!(a, b);
 }
 
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
 fn from_parts_checks_column_sizes() {
     let v = openai_vector();
     assert_eq!(SealedKey::from_parts(v.ciphertext.clone(), &v.nonce, &v.salt, 1).unwrap(), v);
@@ -251,8 +236,7 @@ fn from_parts_checks_column_sizes() {
     }
 }
 
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
 fn key_ring_parses_current_first() {
     use base64::Engine;
     let encode = |key: [u8; 32]| base64::engine::general_purpose::STANDARD.encode(key);
@@ -263,8 +247,7 @@ fn key_ring_parses_current_first() {
     assert_eq!(open(&ring, &openai_binding(), &openai_vector()).unwrap().as_str(), OPENAI_PLAINTEXT);
 }
 
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
 fn key_ring_errors_name_the_problem_and_never_the_key() {
     use base64::Engine;
     let encode = |key: &[u8]| base64::engine::general_purpose::STANDARD.encode(key);
@@ -300,8 +283,7 @@ fn key_ring_errors_name_the_problem_and_never_the_key() {
     );
 }
 
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
 fn debug_output_and_errors_carry_no_secrets() {
     let ring = ring(&[(1, counting_key())]);
     let debug = format!("{ring:?}");
