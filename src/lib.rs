@@ -12,7 +12,12 @@ use worker::{event, Context, Env, Request, Response, ScheduleContext, ScheduledE
 
 #[event(fetch)]
 pub async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
-    Ok(http::serve(req, env, shared::clock::now_millis, |req, context| rate_limit::guarded(req, context, dispatch)).await)
+    Ok(
+        http::serve(req, env, shared::clock::now_millis, |req, context| {
+            rate_limit::guarded(req, context, dispatch)
+        })
+        .await,
+    )
 }
 
 /// Cron triggers (wrangler.toml `[triggers]`): the cleanup jobs of the expression that fired.
@@ -25,7 +30,10 @@ async fn dispatch(req: Request, context: RequestContext) -> Result<Response, Api
     match context.function() {
         "health" => health::handle(req, context).await,
         "webhooks" => {
-            let limits = WebhookLimits { client_ip: http::header(&req, "cf-connecting-ip"), context: context.clone() };
+            let limits = WebhookLimits {
+                client_ip: http::header(&req, "cf-connecting-ip"),
+                context: context.clone(),
+            };
             webhooks::handle_limited(req, context, &limits).await
         }
         "api-keys" => api_keys::handle(req, context).await,
@@ -48,11 +56,15 @@ struct WebhookLimits {
 }
 
 impl webhooks::DeliveryLimits for WebhookLimits {
-    async fn verified(&self, provider: webhooks::Provider) -> Result<Vec<(&'static str, String)>, ApiError> {
+    async fn verified(
+        &self,
+        provider: webhooks::Provider,
+    ) -> Result<Vec<(&'static str, String)>, ApiError> {
         rate_limit::guard::charge_verified_delivery(&self.context, provider.as_str()).await
     }
 
     async fn unverified(&self) {
-        rate_limit::guard::charge_unverified_delivery(&self.context, self.client_ip.as_deref()).await
+        rate_limit::guard::charge_unverified_delivery(&self.context, self.client_ip.as_deref())
+            .await
     }
 }

@@ -35,23 +35,51 @@ pub struct Db {
 
 impl Db {
     pub fn new(config: &CoreConfig, token: &str) -> Db {
-        let client = Postgrest::new(config.postgrest_url.as_str()).insert_header("apikey", config.publishable_key.as_str());
-        Db { client, token: token.to_string() }
+        let client = Postgrest::new(config.postgrest_url.as_str())
+            .insert_header("apikey", config.publishable_key.as_str());
+        Db {
+            client,
+            token: token.to_string(),
+        }
     }
 
     /// A client acting as a narrow database role (webhook intake, cron jobs, the rate limiter)
     /// through a token minted now with the Worker's role-token key (`JWT_SIGNING_KEY`, or the
     /// legacy JWT secret); `job` becomes its `sub`.
-    pub async fn for_role(config: &CoreConfig, role: DatabaseRole, job: &str) -> Result<Db, ConfigError> {
-        let signer = config.jwt.role_token_signer.as_deref().ok_or_else(|| ConfigError {
-            variable: "JWT_SIGNING_KEY",
-            problem: format!("is required to act as the {} database role", role.as_str()),
-        })?;
+    pub async fn for_role(
+        config: &CoreConfig,
+        role: DatabaseRole,
+        job: &str,
+    ) -> Result<Db, ConfigError> {
+        let signer = config
+            .jwt
+            .role_token_signer
+            .as_deref()
+            .ok_or_else(|| ConfigError {
+                variable: "JWT_SIGNING_KEY",
+                problem: format!("is required to act as the {} database role", role.as_str()),
+            })?;
         let now = crate::clock::now_seconds();
-        let token = signer.mint(role, job, ROLE_TOKEN_TTL_SECONDS, now, serde_json::Map::new()).await.map_err(|problem| {
-            let variable = if signer.kid().is_some() { "JWT_SIGNING_KEY" } else { "SUPABASE_JWT_SECRET" };
-            ConfigError { variable, problem: format!("could not sign a role token: {problem}") }
-        })?;
+        let token = signer
+            .mint(
+                role,
+                job,
+                ROLE_TOKEN_TTL_SECONDS,
+                now,
+                serde_json::Map::new(),
+            )
+            .await
+            .map_err(|problem| {
+                let variable = if signer.kid().is_some() {
+                    "JWT_SIGNING_KEY"
+                } else {
+                    "SUPABASE_JWT_SECRET"
+                };
+                ConfigError {
+                    variable,
+                    problem: format!("could not sign a role token: {problem}"),
+                }
+            })?;
         Ok(Db::new(config, &token))
     }
 
@@ -62,7 +90,9 @@ impl Db {
 
     /// A call to the SQL function `function` with named arguments.
     pub fn rpc(&self, function: &str, args: &Value) -> Builder {
-        self.client.rpc(function, args.to_string()).auth(&self.token)
+        self.client
+            .rpc(function, args.to_string())
+            .auth(&self.token)
     }
 }
 
@@ -96,13 +126,26 @@ impl DbResponse {
 
 /// Sends a request; any answer outside 2xx becomes the matching [`ApiError`].
 pub async fn execute(builder: Builder) -> Result<DbResponse, ApiError> {
-    let response = builder.execute().await.map_err(|error| transport_error(error.without_url()))?;
+    let response = builder
+        .execute()
+        .await
+        .map_err(|error| transport_error(error.without_url()))?;
     let status = response.status().as_u16();
-    let content_range =
-        response.headers().get("content-range").and_then(|value| value.to_str().ok()).map(String::from);
-    let body = response.text().await.map_err(|error| transport_error(error.without_url()))?;
+    let content_range = response
+        .headers()
+        .get("content-range")
+        .and_then(|value| value.to_str().ok())
+        .map(String::from);
+    let body = response
+        .text()
+        .await
+        .map_err(|error| transport_error(error.without_url()))?;
     if (200..300).contains(&status) {
-        Ok(DbResponse { status, content_range, body })
+        Ok(DbResponse {
+            status,
+            content_range,
+            body,
+        })
     } else {
         Err(map_postgrest_error(status, &body))
     }
@@ -114,7 +157,10 @@ pub async fn fetch_json<T: DeserializeOwned>(builder: Builder) -> Result<T, ApiE
 }
 
 fn unreachable_error() -> ApiError {
-    ApiError::unavailable("the database API (PostgREST) is unreachable; try again shortly", RETRY_AFTER_SECONDS)
+    ApiError::unavailable(
+        "the database API (PostgREST) is unreachable; try again shortly",
+        RETRY_AFTER_SECONDS,
+    )
 }
 
 /// The request never got an answer. The URL is dropped from the cause: its query string holds
@@ -148,7 +194,9 @@ pub fn map_postgrest_error(status: u16, body: &str) -> ApiError {
     let mapped = match (status, code.as_str()) {
         (500.., _) => unreachable_error(),
         (_, "23505") => ApiError::conflict("a row with the same unique key already exists"),
-        (_, "23503") => ApiError::conflict("the change refers to a row that does not exist or is still referenced"),
+        (_, "23503") => ApiError::conflict(
+            "the change refers to a row that does not exist or is still referenced",
+        ),
         (_, "42501") => ApiError::forbidden("not allowed by the database's access rules"),
         (_, "PGRST116") => ApiError::not_found("no matching row"),
         (_, "PGRST301" | "PGRST302" | "PGRST303") | (401, _) => {
@@ -160,24 +208,38 @@ pub fn map_postgrest_error(status: u16, body: &str) -> ApiError {
         (403, _) => ApiError::forbidden("not allowed by the database's access rules"),
         (404, _) => ApiError::not_found("no matching row"),
         (409, _) => ApiError::conflict("the change conflicts with data already stored"),
-        (_, _) => ApiError::bad_request("invalid_request", "the database refused a value in this request"),
+        (_, _) => ApiError::bad_request(
+            "invalid_request",
+            "the database refused a value in this request",
+        ),
     };
-    mapped.with_details(json!({ "db_code": code })).with_cause(database_words(status, &error, body))
+    mapped
+        .with_details(json!({ "db_code": code }))
+        .with_cause(database_words(status, &error, body))
 }
 
 /// The database's own message inside an error [`map_postgrest_error`] made, for a function that
 /// must read it (to learn which argument an RPC refused) without showing it to the client.
 pub fn database_message(error: &ApiError) -> Option<&str> {
-    error.cause.as_deref()?.split("; ").find_map(|part| part.strip_prefix("message: "))
+    error
+        .cause
+        .as_deref()?
+        .split("; ")
+        .find_map(|part| part.strip_prefix("message: "))
 }
 
 /// PostgREST's account of a failure, for the log: status, code, message, details and hint, or
 /// the start of the body when it was not PostgREST's JSON.
 fn database_words(status: u16, error: &PostgrestError, body: &str) -> String {
-    let parts: Vec<String> = [("code", &error.code), ("message", &error.message), ("details", &error.details), ("hint", &error.hint)]
-        .into_iter()
-        .filter_map(|(name, value)| value.as_deref().map(|value| format!("{name}: {value}")))
-        .collect();
+    let parts: Vec<String> = [
+        ("code", &error.code),
+        ("message", &error.message),
+        ("details", &error.details),
+        ("hint", &error.hint),
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| value.as_deref().map(|value| format!("{name}: {value}")))
+    .collect();
     let text = if parts.is_empty() {
         format!("PostgREST answered {status}: {body}")
     } else {
@@ -213,32 +275,56 @@ mod tests {
 
     #[test]
     fn unique_and_foreign_key_violations_are_conflicts() {
-        assert_eq!(map_postgrest_error(409, &body("23505", "duplicate key")).status, 409);
-        assert_eq!(map_postgrest_error(409, &body("23503", "violates foreign key")).status, 409);
+        assert_eq!(
+            map_postgrest_error(409, &body("23505", "duplicate key")).status,
+            409
+        );
+        assert_eq!(
+            map_postgrest_error(409, &body("23503", "violates foreign key")).status,
+            409
+        );
     }
 
     #[test]
     fn rls_or_grant_refusal_is_forbidden_for_signed_in_and_anonymous_callers() {
-        assert_eq!(map_postgrest_error(403, &body("42501", "permission denied")).status, 403);
-        assert_eq!(map_postgrest_error(401, &body("42501", "permission denied")).status, 403);
+        assert_eq!(
+            map_postgrest_error(403, &body("42501", "permission denied")).status,
+            403
+        );
+        assert_eq!(
+            map_postgrest_error(401, &body("42501", "permission denied")).status,
+            403
+        );
     }
 
     #[test]
     fn no_row_for_a_singular_request_is_not_found() {
-        let error = map_postgrest_error(406, &body("PGRST116", "JSON object requested, multiple (or no) rows returned"));
+        let error = map_postgrest_error(
+            406,
+            &body(
+                "PGRST116",
+                "JSON object requested, multiple (or no) rows returned",
+            ),
+        );
         assert_eq!((error.status, error.code), (404, "not_found"));
     }
 
     #[test]
     fn jwt_errors_are_unauthorized() {
-        assert_eq!(map_postgrest_error(401, &body("PGRST303", "JWT expired")).status, 401);
+        assert_eq!(
+            map_postgrest_error(401, &body("PGRST303", "JWT expired")).status,
+            401
+        );
     }
 
     #[test]
     fn server_errors_and_garbage_become_retryable_unavailable() {
         let error = map_postgrest_error(502, "<html>Bad Gateway</html>");
         assert_eq!(error.status, 503);
-        assert!(error.headers.iter().any(|(name, value)| *name == "Retry-After" && value == "5"));
+        assert!(error
+            .headers
+            .iter()
+            .any(|(name, value)| *name == "Retry-After" && value == "5"));
     }
 
     #[test]
@@ -252,12 +338,26 @@ mod tests {
         let error = map_postgrest_error(400, &raised.to_string());
         assert_eq!((error.status, error.code), (400, "invalid_request"));
         let body = error.body("req-1").to_string();
-        for leaked in ["crm_leads", "mallory@evil.example", "secret-note", "shorten", "Failing row"] {
-            assert!(!body.contains(leaked), "{leaked} reached the client: {body}");
+        for leaked in [
+            "crm_leads",
+            "mallory@evil.example",
+            "secret-note",
+            "shorten",
+            "Failing row",
+        ] {
+            assert!(
+                !body.contains(leaked),
+                "{leaked} reached the client: {body}"
+            );
         }
         assert_eq!(error.details.as_ref().unwrap()["db_code"], "23514");
         let cause = error.cause.unwrap();
-        assert!(cause.contains("crm_leads_email_check") && cause.contains("mallory@evil.example") && cause.contains("shorten"), "{cause}");
+        assert!(
+            cause.contains("crm_leads_email_check")
+                && cause.contains("mallory@evil.example")
+                && cause.contains("shorten"),
+            "{cause}"
+        );
     }
 
     #[test]
@@ -282,7 +382,13 @@ mod tests {
             let error = map_postgrest_error(status, &answer.to_string());
             let body = error.body("r").to_string();
             assert!(!body.contains(marker), "{status} {code}: {body}");
-            assert!(error.cause.as_deref().is_some_and(|cause| cause.contains(marker)), "{status} {code}");
+            assert!(
+                error
+                    .cause
+                    .as_deref()
+                    .is_some_and(|cause| cause.contains(marker)),
+                "{status} {code}"
+            );
         }
         let garbage = map_postgrest_error(502, &format!("<html>{marker}</html>"));
         assert!(!garbage.body("r").to_string().contains(marker));
@@ -292,14 +398,24 @@ mod tests {
     #[test]
     fn the_database_message_can_be_read_back_by_the_function() {
         let error = map_postgrest_error(400, &body("22023", "timezone Mars/Olympus is not known"));
-        assert_eq!(database_message(&error), Some("timezone Mars/Olympus is not known"));
+        assert_eq!(
+            database_message(&error),
+            Some("timezone Mars/Olympus is not known")
+        );
         assert_eq!(database_message(&ApiError::internal("x")), None);
     }
 
     #[test]
     fn a_long_database_message_is_cut_for_the_log() {
         let answer = json!({ "code": "P0001", "message": "x".repeat(5_000) });
-        assert_eq!(map_postgrest_error(400, &answer.to_string()).cause.unwrap().chars().count(), MAX_CAUSE_CHARS);
+        assert_eq!(
+            map_postgrest_error(400, &answer.to_string())
+                .cause
+                .unwrap()
+                .chars()
+                .count(),
+            MAX_CAUSE_CHARS
+        );
     }
 
     #[test]
@@ -309,15 +425,25 @@ mod tests {
         struct Row {
             id: u32,
         }
-        let answer = DbResponse { status: 200, content_range: None, body: r#"[{"id":"alice@example.com"}]"#.into() };
+        let answer = DbResponse {
+            status: 200,
+            content_range: None,
+            body: r#"[{"id":"alice@example.com"}]"#.into(),
+        };
         let error = answer.json::<Vec<Row>>().unwrap_err();
         assert_eq!(error.status, 500);
         assert!(!error.body("r").to_string().contains("alice@example.com"));
-        assert!(error.cause.unwrap().contains("alice@example.com"), "serde's message goes to the log");
+        assert!(
+            error.cause.unwrap().contains("alice@example.com"),
+            "serde's message goes to the log"
+        );
     }
 
     #[test]
     fn missing_schema_objects_are_a_deployment_error_not_a_client_error() {
-        assert_eq!(map_postgrest_error(404, &body("PGRST202", "Could not find the function")).status, 500);
+        assert_eq!(
+            map_postgrest_error(404, &body("PGRST202", "Could not find the function")).status,
+            500
+        );
     }
 }

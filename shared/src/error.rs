@@ -26,7 +26,14 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), details: None, headers: Vec::new(), cause: None }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            details: None,
+            headers: Vec::new(),
+            cause: None,
+        }
     }
 
     /// Attaches the underlying problem for the log; the client keeps seeing only the message.
@@ -75,8 +82,12 @@ impl ApiError {
     }
 
     pub fn method_not_allowed(method: &str, allowed: &[&str]) -> Self {
-        Self::new(405, "method_not_allowed", format!("{method} is not allowed here; use {}", allowed.join(", ")))
-            .with_header("Allow", allowed.join(", "))
+        Self::new(
+            405,
+            "method_not_allowed",
+            format!("{method} is not allowed here; use {}", allowed.join(", ")),
+        )
+        .with_header("Allow", allowed.join(", "))
     }
 
     pub fn conflict(message: impl Into<String>) -> Self {
@@ -84,16 +95,28 @@ impl ApiError {
     }
 
     pub fn payload_too_large(limit_bytes: usize) -> Self {
-        Self::new(413, "payload_too_large", format!("request body exceeds the limit of {limit_bytes} bytes"))
+        Self::new(
+            413,
+            "payload_too_large",
+            format!("request body exceeds the limit of {limit_bytes} bytes"),
+        )
     }
 
     pub fn unsupported_media_type(expected: &str) -> Self {
-        Self::new(415, "unsupported_media_type", format!("send the body as {expected}"))
+        Self::new(
+            415,
+            "unsupported_media_type",
+            format!("send the body as {expected}"),
+        )
     }
 
     pub fn too_many_requests(retry_after_seconds: u64) -> Self {
-        Self::new(429, "rate_limited", format!("too many requests; retry in {retry_after_seconds} s"))
-            .with_header("Retry-After", retry_after_seconds.to_string())
+        Self::new(
+            429,
+            "rate_limited",
+            format!("too many requests; retry in {retry_after_seconds} s"),
+        )
+        .with_header("Retry-After", retry_after_seconds.to_string())
     }
 
     pub fn internal(message: impl Into<String>) -> Self {
@@ -102,12 +125,14 @@ impl ApiError {
 
     /// A dependency (PostgREST, a JWKS endpoint, a store) is down: the client should retry.
     pub fn unavailable(message: impl Into<String>, retry_after_seconds: u64) -> Self {
-        Self::new(503, "service_unavailable", message).with_header("Retry-After", retry_after_seconds.to_string())
+        Self::new(503, "service_unavailable", message)
+            .with_header("Retry-After", retry_after_seconds.to_string())
     }
 
     /// The response body for this error, stamped with the request id.
     pub fn body(&self, request_id: &str) -> Value {
-        let mut error = json!({ "code": self.code, "message": self.message, "request_id": request_id });
+        let mut error =
+            json!({ "code": self.code, "message": self.message, "request_id": request_id });
         if let Some(details) = &self.details {
             error["details"] = details.clone();
         }
@@ -130,15 +155,22 @@ mod tests {
     #[test]
     fn body_has_the_one_error_shape() {
         let body = ApiError::not_found("no route for /x").body("req-1");
-        assert_eq!(body, json!({"error": {"code": "not_found", "message": "no route for /x", "request_id": "req-1"}}));
+        assert_eq!(
+            body,
+            json!({"error": {"code": "not_found", "message": "no route for /x", "request_id": "req-1"}})
+        );
     }
 
     #[test]
     fn the_cause_is_for_the_log_and_never_in_the_body() {
-        let error = ApiError::conflict("a row with the same unique key already exists")
-            .with_cause("duplicate key value violates unique constraint \"users_email_key\": alice@example.com");
+        let error = ApiError::conflict("a row with the same unique key already exists").with_cause(
+            "duplicate key value violates unique constraint \"users_email_key\": alice@example.com",
+        );
         let body = error.body("req-1").to_string();
-        assert!(!body.contains("users_email_key") && !body.contains("alice@example.com"), "{body}");
+        assert!(
+            !body.contains("users_email_key") && !body.contains("alice@example.com"),
+            "{body}"
+        );
         assert!(error.log_text().contains("users_email_key"));
         assert_eq!(ApiError::not_found("no row").log_text(), "no row");
     }

@@ -71,7 +71,10 @@ mod tests {
         .to_line();
         let value: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(value["level"], "error");
-        assert_eq!(value["error_cause"], "PostgREST answered 502: <html>Bad Gateway</html>");
+        assert_eq!(
+            value["error_cause"],
+            "PostgREST answered 502: <html>Bad Gateway</html>"
+        );
         assert_eq!(value["status"], 503);
         assert_eq!(value["user_id"], "u1");
         assert!(!line.contains('\n'));

@@ -47,11 +47,23 @@ pub struct SecurityEvent {
 
 impl SecurityEvent {
     pub fn info(event_type: &'static str, user_id: Option<&str>, details: Value) -> SecurityEvent {
-        SecurityEvent { event_type, severity: Severity::Info, user_id: user_id.map(str::to_string), details }
+        SecurityEvent {
+            event_type,
+            severity: Severity::Info,
+            user_id: user_id.map(str::to_string),
+            details,
+        }
     }
 
-    pub fn warning(event_type: &'static str, user_id: Option<&str>, details: Value) -> SecurityEvent {
-        SecurityEvent { severity: Severity::Warning, ..SecurityEvent::info(event_type, user_id, details) }
+    pub fn warning(
+        event_type: &'static str,
+        user_id: Option<&str>,
+        details: Value,
+    ) -> SecurityEvent {
+        SecurityEvent {
+            severity: Severity::Warning,
+            ..SecurityEvent::info(event_type, user_id, details)
+        }
     }
 }
 
@@ -75,7 +87,10 @@ impl Client {
     }
 
     pub fn of(req: &Request) -> Client {
-        Client::from_headers(header(req, "cf-connecting-ip").as_deref(), header(req, "user-agent").as_deref())
+        Client::from_headers(
+            header(req, "cf-connecting-ip").as_deref(),
+            header(req, "user-agent").as_deref(),
+        )
     }
 }
 
@@ -104,7 +119,9 @@ pub async fn record(context: &RequestContext, client: &Client, events: Vec<Secur
     }
     let argument = events_argument(&events, client);
     let written = match recorder(context).await {
-        Ok(db) => db::execute(db.rpc("record_security_events", &argument)).await.map(|_| ()),
+        Ok(db) => db::execute(db.rpc("record_security_events", &argument))
+            .await
+            .map(|_| ()),
         Err(error) => Err(error),
     };
     if let Err(error) = written {
@@ -125,7 +142,13 @@ const MAX_REFUSED_IDS: usize = 1_000;
 /// Reports that `actor` asked for resources (uuids) RLS hid from them. The database records
 /// an attempt only when the resource exists in a workspace the actor is not in, and for that
 /// workspace's owner; the actor never learns which (the answer they got stays a 404).
-pub async fn record_refused_access(context: &RequestContext, client: &Client, actor: &str, resource: Resource, ids: &[&str]) {
+pub async fn record_refused_access(
+    context: &RequestContext,
+    client: &Client,
+    actor: &str,
+    resource: Resource,
+    ids: &[&str],
+) {
     if ids.is_empty() {
         return;
     }
@@ -138,7 +161,9 @@ pub async fn record_refused_access(context: &RequestContext, client: &Client, ac
         "user_agent": client.user_agent,
     });
     let written = match recorder(context).await {
-        Ok(db) => db::execute(db.rpc("record_refused_access", &argument)).await.map(|_| ()),
+        Ok(db) => db::execute(db.rpc("record_refused_access", &argument))
+            .await
+            .map(|_| ()),
         Err(error) => Err(error),
     };
     if let Err(error) = written {
@@ -159,11 +184,17 @@ pub async fn record_privileged_call<T>(
 ) {
     let client = Client::of(req);
     let event = match checked {
-        Ok(_) if record_accepted => SecurityEvent::info("privileged.called", None, json!({ "endpoint": endpoint })),
+        Ok(_) if record_accepted => {
+            SecurityEvent::info("privileged.called", None, json!({ "endpoint": endpoint }))
+        }
         Ok(_) => return,
         Err(refusal) if presented_a_credential(req) => {
             // A user's own token that was refused: the refusal is theirs to see.
-            let user_id = context.caller(req).await.ok().and_then(|caller| caller.user_id().map(str::to_string));
+            let user_id = context
+                .caller(req)
+                .await
+                .ok()
+                .and_then(|caller| caller.user_id().map(str::to_string));
             SecurityEvent::warning(
                 "privileged.refused",
                 user_id.as_deref(),
@@ -178,13 +209,19 @@ pub async fn record_privileged_call<T>(
 fn presented_a_credential(req: &Request) -> bool {
     // An `apikey` counts only when it could be a privileged one (a secret key or a JWT): every
     // supabase-js request carries the publishable key there.
-    let privileged_apikey = header(req, "apikey")
-        .is_some_and(|key| key.starts_with(crate::config::SECRET_KEY_PREFIX) || key.split('.').count() == 3);
-    privileged_apikey || ["authorization", "x-api-key", "x-cleanup-secret"].iter().any(|name| header(req, name).is_some())
+    let privileged_apikey = header(req, "apikey").is_some_and(|key| {
+        key.starts_with(crate::config::SECRET_KEY_PREFIX) || key.split('.').count() == 3
+    });
+    privileged_apikey
+        || ["authorization", "x-api-key", "x-cleanup-secret"]
+            .iter()
+            .any(|name| header(req, name).is_some())
 }
 
 async fn recorder(context: &RequestContext) -> Result<db::Db, ApiError> {
-    context.db_as_role(DatabaseRole::SecurityRecorder, context.function()).await
+    context
+        .db_as_role(DatabaseRole::SecurityRecorder, context.function())
+        .await
 }
 
 fn not_recorded(context: &RequestContext, argument: &Value, error: &ApiError) {
@@ -208,8 +245,16 @@ mod tests {
     fn events_carry_the_client_the_edge_saw() {
         let client = Client::from_headers(Some(" 2001:db8::7 "), Some("curl/8.5"));
         let events = [
-            SecurityEvent::info("api_key.stored", Some("u-1"), json!({ "service": "openai" })),
-            SecurityEvent::warning("privileged.refused", None, json!({ "endpoint": "cleanup/run" })),
+            SecurityEvent::info(
+                "api_key.stored",
+                Some("u-1"),
+                json!({ "service": "openai" }),
+            ),
+            SecurityEvent::warning(
+                "privileged.refused",
+                None,
+                json!({ "endpoint": "cleanup/run" }),
+            ),
         ];
         assert_eq!(
             events_argument(&events, &client),
@@ -227,8 +272,18 @@ mod tests {
         let client = Client::from_headers(Some("203.0.113.7, 10.0.0.1"), Some(""));
         assert_eq!(client, Client::default());
         let long = Client::from_headers(None, Some(&"é".repeat(600)));
-        assert_eq!(long.user_agent.unwrap().chars().count(), MAX_USER_AGENT_CHARS);
-        let row = &events_argument(&[SecurityEvent::info("a.b", None, json!({}))], &Client::default())["events"][0];
-        assert!(row.get("ip_address").is_none() && row.get("user_agent").is_none() && row.get("user_id").is_none());
+        assert_eq!(
+            long.user_agent.unwrap().chars().count(),
+            MAX_USER_AGENT_CHARS
+        );
+        let row = &events_argument(
+            &[SecurityEvent::info("a.b", None, json!({}))],
+            &Client::default(),
+        )["events"][0];
+        assert!(
+            row.get("ip_address").is_none()
+                && row.get("user_agent").is_none()
+                && row.get("user_id").is_none()
+        );
     }
 }

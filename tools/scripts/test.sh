@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `npm test`: every suite, on a fresh machine or a warm one. Installs what it needs (setup.sh),
-# then runs, in order: native Rust tests (including the gateway's and the origin's integration
+# then runs, in order: formatting and clippy (warnings are errors) on every Rust workspace and
+# target, native Rust tests (including the gateway's and the origin's integration
 # suites), the core tests again on wasm32 in Node, the pgTAP suite, and the end-to-end tests over
 # HTTP: the gateway under @supabase/postgrest-js, the stack scripts (a database that keeps its
 # data, db reset, new migrations), then the functions against the local stack (Postgres + sql/ +
@@ -11,7 +12,7 @@
 # Ports (override when taken): TEST_PG_PORT 25432, TEST_ORIGIN_PORT 25321, TEST_WRANGLER_PORT 28787
 # (below Linux's ephemeral range, so an outgoing connection never holds them); the stack-script
 # tests use TEST_STACK_PG_PORT 25433.
-# Run one stage only: `npm test -- native|wasm|sql|e2e`.
+# Run one stage only: `npm test -- lint|native|wasm|sql|e2e`.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 source "$(dirname "$0")/stack.sh"
@@ -21,7 +22,7 @@ TEST_PG_PORT=${TEST_PG_PORT:-25432}
 TEST_ORIGIN_PORT=${TEST_ORIGIN_PORT:-25321}
 TEST_WRANGLER_PORT=${TEST_WRANGLER_PORT:-28787}
 TEST_DIR=$RLS_EDGE_LOCAL/test-$TEST_PG_PORT
-stages=${*:-native wasm sql e2e}
+stages=${*:-lint native wasm sql e2e}
 
 trap stack_stop EXIT
 trap 'exit 130' INT TERM
@@ -30,6 +31,22 @@ bash tools/scripts/setup.sh
 
 # Crates whose core tests also run on wasm32 (the gateway and the bundle are native-only / glue).
 WASM_TEST_CRATES=(shared signup api-keys lead-scoring rate-limit webhooks cleanup)
+
+# Every Cargo workspace in the repository: the root one and the benchmarks' own.
+RUST_MANIFESTS=(Cargo.toml tools/bench/Cargo.toml)
+
+run_lint() {
+  log "rustfmt --check and clippy -D warnings"
+  local manifest
+  for manifest in "${RUST_MANIFESTS[@]}"; do
+    cargo fmt --manifest-path "$manifest" --all --check
+  done
+  cargo clippy --workspace --all-targets -- -D warnings
+  local args=()
+  for crate in "${WASM_TEST_CRATES[@]}"; do args+=(-p "$crate"); done
+  cargo clippy --target wasm32-unknown-unknown -p rls-edge "${args[@]}" --all-targets -- -D warnings
+  cargo clippy --manifest-path tools/bench/Cargo.toml --all-targets --all-features -- -D warnings
+}
 
 run_native() {
   log "native Rust tests"
@@ -118,11 +135,12 @@ run_e2e() {
 
 for stage in $stages; do
   case "$stage" in
+    lint) run_lint ;;
     native) run_native ;;
     wasm) run_wasm ;;
     sql) run_sql ;;
     e2e) run_e2e ;;
-    *) die "unknown stage '$stage' (native, wasm, sql, e2e)" ;;
+    *) die "unknown stage '$stage' (lint, native, wasm, sql, e2e)" ;;
   esac
 done
 log "all suites passed: $stages"

@@ -5,12 +5,16 @@
 //! Workers: the same command with `--target wasm32-unknown-unknown` (the wasm-bindgen test
 //! runner from tools/scripts/env.sh runs it in Node with wasm-bindgen-test's Criterion).
 
-use api_keys::vault::{open, seal, KeyRing, KeyVersion, MasterKey, RecordBinding, SealedKey, SystemRandom};
+use api_keys::vault::{
+    open, seal, KeyRing, KeyVersion, MasterKey, RecordBinding, SealedKey, SystemRandom,
+};
 
 /// A project-scoped OpenAI key is about this long; most providers' keys are shorter.
 const KEY: &str = "sk-proj-Ab12Cd34Ef56Gh78Ij90KlMnOpQrStUvWxYz0123456789abcdefghijklmnopqrstuv";
-const BINDING: RecordBinding<'static> =
-    RecordBinding { user_id: "8f0c3a52-6f1e-4d6b-9a57-2f1c5e3b7d10", service: "openai" };
+const BINDING: RecordBinding<'static> = RecordBinding {
+    user_id: "8f0c3a52-6f1e-4d6b-9a57-2f1c5e3b7d10",
+    service: "openai",
+};
 
 struct Fixture {
     ring: KeyRing,
@@ -19,7 +23,8 @@ struct Fixture {
 
 fn fixture() -> Fixture {
     let version = KeyVersion::new(1).expect("1 is a valid version");
-    let ring = KeyRing::from_keys(vec![MasterKey::new(version, [7; 32])]).expect("one key is a valid ring");
+    let ring = KeyRing::from_keys(vec![MasterKey::new(version, [7; 32])])
+        .expect("one key is a valid ring");
     let sealed = seal(&ring, &BINDING, KEY, &mut SystemRandom).expect("sealing works");
     Fixture { ring, sealed }
 }
@@ -57,8 +62,10 @@ fn main() {
     use std::time::Instant;
 
     let fixture = fixture();
-    let cases: [(&str, &dyn Fn() -> bool); 2] =
-        [("seal one key (native)", &|| fixture.seal()), ("open one key (native)", &|| fixture.open())];
+    let cases: [(&str, &dyn Fn() -> bool); 2] = [
+        ("seal one key (native)", &|| fixture.seal()),
+        ("open one key (native)", &|| fixture.open()),
+    ];
     for (name, run) in cases {
         assert!(run(), "{name}: the benchmark key must seal and open");
         let iterations = 20_000;
@@ -67,6 +74,9 @@ fn main() {
             black_box(run());
         }
         let per_call = started.elapsed() / iterations;
-        println!("{name}: {:.2} µs per key ({iterations} runs)", per_call.as_secs_f64() * 1e6);
+        println!(
+            "{name}: {:.2} µs per key ({iterations} runs)",
+            per_call.as_secs_f64() * 1e6
+        );
     }
 }

@@ -17,8 +17,10 @@ use worker::{Request, Response};
 
 use crate::catalogue::{is_valid_service_name, ServiceSpec};
 use crate::config::ApiKeysConfig;
-use crate::records::{HealthUpdate, KeySummary, NewKeyRow, SealedRow, SEALED_COLUMNS, SUMMARY_COLUMNS, TABLE};
 use crate::provider;
+use crate::records::{
+    HealthUpdate, KeySummary, NewKeyRow, SealedRow, SEALED_COLUMNS, SUMMARY_COLUMNS, TABLE,
+};
 use crate::rotation::{self, RotationReport};
 use crate::secret_body;
 use crate::vault::{self, RecordBinding, SystemRandom, VaultError};
@@ -37,13 +39,21 @@ struct RotateBody {
 pub async fn list(req: Request, context: &RequestContext) -> Result<Response, ApiError> {
     let (caller, user_id) = user_caller(&req, context).await?;
     let db = context.db_as_caller(&caller)?;
-    let query = db.from(TABLE).select(SUMMARY_COLUMNS).eq("user_id", &user_id).order("service.asc");
+    let query = db
+        .from(TABLE)
+        .select(SUMMARY_COLUMNS)
+        .eq("user_id", &user_id)
+        .order("service.asc");
     let keys: Vec<KeySummary> = db::fetch_json(query).await?;
     http::json_response(200, &json!({ "keys": keys }))
 }
 
 /// `PUT /api-keys/{service}` `{"key": "..."}`: validate, seal, upsert. 201 created, 200 replaced.
-pub async fn store(mut req: Request, context: &RequestContext, service: &str) -> Result<Response, ApiError> {
+pub async fn store(
+    mut req: Request,
+    context: &RequestContext,
+    service: &str,
+) -> Result<Response, ApiError> {
     let config = settings(context)?;
     let (caller, user_id) = user_caller(&req, context).await?;
     let client = Client::of(&req);
@@ -53,31 +63,69 @@ pub async fn store(mut req: Request, context: &RequestContext, service: &str) ->
     let validated = spec.shape.validate(&key).map_err(|problem| {
         ApiError::invalid_field("key", format!("not a valid {service} key: {problem}"))
     })?;
-    let binding = RecordBinding { user_id: &user_id, service };
-    let sealed = vault::seal(&config.ring, &binding, validated.as_str(), &mut SystemRandom).map_err(vault_failure)?;
+    let binding = RecordBinding {
+        user_id: &user_id,
+        service,
+    };
+    let sealed = vault::seal(
+        &config.ring,
+        &binding,
+        validated.as_str(),
+        &mut SystemRandom,
+    )
+    .map_err(vault_failure)?;
     let row = NewKeyRow::new(&binding, &sealed, validated.hint());
     let db = context.db_as_caller(&caller)?;
-    let upsert = db.from(TABLE).upsert(to_json(&row)?).on_conflict("user_id,service").select(SUMMARY_COLUMNS);
-    let stored = first(db::fetch_json::<Vec<KeySummary>>(upsert).await.map_err(explain_missing_profile)?)?;
+    let upsert = db
+        .from(TABLE)
+        .upsert(to_json(&row)?)
+        .on_conflict("user_id,service")
+        .select(SUMMARY_COLUMNS);
+    let stored = first(
+        db::fetch_json::<Vec<KeySummary>>(upsert)
+            .await
+            .map_err(explain_missing_profile)?,
+    )?;
     let facts = json!({ "service": service, "key_version": stored.key_version, "replaced": !stored.was_created() });
-    security_events::record(context, &client, vec![SecurityEvent::info("api_key.stored", Some(&user_id), facts)]).await;
-    http::json_response(if stored.was_created() { 201 } else { 200 }, &json!({ "api_key": stored }))
+    security_events::record(
+        context,
+        &client,
+        vec![SecurityEvent::info("api_key.stored", Some(&user_id), facts)],
+    )
+    .await;
+    http::json_response(
+        if stored.was_created() { 201 } else { 200 },
+        &json!({ "api_key": stored }),
+    )
 }
 
 /// `DELETE /api-keys/{service}`: 204, or 404 when the caller has no key for it. Any well-formed
 /// service name is accepted, so a key stays deletable after its service leaves the list.
-pub async fn remove(req: Request, context: &RequestContext, service: &str) -> Result<Response, ApiError> {
+pub async fn remove(
+    req: Request,
+    context: &RequestContext,
+    service: &str,
+) -> Result<Response, ApiError> {
     let (caller, user_id) = user_caller(&req, context).await?;
     if !is_valid_service_name(service) {
         return Err(ApiError::invalid_field("service", "not a service name"));
     }
     let db = context.db_as_caller(&caller)?;
-    let delete = db.from(TABLE).delete().eq("user_id", &user_id).eq("service", service).select("service");
+    let delete = db
+        .from(TABLE)
+        .delete()
+        .eq("user_id", &user_id)
+        .eq("service", service)
+        .select("service");
     let deleted: Vec<serde_json::Value> = db::fetch_json(delete).await?;
     if deleted.is_empty() {
         return Err(no_key(service));
     }
-    let event = SecurityEvent::info("api_key.deleted", Some(&user_id), json!({ "service": service }));
+    let event = SecurityEvent::info(
+        "api_key.deleted",
+        Some(&user_id),
+        json!({ "service": service }),
+    );
     security_events::record(context, &Client::of(&req), vec![event]).await;
     Ok(http::no_content())
 }
@@ -85,12 +133,19 @@ pub async fn remove(req: Request, context: &RequestContext, service: &str) -> Re
 /// `POST /api-keys/{service}/check`: decrypt at the edge, ask the provider, record the verdict.
 /// The provider being down is a finding (200, unhealthy, with the reason); our database being
 /// down is a 503.
-pub async fn check(req: Request, context: &RequestContext, service: &str) -> Result<Response, ApiError> {
+pub async fn check(
+    req: Request,
+    context: &RequestContext,
+    service: &str,
+) -> Result<Response, ApiError> {
     let config = settings(context)?;
     let (caller, user_id) = user_caller(&req, context).await?;
     let spec = configured_service(&config, service)?;
     let probe = spec.probe.ok_or_else(|| {
-        ApiError::bad_request("no_health_check", format!("there is no health check for {service} keys"))
+        ApiError::bad_request(
+            "no_health_check",
+            format!("there is no health check for {service} keys"),
+        )
     })?;
     let base_url = config.provider_url(service).ok_or_else(|| {
         ApiError::internal(format!("no provider URL is configured for {service}"))
@@ -98,8 +153,13 @@ pub async fn check(req: Request, context: &RequestContext, service: &str) -> Res
     let db = context.db_as_caller(&caller)?;
     let row = stored_row(&db, &user_id, service).await?;
 
-    let verdict = match row.sealed().and_then(|sealed| vault::open(&config.ring, &row.binding(), &sealed)) {
-        Ok(plaintext) => provider::probe(probe.request(base_url, &plaintext), config.check_timeout_ms).await,
+    let verdict = match row
+        .sealed()
+        .and_then(|sealed| vault::open(&config.ring, &row.binding(), &sealed))
+    {
+        Ok(plaintext) => {
+            provider::probe(probe.request(base_url, &plaintext), config.check_timeout_ms).await
+        }
         Err(VaultError::UnknownKeyVersion(version)) => {
             return Err(ApiError::internal(format!(
                 "this key was sealed with master key {version}, which the server no longer has"
@@ -107,14 +167,33 @@ pub async fn check(req: Request, context: &RequestContext, service: &str) -> Res
         }
         Err(error) => {
             log_unreadable(context, service, &error);
-            let event = SecurityEvent::warning("api_key.unreadable", Some(&user_id), json!({ "service": service }));
+            let event = SecurityEvent::warning(
+                "api_key.unreadable",
+                Some(&user_id),
+                json!({ "service": service }),
+            );
             security_events::record(context, &Client::of(&req), vec![event]).await;
-            return record_health(&db, &user_id, service, "unhealthy", Some(unreadable_reason())).await;
+            return record_health(
+                &db,
+                &user_id,
+                service,
+                "unhealthy",
+                Some(unreadable_reason()),
+            )
+            .await;
         }
     };
-    let status = if verdict.is_healthy() { "healthy" } else { "unhealthy" };
+    let status = if verdict.is_healthy() {
+        "healthy"
+    } else {
+        "unhealthy"
+    };
     let answer = record_health(&db, &user_id, service, status, verdict.reason()).await?;
-    let event = SecurityEvent::info("api_key.checked", Some(&user_id), json!({ "service": service, "status": status }));
+    let event = SecurityEvent::info(
+        "api_key.checked",
+        Some(&user_id),
+        json!({ "service": service, "status": status }),
+    );
     security_events::record(context, &Client::of(&req), vec![event]).await;
     Ok(answer)
 }
@@ -125,16 +204,30 @@ pub async fn check(req: Request, context: &RequestContext, service: &str) -> Res
 /// work runs as the maintenance role, under a token minted here, whatever the caller presented.
 pub async fn rotate(mut req: Request, context: &RequestContext) -> Result<Response, ApiError> {
     let config = settings(context)?;
-    let checked = context.privileged_caller(&req, PrivilegedEndpoint::ApiKeysRotate, None).await;
+    let checked = context
+        .privileged_caller(&req, PrivilegedEndpoint::ApiKeysRotate, None)
+        .await;
     security_events::record_privileged_call(context, &req, ROTATE_ENDPOINT, &checked, false).await;
     checked?;
     let body: RotateBody = http::read_optional_json(&mut req, context).await?;
     let limit = body.limit.unwrap_or(config.rotation_batch);
     if limit == 0 || limit > MAX_ROTATION_LIMIT {
-        return Err(ApiError::invalid_field("limit", format!("must be between 1 and {MAX_ROTATION_LIMIT}")));
+        return Err(ApiError::invalid_field(
+            "limit",
+            format!("must be between 1 and {MAX_ROTATION_LIMIT}"),
+        ));
     }
-    let db = context.db_as_role(DatabaseRole::Maintenance, "api-keys-rotation").await?;
-    let report = rotation::rotate_batch(&db, &config.ring, body.after.as_deref(), limit, &mut SystemRandom).await?;
+    let db = context
+        .db_as_role(DatabaseRole::Maintenance, "api-keys-rotation")
+        .await?;
+    let report = rotation::rotate_batch(
+        &db,
+        &config.ring,
+        body.after.as_deref(),
+        limit,
+        &mut SystemRandom,
+    )
+    .await?;
     security_events::record(context, &Client::of(&req), rotation_events(&report)).await;
     http::json_response(200, &report)
 }
@@ -159,7 +252,10 @@ fn rotation_events(report: &RotationReport) -> Vec<SecurityEvent> {
         let facts = json!({ "service": row.service, "key_version": row.key_version });
         SecurityEvent::warning("api_key.rotation_failed", Some(&row.user_id), facts)
     });
-    std::iter::once(SecurityEvent::info("privileged.called", None, call)).chain(rotated).chain(failed).collect()
+    std::iter::once(SecurityEvent::info("privileged.called", None, call))
+        .chain(rotated)
+        .chain(failed)
+        .collect()
 }
 
 fn settings(context: &RequestContext) -> Result<ApiKeysConfig, ApiError> {
@@ -167,16 +263,26 @@ fn settings(context: &RequestContext) -> Result<ApiKeysConfig, ApiError> {
 }
 
 /// The verified caller, who must be a signed-in user (anonymous sign-ins included).
-async fn user_caller(req: &Request, context: &RequestContext) -> Result<(Caller, String), ApiError> {
+async fn user_caller(
+    req: &Request,
+    context: &RequestContext,
+) -> Result<(Caller, String), ApiError> {
     let caller = context.caller(req).await?;
     let user_id = match (caller.claims.role.as_deref(), caller.user_id()) {
         (Some("authenticated"), Some(user_id)) => user_id.to_string(),
-        _ => return Err(ApiError::forbidden("API keys belong to users; sign in as one")),
+        _ => {
+            return Err(ApiError::forbidden(
+                "API keys belong to users; sign in as one",
+            ))
+        }
     };
     Ok((caller, user_id))
 }
 
-fn configured_service<'a>(config: &'a ApiKeysConfig, service: &str) -> Result<&'a ServiceSpec, ApiError> {
+fn configured_service<'a>(
+    config: &'a ApiKeysConfig,
+    service: &str,
+) -> Result<&'a ServiceSpec, ApiError> {
     config.catalogue.service(service).map_err(|unknown| {
         ApiError::invalid_field("service", unknown.to_string())
             .with_details(json!({ "field": "service", "supported": unknown.configured }))
@@ -184,8 +290,16 @@ fn configured_service<'a>(config: &'a ApiKeysConfig, service: &str) -> Result<&'
 }
 
 async fn stored_row(db: &Db, user_id: &str, service: &str) -> Result<SealedRow, ApiError> {
-    let query = db.from(TABLE).select(SEALED_COLUMNS).eq("user_id", user_id).eq("service", service);
-    db::fetch_json::<Vec<SealedRow>>(query).await?.into_iter().next().ok_or_else(|| no_key(service))
+    let query = db
+        .from(TABLE)
+        .select(SEALED_COLUMNS)
+        .eq("user_id", user_id)
+        .eq("service", service);
+    db::fetch_json::<Vec<SealedRow>>(query)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| no_key(service))
 }
 
 async fn record_health(
@@ -195,19 +309,31 @@ async fn record_health(
     status: &'static str,
     status_reason: Option<String>,
 ) -> Result<Response, ApiError> {
-    let update = HealthUpdate { status, status_reason, last_checked: Timestamp::from_unix_millis(clock::now_millis() as i64).to_rfc3339() };
+    let update = HealthUpdate {
+        status,
+        status_reason,
+        last_checked: Timestamp::from_unix_millis(clock::now_millis() as i64).to_rfc3339(),
+    };
     let query = db
         .from(TABLE)
         .update(to_json(&update)?)
         .eq("user_id", user_id)
         .eq("service", service)
         .select(SUMMARY_COLUMNS);
-    let recorded = db::fetch_json::<Vec<KeySummary>>(query).await?.into_iter().next().ok_or_else(|| no_key(service))?;
-    http::json_response(200, &json!({ "healthy": status == "healthy", "api_key": recorded }))
+    let recorded = db::fetch_json::<Vec<KeySummary>>(query)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| no_key(service))?;
+    http::json_response(
+        200,
+        &json!({ "healthy": status == "healthy", "api_key": recorded }),
+    )
 }
 
 fn unreadable_reason() -> String {
-    "the stored key could not be decrypted (altered or copied from another row); store it again".to_string()
+    "the stored key could not be decrypted (altered or copied from another row); store it again"
+        .to_string()
 }
 
 /// A stored key that does not open is an integrity problem worth an operator's attention.
@@ -227,12 +353,17 @@ fn no_key(service: &str) -> ApiError {
 }
 
 fn first(rows: Vec<KeySummary>) -> Result<KeySummary, ApiError> {
-    rows.into_iter().next().ok_or_else(|| ApiError::internal("PostgREST returned no row for a successful write"))
+    rows.into_iter()
+        .next()
+        .ok_or_else(|| ApiError::internal("PostgREST returned no row for a successful write"))
 }
 
 /// The row's `user_id` references `user_profiles`: a caller who never signed up has none.
 fn explain_missing_profile(error: ApiError) -> ApiError {
-    let is_foreign_key = error.details.as_ref().is_some_and(|details| details["db_code"] == "23503");
+    let is_foreign_key = error
+        .details
+        .as_ref()
+        .is_some_and(|details| details["db_code"] == "23503");
     if is_foreign_key {
         ApiError::conflict("create your profile first (POST /functions/v1/signup), then store keys")
     } else {
@@ -245,5 +376,6 @@ fn vault_failure(error: VaultError) -> ApiError {
 }
 
 fn to_json(value: &impl serde::Serialize) -> Result<String, ApiError> {
-    serde_json::to_string(value).map_err(|error| ApiError::internal(format!("could not encode a row: {error}")))
+    serde_json::to_string(value)
+        .map_err(|error| ApiError::internal(format!("could not encode a row: {error}")))
 }

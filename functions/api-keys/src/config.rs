@@ -53,7 +53,9 @@ impl ApiKeysConfig {
                 .map_err(|problem| vars.error(MASTER_KEYS, problem.to_string()))
                 .ok(),
         };
-        let services = vars.optional(SERVICES).unwrap_or_else(|| DEFAULT_SERVICES.to_string());
+        let services = vars
+            .optional(SERVICES)
+            .unwrap_or_else(|| DEFAULT_SERVICES.to_string());
         let catalogue = Catalogue::parse(&services).unwrap_or_else(|problem| {
             vars.error(SERVICES, problem.to_string());
             Catalogue::default()
@@ -62,46 +64,75 @@ impl ApiKeysConfig {
             parse_provider_urls(raw, &catalogue)
         });
         let check_timeout_ms = vars.parsed(CHECK_TIMEOUT_MS, DEFAULT_CHECK_TIMEOUT_MS, |raw| {
-            positive_at_most(MAX_CHECK_TIMEOUT_MS)(raw)
-                .and_then(|ms| {
-                    if ms >= MIN_CHECK_TIMEOUT_MS {
-                        Ok(ms)
-                    } else {
-                        Err(format!("must be at least {MIN_CHECK_TIMEOUT_MS} ms"))
-                    }
-                })
+            positive_at_most(MAX_CHECK_TIMEOUT_MS)(raw).and_then(|ms| {
+                if ms >= MIN_CHECK_TIMEOUT_MS {
+                    Ok(ms)
+                } else {
+                    Err(format!("must be at least {MIN_CHECK_TIMEOUT_MS} ms"))
+                }
+            })
         });
-        let rotation_batch =
-            vars.parsed(ROTATION_BATCH, DEFAULT_ROTATION_BATCH, positive_at_most(MAX_ROTATION_BATCH)) as usize;
+        let rotation_batch = vars.parsed(
+            ROTATION_BATCH,
+            DEFAULT_ROTATION_BATCH,
+            positive_at_most(MAX_ROTATION_BATCH),
+        ) as usize;
         match ring {
-            Some(ring) => vars.finish(Self { ring, catalogue, provider_urls, check_timeout_ms, rotation_batch }),
+            Some(ring) => vars.finish(Self {
+                ring,
+                catalogue,
+                provider_urls,
+                check_timeout_ms,
+                rotation_batch,
+            }),
             None => Err(vars.finish(()).err().unwrap_or_default()),
         }
     }
 
     /// Where the health check for `service` goes: the configured URL, else the provider's own.
     pub fn provider_url(&self, service: &str) -> Option<&str> {
-        self.provider_urls.get(service).map(String::as_str).or_else(|| {
-            self.catalogue.service(service).ok().and_then(|spec| spec.default_base_url)
-        })
+        self.provider_urls
+            .get(service)
+            .map(String::as_str)
+            .or_else(|| {
+                self.catalogue
+                    .service(service)
+                    .ok()
+                    .and_then(|spec| spec.default_base_url)
+            })
     }
 }
 
-fn parse_provider_urls(raw: &str, catalogue: &Catalogue) -> Result<HashMap<String, String>, String> {
+fn parse_provider_urls(
+    raw: &str,
+    catalogue: &Catalogue,
+) -> Result<HashMap<String, String>, String> {
     let mut urls = HashMap::new();
-    for (index, entry) in raw.split(',').map(str::trim).filter(|entry| !entry.is_empty()).enumerate() {
+    for (index, entry) in raw
+        .split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .enumerate()
+    {
         let position = index + 1;
         let (service, url) = entry
             .split_once('=')
             .ok_or_else(|| format!("entry {position} is not of the form `service=https://host`"))?;
         let (service, url) = (service.trim(), url.trim());
         if catalogue.service(service).is_err() {
-            return Err(format!("entry {position} names service {service:?}, which is not in {SERVICES}"));
+            return Err(format!(
+                "entry {position} names service {service:?}, which is not in {SERVICES}"
+            ));
         }
         if !(url.starts_with("https://") || url.starts_with("http://")) {
-            return Err(format!("the URL for {service} must start with http:// or https://"));
+            return Err(format!(
+                "the URL for {service} must start with http:// or https://"
+            ));
         }
-        if urls.insert(service.to_string(), url.trim_end_matches('/').to_string()).is_some() {
+        if urls
+            .insert(service.to_string(), url.trim_end_matches('/').to_string())
+            .is_some()
+        {
             return Err(format!("service {service} appears more than once"));
         }
     }
@@ -119,14 +150,26 @@ mod tests {
         let source = HashMap::from([
             (MASTER_KEYS, RING),
             (SERVICES, "openai,stripe,mailgun"),
-            (PROVIDER_URLS, "openai=http://127.0.0.1:56410/openai/, stripe=https://stripe.test"),
+            (
+                PROVIDER_URLS,
+                "openai=http://127.0.0.1:56410/openai/, stripe=https://stripe.test",
+            ),
             (CHECK_TIMEOUT_MS, "750"),
             (ROTATION_BATCH, "10"),
         ]);
         let config = ApiKeysConfig::from_source(&source).unwrap();
-        assert_eq!(config.ring.versions().map(|v| v.get()).collect::<Vec<_>>(), [2, 1]);
-        assert_eq!(config.catalogue.names().collect::<Vec<_>>(), ["openai", "stripe", "mailgun"]);
-        assert_eq!(config.provider_url("openai"), Some("http://127.0.0.1:56410/openai"));
+        assert_eq!(
+            config.ring.versions().map(|v| v.get()).collect::<Vec<_>>(),
+            [2, 1]
+        );
+        assert_eq!(
+            config.catalogue.names().collect::<Vec<_>>(),
+            ["openai", "stripe", "mailgun"]
+        );
+        assert_eq!(
+            config.provider_url("openai"),
+            Some("http://127.0.0.1:56410/openai")
+        );
         assert_eq!(config.provider_url("stripe"), Some("https://stripe.test"));
         assert_eq!(config.provider_url("mailgun"), None);
         assert_eq!((config.check_timeout_ms, config.rotation_batch), (750, 10));
@@ -136,7 +179,10 @@ mod tests {
     fn defaults_apply_when_only_the_key_ring_is_set() {
         let config = ApiKeysConfig::from_source(&HashMap::from([(MASTER_KEYS, RING)])).unwrap();
         assert_eq!(config.catalogue, Catalogue::default());
-        assert_eq!(config.provider_url("openai"), Some("https://api.openai.com"));
+        assert_eq!(
+            config.provider_url("openai"),
+            Some("https://api.openai.com")
+        );
         assert_eq!(config.check_timeout_ms, DEFAULT_CHECK_TIMEOUT_MS);
         assert_eq!(config.rotation_batch, DEFAULT_ROTATION_BATCH as usize);
     }
@@ -153,7 +199,16 @@ mod tests {
         ]);
         let problems = ApiKeysConfig::from_source(&source).unwrap_err();
         let named: Vec<&str> = problems.iter().map(|problem| problem.variable).collect();
-        assert_eq!(named, [MASTER_KEYS, SERVICES, PROVIDER_URLS, CHECK_TIMEOUT_MS, ROTATION_BATCH]);
+        assert_eq!(
+            named,
+            [
+                MASTER_KEYS,
+                SERVICES,
+                PROVIDER_URLS,
+                CHECK_TIMEOUT_MS,
+                ROTATION_BATCH
+            ]
+        );
         for problem in &problems {
             assert!(!problem.to_string().contains("AAECAwQF"), "{problem}");
         }
@@ -165,10 +220,16 @@ mod tests {
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn provider_urls_must_name_configured_services_once() {
         let catalogue = Catalogue::default();
-        assert!(parse_provider_urls("mailgun=https://x", &catalogue).unwrap_err().contains("mailgun"));
-        assert!(parse_provider_urls("openai", &catalogue).unwrap_err().contains("entry 1"));
-        assert!(parse_provider_urls("openai=https://a,openai=https://b", &catalogue)
+        assert!(parse_provider_urls("mailgun=https://x", &catalogue)
             .unwrap_err()
-            .contains("more than once"));
+            .contains("mailgun"));
+        assert!(parse_provider_urls("openai", &catalogue)
+            .unwrap_err()
+            .contains("entry 1"));
+        assert!(
+            parse_provider_urls("openai=https://a,openai=https://b", &catalogue)
+                .unwrap_err()
+                .contains("more than once")
+        );
     }
 }

@@ -7,7 +7,9 @@ use std::pin::pin;
 use std::time::Duration;
 
 use futures_util::future::{select, Either};
-use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, RequestRedirect};
+use worker::{
+    AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, RequestRedirect,
+};
 
 use crate::catalogue::{ProbeRequest, ProbeVerdict};
 
@@ -19,7 +21,9 @@ pub async fn probe(request: ProbeRequest, timeout_ms: u64) -> ProbeVerdict {
         }
     }
     let mut init = RequestInit::new();
-    init.with_method(Method::Get).with_headers(headers).with_redirect(RequestRedirect::Manual);
+    init.with_method(Method::Get)
+        .with_headers(headers)
+        .with_redirect(RequestRedirect::Manual);
     let Ok(outgoing) = Request::new_with_init(&request.url, &init) else {
         return ProbeVerdict::Unreachable;
     };
@@ -34,7 +38,9 @@ pub async fn probe(request: ProbeRequest, timeout_ms: u64) -> ProbeVerdict {
         Either::Left((Err(_), _)) => ProbeVerdict::Unreachable,
         Either::Right(_) => {
             controller.abort();
-            ProbeVerdict::TimedOut { after_ms: timeout_ms }
+            ProbeVerdict::TimedOut {
+                after_ms: timeout_ms,
+            }
         }
     }
 }

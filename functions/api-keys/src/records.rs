@@ -78,12 +78,17 @@ pub struct SealedRow {
 
 impl SealedRow {
     pub fn binding(&self) -> RecordBinding<'_> {
-        RecordBinding { user_id: &self.user_id, service: &self.service }
+        RecordBinding {
+            user_id: &self.user_id,
+            service: &self.service,
+        }
     }
 
     pub fn sealed(&self) -> Result<SealedKey, VaultError> {
         let decode = |column: &str, problem: &'static str| {
-            STANDARD.decode(column).map_err(|_| VaultError::MalformedRecord(problem))
+            STANDARD
+                .decode(column)
+                .map_err(|_| VaultError::MalformedRecord(problem))
         };
         SealedKey::from_parts(
             decode(&self.key_ciphertext, "the ciphertext column is not base64")?,
@@ -143,7 +148,10 @@ mod tests {
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn new_rows_carry_base64_columns_and_reset_health() {
-        let binding = RecordBinding { user_id: "u-1", service: "openai" };
+        let binding = RecordBinding {
+            user_id: "u-1",
+            service: "openai",
+        };
         let row = serde_json::to_value(NewKeyRow::new(&binding, &sealed(), "wxyz".into())).unwrap();
         assert_eq!(
             row,
@@ -170,9 +178,23 @@ mod tests {
             key_version: 3,
         };
         assert_eq!(row.sealed().unwrap(), sealed());
-        assert_eq!(row.binding(), RecordBinding { user_id: "u-1", service: "openai" });
-        let garbled = SealedRow { nonce: "not base64!".into(), ..row };
-        assert_eq!(garbled.sealed(), Err(VaultError::MalformedRecord("the nonce column is not base64")));
+        assert_eq!(
+            row.binding(),
+            RecordBinding {
+                user_id: "u-1",
+                service: "openai"
+            }
+        );
+        let garbled = SealedRow {
+            nonce: "not base64!".into(),
+            ..row
+        };
+        assert_eq!(
+            garbled.sealed(),
+            Err(VaultError::MalformedRecord(
+                "the nonce column is not base64"
+            ))
+        );
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
@@ -187,7 +209,10 @@ mod tests {
         let shown = serde_json::to_value(&summary).unwrap();
         assert_eq!(shown["hint"], "wXyZ");
         assert!(shown.get("key_hint").is_none());
-        let replaced = KeySummary { updated_at: "2026-11-22T22:05:00+00:00".into(), ..summary };
+        let replaced = KeySummary {
+            updated_at: "2026-11-22T22:05:00+00:00".into(),
+            ..summary
+        };
         assert!(!replaced.was_created());
     }
 }

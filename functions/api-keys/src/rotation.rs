@@ -45,7 +45,11 @@ pub struct RowOwner {
 
 impl RowOwner {
     fn of(row: &SealedRow) -> RowOwner {
-        RowOwner { user_id: row.user_id.clone(), service: row.service.clone(), key_version: row.key_version }
+        RowOwner {
+            user_id: row.user_id.clone(),
+            service: row.service.clone(),
+            key_version: row.key_version,
+        }
     }
 }
 
@@ -85,7 +89,9 @@ pub async fn rotate_batch(
     let rows: Vec<SealedRow> = db::fetch_json(query).await?;
     let mut report = RotationReport {
         current_version: current,
-        next_after: (rows.len() == limit).then(|| rows.last().map(|row| row.id.clone())).flatten(),
+        next_after: (rows.len() == limit)
+            .then(|| rows.last().map(|row| row.id.clone()))
+            .flatten(),
         ..RotationReport::default()
     };
     for row in &rows {
@@ -107,7 +113,10 @@ pub async fn rotate_batch(
                 }
             }
             Err(error) => {
-                report.failed.push(RotationFailure { id: row.id.clone(), reason: error.to_string() });
+                report.failed.push(RotationFailure {
+                    id: row.id.clone(),
+                    reason: error.to_string(),
+                });
                 report.failed_rows.push(RowOwner::of(row));
             }
         }
@@ -116,7 +125,8 @@ pub async fn rotate_batch(
 }
 
 fn json_body(value: &impl Serialize) -> Result<String, ApiError> {
-    serde_json::to_string(value).map_err(|error| ApiError::internal(format!("could not encode a row: {error}")))
+    serde_json::to_string(value)
+        .map_err(|error| ApiError::internal(format!("could not encode a row: {error}")))
 }
 
 #[cfg(test)]
@@ -127,14 +137,26 @@ mod tests {
 
     fn ring(versions: &[(u32, u8)]) -> KeyRing {
         KeyRing::from_keys(
-            versions.iter().map(|(v, fill)| MasterKey::new(KeyVersion::new(*v).unwrap(), [*fill; 32])).collect(),
+            versions
+                .iter()
+                .map(|(v, fill)| MasterKey::new(KeyVersion::new(*v).unwrap(), [*fill; 32]))
+                .collect(),
         )
         .unwrap()
     }
 
     fn row_sealed_under(ring: &KeyRing, user_id: &str) -> SealedRow {
-        let binding = RecordBinding { user_id, service: "openai" };
-        let sealed = seal(ring, &binding, "sk-test-rotation-0123456789", &mut SystemRandom).unwrap();
+        let binding = RecordBinding {
+            user_id,
+            service: "openai",
+        };
+        let sealed = seal(
+            ring,
+            &binding,
+            "sk-test-rotation-0123456789",
+            &mut SystemRandom,
+        )
+        .unwrap();
         let columns = SealedColumns::from(&sealed);
         SealedRow {
             id: "00000000-0000-4000-8000-000000000001".into(),
@@ -153,15 +175,26 @@ mod tests {
         let rotated_ring = ring(&[(2, 0x22), (1, 0x11)]);
         let resealed = reseal_row(&rotated_ring, &row, &mut SystemRandom).unwrap();
         assert_eq!(resealed.key_version.get(), 2);
-        let binding = RecordBinding { user_id: "u-1", service: "openai" };
+        let binding = RecordBinding {
+            user_id: "u-1",
+            service: "openai",
+        };
         let only_new = ring(&[(2, 0x22)]);
-        assert_eq!(vault::open(&only_new, &binding, &resealed).unwrap().as_str(), "sk-test-rotation-0123456789");
+        assert_eq!(
+            vault::open(&only_new, &binding, &resealed)
+                .unwrap()
+                .as_str(),
+            "sk-test-rotation-0123456789"
+        );
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn reseal_reports_rows_it_cannot_open() {
         let row = row_sealed_under(&ring(&[(1, 0x11)]), "u-1");
-        let moved = SealedRow { user_id: "u-2".into(), ..row.clone() };
+        let moved = SealedRow {
+            user_id: "u-2".into(),
+            ..row.clone()
+        };
         assert_eq!(
             reseal_row(&ring(&[(2, 0x22), (1, 0x11)]), &moved, &mut SystemRandom),
             Err(VaultError::DecryptionFailed)

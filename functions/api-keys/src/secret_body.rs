@@ -38,7 +38,9 @@ pub struct BodyTooLarge;
 
 impl SecretBuffer {
     pub fn with_capacity(capacity: usize) -> SecretBuffer {
-        SecretBuffer { bytes: Zeroizing::new(Vec::with_capacity(capacity)) }
+        SecretBuffer {
+            bytes: Zeroizing::new(Vec::with_capacity(capacity)),
+        }
     }
 
     /// Appends `chunk`, refusing it rather than growing: growth would move the bytes and free
@@ -64,7 +66,11 @@ pub async fn read(req: &mut Request, context: &RequestContext) -> Result<SecretB
         return Err(ApiError::unsupported_media_type("application/json"));
     }
     if let Some(length) = http::header(req, "content-length") {
-        if length.trim().parse::<u64>().map_or(true, |length| length > limit as u64) {
+        if length
+            .trim()
+            .parse::<u64>()
+            .map_or(true, |length| length > limit as u64)
+        {
             return Err(ApiError::payload_too_large(limit));
         }
     }
@@ -73,10 +79,12 @@ pub async fn read(req: &mut Request, context: &RequestContext) -> Result<SecretB
         return Ok(buffer);
     };
     while let Some(chunk) = stream.next().await {
-        let chunk = Zeroizing::new(
-            chunk.map_err(|_| ApiError::bad_request("invalid_body", "the request body could not be read"))?,
-        );
-        buffer.push(&chunk).map_err(|BodyTooLarge| ApiError::payload_too_large(limit))?;
+        let chunk = Zeroizing::new(chunk.map_err(|_| {
+            ApiError::bad_request("invalid_body", "the request body could not be read")
+        })?);
+        buffer
+            .push(&chunk)
+            .map_err(|BodyTooLarge| ApiError::payload_too_large(limit))?;
     }
     Ok(buffer)
 }
@@ -92,10 +100,14 @@ struct StoreKeyBody<'a> {
 /// another shape or a key that is not a string is a 400; no message repeats the key.
 pub fn key_from_body(body: &[u8]) -> Result<Zeroizing<String>, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::bad_request("invalid_json", "the request body is empty; send a JSON object"));
+        return Err(ApiError::bad_request(
+            "invalid_json",
+            "the request body is empty; send a JSON object",
+        ));
     }
     let parsed: StoreKeyBody<'_> = http::parse_json(body)?;
-    unescape(parsed.key.get()).ok_or_else(|| ApiError::invalid_field("key", "key must be a JSON string"))
+    unescape(parsed.key.get())
+        .ok_or_else(|| ApiError::invalid_field("key", "key must be a JSON string"))
 }
 
 /// Decodes one JSON string literal (quotes included, as serde_json validated it) into a wiped
@@ -145,7 +157,9 @@ pub fn unescape(literal: &str) -> Option<Zeroizing<String>> {
 }
 
 fn hex_unit(characters: &mut std::str::Chars<'_>) -> Option<u32> {
-    (0..4).try_fold(0u32, |unit, _| Some(unit * 16 + characters.next()?.to_digit(16)?))
+    (0..4).try_fold(0u32, |unit, _| {
+        Some(unit * 16 + characters.next()?.to_digit(16)?)
+    })
 }
 
 #[cfg(test)]
@@ -169,16 +183,33 @@ mod tests {
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn decoding_never_needs_more_room_than_the_literal() {
-        for literal in [r#""\ud83d\ude00""#, r#""\u00e9\u00e9""#, r#""ab""#, r#""\n""#] {
+        for literal in [
+            r#""\ud83d\ude00""#,
+            r#""\u00e9\u00e9""#,
+            r#""ab""#,
+            r#""\n""#,
+        ] {
             let decoded = unescape(literal).unwrap();
             assert!(decoded.capacity() <= literal.len(), "{literal}");
-            assert_eq!(decoded.capacity(), literal.len() - 2, "allocated once, up front: {literal}");
+            assert_eq!(
+                decoded.capacity(),
+                literal.len() - 2,
+                "allocated once, up front: {literal}"
+            );
         }
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn lone_surrogates_and_non_strings_are_refused() {
-        for literal in [r#""\ud83d""#, r#""\ude00x""#, r#""\ud83dx\ude00""#, "5", "null", r#"["a"]"#, r#""\q""#] {
+        for literal in [
+            r#""\ud83d""#,
+            r#""\ude00x""#,
+            r#""\ud83dx\ude00""#,
+            "5",
+            "null",
+            r#"["a"]"#,
+            r#""\q""#,
+        ] {
             assert!(unescape(literal).is_none(), "{literal}");
         }
         let error = key_from_body(br#"{"key": 5}"#).unwrap_err();
@@ -189,8 +220,14 @@ mod tests {
     fn refusals_name_the_problem_and_never_the_key() {
         let secret = "sk-proj-do-not-echo-0123456789";
         for (body, code) in [
-            (format!(r#"{{"key":"{secret}","role":"admin"}}"#), "invalid_body"),
-            (format!(r#"{{"key":"{secret}","key":"{secret}"}}"#), "invalid_body"),
+            (
+                format!(r#"{{"key":"{secret}","role":"admin"}}"#),
+                "invalid_body",
+            ),
+            (
+                format!(r#"{{"key":"{secret}","key":"{secret}"}}"#),
+                "invalid_body",
+            ),
             (format!(r#"{{"key":"{secret}""#), "invalid_json"),
             (format!(r#"{{"secret":"{secret}"}}"#), "invalid_body"),
             ("   ".to_string(), "invalid_json"),

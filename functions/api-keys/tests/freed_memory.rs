@@ -36,7 +36,10 @@ unsafe impl GlobalAlloc for Inspecting {
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         if WATCHING.load(Ordering::SeqCst) {
             let block = unsafe { std::slice::from_raw_parts(ptr, layout.size()) };
-            if block.windows(KEY.len()).any(|window| window == KEY.as_bytes()) {
+            if block
+                .windows(KEY.len())
+                .any(|window| window == KEY.as_bytes())
+            {
                 FOUND.store(true, Ordering::SeqCst);
             }
         }
@@ -51,7 +54,9 @@ static ALLOCATOR: Inspecting = Inspecting;
 
 /// Runs `scenario` and says whether any block freed meanwhile still held the key.
 fn key_left_in_freed_memory(scenario: impl FnOnce()) -> bool {
-    let _one_at_a_time = SCENARIO.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _one_at_a_time = SCENARIO
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     FOUND.store(false, Ordering::SeqCst);
     WATCHING.store(true, Ordering::SeqCst);
     scenario();
@@ -79,7 +84,8 @@ fn request_body(escape_every_letter: bool) -> Zeroizing<Vec<u8>> {
 /// What `PUT /api-keys/openai` does with the body, minus the network: the body arrives in
 /// three chunks, is collected, decoded, shape-checked, sealed and turned into the row.
 fn store_path(body: &[u8]) {
-    let ring = KeyRing::from_keys(vec![MasterKey::new(KeyVersion::new(1).unwrap(), [7; 32])]).unwrap();
+    let ring =
+        KeyRing::from_keys(vec![MasterKey::new(KeyVersion::new(1).unwrap(), [7; 32])]).unwrap();
     let catalogue = Catalogue::default();
     let mut buffer = SecretBuffer::with_capacity(MAX_STORE_BODY_BYTES);
     let third = body.len() / 3;
@@ -91,7 +97,10 @@ fn store_path(body: &[u8]) {
     assert_eq!(key.as_str(), KEY);
     let spec = catalogue.service("openai").unwrap();
     let validated = spec.shape.validate(&key).unwrap();
-    let binding = RecordBinding { user_id: "a11ce000-0000-4000-8000-000000000001", service: "openai" };
+    let binding = RecordBinding {
+        user_id: "a11ce000-0000-4000-8000-000000000001",
+        service: "openai",
+    };
     let sealed = seal(&ring, &binding, validated.as_str(), &mut SystemRandom).unwrap();
     let row = serde_json::to_string(&NewKeyRow::new(&binding, &sealed, validated.hint())).unwrap();
     assert!(!row.contains(KEY));
@@ -101,7 +110,10 @@ fn store_path(body: &[u8]) {
 fn the_store_path_frees_no_memory_holding_the_key() {
     for escaped in [false, true] {
         let body = request_body(escaped);
-        assert!(!key_left_in_freed_memory(|| store_path(&body)), "escaped: {escaped}");
+        assert!(
+            !key_left_in_freed_memory(|| store_path(&body)),
+            "escaped: {escaped}"
+        );
     }
 }
 

@@ -26,8 +26,15 @@ struct RunBody {
 }
 
 pub async fn run(mut req: Request, context: &RequestContext) -> Result<Response, ApiError> {
-    let config = CleanupConfig::from_source(context.env()).map_err(|errors| http::config_error(&errors))?;
-    let authorized = context.privileged_caller(&req, PrivilegedEndpoint::CleanupRun, config.secret.as_deref()).await;
+    let config =
+        CleanupConfig::from_source(context.env()).map_err(|errors| http::config_error(&errors))?;
+    let authorized = context
+        .privileged_caller(
+            &req,
+            PrivilegedEndpoint::CleanupRun,
+            config.secret.as_deref(),
+        )
+        .await;
     security_events::record_privileged_call(context, &req, "cleanup/run", &authorized, true).await;
     authorized?;
     let body: RunBody = http::read_optional_json(&mut req, context).await?;
@@ -35,23 +42,37 @@ pub async fn run(mut req: Request, context: &RequestContext) -> Result<Response,
     let budget_ms = match body.budget_ms {
         None => config.budget_ms,
         Some(budget) if (1..=MAX_BUDGET_MS).contains(&budget) => budget,
-        Some(_) => return Err(ApiError::invalid_field("budget_ms", format!("must be a whole number of milliseconds from 1 to {MAX_BUDGET_MS}"))),
+        Some(_) => {
+            return Err(ApiError::invalid_field(
+                "budget_ms",
+                format!("must be a whole number of milliseconds from 1 to {MAX_BUDGET_MS}"),
+            ))
+        }
     };
-    let db = context.db_as_role(DatabaseRole::Maintenance, "cleanup").await?;
+    let db = context
+        .db_as_role(DatabaseRole::Maintenance, "cleanup")
+        .await?;
     let summary = run_jobs(&db, &jobs, &config.jobs, budget_ms, Trigger::Request).await;
     record_summary(&db, &summary).await?;
     http::json_response(200, &summary)
 }
 
 fn selected_jobs(names: Option<&[String]>) -> Result<Vec<Job>, ApiError> {
-    let Some(names) = names else { return Ok(Job::ALL.to_vec()) };
+    let Some(names) = names else {
+        return Ok(Job::ALL.to_vec());
+    };
     if names.is_empty() {
-        return Err(ApiError::invalid_field("jobs", "must name at least one job; leave it out to run every job"));
+        return Err(ApiError::invalid_field(
+            "jobs",
+            "must name at least one job; leave it out to run every job",
+        ));
     }
     let known = || Job::ALL.map(Job::name).join(", ");
     let mut jobs = Vec::with_capacity(names.len());
     for name in names {
-        let job = Job::from_name(name).ok_or_else(|| ApiError::invalid_field("jobs", format!("unknown job '{name}'; known: {}", known())))?;
+        let job = Job::from_name(name).ok_or_else(|| {
+            ApiError::invalid_field("jobs", format!("unknown job '{name}'; known: {}", known()))
+        })?;
         if !jobs.contains(&job) {
             jobs.push(job);
         }
@@ -70,7 +91,12 @@ mod tests {
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn jobs_default_to_all_and_keep_the_callers_order_without_repeats() {
         assert_eq!(selected_jobs(None).unwrap(), Job::ALL.to_vec());
-        let chosen = selected_jobs(Some(&names(&["expired_tokens", "erasures", "expired_tokens"]))).unwrap();
+        let chosen = selected_jobs(Some(&names(&[
+            "expired_tokens",
+            "erasures",
+            "expired_tokens",
+        ])))
+        .unwrap();
         assert_eq!(chosen, vec![Job::ExpiredTokens, Job::Erasures]);
     }
 

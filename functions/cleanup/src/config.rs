@@ -26,22 +26,43 @@ pub struct CleanupConfig {
 }
 
 impl CleanupConfig {
-    pub fn from_source(source: &(impl VarSource + ?Sized)) -> Result<CleanupConfig, Vec<ConfigError>> {
+    pub fn from_source(
+        source: &(impl VarSource + ?Sized),
+    ) -> Result<CleanupConfig, Vec<ConfigError>> {
         let mut vars = Vars::new(source);
         let secret = vars.optional(SECRET_VARIABLE);
-        if secret.as_ref().is_some_and(|secret| secret.len() < MIN_SECRET_LENGTH) {
-            vars.error(SECRET_VARIABLE, format!("must be at least {MIN_SECRET_LENGTH} characters long"));
+        if secret
+            .as_ref()
+            .is_some_and(|secret| secret.len() < MIN_SECRET_LENGTH)
+        {
+            vars.error(
+                SECRET_VARIABLE,
+                format!("must be at least {MIN_SECRET_LENGTH} characters long"),
+            );
         }
-        let budget_ms = vars.parsed("CLEANUP_BUDGET_MS", DEFAULT_BUDGET_MS, positive_at_most(MAX_BUDGET_MS));
-        let webhook_max_attempts = vars.parsed("CLEANUP_WEBHOOK_MAX_ATTEMPTS", 8, positive_at_most(100));
-        let webhook_retention_days = vars.parsed("CLEANUP_WEBHOOK_RETENTION_DAYS", 30, positive_at_most(3_650));
+        let budget_ms = vars.parsed(
+            "CLEANUP_BUDGET_MS",
+            DEFAULT_BUDGET_MS,
+            positive_at_most(MAX_BUDGET_MS),
+        );
+        let webhook_max_attempts =
+            vars.parsed("CLEANUP_WEBHOOK_MAX_ATTEMPTS", 8, positive_at_most(100));
+        let webhook_retention_days = vars.parsed(
+            "CLEANUP_WEBHOOK_RETENTION_DAYS",
+            30,
+            positive_at_most(3_650),
+        );
         let lead_decay_days = vars.parsed("CLEANUP_LEAD_DECAY_DAYS", 7, positive_at_most(365));
         let jobs = JobSettings {
             webhook_max_attempts: narrow(webhook_max_attempts),
             webhook_retention_days: narrow(webhook_retention_days),
             lead_decay_days: narrow(lead_decay_days),
         };
-        vars.finish(CleanupConfig { secret, budget_ms, jobs })
+        vars.finish(CleanupConfig {
+            secret,
+            budget_ms,
+            jobs,
+        })
     }
 }
 
@@ -60,7 +81,14 @@ mod tests {
         let config = CleanupConfig::from_source(&HashMap::new()).unwrap();
         assert_eq!(config.secret, None);
         assert_eq!(config.budget_ms, 25_000);
-        assert_eq!(config.jobs, JobSettings { webhook_max_attempts: 8, webhook_retention_days: 30, lead_decay_days: 7 });
+        assert_eq!(
+            config.jobs,
+            JobSettings {
+                webhook_max_attempts: 8,
+                webhook_retention_days: 30,
+                lead_decay_days: 7
+            }
+        );
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
@@ -73,7 +101,18 @@ mod tests {
         ]);
         let errors = CleanupConfig::from_source(&source).unwrap_err();
         let named: Vec<&str> = errors.iter().map(|error| error.variable).collect();
-        assert_eq!(named, ["CLEANUP_SECRET", "CLEANUP_BUDGET_MS", "CLEANUP_WEBHOOK_MAX_ATTEMPTS", "CLEANUP_LEAD_DECAY_DAYS"]);
-        assert!(errors.iter().all(|error| !error.problem.contains("short")), "values never reach messages");
+        assert_eq!(
+            named,
+            [
+                "CLEANUP_SECRET",
+                "CLEANUP_BUDGET_MS",
+                "CLEANUP_WEBHOOK_MAX_ATTEMPTS",
+                "CLEANUP_LEAD_DECAY_DAYS"
+            ]
+        );
+        assert!(
+            errors.iter().all(|error| !error.problem.contains("short")),
+            "values never reach messages"
+        );
     }
 }

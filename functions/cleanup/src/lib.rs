@@ -58,9 +58,15 @@ pub async fn scheduled(cron: &str, env: &Env) {
         }
     };
     let plan = plan::jobs_for_cron(cron);
-    let trigger = Trigger::Cron { cron: cron.to_string(), recognised: plan.recognised };
+    let trigger = Trigger::Cron {
+        cron: cron.to_string(),
+        recognised: plan.recognised,
+    };
     let summary = run::run_jobs(&db, &plan.jobs, &config.jobs, config.budget_ms, trigger).await;
-    let recorded = run::record_summary(&db, &summary).await.err().map(|error| error.log_text());
+    let recorded = run::record_summary(&db, &summary)
+        .await
+        .err()
+        .map(|error| error.log_text());
     logging::emit(&json!({ "level": summary.level(), "msg": "cleanup run", "summary": summary, "summary_not_recorded": recorded }).to_string());
 }
 
@@ -69,6 +75,8 @@ pub async fn scheduled(cron: &str, env: &Env) {
 async fn maintenance_setup(env: &Env) -> Result<(Db, CleanupConfig), ApiError> {
     let core = CoreConfig::from_source(env).map_err(|errors| http::config_error(&errors))?;
     let config = CleanupConfig::from_source(env).map_err(|errors| http::config_error(&errors))?;
-    let db = Db::for_role(&core, DatabaseRole::Maintenance, "cleanup").await.map_err(|problem| http::config_error(&[problem]))?;
+    let db = Db::for_role(&core, DatabaseRole::Maintenance, "cleanup")
+        .await
+        .map_err(|problem| http::config_error(&[problem]))?;
     Ok((db, config))
 }

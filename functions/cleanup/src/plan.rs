@@ -88,12 +88,36 @@ pub struct CronPlan {
 }
 
 pub fn jobs_for_cron(cron: &str) -> CronPlan {
-    let frequent = vec![Job::Erasures, Job::ExpiredTokens, Job::WebhookRetries, Job::RateLimitCounters, Job::LeadScoreDecay];
-    let daily = vec![Job::LogRetention, Job::WebhookRetention, Job::SecurityEventRetention];
-    match cron.split_whitespace().collect::<Vec<_>>().join(" ").as_str() {
-        FREQUENT_CRON => CronPlan { jobs: frequent, recognised: true },
-        DAILY_CRON => CronPlan { jobs: daily, recognised: true },
-        _ => CronPlan { jobs: Job::ALL.to_vec(), recognised: false },
+    let frequent = vec![
+        Job::Erasures,
+        Job::ExpiredTokens,
+        Job::WebhookRetries,
+        Job::RateLimitCounters,
+        Job::LeadScoreDecay,
+    ];
+    let daily = vec![
+        Job::LogRetention,
+        Job::WebhookRetention,
+        Job::SecurityEventRetention,
+    ];
+    match cron
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .as_str()
+    {
+        FREQUENT_CRON => CronPlan {
+            jobs: frequent,
+            recognised: true,
+        },
+        DAILY_CRON => CronPlan {
+            jobs: daily,
+            recognised: true,
+        },
+        _ => CronPlan {
+            jobs: Job::ALL.to_vec(),
+            recognised: false,
+        },
     }
 }
 
@@ -115,9 +139,15 @@ pub fn rpc_call(job: Job, settings: &JobSettings) -> Option<(&'static str, Value
     let batch_size = job.batch_size();
     match job {
         Job::Erasures => Some(("cleanup_due_erasures", json!({ "batch_size": batch_size }))),
-        Job::ExpiredTokens => Some(("cleanup_expired_tokens", json!({ "batch_size": batch_size }))),
+        Job::ExpiredTokens => Some((
+            "cleanup_expired_tokens",
+            json!({ "batch_size": batch_size }),
+        )),
         Job::LogRetention => Some(("cleanup_system_logs", json!({ "batch_size": batch_size }))),
-        Job::RateLimitCounters => Some(("cleanup_rate_limit_counters", json!({ "batch_size": batch_size }))),
+        Job::RateLimitCounters => Some((
+            "cleanup_rate_limit_counters",
+            json!({ "batch_size": batch_size }),
+        )),
         Job::WebhookRetention => Some((
             "cleanup_webhook_events",
             json!({ "batch_size": batch_size, "retention_days": settings.webhook_retention_days }),
@@ -126,7 +156,10 @@ pub fn rpc_call(job: Job, settings: &JobSettings) -> Option<(&'static str, Value
             "retry_due_webhook_events",
             json!({ "batch_size": batch_size, "max_attempts": settings.webhook_max_attempts }),
         )),
-        Job::SecurityEventRetention => Some(("cleanup_security_events", json!({ "batch_size": batch_size }))),
+        Job::SecurityEventRetention => Some((
+            "cleanup_security_events",
+            json!({ "batch_size": batch_size }),
+        )),
         Job::LeadScoreDecay => None,
     }
 }
@@ -150,32 +183,53 @@ impl BatchOutcome {
 pub fn outcome_of(job: Job, counts: &Value) -> BatchOutcome {
     let count = |key: &str| counts.get(key).and_then(Value::as_u64).unwrap_or(0);
     match job {
-        Job::Erasures => BatchOutcome { taken: count("erased") + count("failed"), changed: count("erased") + count("failed") },
+        Job::Erasures => BatchOutcome {
+            taken: count("erased") + count("failed"),
+            changed: count("erased") + count("failed"),
+        },
         Job::ExpiredTokens => {
             let most = count("reset_tokens").max(count("invitations"));
-            BatchOutcome { taken: most, changed: most }
+            BatchOutcome {
+                taken: most,
+                changed: most,
+            }
         }
-        Job::LogRetention | Job::RateLimitCounters | Job::WebhookRetention | Job::SecurityEventRetention => {
-            BatchOutcome { taken: count("deleted"), changed: count("deleted") }
-        }
+        Job::LogRetention
+        | Job::RateLimitCounters
+        | Job::WebhookRetention
+        | Job::SecurityEventRetention => BatchOutcome {
+            taken: count("deleted"),
+            changed: count("deleted"),
+        },
         // Every retried event changes: it is applied, or its attempts and next attempt move on.
-        Job::WebhookRetries => BatchOutcome { taken: count("retried"), changed: count("retried") },
+        Job::WebhookRetries => BatchOutcome {
+            taken: count("retried"),
+            changed: count("retried"),
+        },
         // A lead marked unscorable leaves the queue: that is progress too.
-        Job::LeadScoreDecay => BatchOutcome { taken: count("listed"), changed: count("rescored") + count("unscorable") },
+        Job::LeadScoreDecay => BatchOutcome {
+            taken: count("listed"),
+            changed: count("rescored") + count("unscorable"),
+        },
     }
 }
 
 /// Adds every numeric field of `counts` (one level of nesting, e.g. `by_level`) to `totals`.
 pub fn add_counts(totals: &mut Map<String, Value>, counts: &Value) {
-    let Some(fields) = counts.as_object() else { return };
+    let Some(fields) = counts.as_object() else {
+        return;
+    };
     for (key, value) in fields {
         match value {
             Value::Number(number) => {
-                let sum = totals.get(key).and_then(Value::as_u64).unwrap_or(0) + number.as_u64().unwrap_or(0);
+                let sum = totals.get(key).and_then(Value::as_u64).unwrap_or(0)
+                    + number.as_u64().unwrap_or(0);
                 totals.insert(key.clone(), Value::from(sum));
             }
             Value::Object(_) => {
-                let entry = totals.entry(key.clone()).or_insert_with(|| Value::Object(Map::new()));
+                let entry = totals
+                    .entry(key.clone())
+                    .or_insert_with(|| Value::Object(Map::new()));
                 if let Value::Object(nested) = entry {
                     add_counts(nested, value);
                 }
@@ -197,7 +251,11 @@ pub struct Budget {
 
 impl Budget {
     pub fn new(started_ms: u64, limit_ms: u64) -> Budget {
-        Budget { started_ms, limit_ms, longest_batch_ms: 0 }
+        Budget {
+            started_ms,
+            limit_ms,
+            longest_batch_ms: 0,
+        }
     }
 
     pub fn limit_ms(self) -> u64 {
@@ -223,7 +281,11 @@ mod tests {
     use super::*;
 
     fn settings() -> JobSettings {
-        JobSettings { webhook_max_attempts: 8, webhook_retention_days: 30, lead_decay_days: 7 }
+        JobSettings {
+            webhook_max_attempts: 8,
+            webhook_retention_days: 30,
+            lead_decay_days: 7,
+        }
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
@@ -235,13 +297,19 @@ mod tests {
         assert!(daily.jobs.contains(&Job::LogRetention));
         assert!(!frequent.jobs.contains(&Job::LogRetention));
         for job in Job::ALL {
-            assert!(frequent.jobs.contains(&job) != daily.jobs.contains(&job), "{job:?} in exactly one trigger");
+            assert!(
+                frequent.jobs.contains(&job) != daily.jobs.contains(&job),
+                "{job:?} in exactly one trigger"
+            );
         }
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn extra_spaces_still_match_and_an_unknown_expression_runs_everything() {
-        assert_eq!(jobs_for_cron("*/15  *  * * *").jobs, jobs_for_cron(FREQUENT_CRON).jobs);
+        assert_eq!(
+            jobs_for_cron("*/15  *  * * *").jobs,
+            jobs_for_cron(FREQUENT_CRON).jobs
+        );
         let unknown = jobs_for_cron("0 * * * *");
         assert!(!unknown.recognised);
         assert_eq!(unknown.jobs, Job::ALL.to_vec());
@@ -265,33 +333,72 @@ mod tests {
         assert_eq!(name, "cleanup_webhook_events");
         assert_eq!(args["retention_days"], 30);
         assert!(rpc_call(Job::LeadScoreDecay, &settings()).is_none());
-        for job in Job::ALL.into_iter().filter(|job| *job != Job::LeadScoreDecay) {
-            assert_eq!(rpc_call(job, &settings()).unwrap().1["batch_size"], job.batch_size());
+        for job in Job::ALL
+            .into_iter()
+            .filter(|job| *job != Job::LeadScoreDecay)
+        {
+            assert_eq!(
+                rpc_call(job, &settings()).unwrap().1["batch_size"],
+                job.batch_size()
+            );
         }
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn a_job_continues_only_after_a_full_batch_that_changed_something() {
         let full = outcome_of(Job::Erasures, &json!({ "erased": 7, "failed": 3 }));
-        assert_eq!(full, BatchOutcome { taken: 10, changed: 10 });
+        assert_eq!(
+            full,
+            BatchOutcome {
+                taken: 10,
+                changed: 10
+            }
+        );
         assert!(full.more_may_remain(Job::Erasures.batch_size()));
         let short = outcome_of(Job::Erasures, &json!({ "erased": 2, "failed": 0 }));
         assert!(!short.more_may_remain(Job::Erasures.batch_size()));
-        let stuck = outcome_of(Job::LeadScoreDecay, &json!({ "listed": 200, "rescored": 0, "unscorable": 0 }));
+        let stuck = outcome_of(
+            Job::LeadScoreDecay,
+            &json!({ "listed": 200, "rescored": 0, "unscorable": 0 }),
+        );
         assert!(!stuck.more_may_remain(Job::LeadScoreDecay.batch_size()));
-        let marked = outcome_of(Job::LeadScoreDecay, &json!({ "listed": 200, "rescored": 0, "unscorable": 200 }));
-        assert!(marked.more_may_remain(Job::LeadScoreDecay.batch_size()), "marked leads left the queue; the next batch is new work");
-        let tokens = outcome_of(Job::ExpiredTokens, &json!({ "reset_tokens": 3, "invitations": 1000 }));
+        let marked = outcome_of(
+            Job::LeadScoreDecay,
+            &json!({ "listed": 200, "rescored": 0, "unscorable": 200 }),
+        );
+        assert!(
+            marked.more_may_remain(Job::LeadScoreDecay.batch_size()),
+            "marked leads left the queue; the next batch is new work"
+        );
+        let tokens = outcome_of(
+            Job::ExpiredTokens,
+            &json!({ "reset_tokens": 3, "invitations": 1000 }),
+        );
         assert!(tokens.more_may_remain(Job::ExpiredTokens.batch_size()));
-        assert_eq!(outcome_of(Job::LogRetention, &json!({})), BatchOutcome { taken: 0, changed: 0 });
+        assert_eq!(
+            outcome_of(Job::LogRetention, &json!({})),
+            BatchOutcome {
+                taken: 0,
+                changed: 0
+            }
+        );
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn counts_add_up_across_batches_including_nested_ones() {
         let mut totals = Map::new();
-        add_counts(&mut totals, &json!({ "deleted": 3, "by_level": { "info": 2, "debug": 1 }, "note": "x" }));
-        add_counts(&mut totals, &json!({ "deleted": 4, "by_level": { "info": 4 } }));
-        assert_eq!(Value::Object(totals), json!({ "deleted": 7, "by_level": { "info": 6, "debug": 1 } }));
+        add_counts(
+            &mut totals,
+            &json!({ "deleted": 3, "by_level": { "info": 2, "debug": 1 }, "note": "x" }),
+        );
+        add_counts(
+            &mut totals,
+            &json!({ "deleted": 4, "by_level": { "info": 4 } }),
+        );
+        assert_eq!(
+            Value::Object(totals),
+            json!({ "deleted": 7, "by_level": { "info": 6, "debug": 1 } })
+        );
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
@@ -299,11 +406,21 @@ mod tests {
         let mut budget = Budget::new(1_000, 100);
         assert!(budget.may_start_batch(1_000));
         budget.record_batch(40);
-        assert!(budget.may_start_batch(1_060), "60 spent + 40 expected = 100 fits");
+        assert!(
+            budget.may_start_batch(1_060),
+            "60 spent + 40 expected = 100 fits"
+        );
         assert!(!budget.may_start_batch(1_061));
         budget.record_batch(10);
-        assert!(!budget.may_start_batch(1_061), "the longest batch still counts");
-        assert_eq!(budget.elapsed_ms(900), 0, "a clock going backwards is not negative time");
+        assert!(
+            !budget.may_start_batch(1_061),
+            "the longest batch still counts"
+        );
+        assert_eq!(
+            budget.elapsed_ms(900),
+            0,
+            "a clock going backwards is not negative time"
+        );
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]

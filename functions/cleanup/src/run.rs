@@ -14,7 +14,13 @@ use shared::error::ApiError;
 /// The `source` of the run summaries in `system_logs`.
 pub const LOG_SOURCE: &str = "cleanup";
 
-pub async fn run_jobs(db: &Db, jobs: &[Job], settings: &JobSettings, budget_ms: u64, trigger: Trigger) -> RunSummary {
+pub async fn run_jobs(
+    db: &Db,
+    jobs: &[Job],
+    settings: &JobSettings,
+    budget_ms: u64,
+    trigger: Trigger,
+) -> RunSummary {
     let started = now_millis();
     let mut budget = Budget::new(started, budget_ms);
     let mut reports = Vec::with_capacity(jobs.len());
@@ -26,12 +32,26 @@ pub async fn run_jobs(db: &Db, jobs: &[Job], settings: &JobSettings, budget_ms: 
         }
         reports.push(run_job(db, *job, settings, &mut budget).await);
     }
-    RunSummary::new(trigger, budget_ms, budget.elapsed_ms(now_millis()), reports, not_started)
+    RunSummary::new(
+        trigger,
+        budget_ms,
+        budget.elapsed_ms(now_millis()),
+        reports,
+        not_started,
+    )
 }
 
 async fn run_job(db: &Db, job: Job, settings: &JobSettings, budget: &mut Budget) -> JobReport {
     let started = now_millis();
-    let mut report = JobReport { job, rows: 0, batches: 0, duration_ms: 0, complete: false, counts: Map::new(), error: None };
+    let mut report = JobReport {
+        job,
+        rows: 0,
+        batches: 0,
+        duration_ms: 0,
+        complete: false,
+        counts: Map::new(),
+        error: None,
+    };
     while budget.may_start_batch(now_millis()) {
         let batch_started = now_millis();
         let outcome = run_batch(db, job, settings).await;
@@ -66,7 +86,9 @@ async fn run_batch(db: &Db, job: Job, settings: &JobSettings) -> Result<Value, A
 
 /// Writes the run's one `system_logs` row.
 pub async fn record_summary(db: &Db, summary: &RunSummary) -> Result<(), ApiError> {
-    let details = serde_json::to_value(summary).map_err(|error| ApiError::internal(format!("could not encode the run summary: {error}")))?;
+    let details = serde_json::to_value(summary).map_err(|error| {
+        ApiError::internal(format!("could not encode the run summary: {error}"))
+    })?;
     let call = db.rpc(
         "write_system_log",
         &json!({ "level": summary.level(), "source": LOG_SOURCE, "message": summary.message(), "details": details }),

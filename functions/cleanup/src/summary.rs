@@ -30,7 +30,9 @@ pub struct JobReport {
 
 impl JobReport {
     fn reports_failures(&self) -> bool {
-        ["failed", "gave_up"].iter().any(|key| self.counts.get(*key).and_then(Value::as_u64).unwrap_or(0) > 0)
+        ["failed", "gave_up"]
+            .iter()
+            .any(|key| self.counts.get(*key).and_then(Value::as_u64).unwrap_or(0) > 0)
     }
 }
 
@@ -49,11 +51,28 @@ pub struct RunSummary {
 }
 
 impl RunSummary {
-    pub fn new(trigger: Trigger, budget_ms: u64, duration_ms: u64, jobs: Vec<JobReport>, not_started: Vec<Job>) -> RunSummary {
-        let stopped_early = !not_started.is_empty() || jobs.iter().any(|job| !job.complete && job.error.is_none());
+    pub fn new(
+        trigger: Trigger,
+        budget_ms: u64,
+        duration_ms: u64,
+        jobs: Vec<JobReport>,
+        not_started: Vec<Job>,
+    ) -> RunSummary {
+        let stopped_early =
+            !not_started.is_empty() || jobs.iter().any(|job| !job.complete && job.error.is_none());
         let rows = jobs.iter().map(|job| job.rows).sum();
-        let errors = u32::try_from(jobs.iter().filter(|job| job.error.is_some()).count()).unwrap_or(u32::MAX);
-        RunSummary { trigger, budget_ms, duration_ms, stopped_early, jobs, not_started, rows, errors }
+        let errors = u32::try_from(jobs.iter().filter(|job| job.error.is_some()).count())
+            .unwrap_or(u32::MAX);
+        RunSummary {
+            trigger,
+            budget_ms,
+            duration_ms,
+            stopped_early,
+            jobs,
+            not_started,
+            rows,
+            errors,
+        }
     }
 
     /// `system_logs` level: an error when a job failed, a warning when an erasure or a webhook
@@ -70,8 +89,17 @@ impl RunSummary {
 
     pub fn message(&self) -> String {
         let jobs: Vec<&str> = self.jobs.iter().map(|report| report.job.name()).collect();
-        let ending = if self.stopped_early { ", stopped early" } else { "" };
-        format!("cleanup run: {} rows in {} ms ({}){ending}", self.rows, self.duration_ms, jobs.join(", "))
+        let ending = if self.stopped_early {
+            ", stopped early"
+        } else {
+            ""
+        };
+        format!(
+            "cleanup run: {} rows in {} ms ({}){ending}",
+            self.rows,
+            self.duration_ms,
+            jobs.join(", ")
+        )
     }
 }
 
@@ -94,27 +122,70 @@ mod tests {
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn a_clean_run_is_info_and_complete() {
-        let summary = RunSummary::new(Trigger::Request, 100, 9, vec![report(Job::ExpiredTokens, true, None, json!({ "reset_tokens": 2 }))], vec![]);
+        let summary = RunSummary::new(
+            Trigger::Request,
+            100,
+            9,
+            vec![report(
+                Job::ExpiredTokens,
+                true,
+                None,
+                json!({ "reset_tokens": 2 }),
+            )],
+            vec![],
+        );
         assert_eq!(summary.level(), "info");
         assert!(!summary.stopped_early);
         assert_eq!(summary.rows, 2);
-        assert_eq!(summary.message(), "cleanup run: 2 rows in 9 ms (expired_tokens)");
+        assert_eq!(
+            summary.message(),
+            "cleanup run: 2 rows in 9 ms (expired_tokens)"
+        );
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn a_cut_job_or_an_unstarted_one_means_stopped_early() {
-        let cut = RunSummary::new(Trigger::Request, 1, 3, vec![report(Job::Erasures, false, None, json!({}))], vec![]);
+        let cut = RunSummary::new(
+            Trigger::Request,
+            1,
+            3,
+            vec![report(Job::Erasures, false, None, json!({}))],
+            vec![],
+        );
         assert!(cut.stopped_early);
-        let unstarted = RunSummary::new(Trigger::Request, 1, 3, vec![report(Job::Erasures, true, None, json!({}))], vec![Job::ExpiredTokens]);
+        let unstarted = RunSummary::new(
+            Trigger::Request,
+            1,
+            3,
+            vec![report(Job::Erasures, true, None, json!({}))],
+            vec![Job::ExpiredTokens],
+        );
         assert!(unstarted.stopped_early);
         assert!(unstarted.message().ends_with(", stopped early"));
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn errors_and_failed_erasures_raise_the_level() {
-        let failed = RunSummary::new(Trigger::Request, 1, 3, vec![report(Job::Erasures, true, None, json!({ "erased": 1, "failed": 1 }))], vec![]);
+        let failed = RunSummary::new(
+            Trigger::Request,
+            1,
+            3,
+            vec![report(
+                Job::Erasures,
+                true,
+                None,
+                json!({ "erased": 1, "failed": 1 }),
+            )],
+            vec![],
+        );
         assert_eq!(failed.level(), "warning");
-        let broken = RunSummary::new(Trigger::Request, 1, 3, vec![report(Job::LogRetention, false, Some("db down"), json!({}))], vec![]);
+        let broken = RunSummary::new(
+            Trigger::Request,
+            1,
+            3,
+            vec![report(Job::LogRetention, false, Some("db down"), json!({}))],
+            vec![],
+        );
         assert_eq!(broken.level(), "error");
         assert_eq!(broken.errors, 1);
         assert!(!broken.stopped_early, "an error is not a budget stop");
@@ -122,8 +193,17 @@ mod tests {
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn the_trigger_serialises_with_its_kind() {
-        let cron = Trigger::Cron { cron: "*/15 * * * *".into(), recognised: true };
-        assert_eq!(serde_json::to_value(cron).unwrap(), json!({ "kind": "cron", "cron": "*/15 * * * *", "recognised": true }));
-        assert_eq!(serde_json::to_value(Trigger::Request).unwrap(), json!({ "kind": "request" }));
+        let cron = Trigger::Cron {
+            cron: "*/15 * * * *".into(),
+            recognised: true,
+        };
+        assert_eq!(
+            serde_json::to_value(cron).unwrap(),
+            json!({ "kind": "cron", "cron": "*/15 * * * *", "recognised": true })
+        );
+        assert_eq!(
+            serde_json::to_value(Trigger::Request).unwrap(),
+            json!({ "kind": "request" })
+        );
     }
 }

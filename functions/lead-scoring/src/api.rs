@@ -22,8 +22,8 @@ use crate::lead::Lead;
 use crate::rules::{RuleDefinition, RuleSet};
 use crate::score::LeadScore;
 use crate::store;
-use shared::time::Timestamp;
 use crate::workspace_rules::{StoredRulesError, WorkspaceRules};
+use shared::time::Timestamp;
 
 /// `POST /leads/{id}`: score one lead, write `score`, `score_breakdown` and `scored_at` back.
 pub async fn score_lead(
@@ -377,9 +377,12 @@ fn stored_rules_error(error: StoredRulesError) -> ApiError {
 /// attempt, which the database records (for the owner) only when they exist elsewhere. The
 /// caller's answer stays the same 404 either way.
 async fn report_hidden(context: &RequestContext, req: &Request, resource: Resource, ids: &[&str]) {
-    let Ok(caller) = context.caller(req).await else { return };
+    let Ok(caller) = context.caller(req).await else {
+        return;
+    };
     if let Some(actor) = caller.user_id() {
-        security_events::record_refused_access(context, &Client::of(req), actor, resource, ids).await;
+        security_events::record_refused_access(context, &Client::of(req), actor, resource, ids)
+            .await;
     }
 }
 

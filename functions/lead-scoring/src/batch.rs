@@ -2,9 +2,9 @@
 //! `apply_lead_scores`, and the top movers reported to the caller.
 
 use crate::score::LeadScore;
+use serde::{Deserialize, Serialize};
 use shared::db::is_uuid;
 use shared::time::Timestamp;
-use serde::{Deserialize, Serialize};
 
 /// How many of the biggest score changes a batch reports.
 pub const TOP_MOVERS: usize = 10;

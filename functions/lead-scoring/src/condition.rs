@@ -5,8 +5,8 @@
 use crate::contact::{is_plausible_email, is_plausible_phone};
 use crate::lead::{Lead, LeadStatus, OptStatus};
 use crate::text::LooseText;
-use shared::time::Timestamp;
 use crate::vocabulary::Field;
+use shared::time::Timestamp;
 use std::cell::Cell;
 
 #[derive(Debug, Clone, PartialEq)]

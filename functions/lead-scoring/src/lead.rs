@@ -1,8 +1,8 @@
 //! The lead as the engine sees it: the scoring-relevant columns of a `crm_leads` row, read
 //! straight from PostgREST JSON (unknown columns are ignored, SQL `NULL` becomes "absent").
 
-use shared::time::Timestamp;
 use serde::{Deserialize, Deserializer};
+use shared::time::Timestamp;
 
 /// Pipeline stage, the `lead_status` enum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]

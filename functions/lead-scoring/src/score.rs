@@ -9,8 +9,8 @@ use crate::condition::LeadFacts;
 use crate::decay::decayed_points;
 use crate::lead::{Lead, OptStatus};
 use crate::rules::{RuleGroup, RuleSet};
-use shared::time::{Timestamp, MILLIS_PER_DAY};
 use serde::Serialize;
+use shared::time::{Timestamp, MILLIS_PER_DAY};
 
 pub const MIN_SCORE: u8 = 0;
 pub const MAX_SCORE: u8 = 100;

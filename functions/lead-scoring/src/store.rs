@@ -5,12 +5,12 @@
 use crate::batch::ScoreWrite;
 use crate::lead::Lead;
 use crate::rules::RuleDefinition;
-use shared::time::Timestamp;
 use crate::workspace_rules::rows_by_workspace;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use shared::db::{self, Db};
 use shared::error::ApiError;
+use shared::time::Timestamp;
 use std::collections::HashMap;
 
 const LEADS: &str = "crm_leads";

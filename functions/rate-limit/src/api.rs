@@ -19,8 +19,8 @@ use crate::gcra::Refusal;
 use crate::guard;
 use crate::key::is_plan_name;
 use crate::limiter::{self, Charge, Outcome};
-use crate::policy::{self, FailureMode, DEFAULT_PLAN};
 use crate::limits;
+use crate::policy::{self, FailureMode, DEFAULT_PLAN};
 use serde::Deserialize;
 use serde_json::json;
 use shared::error::ApiError;
@@ -75,7 +75,10 @@ struct ValidCheck {
 fn validate(body: CheckBody) -> Result<ValidCheck, ApiError> {
     let key = body.key.trim().to_string();
     if key.is_empty() || key.chars().count() > MAX_KEY_LENGTH || key.chars().any(char::is_control) {
-        return Err(ApiError::invalid_field("key", format!("key must be 1 to {MAX_KEY_LENGTH} printable characters")));
+        return Err(ApiError::invalid_field(
+            "key",
+            format!("key must be 1 to {MAX_KEY_LENGTH} printable characters"),
+        ));
     }
     let endpoint = body.endpoint.trim().to_string();
     if !policy::is_endpoint_name(&endpoint) {
@@ -85,28 +88,58 @@ fn validate(body: CheckBody) -> Result<ValidCheck, ApiError> {
         ));
     }
     if body.cost > MAX_COST {
-        return Err(ApiError::invalid_field("cost", format!("cost must be from 0 to {MAX_COST}")));
+        return Err(ApiError::invalid_field(
+            "cost",
+            format!("cost must be from 0 to {MAX_COST}"),
+        ));
     }
     let plan = match body.plan {
         None => DEFAULT_PLAN.to_string(),
-        Some(plan) if is_plan_name(&plan.trim().to_ascii_lowercase()) => plan.trim().to_ascii_lowercase(),
+        Some(plan) if is_plan_name(&plan.trim().to_ascii_lowercase()) => {
+            plan.trim().to_ascii_lowercase()
+        }
         Some(_) => {
-            return Err(ApiError::invalid_field("plan", "plan must be 1 to 32 letters, digits, '-' or '_'"));
+            return Err(ApiError::invalid_field(
+                "plan",
+                "plan must be 1 to 32 letters, digits, '-' or '_'",
+            ));
         }
     };
-    Ok(ValidCheck { key, endpoint, cost: body.cost, plan })
+    Ok(ValidCheck {
+        key,
+        endpoint,
+        cost: body.cost,
+        plan,
+    })
 }
 
 async fn check(req: &mut Request, context: &RequestContext) -> Result<Response, ApiError> {
     let settings = settings(context)?;
-    let authenticated =
-        context.privileged_caller(req, PrivilegedEndpoint::RateLimitCheck, settings.check_secret.as_deref()).await;
+    let authenticated = context
+        .privileged_caller(
+            req,
+            PrivilegedEndpoint::RateLimitCheck,
+            settings.check_secret.as_deref(),
+        )
+        .await;
     // Refusals only: accepted checks are the hot path of other services, one per request.
-    security_events::record_privileged_call(context, req, "rate-limit/check", &authenticated, false).await;
+    security_events::record_privileged_call(
+        context,
+        req,
+        "rate-limit/check",
+        &authenticated,
+        false,
+    )
+    .await;
     authenticated?;
 
     let valid = validate(http::read_json::<CheckBody>(req, context).await?)?;
-    let rows = limits::current_rows(context, settings.table_cache_ms, shared::clock::now_millis()).await;
+    let rows = limits::current_rows(
+        context,
+        settings.table_cache_ms,
+        shared::clock::now_millis(),
+    )
+    .await;
     let resolved = policy::resolve_quota(&rows, &settings.defaults, &valid.endpoint, &valid.plan);
     let charge = Charge {
         endpoint: &valid.endpoint,
@@ -130,7 +163,9 @@ async fn check(req: &mut Request, context: &RequestContext) -> Result<Response, 
             "window_seconds": limit["window_seconds"],
             "store": store,
         }),
-        Outcome::StoreDown { failure_mode: FailureMode::Open } => json!({
+        Outcome::StoreDown {
+            failure_mode: FailureMode::Open,
+        } => json!({
             "allowed": true,
             "reason": "store_unavailable",
             "remaining": null,
@@ -140,7 +175,9 @@ async fn check(req: &mut Request, context: &RequestContext) -> Result<Response, 
             "window_seconds": limit["window_seconds"],
             "store": null,
         }),
-        Outcome::StoreDown { failure_mode: FailureMode::Closed } => {
+        Outcome::StoreDown {
+            failure_mode: FailureMode::Closed,
+        } => {
             return Err(ApiError::unavailable(
                 "the rate limiter cannot reach its store, and this endpoint stays closed without it; try again shortly",
                 STORE_DOWN_RETRY_SECONDS,
@@ -154,8 +191,18 @@ async fn check(req: &mut Request, context: &RequestContext) -> Result<Response, 
 async fn status(req: &Request, context: &RequestContext) -> Result<Response, ApiError> {
     let settings = settings(context)?;
     let identity = guard::identify(req, context, &settings, true).await;
-    let rows = limits::current_rows(context, settings.table_cache_ms, shared::clock::now_millis()).await;
-    let resolved = policy::resolve_quota(&rows, &settings.defaults, context.function(), &identity.plan);
+    let rows = limits::current_rows(
+        context,
+        settings.table_cache_ms,
+        shared::clock::now_millis(),
+    )
+    .await;
+    let resolved = policy::resolve_quota(
+        &rows,
+        &settings.defaults,
+        context.function(),
+        &identity.plan,
+    );
     http::json_response(
         200,
         &json!({
@@ -176,11 +223,19 @@ mod tests {
     use super::*;
 
     fn body(key: &str, endpoint: &str, cost: u32, plan: Option<&str>) -> CheckBody {
-        CheckBody { key: key.into(), endpoint: endpoint.into(), cost, plan: plan.map(Into::into) }
+        CheckBody {
+            key: key.into(),
+            endpoint: endpoint.into(),
+            cost,
+            plan: plan.map(Into::into),
+        }
     }
 
     fn field_of(error: ApiError) -> String {
-        error.details.unwrap()["field"].as_str().unwrap().to_string()
+        error.details.unwrap()["field"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
@@ -193,24 +248,60 @@ mod tests {
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn a_good_check_is_normalised() {
         let valid = validate(body(" user:42 ", "exports", 3, Some(" Pro "))).unwrap();
-        assert_eq!((valid.key.as_str(), valid.endpoint.as_str(), valid.cost, valid.plan.as_str()), ("user:42", "exports", 3, "pro"));
-        assert_eq!(validate(body("k", "exports", 1, None)).unwrap().plan, DEFAULT_PLAN);
+        assert_eq!(
+            (
+                valid.key.as_str(),
+                valid.endpoint.as_str(),
+                valid.cost,
+                valid.plan.as_str()
+            ),
+            ("user:42", "exports", 3, "pro")
+        );
+        assert_eq!(
+            validate(body("k", "exports", 1, None)).unwrap().plan,
+            DEFAULT_PLAN
+        );
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn each_bad_field_is_named() {
-        assert_eq!(field_of(validate(body("", "exports", 1, None)).unwrap_err()), "key");
-        assert_eq!(field_of(validate(body("a\nb", "exports", 1, None)).unwrap_err()), "key");
-        assert_eq!(field_of(validate(body(&"k".repeat(256), "exports", 1, None)).unwrap_err()), "key");
-        assert_eq!(field_of(validate(body("k", "Exports/x", 1, None)).unwrap_err()), "endpoint");
-        assert_eq!(field_of(validate(body("k", "exports", MAX_COST + 1, None)).unwrap_err()), "cost");
-        assert_eq!(field_of(validate(body("k", "exports", 1, Some("pro plan"))).unwrap_err()), "plan");
+        assert_eq!(
+            field_of(validate(body("", "exports", 1, None)).unwrap_err()),
+            "key"
+        );
+        assert_eq!(
+            field_of(validate(body("a\nb", "exports", 1, None)).unwrap_err()),
+            "key"
+        );
+        assert_eq!(
+            field_of(validate(body(&"k".repeat(256), "exports", 1, None)).unwrap_err()),
+            "key"
+        );
+        assert_eq!(
+            field_of(validate(body("k", "Exports/x", 1, None)).unwrap_err()),
+            "endpoint"
+        );
+        assert_eq!(
+            field_of(validate(body("k", "exports", MAX_COST + 1, None)).unwrap_err()),
+            "cost"
+        );
+        assert_eq!(
+            field_of(validate(body("k", "exports", 1, Some("pro plan"))).unwrap_err()),
+            "plan"
+        );
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn unknown_body_fields_and_negative_costs_are_refused() {
-        assert!(http::parse_json::<CheckBody>(br#"{"key":"k","endpoint":"e","limit":1000}"#).is_err());
+        assert!(
+            http::parse_json::<CheckBody>(br#"{"key":"k","endpoint":"e","limit":1000}"#).is_err()
+        );
         assert!(http::parse_json::<CheckBody>(br#"{"key":"k","endpoint":"e","cost":-1}"#).is_err());
-        assert_eq!(http::parse_json::<CheckBody>(br#"{"key":"k","endpoint":"e"}"#).unwrap().cost, 1);
+        assert_eq!(
+            http::parse_json::<CheckBody>(br#"{"key":"k","endpoint":"e"}"#)
+                .unwrap()
+                .cost,
+            1
+        );
     }
 }

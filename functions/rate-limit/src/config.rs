@@ -11,7 +11,10 @@
 //! "table" is the defaults table in the crate documentation. The Durable Object binding is
 //! [`DURABLE_OBJECT_BINDING`]; when it is absent, `auto` uses the Postgres RPC.
 
-use crate::policy::{DefaultQuotas, SettingsError, StoreSettings, DEFAULTS_VARIABLE, FAILURE_MODE_VARIABLE, STORE_VARIABLE};
+use crate::policy::{
+    DefaultQuotas, SettingsError, StoreSettings, DEFAULTS_VARIABLE, FAILURE_MODE_VARIABLE,
+    STORE_VARIABLE,
+};
 use shared::config::{ConfigError, VarSource, Vars};
 
 /// The Durable Object namespace binding (class [`crate::durable::RateLimiter`]).
@@ -44,21 +47,35 @@ impl Settings {
             record(&mut vars, error);
             StoreSettings::default()
         });
-        let defaults = DefaultQuotas::parse(vars.optional(DEFAULTS_VARIABLE).as_deref()).unwrap_or_else(|error| {
-            record(&mut vars, error);
-            DefaultQuotas::default()
-        });
+        let defaults = DefaultQuotas::parse(vars.optional(DEFAULTS_VARIABLE).as_deref())
+            .unwrap_or_else(|error| {
+                record(&mut vars, error);
+                DefaultQuotas::default()
+            });
         let cache_seconds = vars.parsed(CACHE_SECONDS_VARIABLE, DEFAULT_CACHE_SECONDS, |raw| {
             raw.parse::<u64>()
                 .ok()
                 .filter(|seconds| *seconds <= MAX_CACHE_SECONDS)
-                .ok_or_else(|| format!("must be a whole number of seconds from 0 to {MAX_CACHE_SECONDS}"))
+                .ok_or_else(|| {
+                    format!("must be a whole number of seconds from 0 to {MAX_CACHE_SECONDS}")
+                })
         });
         let check_secret = vars.optional(CHECK_SECRET_VARIABLE);
-        if check_secret.as_ref().is_some_and(|secret| secret.len() < MIN_CHECK_SECRET_LENGTH) {
-            vars.error(CHECK_SECRET_VARIABLE, format!("must be at least {MIN_CHECK_SECRET_LENGTH} characters long"));
+        if check_secret
+            .as_ref()
+            .is_some_and(|secret| secret.len() < MIN_CHECK_SECRET_LENGTH)
+        {
+            vars.error(
+                CHECK_SECRET_VARIABLE,
+                format!("must be at least {MIN_CHECK_SECRET_LENGTH} characters long"),
+            );
         }
-        vars.finish(Settings { stores, defaults, table_cache_ms: cache_seconds * 1000, check_secret })
+        vars.finish(Settings {
+            stores,
+            defaults,
+            table_cache_ms: cache_seconds * 1000,
+            check_secret,
+        })
     }
 }
 
@@ -81,8 +98,14 @@ mod tests {
         let settings = Settings::from_source(&HashMap::new()).unwrap();
         assert_eq!(settings.table_cache_ms, 60_000);
         assert_eq!(settings.check_secret, None);
-        assert_eq!(settings.stores.for_endpoint("signup").store, StoreChoice::Auto);
-        assert_eq!(settings.stores.for_endpoint("webhooks").failure_mode, FailureMode::Open);
+        assert_eq!(
+            settings.stores.for_endpoint("signup").store,
+            StoreChoice::Auto
+        );
+        assert_eq!(
+            settings.stores.for_endpoint("webhooks").failure_mode,
+            FailureMode::Open
+        );
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
@@ -95,8 +118,18 @@ mod tests {
         ]);
         let errors = Settings::from_source(&vars).unwrap_err();
         let named: Vec<&str> = errors.iter().map(|error| error.variable).collect();
-        assert_eq!(named, vec![STORE_VARIABLE, DEFAULTS_VARIABLE, CACHE_SECONDS_VARIABLE, CHECK_SECRET_VARIABLE]);
-        assert!(errors.iter().all(|error| !error.to_string().contains("hunter2")));
+        assert_eq!(
+            named,
+            vec![
+                STORE_VARIABLE,
+                DEFAULTS_VARIABLE,
+                CACHE_SECONDS_VARIABLE,
+                CHECK_SECRET_VARIABLE
+            ]
+        );
+        assert!(errors
+            .iter()
+            .all(|error| !error.to_string().contains("hunter2")));
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
@@ -108,8 +141,14 @@ mod tests {
             (CHECK_SECRET_VARIABLE, "0123456789abcdef0123456789abcdef"),
         ]);
         let settings = Settings::from_source(&vars).unwrap();
-        assert_eq!(settings.stores.for_endpoint("webhooks").store, StoreChoice::Postgres);
-        assert_eq!(settings.stores.for_endpoint("lead-scoring").failure_mode, FailureMode::Closed);
+        assert_eq!(
+            settings.stores.for_endpoint("webhooks").store,
+            StoreChoice::Postgres
+        );
+        assert_eq!(
+            settings.stores.for_endpoint("lead-scoring").failure_mode,
+            FailureMode::Closed
+        );
         assert_eq!(settings.table_cache_ms, 0);
         assert!(settings.check_secret.is_some());
     }

@@ -44,7 +44,11 @@ pub struct RateLimiter {
 
 impl DurableObject for RateLimiter {
     fn new(state: State, _env: Env) -> Self {
-        RateLimiter { state, tat_ms: Cell::new(None), alarm_at_ms: Cell::new(None) }
+        RateLimiter {
+            state,
+            tat_ms: Cell::new(None),
+            alarm_at_ms: Cell::new(None),
+        }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
@@ -86,7 +90,12 @@ impl RateLimiter {
     /// storage read is pending, and the value is only taken if no request set it meanwhile.
     async fn load(&self) -> Result<()> {
         if self.tat_ms.get().is_none() {
-            let stored = self.state.storage().get::<f64>(TAT_KEY).await?.map_or(0, |tat| tat as u64);
+            let stored = self
+                .state
+                .storage()
+                .get::<f64>(TAT_KEY)
+                .await?
+                .map_or(0, |tat| tat as u64);
             if self.tat_ms.get().is_none() {
                 self.tat_ms.set(Some(stored));
             }
@@ -101,8 +110,17 @@ impl RateLimiter {
         let storage = Reflect::get(state, &JsValue::from_str("storage"))?;
         let put: Function = Reflect::get(&storage, &JsValue::from_str("put"))?.dyn_into()?;
         let options = Object::new();
-        Reflect::set(&options, &JsValue::from_str("allowUnconfirmed"), &JsValue::TRUE)?;
-        put.call3(&storage, &JsValue::from_str(TAT_KEY), &JsValue::from_f64(tat_ms as f64), &options)?;
+        Reflect::set(
+            &options,
+            &JsValue::from_str("allowUnconfirmed"),
+            &JsValue::TRUE,
+        )?;
+        put.call3(
+            &storage,
+            &JsValue::from_str(TAT_KEY),
+            &JsValue::from_f64(tat_ms as f64),
+            &options,
+        )?;
         Ok(())
     }
 
@@ -114,9 +132,13 @@ impl RateLimiter {
         if self.alarm_at_ms.get().is_some() {
             return Ok(());
         }
-        let delay_ms = tat_ms.saturating_sub(now_ms).max(CLEAN_UP_DELAY_MS).min(i64::MAX as u64) as i64;
+        let delay_ms = tat_ms
+            .saturating_sub(now_ms)
+            .max(CLEAN_UP_DELAY_MS)
+            .min(i64::MAX as u64) as i64;
         self.state.storage().set_alarm(delay_ms).await?;
-        self.alarm_at_ms.set(Some(now_ms.saturating_add(delay_ms as u64)));
+        self.alarm_at_ms
+            .set(Some(now_ms.saturating_add(delay_ms as u64)));
         Ok(())
     }
 }

@@ -80,7 +80,10 @@ impl Quota {
         if window_seconds == 0 {
             return Err(QuotaError::ZeroWindow);
         }
-        Ok(Quota { max_requests, window_seconds })
+        Ok(Quota {
+            max_requests,
+            window_seconds,
+        })
     }
 
     pub const fn max_requests(self) -> u32 {
@@ -122,7 +125,9 @@ impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Refusal::OverLimit => f.write_str("rate limit reached; retry after the indicated time"),
-            Refusal::CostExceedsQuota => f.write_str("the request costs more than the whole quota and can never be admitted"),
+            Refusal::CostExceedsQuota => {
+                f.write_str("the request costs more than the whole quota and can never be admitted")
+            }
         }
     }
 }
@@ -213,7 +218,10 @@ pub fn refusal_of_one(quota: Quota, peeked: &Verdict) -> Option<Verdict> {
     Some(Verdict {
         refusal: Some(Refusal::OverLimit),
         remaining: 0,
-        retry_after_ms: peeked.reset_after_ms.saturating_sub(headroom_for_one).max(1),
+        retry_after_ms: peeked
+            .reset_after_ms
+            .saturating_sub(headroom_for_one)
+            .max(1),
         reset_after_ms: peeked.reset_after_ms,
     })
 }
@@ -325,7 +333,12 @@ mod tests {
         assert_eq!(first.verdict.reset_after_ms, 500);
         let second = check(q, first.tat_ms, NOW + 100, 1);
         assert_eq!(second.verdict.reset_after_ms, 900);
-        assert_eq!(check(q, second.tat_ms, NOW + 5_000, 0).verdict.reset_after_ms, 0);
+        assert_eq!(
+            check(q, second.tat_ms, NOW + 5_000, 0)
+                .verdict
+                .reset_after_ms,
+            0
+        );
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
@@ -360,12 +373,20 @@ mod tests {
         for (tat, now) in [(0, NOW), (NOW + 60_000, NOW), (0, u64::MAX)] {
             let decision = check(q, tat, now, 6);
             assert_eq!(decision.verdict.refusal, Some(Refusal::CostExceedsQuota));
-            assert_eq!(decision.verdict.retry_after_ms, 0, "there is no time after which it fits");
+            assert_eq!(
+                decision.verdict.retry_after_ms, 0,
+                "there is no time after which it fits"
+            );
         }
         let fresh = check(q, 0, NOW, 6);
         assert_eq!(fresh.verdict.remaining, 5);
-        assert_eq!(fresh.tat_ms, 0, "an impossible request must not consume quota");
-        assert!(Refusal::CostExceedsQuota.to_string().contains("more than the whole quota"));
+        assert_eq!(
+            fresh.tat_ms, 0,
+            "an impossible request must not consume quota"
+        );
+        assert!(Refusal::CostExceedsQuota
+            .to_string()
+            .contains("more than the whole quota"));
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
@@ -384,7 +405,10 @@ mod tests {
         let first = check(q, 0, NOW, 1);
         assert_eq!(first.tat_ms, NOW + 500);
         let second = check(q, first.tat_ms, NOW, 1);
-        assert!(second.verdict.allowed(), "tat' - now == tau is inside the quota");
+        assert!(
+            second.verdict.allowed(),
+            "tat' - now == tau is inside the quota"
+        );
         assert_eq!(second.tat_ms - NOW, q.burst_tolerance_ms());
         assert!(!check(q, second.tat_ms, NOW, 1).verdict.allowed());
         assert!(!check(q, second.tat_ms, NOW + 499, 1).verdict.allowed());
@@ -405,7 +429,10 @@ mod tests {
                 let q = quota(max_requests, window_seconds);
                 let (decisions, _) = burst(q, 0, NOW, max_requests + 1);
                 let admitted = decisions.iter().filter(|d| d.verdict.allowed()).count() as u32;
-                assert_eq!(admitted, max_requests, "{max_requests} per {window_seconds} s");
+                assert_eq!(
+                    admitted, max_requests,
+                    "{max_requests} per {window_seconds} s"
+                );
                 assert!(q.burst_tolerance_ms() >= q.window_ms());
                 assert!(q.burst_tolerance_ms() < q.window_ms() + u64::from(max_requests));
             }
@@ -450,11 +477,16 @@ mod tests {
             if decision.verdict.allowed() {
                 admitted_cost += u64::from(cost);
             } else {
-                assert!(decision.verdict.retry_after_ms <= u64::from(cost) * q.emission_interval_ms());
+                assert!(
+                    decision.verdict.retry_after_ms <= u64::from(cost) * q.emission_interval_ms()
+                );
             }
             tat = decision.tat_ms;
             let bound = u64::from(q.max_requests()) + (now - NOW) / q.emission_interval_ms();
-            assert!(admitted_cost <= bound, "admitted {admitted_cost} > bound {bound}");
+            assert!(
+                admitted_cost <= bound,
+                "admitted {admitted_cost} > bound {bound}"
+            );
         }
     }
 
@@ -497,7 +529,10 @@ mod tests {
         let behind = NOW - 500;
         let decision = check(q, tat, behind, 1);
         assert!(decision.verdict.allowed());
-        assert_eq!(decision.verdict.remaining, 0, "2 used plus 500 ms of skew leaves room for 1");
+        assert_eq!(
+            decision.verdict.remaining, 0,
+            "2 used plus 500 ms of skew leaves room for 1"
+        );
         let (decisions, _) = burst(q, tat, behind, 4);
         assert_eq!(decisions.iter().filter(|d| d.verdict.allowed()).count(), 1);
     }
@@ -538,9 +573,20 @@ mod tests {
             let refused = refusal_of_one(q, &peek.verdict).expect("no unit left");
             let real = check(q, tat, NOW + elapsed, 1).verdict;
             assert_eq!(real.refusal, Some(Refusal::OverLimit));
-            assert_eq!(refused.retry_after_ms, real.retry_after_ms, "the same wait as a real request at +{elapsed} ms");
-            assert!(check(q, tat, NOW + elapsed + refused.retry_after_ms, 1).verdict.allowed(), "waiting that long is enough");
+            assert_eq!(
+                refused.retry_after_ms, real.retry_after_ms,
+                "the same wait as a real request at +{elapsed} ms"
+            );
+            assert!(
+                check(q, tat, NOW + elapsed + refused.retry_after_ms, 1)
+                    .verdict
+                    .allowed(),
+                "waiting that long is enough"
+            );
         }
-        assert_eq!(refusal_of_one(q, &check(q, tat, NOW + 1_000, 0).verdict), None);
+        assert_eq!(
+            refusal_of_one(q, &check(q, tat, NOW + 1_000, 0).verdict),
+            None
+        );
     }
 }

@@ -21,7 +21,8 @@ use crate::headers::{self, RATELIMIT_POLICY};
 use crate::key::{self, Caller, LimiterKey};
 use crate::limiter::{self, Charge, Outcome};
 use crate::policy::{
-    self, FailureMode, RateLimitRow, ResolvedQuota, DEFAULT_ENDPOINT, DEFAULT_PLAN, UNVERIFIED_WEBHOOKS_POLICY, WEBHOOKS_ENDPOINT,
+    self, FailureMode, RateLimitRow, ResolvedQuota, DEFAULT_ENDPOINT, DEFAULT_PLAN,
+    UNVERIFIED_WEBHOOKS_POLICY, WEBHOOKS_ENDPOINT,
 };
 use crate::{limits, plans};
 use serde::Serialize;
@@ -40,7 +41,11 @@ pub const UNGUARDED: &[&str] = &["health"];
 const STORE_DOWN_RETRY_SECONDS: u64 = 5;
 
 /// Runs `next` if the caller's budget allows it, with the rate-limit fields on its answer.
-pub async fn guarded<F, Fut>(req: Request, context: RequestContext, next: F) -> Result<Response, ApiError>
+pub async fn guarded<F, Fut>(
+    req: Request,
+    context: RequestContext,
+    next: F,
+) -> Result<Response, ApiError>
 where
     F: FnOnce(Request, RequestContext) -> Fut,
     Fut: Future<Output = Result<Response, ApiError>>,
@@ -63,8 +68,17 @@ where
             }
             Ok(response)
         }
-        Err(error) if error.headers.iter().any(|(name, _)| name.eq_ignore_ascii_case(RATELIMIT_POLICY)) => Err(error),
-        Err(error) => Err(fields.into_iter().fold(error, |error, (name, value)| error.with_header(name, value))),
+        Err(error)
+            if error
+                .headers
+                .iter()
+                .any(|(name, _)| name.eq_ignore_ascii_case(RATELIMIT_POLICY)) =>
+        {
+            Err(error)
+        }
+        Err(error) => Err(fields
+            .into_iter()
+            .fold(error, |error, (name, value)| error.with_header(name, value))),
     }
 }
 
@@ -81,7 +95,10 @@ pub struct Identity {
 impl Identity {
     /// Every budget the request spends: the IP's first, so a refused IP spends no user's.
     pub fn charged_keys(&self) -> Vec<&LimiterKey> {
-        self.ip_key.iter().chain(std::iter::once(&self.key)).collect()
+        self.ip_key
+            .iter()
+            .chain(std::iter::once(&self.key))
+            .collect()
     }
 }
 
@@ -105,15 +122,28 @@ pub enum PlanSource {
 /// user) the user's plan in `user_plans`, else [`DEFAULT_PLAN`]. The guard looks it up only
 /// when a limit depends on it ([`policy::plan_can_matter`]), so endpoints whose limits are the
 /// same for every plan never pay for the lookup.
-pub async fn identify(req: &Request, context: &RequestContext, settings: &Settings, look_up_plan: bool) -> Identity {
+pub async fn identify(
+    req: &Request,
+    context: &RequestContext,
+    settings: &Settings,
+    look_up_plan: bool,
+) -> Identity {
     let client_ip = header(req, "cf-connecting-ip");
     let user = match header(req, "authorization") {
-        Some(_) => context.caller(req).await.ok().filter(|caller| caller.user_id().is_some()),
+        Some(_) => context
+            .caller(req)
+            .await
+            .ok()
+            .filter(|caller| caller.user_id().is_some()),
         None => None,
     };
     let service = match &user {
         None => context
-            .privileged_caller(req, PrivilegedEndpoint::RateLimitCheck, settings.check_secret.as_deref())
+            .privileged_caller(
+                req,
+                PrivilegedEndpoint::RateLimitCheck,
+                settings.check_secret.as_deref(),
+            )
             .await
             .ok(),
         Some(_) => None,
@@ -124,32 +154,75 @@ pub async fn identify(req: &Request, context: &RequestContext, settings: &Settin
         api_key: service.as_ref().map(|credential| credential.presented()),
         client_ip: client_ip.as_deref(),
     };
-    let token_plan = key::plan_in_app_metadata(user.as_ref().and_then(|caller| caller.claims.app_metadata.as_ref()));
+    let token_plan = key::plan_in_app_metadata(
+        user.as_ref()
+            .and_then(|caller| caller.claims.app_metadata.as_ref()),
+    );
     let (plan, plan_source) = match (token_plan, user_id) {
         (Some(plan), _) => (plan, PlanSource::Token),
         (None, Some(user_id)) if look_up_plan => {
-            match plans::user_plan(context, user_id, settings.table_cache_ms, shared::clock::now_millis()).await {
+            match plans::user_plan(
+                context,
+                user_id,
+                settings.table_cache_ms,
+                shared::clock::now_millis(),
+            )
+            .await
+            {
                 Some(plan) => (plan, PlanSource::UserPlans),
                 None => (DEFAULT_PLAN.to_string(), PlanSource::Default),
             }
         }
         _ => (DEFAULT_PLAN.to_string(), PlanSource::Default),
     };
-    let user_is_anonymous = user.as_ref().is_some_and(|caller| caller.claims.is_anonymous == Some(true));
+    let user_is_anonymous = user
+        .as_ref()
+        .is_some_and(|caller| caller.claims.is_anonymous == Some(true));
     let endpoint = context.function().to_ascii_lowercase();
-    let ip_key = (user_id.is_some() && key::also_per_ip(&endpoint, user_is_anonymous)).then(|| key::ip_key(client_ip.as_deref()));
-    Identity { key: key::limiter_key(caller), ip_key, plan, plan_source }
+    let ip_key = (user_id.is_some() && key::also_per_ip(&endpoint, user_is_anonymous))
+        .then(|| key::ip_key(client_ip.as_deref()));
+    Identity {
+        key: key::limiter_key(caller),
+        ip_key,
+        plan,
+        plan_source,
+    }
 }
 
-async fn admit(req: &Request, context: &RequestContext) -> Result<Vec<(&'static str, String)>, ApiError> {
-    let settings = Settings::from_source(context.env()).map_err(|errors| shared::http::config_error(&errors))?;
-    let rows = limits::current_rows(context, settings.table_cache_ms, shared::clock::now_millis()).await;
+async fn admit(
+    req: &Request,
+    context: &RequestContext,
+) -> Result<Vec<(&'static str, String)>, ApiError> {
+    let settings = Settings::from_source(context.env())
+        .map_err(|errors| shared::http::config_error(&errors))?;
+    let rows = limits::current_rows(
+        context,
+        settings.table_cache_ms,
+        shared::clock::now_millis(),
+    )
+    .await;
     let function = context.function().to_ascii_lowercase();
-    let endpoint = if policy::is_endpoint_name(&function) { function.as_str() } else { DEFAULT_ENDPOINT };
+    let endpoint = if policy::is_endpoint_name(&function) {
+        function.as_str()
+    } else {
+        DEFAULT_ENDPOINT
+    };
     if endpoint == WEBHOOKS_ENDPOINT {
-        return admit_webhook_source(context, &settings, &rows, header(req, "cf-connecting-ip").as_deref()).await;
+        return admit_webhook_source(
+            context,
+            &settings,
+            &rows,
+            header(req, "cf-connecting-ip").as_deref(),
+        )
+        .await;
     }
-    let identity = identify(req, context, &settings, policy::plan_can_matter(&rows, endpoint)).await;
+    let identity = identify(
+        req,
+        context,
+        &settings,
+        policy::plan_can_matter(&rows, endpoint),
+    )
+    .await;
     let resolved = policy::resolve_quota(&rows, &settings.defaults, endpoint, &identity.plan);
     let mut tightest: Option<Verdict> = None;
     for key in identity.charged_keys() {
@@ -195,7 +268,10 @@ async fn spend(
 fn fields(resolved: &ResolvedQuota, verdict: Option<&Verdict>) -> Vec<(&'static str, String)> {
     match verdict {
         Some(verdict) => headers::rate_limit_headers(&resolved.policy, resolved.quota, verdict),
-        None => vec![(RATELIMIT_POLICY, headers::policy_field(&resolved.policy, resolved.quota))],
+        None => vec![(
+            RATELIMIT_POLICY,
+            headers::policy_field(&resolved.policy, resolved.quota),
+        )],
     }
 }
 
@@ -207,10 +283,29 @@ async fn admit_webhook_source(
     rows: &[RateLimitRow],
     client_ip: Option<&str>,
 ) -> Result<Vec<(&'static str, String)>, ApiError> {
-    let resolved = policy::resolve_quota(rows, &settings.defaults, UNVERIFIED_WEBHOOKS_POLICY, DEFAULT_PLAN);
-    let peeked = spend(context, settings, &resolved, &key::ip_key(client_ip).to_string(), 0).await?;
-    if let Some(refusal) = peeked.as_ref().and_then(|verdict| gcra::refusal_of_one(resolved.quota, verdict)) {
-        return Err(too_many_requests(&resolved.policy, resolved.quota, &refusal));
+    let resolved = policy::resolve_quota(
+        rows,
+        &settings.defaults,
+        UNVERIFIED_WEBHOOKS_POLICY,
+        DEFAULT_PLAN,
+    );
+    let peeked = spend(
+        context,
+        settings,
+        &resolved,
+        &key::ip_key(client_ip).to_string(),
+        0,
+    )
+    .await?;
+    if let Some(refusal) = peeked
+        .as_ref()
+        .and_then(|verdict| gcra::refusal_of_one(resolved.quota, verdict))
+    {
+        return Err(too_many_requests(
+            &resolved.policy,
+            resolved.quota,
+            &refusal,
+        ));
     }
     Ok(fields(&resolved, peeked.as_ref()))
 }
@@ -223,10 +318,24 @@ pub async fn charge_verified_delivery(
     context: &RequestContext,
     provider: &'static str,
 ) -> Result<Vec<(&'static str, String)>, ApiError> {
-    let settings = Settings::from_source(context.env()).map_err(|errors| shared::http::config_error(&errors))?;
-    let rows = limits::current_rows(context, settings.table_cache_ms, shared::clock::now_millis()).await;
-    let resolved = policy::resolve_quota(&rows, &settings.defaults, WEBHOOKS_ENDPOINT, DEFAULT_PLAN);
-    let verdict = spend(context, &settings, &resolved, &LimiterKey::Provider(provider).to_string(), 1).await?;
+    let settings = Settings::from_source(context.env())
+        .map_err(|errors| shared::http::config_error(&errors))?;
+    let rows = limits::current_rows(
+        context,
+        settings.table_cache_ms,
+        shared::clock::now_millis(),
+    )
+    .await;
+    let resolved =
+        policy::resolve_quota(&rows, &settings.defaults, WEBHOOKS_ENDPOINT, DEFAULT_PLAN);
+    let verdict = spend(
+        context,
+        &settings,
+        &resolved,
+        &LimiterKey::Provider(provider).to_string(),
+        1,
+    )
+    .await?;
     Ok(fields(&resolved, verdict.as_ref()))
 }
 
@@ -234,10 +343,29 @@ pub async fn charge_verified_delivery(
 /// IP's budget for failures, so a flood of forgeries from one place is soon refused before it
 /// is verified. Its own answer is the 400 already decided; the limiter's is not needed.
 pub async fn charge_unverified_delivery(context: &RequestContext, client_ip: Option<&str>) {
-    let Ok(settings) = Settings::from_source(context.env()) else { return };
-    let rows = limits::current_rows(context, settings.table_cache_ms, shared::clock::now_millis()).await;
-    let resolved = policy::resolve_quota(&rows, &settings.defaults, UNVERIFIED_WEBHOOKS_POLICY, DEFAULT_PLAN);
-    let _already_answered = spend(context, &settings, &resolved, &key::ip_key(client_ip).to_string(), 1).await;
+    let Ok(settings) = Settings::from_source(context.env()) else {
+        return;
+    };
+    let rows = limits::current_rows(
+        context,
+        settings.table_cache_ms,
+        shared::clock::now_millis(),
+    )
+    .await;
+    let resolved = policy::resolve_quota(
+        &rows,
+        &settings.defaults,
+        UNVERIFIED_WEBHOOKS_POLICY,
+        DEFAULT_PLAN,
+    );
+    let _already_answered = spend(
+        context,
+        &settings,
+        &resolved,
+        &key::ip_key(client_ip).to_string(),
+        1,
+    )
+    .await;
 }
 
 /// The 429 in the one error shape, carrying `Retry-After` and both draft fields.
@@ -270,7 +398,14 @@ mod tests {
         let refused = check(quota, tat, 1_000_000, 1).verdict;
         let error = too_many_requests("signup", quota, &refused);
         assert_eq!((error.status, error.code), (429, "rate_limited"));
-        let named = |name: &str| error.headers.iter().filter(|(header, _)| *header == name).map(|(_, value)| value.as_str()).collect::<Vec<_>>();
+        let named = |name: &str| {
+            error
+                .headers
+                .iter()
+                .filter(|(header, _)| *header == name)
+                .map(|(_, value)| value.as_str())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(named("Retry-After"), vec!["5"]);
         assert_eq!(named(headers::RATELIMIT), vec![r#""signup";r=0;t=5"#]);
         assert_eq!(named(RATELIMIT_POLICY), vec![r#""signup";q=2;w=10"#]);

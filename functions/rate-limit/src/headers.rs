@@ -27,7 +27,12 @@ const MAX_SF_INTEGER: u64 = 999_999_999_999_999;
 
 /// `"<policy>";q=<max requests>;w=<window seconds>`.
 pub fn policy_field(policy: &str, quota: Quota) -> String {
-    format!("{};q={};w={}", sf_string(policy), quota.max_requests(), quota.window_seconds())
+    format!(
+        "{};q={};w={}",
+        sf_string(policy),
+        quota.max_requests(),
+        quota.window_seconds()
+    )
 }
 
 /// `"<policy>";r=<remaining>;t=<seconds>`.
@@ -36,7 +41,12 @@ pub fn ratelimit_field(policy: &str, verdict: &Verdict) -> String {
         Some(Refusal::OverLimit) => verdict.retry_after_ms,
         _ => verdict.reset_after_ms,
     };
-    format!("{};r={};t={}", sf_string(policy), verdict.remaining, whole_seconds_rounded_up(reset_ms))
+    format!(
+        "{};r={};t={}",
+        sf_string(policy),
+        verdict.remaining,
+        whole_seconds_rounded_up(reset_ms)
+    )
 }
 
 /// Milliseconds to the whole seconds `Retry-After` and `t` carry, rounded up.
@@ -45,10 +55,20 @@ pub fn whole_seconds_rounded_up(milliseconds: u64) -> u64 {
 }
 
 /// Every field for a verdict: the two draft fields always, `Retry-After` when waiting helps.
-pub fn rate_limit_headers(policy: &str, quota: Quota, verdict: &Verdict) -> Vec<(&'static str, String)> {
-    let mut headers = vec![(RATELIMIT_POLICY, policy_field(policy, quota)), (RATELIMIT, ratelimit_field(policy, verdict))];
+pub fn rate_limit_headers(
+    policy: &str,
+    quota: Quota,
+    verdict: &Verdict,
+) -> Vec<(&'static str, String)> {
+    let mut headers = vec![
+        (RATELIMIT_POLICY, policy_field(policy, quota)),
+        (RATELIMIT, ratelimit_field(policy, verdict)),
+    ];
     if verdict.refusal == Some(Refusal::OverLimit) {
-        headers.push((RETRY_AFTER, whole_seconds_rounded_up(verdict.retry_after_ms).to_string()));
+        headers.push((
+            RETRY_AFTER,
+            whole_seconds_rounded_up(verdict.retry_after_ms).to_string(),
+        ));
     }
     headers
 }
@@ -80,7 +100,10 @@ mod tests {
     }
 
     fn header<'a>(headers: &'a [(&'static str, String)], name: &str) -> Option<&'a str> {
-        headers.iter().find(|(field, _)| *field == name).map(|(_, value)| value.as_str())
+        headers
+            .iter()
+            .find(|(field, _)| *field == name)
+            .map(|(_, value)| value.as_str())
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
@@ -88,7 +111,10 @@ mod tests {
         let q = quota(100, 60);
         let decision = check(q, 0, NOW, 1);
         let headers = rate_limit_headers("default", q, &decision.verdict);
-        assert_eq!(header(&headers, RATELIMIT_POLICY), Some(r#""default";q=100;w=60"#));
+        assert_eq!(
+            header(&headers, RATELIMIT_POLICY),
+            Some(r#""default";q=100;w=60"#)
+        );
         assert_eq!(header(&headers, RATELIMIT), Some(r#""default";r=99;t=1"#));
         assert_eq!(header(&headers, RETRY_AFTER), None);
     }
@@ -105,7 +131,10 @@ mod tests {
         assert_eq!(refused.verdict.retry_after_ms, 11_500);
         assert_eq!(header(&headers, RETRY_AFTER), Some("12"));
         assert_eq!(header(&headers, RATELIMIT), Some(r#""signup";r=0;t=12"#));
-        assert_eq!(header(&headers, RATELIMIT_POLICY), Some(r#""signup";q=5;w=60"#));
+        assert_eq!(
+            header(&headers, RATELIMIT_POLICY),
+            Some(r#""signup";q=5;w=60"#)
+        );
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]

@@ -33,7 +33,9 @@ const MAX_PLAN_LENGTH: usize = 32;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LimiterKey {
     User(String),
-    ApiKey { fingerprint: String },
+    ApiKey {
+        fingerprint: String,
+    },
     Ip(IpAddr),
     /// A webhook provider whose signature was verified (`stripe`, `resend`).
     Provider(&'static str),
@@ -44,7 +46,9 @@ impl LimiterKey {
     /// Builds an API-key identity from the key as presented; only its fingerprint is kept.
     pub fn from_api_key(presented_key: &str) -> LimiterKey {
         let digest = hex::encode(Sha256::digest(presented_key.as_bytes()));
-        LimiterKey::ApiKey { fingerprint: digest[..FINGERPRINT_HEX_DIGITS].to_string() }
+        LimiterKey::ApiKey {
+            fingerprint: digest[..FINGERPRINT_HEX_DIGITS].to_string(),
+        }
     }
 
     /// Keys IPv4 addresses whole and IPv6 addresses by their /64 network.
@@ -143,7 +147,9 @@ fn present(value: Option<&str>) -> Option<&str> {
 pub fn is_plan_name(plan: &str) -> bool {
     !plan.is_empty()
         && plan.len() <= MAX_PLAN_LENGTH
-        && plan.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')
+        && plan
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')
 }
 
 #[cfg(test)]
@@ -155,30 +161,54 @@ mod tests {
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn verified_user_wins_over_api_key_and_ip() {
-        let caller = Caller { user_id: Some(USER), api_key: Some("sk_live_x"), client_ip: Some("203.0.113.9") };
+        let caller = Caller {
+            user_id: Some(USER),
+            api_key: Some("sk_live_x"),
+            client_ip: Some("203.0.113.9"),
+        };
         assert_eq!(limiter_key(caller).to_string(), format!("user:{USER}"));
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn api_key_is_keyed_by_fingerprint_never_by_the_key_itself() {
         let secret = "sk_live_do_not_leak_me";
-        let caller = Caller { api_key: Some(secret), client_ip: Some("203.0.113.9"), ..Caller::default() };
+        let caller = Caller {
+            api_key: Some(secret),
+            client_ip: Some("203.0.113.9"),
+            ..Caller::default()
+        };
         let key = limiter_key(caller).to_string();
         assert!(key.starts_with("api-key:"));
         assert!(!key.contains(secret));
         assert_eq!(key.len(), "api-key:".len() + FINGERPRINT_HEX_DIGITS);
-        assert_eq!(key, LimiterKey::from_api_key(secret).to_string(), "the same key always lands in the same budget");
+        assert_eq!(
+            key,
+            LimiterKey::from_api_key(secret).to_string(),
+            "the same key always lands in the same budget"
+        );
         assert_ne!(key, LimiterKey::from_api_key("sk_live_another").to_string());
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn ip_is_the_last_resort_and_ipv6_is_keyed_by_its_64_network() {
-        let v4 = Caller { client_ip: Some(" 203.0.113.9 "), ..Caller::default() };
+        let v4 = Caller {
+            client_ip: Some(" 203.0.113.9 "),
+            ..Caller::default()
+        };
         assert_eq!(limiter_key(v4).to_string(), "ip:203.0.113.9");
 
-        let one = Caller { client_ip: Some("2001:db8:1:2:aaaa::1"), ..Caller::default() };
-        let same_network = Caller { client_ip: Some("2001:db8:1:2:ffff:ffff:ffff:ffff"), ..Caller::default() };
-        let other_network = Caller { client_ip: Some("2001:db8:1:3::1"), ..Caller::default() };
+        let one = Caller {
+            client_ip: Some("2001:db8:1:2:aaaa::1"),
+            ..Caller::default()
+        };
+        let same_network = Caller {
+            client_ip: Some("2001:db8:1:2:ffff:ffff:ffff:ffff"),
+            ..Caller::default()
+        };
+        let other_network = Caller {
+            client_ip: Some("2001:db8:1:3::1"),
+            ..Caller::default()
+        };
         assert_eq!(limiter_key(one).to_string(), "ip:2001:db8:1:2::");
         assert_eq!(limiter_key(one), limiter_key(same_network));
         assert_ne!(limiter_key(one), limiter_key(other_network));
@@ -186,8 +216,14 @@ mod tests {
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn kinds_never_collide_even_with_crafted_values() {
-        let as_user = limiter_key(Caller { user_id: Some("203.0.113.9"), ..Caller::default() });
-        let as_ip = limiter_key(Caller { client_ip: Some("203.0.113.9"), ..Caller::default() });
+        let as_user = limiter_key(Caller {
+            user_id: Some("203.0.113.9"),
+            ..Caller::default()
+        });
+        let as_ip = limiter_key(Caller {
+            client_ip: Some("203.0.113.9"),
+            ..Caller::default()
+        });
         assert_ne!(as_user.to_string(), as_ip.to_string());
         assert_eq!(as_user.kind(), "user");
         assert_eq!(as_ip.kind(), "ip");
@@ -195,15 +231,26 @@ mod tests {
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn blank_or_unreadable_identities_fall_through_to_the_anonymous_budget() {
-        let caller = Caller { user_id: Some("  "), api_key: Some(""), client_ip: Some("not-an-ip") };
+        let caller = Caller {
+            user_id: Some("  "),
+            api_key: Some(""),
+            client_ip: Some("not-an-ip"),
+        };
         assert_eq!(limiter_key(caller), LimiterKey::Anonymous);
         assert_eq!(limiter_key(Caller::default()).to_string(), "anonymous");
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn plan_comes_from_app_metadata_when_it_names_one() {
-        assert_eq!(plan_in_app_metadata(json!({"plan": "Pro", "provider": "email"}).as_object()).as_deref(), Some("pro"));
-        assert_eq!(plan_in_app_metadata(json!({"provider": "email"}).as_object()), None);
+        assert_eq!(
+            plan_in_app_metadata(json!({"plan": "Pro", "provider": "email"}).as_object())
+                .as_deref(),
+            Some("pro")
+        );
+        assert_eq!(
+            plan_in_app_metadata(json!({"provider": "email"}).as_object()),
+            None
+        );
         assert_eq!(plan_in_app_metadata(None), None);
         assert_eq!(plan_in_app_metadata(json!({"plan": 3}).as_object()), None);
     }
@@ -211,24 +258,54 @@ mod tests {
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn odd_plan_names_are_not_trusted() {
         for odd in ["", "pro plan", "pro;q=1", "*", &"x".repeat(33)] {
-            assert_eq!(plan_in_app_metadata(json!({ "plan": odd }).as_object()), None, "{odd:?}");
+            assert_eq!(
+                plan_in_app_metadata(json!({ "plan": odd }).as_object()),
+                None,
+                "{odd:?}"
+            );
         }
-        assert_eq!(plan_in_app_metadata(json!({"plan": "team_2024-b"}).as_object()).as_deref(), Some("team_2024-b"));
+        assert_eq!(
+            plan_in_app_metadata(json!({"plan": "team_2024-b"}).as_object()).as_deref(),
+            Some("team_2024-b")
+        );
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn sign_up_and_anonymous_users_are_also_charged_to_their_ip() {
         assert!(also_per_ip("signup", false), "every sign-up request");
-        assert!(also_per_ip("lead-scoring", true), "anonymous users everywhere");
-        assert!(!also_per_ip("lead-scoring", false), "signed-up users elsewhere: their own budget only");
-        assert_eq!(ip_key(Some("2001:db8:1:2::9")).to_string(), "ip:2001:db8:1:2::");
-        assert_eq!(ip_key(None), LimiterKey::Anonymous, "no address: the shared anonymous budget, never none");
+        assert!(
+            also_per_ip("lead-scoring", true),
+            "anonymous users everywhere"
+        );
+        assert!(
+            !also_per_ip("lead-scoring", false),
+            "signed-up users elsewhere: their own budget only"
+        );
+        assert_eq!(
+            ip_key(Some("2001:db8:1:2::9")).to_string(),
+            "ip:2001:db8:1:2::"
+        );
+        assert_eq!(
+            ip_key(None),
+            LimiterKey::Anonymous,
+            "no address: the shared anonymous budget, never none"
+        );
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn providers_have_their_own_kind_of_key() {
         let stripe = LimiterKey::Provider("stripe");
-        assert_eq!((stripe.to_string().as_str(), stripe.kind()), ("provider:stripe", "provider"));
-        assert_ne!(stripe.to_string(), limiter_key(Caller { user_id: Some("stripe"), ..Caller::default() }).to_string());
+        assert_eq!(
+            (stripe.to_string().as_str(), stripe.kind()),
+            ("provider:stripe", "provider")
+        );
+        assert_ne!(
+            stripe.to_string(),
+            limiter_key(Caller {
+                user_id: Some("stripe"),
+                ..Caller::default()
+            })
+            .to_string()
+        );
     }
 }

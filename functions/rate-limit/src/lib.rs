@@ -66,6 +66,9 @@ pub use guard::guarded;
 pub const API_KEY_HEADER: &str = "x-api-key";
 
 /// The `rate-limit` function: `/functions/v1/rate-limit/...`.
-pub async fn handle(req: worker::Request, context: shared::http::RequestContext) -> Result<worker::Response, shared::error::ApiError> {
+pub async fn handle(
+    req: worker::Request,
+    context: shared::http::RequestContext,
+) -> Result<worker::Response, shared::error::ApiError> {
     api::route(req, context).await
 }

@@ -18,9 +18,14 @@ pub struct Charge<'a> {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    Decided { verdict: Verdict, store: Store },
+    Decided {
+        verdict: Verdict,
+        store: Store,
+    },
     /// The store could not answer; what to do is the endpoint's failure mode.
-    StoreDown { failure_mode: FailureMode },
+    StoreDown {
+        failure_mode: FailureMode,
+    },
 }
 
 pub async fn charge(context: &RequestContext, charge: Charge<'_>) -> Outcome {
@@ -32,7 +37,16 @@ pub async fn charge(context: &RequestContext, charge: Charge<'_>) -> Outcome {
     // so the answer still reports what is left.
     let impossible = charge.cost > charge.quota.max_requests();
     let cost = if impossible { 0 } else { charge.cost };
-    match store::check(context, store, charge.endpoint, charge.key, charge.quota, cost).await {
+    match store::check(
+        context,
+        store,
+        charge.endpoint,
+        charge.key,
+        charge.quota,
+        cost,
+    )
+    .await
+    {
         Ok(mut verdict) => {
             if impossible {
                 verdict.refusal = Some(Refusal::CostExceedsQuota);

@@ -23,10 +23,17 @@ pub struct RowCache {
 impl RowCache {
     /// The cached rows while they are fresh; `None` when the table should be read now.
     pub fn fresh(&self, now_ms: u64) -> Option<Rc<Vec<RateLimitRow>>> {
-        self.next_read_at_ms.filter(|due| now_ms < *due).map(|_| self.rows.clone())
+        self.next_read_at_ms
+            .filter(|due| now_ms < *due)
+            .map(|_| self.rows.clone())
     }
 
-    pub fn store(&mut self, rows: Vec<RateLimitRow>, now_ms: u64, ttl_ms: u64) -> Rc<Vec<RateLimitRow>> {
+    pub fn store(
+        &mut self,
+        rows: Vec<RateLimitRow>,
+        now_ms: u64,
+        ttl_ms: u64,
+    ) -> Rc<Vec<RateLimitRow>> {
         self.rows = Rc::new(rows);
         self.next_read_at_ms = Some(now_ms.saturating_add(ttl_ms));
         self.rows.clone()
@@ -44,7 +51,11 @@ thread_local! {
 }
 
 /// The current rows, from the cache or from PostgREST.
-pub async fn current_rows(context: &RequestContext, ttl_ms: u64, now_ms: u64) -> Rc<Vec<RateLimitRow>> {
+pub async fn current_rows(
+    context: &RequestContext,
+    ttl_ms: u64,
+    now_ms: u64,
+) -> Rc<Vec<RateLimitRow>> {
     if let Some(rows) = CACHE.with(|cache| cache.borrow().fresh(now_ms)) {
         return rows;
     }
@@ -66,9 +77,16 @@ pub async fn current_rows(context: &RequestContext, ttl_ms: u64, now_ms: u64) ->
 }
 
 async fn read_table(context: &RequestContext) -> Result<Vec<RateLimitRow>, String> {
-    let db = context.db_as_role(DatabaseRole::RateLimiter, "rate-limit").await.map_err(|error| error.log_text())?;
-    let query = db.from("system_rate_limits").select("endpoint,plan,max_requests,window_seconds");
-    shared::db::fetch_json(query).await.map_err(|error| error.log_text())
+    let db = context
+        .db_as_role(DatabaseRole::RateLimiter, "rate-limit")
+        .await
+        .map_err(|error| error.log_text())?;
+    let query = db
+        .from("system_rate_limits")
+        .select("endpoint,plan,max_requests,window_seconds");
+    shared::db::fetch_json(query)
+        .await
+        .map_err(|error| error.log_text())
 }
 
 #[cfg(test)]
@@ -76,7 +94,12 @@ mod tests {
     use super::*;
 
     fn row(endpoint: &str) -> RateLimitRow {
-        RateLimitRow { endpoint: endpoint.into(), plan: None, max_requests: 1, window_seconds: 1 }
+        RateLimitRow {
+            endpoint: endpoint.into(),
+            plan: None,
+            max_requests: 1,
+            window_seconds: 1,
+        }
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]

@@ -40,19 +40,45 @@ impl PlanCache {
     /// `Some(plan)` while the answer for `user_id` is fresh (`plan` is `None` for a user with no
     /// plan); `None` when it should be looked up now.
     pub fn fresh(&self, user_id: &str, now_ms: u64) -> Option<Option<String>> {
-        self.entries.get(user_id).filter(|entry| now_ms < entry.next_read_at_ms).map(|entry| entry.plan.clone())
+        self.entries
+            .get(user_id)
+            .filter(|entry| now_ms < entry.next_read_at_ms)
+            .map(|entry| entry.plan.clone())
     }
 
-    pub fn store(&mut self, user_id: &str, plan: Option<String>, now_ms: u64, ttl_ms: u64) -> Option<String> {
-        self.insert(user_id, Entry { plan: plan.clone(), next_read_at_ms: now_ms.saturating_add(ttl_ms) }, now_ms);
+    pub fn store(
+        &mut self,
+        user_id: &str,
+        plan: Option<String>,
+        now_ms: u64,
+        ttl_ms: u64,
+    ) -> Option<String> {
+        self.insert(
+            user_id,
+            Entry {
+                plan: plan.clone(),
+                next_read_at_ms: now_ms.saturating_add(ttl_ms),
+            },
+            now_ms,
+        );
         plan
     }
 
     /// Keeps the last known plan and waits a little before asking again.
     pub fn read_failed(&mut self, user_id: &str, now_ms: u64, ttl_ms: u64) -> Option<String> {
-        let plan = self.entries.get(user_id).and_then(|entry| entry.plan.clone());
+        let plan = self
+            .entries
+            .get(user_id)
+            .and_then(|entry| entry.plan.clone());
         let retry_at = now_ms.saturating_add(ttl_ms.min(limits::RETRY_AFTER_FAILURE_MS));
-        self.insert(user_id, Entry { plan: plan.clone(), next_read_at_ms: retry_at }, now_ms);
+        self.insert(
+            user_id,
+            Entry {
+                plan: plan.clone(),
+                next_read_at_ms: retry_at,
+            },
+            now_ms,
+        );
         plan
     }
 
@@ -81,7 +107,12 @@ thread_local! {
 
 /// The plan of `user_id` (a verified token's `sub`) from `user_plans`, from the cache or from
 /// PostgREST; `None` when the user has none, or none that is a usable plan name.
-pub async fn user_plan(context: &RequestContext, user_id: &str, ttl_ms: u64, now_ms: u64) -> Option<String> {
+pub async fn user_plan(
+    context: &RequestContext,
+    user_id: &str,
+    ttl_ms: u64,
+    now_ms: u64,
+) -> Option<String> {
     if let Some(plan) = CACHE.with(|cache| cache.borrow().fresh(user_id, now_ms)) {
         return plan;
     }
@@ -110,8 +141,13 @@ pub async fn user_plan(context: &RequestContext, user_id: &str, ttl_ms: u64, now
 }
 
 async fn look_up(context: &RequestContext, user_id: &str) -> Result<Option<String>, String> {
-    let db = context.db_as_role(DatabaseRole::RateLimiter, "rate-limit").await.map_err(|error| error.log_text())?;
-    shared::db::fetch_json(db.rpc("rate_limit_plan", &json!({ "user_id": user_id }))).await.map_err(|error| error.log_text())
+    let db = context
+        .db_as_role(DatabaseRole::RateLimiter, "rate-limit")
+        .await
+        .map_err(|error| error.log_text())?;
+    shared::db::fetch_json(db.rpc("rate_limit_plan", &json!({ "user_id": user_id })))
+        .await
+        .map_err(|error| error.log_text())
 }
 
 #[cfg(test)]
@@ -132,7 +168,11 @@ mod tests {
         cache.store(ALICE, Some("pro".into()), 1_000, 60_000);
         cache.store(BOB, None, 1_000, 60_000);
         assert_eq!(cache.fresh(ALICE, 60_999), Some(Some("pro".into())));
-        assert_eq!(cache.fresh(BOB, 60_999), Some(None), "having no plan is an answer too");
+        assert_eq!(
+            cache.fresh(BOB, 60_999),
+            Some(None),
+            "having no plan is an answer too"
+        );
         assert_eq!(cache.fresh(ALICE, 61_000), None);
     }
 
@@ -148,9 +188,19 @@ mod tests {
         let mut cache = PlanCache::default();
         cache.store(ALICE, Some("pro".into()), 0, 60_000);
         assert_eq!(cache.read_failed(ALICE, 60_000, 60_000), Some("pro".into()));
-        assert_eq!(cache.fresh(ALICE, 60_000 + limits::RETRY_AFTER_FAILURE_MS - 1), Some(Some("pro".into())));
-        assert_eq!(cache.fresh(ALICE, 60_000 + limits::RETRY_AFTER_FAILURE_MS), None);
-        assert_eq!(cache.read_failed(BOB, 0, 60_000), None, "on a cold isolate a failure means no plan");
+        assert_eq!(
+            cache.fresh(ALICE, 60_000 + limits::RETRY_AFTER_FAILURE_MS - 1),
+            Some(Some("pro".into()))
+        );
+        assert_eq!(
+            cache.fresh(ALICE, 60_000 + limits::RETRY_AFTER_FAILURE_MS),
+            None
+        );
+        assert_eq!(
+            cache.read_failed(BOB, 0, 60_000),
+            None,
+            "on a cold isolate a failure means no plan"
+        );
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
@@ -162,14 +212,25 @@ mod tests {
         }
         assert_eq!(cache.len(), MAX_CACHED_USERS);
         cache.store(ALICE, Some("pro".into()), 100, 60_000);
-        assert_eq!(cache.len(), MAX_CACHED_USERS / 2 + 1, "only the expired half made room");
-        assert_eq!(cache.fresh("user-1", 100), Some(None), "live answers survive");
+        assert_eq!(
+            cache.len(),
+            MAX_CACHED_USERS / 2 + 1,
+            "only the expired half made room"
+        );
+        assert_eq!(
+            cache.fresh("user-1", 100),
+            Some(None),
+            "live answers survive"
+        );
 
         for index in 0..MAX_CACHED_USERS {
             cache.store(&format!("other-{index}"), None, 100, 60_000);
         }
         assert!(cache.len() <= MAX_CACHED_USERS, "never more than the bound");
         cache.store(ALICE, Some("team".into()), 100, 60_000);
-        assert!(cache.len() <= MAX_CACHED_USERS, "updating a cached user never evicts");
+        assert!(
+            cache.len() <= MAX_CACHED_USERS,
+            "updating a cached user never evicts"
+        );
     }
 }

@@ -47,7 +47,9 @@ const MAX_ENDPOINT_LENGTH: usize = 64;
 pub fn is_endpoint_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= MAX_ENDPOINT_LENGTH
-        && name.bytes().all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || matches!(byte, b'-' | b'_' | b'.'))
+        && name.bytes().all(|byte| {
+            byte.is_ascii_lowercase() || byte.is_ascii_digit() || matches!(byte, b'-' | b'_' | b'.')
+        })
 }
 
 /// A `system_rate_limits` row as PostgREST returns it.
@@ -73,7 +75,13 @@ impl RateLimitRow {
     fn plan_match(&self, plan: &str) -> Option<PlanMatch> {
         match self.plan.as_deref().map(str::trim) {
             None => Some(PlanMatch::AnyPlan),
-            Some(row_plan) if ANY_PLAN.iter().any(|any| row_plan.eq_ignore_ascii_case(any)) => Some(PlanMatch::AnyPlan),
+            Some(row_plan)
+                if ANY_PLAN
+                    .iter()
+                    .any(|any| row_plan.eq_ignore_ascii_case(any)) =>
+            {
+                Some(PlanMatch::AnyPlan)
+            }
             Some(row_plan) if row_plan.eq_ignore_ascii_case(plan) => Some(PlanMatch::ThisPlan),
             Some(_) => None,
         }
@@ -114,12 +122,21 @@ pub struct BuiltInDefault {
     pub failure_mode: FailureMode,
 }
 
-const fn built_in(endpoint: &'static str, max_requests: u32, window_seconds: u32, failure_mode: FailureMode) -> BuiltInDefault {
+const fn built_in(
+    endpoint: &'static str,
+    max_requests: u32,
+    window_seconds: u32,
+    failure_mode: FailureMode,
+) -> BuiltInDefault {
     let quota = match Quota::new(max_requests, window_seconds) {
         Ok(quota) => quota,
         Err(_) => panic!("built-in quotas are at least 1 request per 1 second"),
     };
-    BuiltInDefault { endpoint, quota, failure_mode }
+    BuiltInDefault {
+        endpoint,
+        quota,
+        failure_mode,
+    }
 }
 
 /// The defaults when `system_rate_limits` has no row for an endpoint. Kept in step with the
@@ -135,7 +152,9 @@ pub const BUILT_IN_DEFAULTS: [BuiltInDefault; 7] = [
 ];
 
 fn built_in_for(endpoint: &str) -> Option<&'static BuiltInDefault> {
-    BUILT_IN_DEFAULTS.iter().find(|default| default.endpoint == endpoint)
+    BUILT_IN_DEFAULTS
+        .iter()
+        .find(|default| default.endpoint == endpoint)
 }
 
 fn default_built_in() -> &'static BuiltInDefault {
@@ -155,10 +174,19 @@ pub const DEFAULTS_VARIABLE: &str = "RATE_LIMIT_DEFAULTS";
 
 impl DefaultQuotas {
     pub fn parse(text: Option<&str>) -> Result<DefaultQuotas, SettingsError> {
-        let overrides = parse_pairs(DEFAULTS_VARIABLE, text, "<max requests>/<window seconds>, both at least 1", |value| {
-            let (max_requests, window_seconds) = value.split_once('/')?;
-            Quota::new(max_requests.trim().parse().ok()?, window_seconds.trim().parse().ok()?).ok()
-        })?;
+        let overrides = parse_pairs(
+            DEFAULTS_VARIABLE,
+            text,
+            "<max requests>/<window seconds>, both at least 1",
+            |value| {
+                let (max_requests, window_seconds) = value.split_once('/')?;
+                Quota::new(
+                    max_requests.trim().parse().ok()?,
+                    window_seconds.trim().parse().ok()?,
+                )
+                .ok()
+            },
+        )?;
         Ok(DefaultQuotas { overrides })
     }
 
@@ -174,7 +202,10 @@ impl DefaultQuotas {
 /// Where a resolved quota came from, for logs and for explaining a limit to an operator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum QuotaSource {
-    Table { endpoint: String, plan: Option<String> },
+    Table {
+        endpoint: String,
+        plan: Option<String>,
+    },
     /// A built-in default or its replacement from [`DEFAULTS_VARIABLE`].
     Default { endpoint: String },
 }
@@ -190,21 +221,36 @@ pub struct ResolvedQuota {
 
 /// The quota for `endpoint` and `plan` (both compared case-insensitively), following the order
 /// in the module documentation.
-pub fn resolve_quota(rows: &[RateLimitRow], defaults: &DefaultQuotas, endpoint: &str, plan: &str) -> ResolvedQuota {
+pub fn resolve_quota(
+    rows: &[RateLimitRow],
+    defaults: &DefaultQuotas,
+    endpoint: &str,
+    plan: &str,
+) -> ResolvedQuota {
     let endpoint = endpoint.trim().to_ascii_lowercase();
     if let Some(found) = best_row(rows, &endpoint, plan) {
         return found;
     }
     if let Some(quota) = defaults.for_endpoint(&endpoint) {
-        return ResolvedQuota { quota, source: QuotaSource::Default { endpoint: endpoint.clone() }, policy: endpoint };
+        return ResolvedQuota {
+            quota,
+            source: QuotaSource::Default {
+                endpoint: endpoint.clone(),
+            },
+            policy: endpoint,
+        };
     }
     if let Some(found) = best_row(rows, DEFAULT_ENDPOINT, plan) {
         return found;
     }
-    let quota = defaults.for_endpoint(DEFAULT_ENDPOINT).unwrap_or(default_built_in().quota);
+    let quota = defaults
+        .for_endpoint(DEFAULT_ENDPOINT)
+        .unwrap_or(default_built_in().quota);
     ResolvedQuota {
         quota,
-        source: QuotaSource::Default { endpoint: DEFAULT_ENDPOINT.to_string() },
+        source: QuotaSource::Default {
+            endpoint: DEFAULT_ENDPOINT.to_string(),
+        },
         policy: DEFAULT_ENDPOINT.to_string(),
     }
 }
@@ -225,11 +271,16 @@ fn best_row(rows: &[RateLimitRow], endpoint: &str, plan: &str) -> Option<Resolve
         .filter(|row| row.matches_endpoint(endpoint))
         .filter_map(|row| Some((row.plan_match(plan)?, row.quota()?, row)))
         .min_by(|(match_a, quota_a, _), (match_b, quota_b, _)| {
-            match_a.cmp(match_b).then_with(|| compare_rates(*quota_a, *quota_b))
+            match_a
+                .cmp(match_b)
+                .then_with(|| compare_rates(*quota_a, *quota_b))
         })
         .map(|(_, quota, row)| ResolvedQuota {
             quota,
-            source: QuotaSource::Table { endpoint: row.endpoint.clone(), plan: row.plan.clone() },
+            source: QuotaSource::Table {
+                endpoint: row.endpoint.clone(),
+                plan: row.plan.clone(),
+            },
             policy: endpoint.to_string(),
         })
 }
@@ -285,19 +336,32 @@ impl StoreSettings {
     /// Precedence follows the quota resolution: an endpoint's own entry, then its built-in
     /// default, then the `default` entry, then the built-in `default`. So `default=open`
     /// opens unknown endpoints but never signup or api-keys; they need their own entry.
-    pub fn parse(stores: Option<&str>, failure_modes: Option<&str>) -> Result<StoreSettings, SettingsError> {
+    pub fn parse(
+        stores: Option<&str>,
+        failure_modes: Option<&str>,
+    ) -> Result<StoreSettings, SettingsError> {
         Ok(StoreSettings {
-            stores: parse_pairs(STORE_VARIABLE, stores, "auto, durable-object or postgres", |value| match value {
-                "auto" => Some(StoreChoice::Auto),
-                "durable-object" => Some(StoreChoice::DurableObject),
-                "postgres" => Some(StoreChoice::Postgres),
-                _ => None,
-            })?,
-            failure_modes: parse_pairs(FAILURE_MODE_VARIABLE, failure_modes, "open or closed", |value| match value {
-                "open" => Some(FailureMode::Open),
-                "closed" => Some(FailureMode::Closed),
-                _ => None,
-            })?,
+            stores: parse_pairs(
+                STORE_VARIABLE,
+                stores,
+                "auto, durable-object or postgres",
+                |value| match value {
+                    "auto" => Some(StoreChoice::Auto),
+                    "durable-object" => Some(StoreChoice::DurableObject),
+                    "postgres" => Some(StoreChoice::Postgres),
+                    _ => None,
+                },
+            )?,
+            failure_modes: parse_pairs(
+                FAILURE_MODE_VARIABLE,
+                failure_modes,
+                "open or closed",
+                |value| match value {
+                    "open" => Some(FailureMode::Open),
+                    "closed" => Some(FailureMode::Closed),
+                    _ => None,
+                },
+            )?,
         })
     }
 
@@ -312,12 +376,20 @@ impl StoreSettings {
             .or_else(|| built_in_for(&endpoint).map(|default| default.failure_mode))
             .or_else(|| lookup(&self.failure_modes, DEFAULT_ENDPOINT))
             .unwrap_or(default_built_in().failure_mode);
-        EndpointSettings { store, failure_mode }
+        EndpointSettings {
+            store,
+            failure_mode,
+        }
     }
 }
 
 fn lookup<T: Copy>(pairs: &[(String, T)], endpoint: &str) -> Option<T> {
-    let find = |name: &str| pairs.iter().find(|(entry, _)| entry == name).map(|(_, value)| *value);
+    let find = |name: &str| {
+        pairs
+            .iter()
+            .find(|(entry, _)| entry == name)
+            .map(|(_, value)| *value)
+    };
     find(endpoint).or_else(|| find(DEFAULT_ENDPOINT))
 }
 
@@ -327,12 +399,18 @@ fn parse_pairs<T>(
     expected: &'static str,
     parse_value: impl Fn(&str) -> Option<T>,
 ) -> Result<Vec<(String, T)>, SettingsError> {
-    let Some(text) = text else { return Ok(Vec::new()) };
+    let Some(text) = text else {
+        return Ok(Vec::new());
+    };
     text.split(',')
         .map(str::trim)
         .filter(|entry| !entry.is_empty())
         .map(|entry| {
-            let error = || SettingsError { variable, entry: entry.to_string(), expected };
+            let error = || SettingsError {
+                variable,
+                entry: entry.to_string(),
+                expected,
+            };
             let (endpoint, value) = entry.split_once('=').ok_or_else(error)?;
             let endpoint = endpoint.trim().to_ascii_lowercase();
             if endpoint.is_empty() {
@@ -348,8 +426,18 @@ fn parse_pairs<T>(
 mod tests {
     use super::*;
 
-    fn row(endpoint: &str, plan: Option<&str>, max_requests: i64, window_seconds: i64) -> RateLimitRow {
-        RateLimitRow { endpoint: endpoint.into(), plan: plan.map(Into::into), max_requests, window_seconds }
+    fn row(
+        endpoint: &str,
+        plan: Option<&str>,
+        max_requests: i64,
+        window_seconds: i64,
+    ) -> RateLimitRow {
+        RateLimitRow {
+            endpoint: endpoint.into(),
+            plan: plan.map(Into::into),
+            max_requests,
+            window_seconds,
+        }
     }
 
     fn quota(max_requests: u32, window_seconds: u32) -> Quota {
@@ -359,11 +447,24 @@ mod tests {
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn empty_table_falls_back_to_each_endpoints_built_in_default() {
         for default in BUILT_IN_DEFAULTS {
-            let resolved = resolve_quota(&[], &DefaultQuotas::default(), default.endpoint, DEFAULT_PLAN);
+            let resolved = resolve_quota(
+                &[],
+                &DefaultQuotas::default(),
+                default.endpoint,
+                DEFAULT_PLAN,
+            );
             assert_eq!(resolved.quota, default.quota);
-            assert_eq!(resolved.source, QuotaSource::Default { endpoint: default.endpoint.to_string() });
+            assert_eq!(
+                resolved.source,
+                QuotaSource::Default {
+                    endpoint: default.endpoint.to_string()
+                }
+            );
         }
-        assert_eq!(resolve_quota(&[], &DefaultQuotas::default(), "signup", "free").quota, quota(5, 60));
+        assert_eq!(
+            resolve_quota(&[], &DefaultQuotas::default(), "signup", "free").quota,
+            quota(5, 60)
+        );
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
@@ -371,7 +472,12 @@ mod tests {
         let resolved = resolve_quota(&[], &DefaultQuotas::default(), "reports", "free");
         assert_eq!(resolved.quota, quota(60, 60));
         assert_eq!(resolved.policy, "default");
-        assert_eq!(resolved.source, QuotaSource::Default { endpoint: "default".into() });
+        assert_eq!(
+            resolved.source,
+            QuotaSource::Default {
+                endpoint: "default".into()
+            }
+        );
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
@@ -381,11 +487,20 @@ mod tests {
             row("lead-scoring", Some("pro"), 1_000, 60),
             row("lead-scoring", Some("team"), 5_000, 60),
         ];
-        assert_eq!(resolve_quota(&rows, &DefaultQuotas::default(), "lead-scoring", "pro").quota, quota(1_000, 60));
-        assert_eq!(resolve_quota(&rows, &DefaultQuotas::default(), "lead-scoring", "free").quota, quota(100, 60));
+        assert_eq!(
+            resolve_quota(&rows, &DefaultQuotas::default(), "lead-scoring", "pro").quota,
+            quota(1_000, 60)
+        );
+        assert_eq!(
+            resolve_quota(&rows, &DefaultQuotas::default(), "lead-scoring", "free").quota,
+            quota(100, 60)
+        );
         assert_eq!(
             resolve_quota(&rows, &DefaultQuotas::default(), "lead-scoring", "pro").source,
-            QuotaSource::Table { endpoint: "lead-scoring".into(), plan: Some("pro".into()) }
+            QuotaSource::Table {
+                endpoint: "lead-scoring".into(),
+                plan: Some("pro".into())
+            }
         );
     }
 
@@ -400,11 +515,17 @@ mod tests {
             row("reports", Some("team"), 0, 60),
         ];
         for endpoint in ["signup", "webhooks", "exports", "reports", "unknown"] {
-            assert!(!plan_can_matter(&rows, endpoint), "{endpoint}: every plan gets the same limit");
+            assert!(
+                !plan_can_matter(&rows, endpoint),
+                "{endpoint}: every plan gets the same limit"
+            );
         }
         assert!(plan_can_matter(&rows, "API-Keys"));
         let with_default_plan_row = [row("default", Some("pro"), 600, 60)];
-        assert!(plan_can_matter(&with_default_plan_row, "unknown"), "a plan row for `default` covers endpoints without limits");
+        assert!(
+            plan_can_matter(&with_default_plan_row, "unknown"),
+            "a plan row for `default` covers endpoints without limits"
+        );
         let with_plan = resolve_quota(&rows, &DefaultQuotas::default(), "api-keys", "pro");
         let without = resolve_quota(&rows, &DefaultQuotas::default(), "api-keys", DEFAULT_PLAN);
         assert_ne!(with_plan.quota, without.quota);
@@ -414,25 +535,53 @@ mod tests {
     fn default_star_or_null_plan_means_any_plan() {
         for any in [Some("default"), Some("*"), None] {
             let rows = vec![row("signup", any, 3, 3_600)];
-            assert_eq!(resolve_quota(&rows, &DefaultQuotas::default(), "signup", "enterprise").quota, quota(3, 3_600), "{any:?}");
+            assert_eq!(
+                resolve_quota(&rows, &DefaultQuotas::default(), "signup", "enterprise").quota,
+                quota(3, 3_600),
+                "{any:?}"
+            );
         }
-        let rows = vec![row("signup", Some("default"), 3, 3_600), row("signup", Some("enterprise"), 9, 3_600)];
-        assert_eq!(resolve_quota(&rows, &DefaultQuotas::default(), "signup", "enterprise").quota, quota(9, 3_600));
+        let rows = vec![
+            row("signup", Some("default"), 3, 3_600),
+            row("signup", Some("enterprise"), 9, 3_600),
+        ];
+        assert_eq!(
+            resolve_quota(&rows, &DefaultQuotas::default(), "signup", "enterprise").quota,
+            quota(9, 3_600)
+        );
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn names_compare_case_insensitively() {
         let rows = vec![row("Lead-Scoring", Some("PRO"), 7, 60)];
-        assert_eq!(resolve_quota(&rows, &DefaultQuotas::default(), "lead-scoring", "pro").quota, quota(7, 60));
-        assert_eq!(resolve_quota(&rows, &DefaultQuotas::default(), " LEAD-SCORING ", "Pro").quota, quota(7, 60));
+        assert_eq!(
+            resolve_quota(&rows, &DefaultQuotas::default(), "lead-scoring", "pro").quota,
+            quota(7, 60)
+        );
+        assert_eq!(
+            resolve_quota(&rows, &DefaultQuotas::default(), " LEAD-SCORING ", "Pro").quota,
+            quota(7, 60)
+        );
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn default_rows_cover_unknown_endpoints_but_never_loosen_a_built_in_one() {
-        let rows = vec![row("default", None, 10_000, 60), row("default", Some("pro"), 20_000, 60)];
-        assert_eq!(resolve_quota(&rows, &DefaultQuotas::default(), "reports", "free").quota, quota(10_000, 60));
-        assert_eq!(resolve_quota(&rows, &DefaultQuotas::default(), "reports", "pro").quota, quota(20_000, 60));
-        assert_eq!(resolve_quota(&rows, &DefaultQuotas::default(), "signup", "pro").quota, quota(5, 60));
+        let rows = vec![
+            row("default", None, 10_000, 60),
+            row("default", Some("pro"), 20_000, 60),
+        ];
+        assert_eq!(
+            resolve_quota(&rows, &DefaultQuotas::default(), "reports", "free").quota,
+            quota(10_000, 60)
+        );
+        assert_eq!(
+            resolve_quota(&rows, &DefaultQuotas::default(), "reports", "pro").quota,
+            quota(20_000, 60)
+        );
+        assert_eq!(
+            resolve_quota(&rows, &DefaultQuotas::default(), "signup", "pro").quota,
+            quota(5, 60)
+        );
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
@@ -444,13 +593,25 @@ mod tests {
             row("signup", Some("free"), i64::from(u32::MAX) + 1, 60),
         ];
         let resolved = resolve_quota(&rows, &DefaultQuotas::default(), "signup", "free");
-        assert_eq!(resolved.source, QuotaSource::Default { endpoint: "signup".into() });
+        assert_eq!(
+            resolved.source,
+            QuotaSource::Default {
+                endpoint: "signup".into()
+            }
+        );
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn equally_specific_duplicates_resolve_to_the_stricter_rate() {
-        let rows = vec![row("webhooks", None, 100, 10), row("webhooks", None, 500, 60), row("webhooks", None, 20, 1)];
-        assert_eq!(resolve_quota(&rows, &DefaultQuotas::default(), "webhooks", "free").quota, quota(500, 60));
+        let rows = vec![
+            row("webhooks", None, 100, 10),
+            row("webhooks", None, 500, 60),
+            row("webhooks", None, 20, 1),
+        ];
+        assert_eq!(
+            resolve_quota(&rows, &DefaultQuotas::default(), "webhooks", "free").quota,
+            quota(500, 60)
+        );
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
@@ -461,7 +622,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(rows[0].plan, None);
-        assert_eq!(resolve_quota(&rows, &DefaultQuotas::default(), "signup", "pro").quota, quota(9, 60));
+        assert_eq!(
+            resolve_quota(&rows, &DefaultQuotas::default(), "signup", "pro").quota,
+            quota(9, 60)
+        );
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
@@ -478,13 +642,27 @@ mod tests {
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn overrides_replace_defaults_per_endpoint() {
-        let settings =
-            StoreSettings::parse(Some("webhooks=postgres, default=durable-object"), Some("Signup=open,default=open"))
-                .unwrap();
-        assert_eq!(settings.for_endpoint("webhooks").store, StoreChoice::Postgres);
-        assert_eq!(settings.for_endpoint("signup").store, StoreChoice::DurableObject);
-        assert_eq!(settings.for_endpoint("signup").failure_mode, FailureMode::Open);
-        assert_eq!(settings.for_endpoint("reports").failure_mode, FailureMode::Open);
+        let settings = StoreSettings::parse(
+            Some("webhooks=postgres, default=durable-object"),
+            Some("Signup=open,default=open"),
+        )
+        .unwrap();
+        assert_eq!(
+            settings.for_endpoint("webhooks").store,
+            StoreChoice::Postgres
+        );
+        assert_eq!(
+            settings.for_endpoint("signup").store,
+            StoreChoice::DurableObject
+        );
+        assert_eq!(
+            settings.for_endpoint("signup").failure_mode,
+            FailureMode::Open
+        );
+        assert_eq!(
+            settings.for_endpoint("reports").failure_mode,
+            FailureMode::Open
+        );
         assert_eq!(
             settings.for_endpoint("api-keys").failure_mode,
             FailureMode::Closed,
@@ -502,24 +680,49 @@ mod tests {
         let error = StoreSettings::parse(None, Some("signup")).unwrap_err();
         assert_eq!(error.variable, FAILURE_MODE_VARIABLE);
         assert!(StoreSettings::parse(None, Some("=open")).is_err());
-        assert_eq!(StoreSettings::parse(Some(" , "), Some("")).unwrap(), StoreSettings::default());
+        assert_eq!(
+            StoreSettings::parse(Some(" , "), Some("")).unwrap(),
+            StoreSettings::default()
+        );
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn defaults_variable_replaces_built_in_quotas_but_not_table_rows() {
-        let defaults = DefaultQuotas::parse(Some("signup=100/60, reports=7/10, default=1000/60")).unwrap();
-        assert_eq!(resolve_quota(&[], &defaults, "signup", "free").quota, quota(100, 60));
-        assert_eq!(resolve_quota(&[], &defaults, "api-keys", "free").quota, quota(30, 60));
+        let defaults =
+            DefaultQuotas::parse(Some("signup=100/60, reports=7/10, default=1000/60")).unwrap();
+        assert_eq!(
+            resolve_quota(&[], &defaults, "signup", "free").quota,
+            quota(100, 60)
+        );
+        assert_eq!(
+            resolve_quota(&[], &defaults, "api-keys", "free").quota,
+            quota(30, 60)
+        );
         let reports = resolve_quota(&[], &defaults, "reports", "free");
-        assert_eq!((reports.quota, reports.policy.as_str()), (quota(7, 10), "reports"));
-        assert_eq!(resolve_quota(&[], &defaults, "other", "free").quota, quota(1_000, 60));
+        assert_eq!(
+            (reports.quota, reports.policy.as_str()),
+            (quota(7, 10), "reports")
+        );
+        assert_eq!(
+            resolve_quota(&[], &defaults, "other", "free").quota,
+            quota(1_000, 60)
+        );
         let rows = vec![row("signup", None, 2, 60)];
-        assert_eq!(resolve_quota(&rows, &defaults, "signup", "free").quota, quota(2, 60));
+        assert_eq!(
+            resolve_quota(&rows, &defaults, "signup", "free").quota,
+            quota(2, 60)
+        );
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn malformed_defaults_are_refused_by_name() {
-        for bad in ["signup=0/60", "signup=5/0", "signup=5", "signup=five/60", "=5/60"] {
+        for bad in [
+            "signup=0/60",
+            "signup=5/0",
+            "signup=5",
+            "signup=five/60",
+            "=5/60",
+        ] {
             let error = DefaultQuotas::parse(Some(bad)).unwrap_err();
             assert_eq!(error.variable, DEFAULTS_VARIABLE, "{bad}");
         }

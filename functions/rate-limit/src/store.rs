@@ -35,7 +35,9 @@ pub fn pick(context: &RequestContext, choice: StoreChoice) -> Result<Store, Stor
         (StoreChoice::DurableObject | StoreChoice::Auto, true) => Ok(Store::DurableObject),
         (StoreChoice::DurableObject, false) => Err(StoreError {
             store: Some(Store::DurableObject),
-            problem: format!("the Durable Object binding {DURABLE_OBJECT_BINDING} is not configured"),
+            problem: format!(
+                "the Durable Object binding {DURABLE_OBJECT_BINDING} is not configured"
+            ),
         }),
     }
 }
@@ -53,7 +55,10 @@ pub async fn check(
         Store::DurableObject => check_durable_object(context, endpoint, key, quota, cost).await,
         Store::Postgres => check_postgres(context, endpoint, key, quota, cost).await,
     };
-    outcome.map_err(|problem| StoreError { store: Some(store), problem })
+    outcome.map_err(|problem| StoreError {
+        store: Some(store),
+        problem,
+    })
 }
 
 /// One object per (endpoint, key). Endpoint names never contain `/`, so the name is unambiguous.
@@ -68,22 +73,39 @@ async fn check_durable_object(
     quota: Quota,
     cost: u32,
 ) -> Result<Verdict, String> {
-    let namespace = context.env().durable_object(DURABLE_OBJECT_BINDING).map_err(|error| error.to_string())?;
+    let namespace = context
+        .env()
+        .durable_object(DURABLE_OBJECT_BINDING)
+        .map_err(|error| error.to_string())?;
     let stub = namespace
         .id_from_name(&object_name(endpoint, key))
         .and_then(|id| id.get_stub())
         .map_err(|error| error.to_string())?;
-    let body = CheckRequest { max_requests: quota.max_requests(), window_seconds: quota.window_seconds(), cost };
+    let body = CheckRequest {
+        max_requests: quota.max_requests(),
+        window_seconds: quota.window_seconds(),
+        cost,
+    };
     let body = serde_json::to_string(&body).map_err(|error| error.to_string())?;
     let mut init = RequestInit::new();
     init.with_method(Method::Post).with_body(Some(body.into()));
-    let request = Request::new_with_init("https://rate-limiter.internal/check", &init).map_err(|error| error.to_string())?;
-    let mut response = stub.fetch_with_request(request).await.map_err(|error| error.to_string())?;
+    let request = Request::new_with_init("https://rate-limiter.internal/check", &init)
+        .map_err(|error| error.to_string())?;
+    let mut response = stub
+        .fetch_with_request(request)
+        .await
+        .map_err(|error| error.to_string())?;
     if response.status_code() != 200 {
         let text = response.text().await.unwrap_or_default();
-        return Err(format!("the Durable Object answered {}: {text}", response.status_code()));
+        return Err(format!(
+            "the Durable Object answered {}: {text}",
+            response.status_code()
+        ));
     }
-    response.json::<Verdict>().await.map_err(|error| error.to_string())
+    response
+        .json::<Verdict>()
+        .await
+        .map_err(|error| error.to_string())
 }
 
 /// One row of `check_rate_limit` (migration 0013).
@@ -114,7 +136,10 @@ async fn check_postgres(
     quota: Quota,
     cost: u32,
 ) -> Result<Verdict, String> {
-    let db = context.db_as_role(DatabaseRole::RateLimiter, "rate-limit").await.map_err(|error| error.log_text())?;
+    let db = context
+        .db_as_role(DatabaseRole::RateLimiter, "rate-limit")
+        .await
+        .map_err(|error| error.log_text())?;
     let args = json!({
         "identifier": key,
         "endpoint": endpoint,
@@ -122,9 +147,13 @@ async fn check_postgres(
         "window_seconds": quota.window_seconds(),
         "cost": cost,
     });
-    let rows: Vec<RpcRow> =
-        shared::db::fetch_json(db.rpc("check_rate_limit", &args)).await.map_err(|error| error.log_text())?;
-    rows.into_iter().next().map(Verdict::from).ok_or_else(|| "check_rate_limit returned no row".to_string())
+    let rows: Vec<RpcRow> = shared::db::fetch_json(db.rpc("check_rate_limit", &args))
+        .await
+        .map_err(|error| error.log_text())?;
+    rows.into_iter()
+        .next()
+        .map(Verdict::from)
+        .ok_or_else(|| "check_rate_limit returned no row".to_string())
 }
 
 #[cfg(test)]
@@ -139,17 +168,38 @@ mod tests {
         .unwrap();
         let verdict = Verdict::from(refused);
         assert_eq!(verdict.refusal, Some(Refusal::OverLimit));
-        assert_eq!((verdict.retry_after_ms, verdict.reset_after_ms), (1_200, 60_000));
+        assert_eq!(
+            (verdict.retry_after_ms, verdict.reset_after_ms),
+            (1_200, 60_000)
+        );
 
-        let odd = RpcRow { allowed: true, remaining: -3, retry_after_ms: -1, reset_after_ms: -5 };
+        let odd = RpcRow {
+            allowed: true,
+            remaining: -3,
+            retry_after_ms: -1,
+            reset_after_ms: -5,
+        };
         let verdict = Verdict::from(odd);
         assert!(verdict.allowed());
-        assert_eq!((verdict.remaining, verdict.retry_after_ms, verdict.reset_after_ms), (0, 0, 0));
+        assert_eq!(
+            (
+                verdict.remaining,
+                verdict.retry_after_ms,
+                verdict.reset_after_ms
+            ),
+            (0, 0, 0)
+        );
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn object_names_keep_endpoint_and_key_apart() {
-        assert_eq!(object_name("signup", "ip:203.0.113.9"), "signup/ip:203.0.113.9");
-        assert!(!crate::policy::is_endpoint_name("a/b"), "so `a` + `b/c` and `a/b` + `c` cannot meet");
+        assert_eq!(
+            object_name("signup", "ip:203.0.113.9"),
+            "signup/ip:203.0.113.9"
+        );
+        assert!(
+            !crate::policy::is_endpoint_name("a/b"),
+            "so `a` + `b/c` and `a/b` + `c` cannot meet"
+        );
     }
 }

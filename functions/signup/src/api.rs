@@ -24,10 +24,16 @@ pub async fn sign_up(mut req: Request, context: &RequestContext) -> Result<Respo
 pub async fn show(req: Request, context: &RequestContext) -> Result<Response, ApiError> {
     let caller = context.caller(&req).await?;
     let user_id = caller.user_id().ok_or_else(no_profile)?;
-    let account = service::find(&context.db_as_caller(&caller)?, user_id).await?.ok_or_else(no_profile)?;
+    let account = service::find(&context.db_as_caller(&caller)?, user_id)
+        .await?
+        .ok_or_else(no_profile)?;
     http::json_response(200, &account)
 }
 
 fn no_profile() -> ApiError {
-    ApiError::new(404, "profile_not_found", "you have no profile yet; POST /functions/v1/signup creates it")
+    ApiError::new(
+        404,
+        "profile_not_found",
+        "you have no profile yet; POST /functions/v1/signup creates it",
+    )
 }

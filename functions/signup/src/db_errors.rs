@@ -15,7 +15,11 @@ use shared::error::ApiError;
 const UNCONFIRMED_EMAIL: &str = "the token's email address is not confirmed";
 
 pub fn explain(error: ApiError) -> ApiError {
-    let db_code = error.details.as_ref().and_then(|details| details["db_code"].as_str()).unwrap_or_default();
+    let db_code = error
+        .details
+        .as_ref()
+        .and_then(|details| details["db_code"].as_str())
+        .unwrap_or_default();
     let cause = error.cause.clone().unwrap_or_default();
     let explained = match db_code {
         "22023" => match FIELDS.iter().find(|field| database_message(&error).unwrap_or_default().starts_with(*field)) {
@@ -52,26 +56,54 @@ mod tests {
     use shared::db::map_postgrest_error;
 
     fn postgrest(status: u16, code: &str, message: &str) -> ApiError {
-        map_postgrest_error(status, &json!({ "code": code, "message": message, "details": null, "hint": null }).to_string())
+        map_postgrest_error(
+            status,
+            &json!({ "code": code, "message": message, "details": null, "hint": null }).to_string(),
+        )
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn a_rejected_argument_names_its_field_without_repeating_the_value() {
-        let error = explain(postgrest(400, "22023", "timezone Mars/Olympus is not a known IANA time zone"));
+        let error = explain(postgrest(
+            400,
+            "22023",
+            "timezone Mars/Olympus is not a known IANA time zone",
+        ));
         assert_eq!((error.status, error.code), (400, "invalid_field"));
         assert_eq!(error.details.as_ref().unwrap()["field"], "timezone");
-        assert!(error.message.contains("not a known IANA time zone"), "{}", error.message);
-        assert!(!error.body("r").to_string().contains("Mars/Olympus"), "the refused value is not echoed");
-        assert!(error.cause.unwrap().contains("Mars/Olympus"), "the database's words go to the log");
-        let error = explain(postgrest(400, "22023", "full_name must be 1 to 120 characters without control characters"));
+        assert!(
+            error.message.contains("not a known IANA time zone"),
+            "{}",
+            error.message
+        );
+        assert!(
+            !error.body("r").to_string().contains("Mars/Olympus"),
+            "the refused value is not echoed"
+        );
+        assert!(
+            error.cause.unwrap().contains("Mars/Olympus"),
+            "the database's words go to the log"
+        );
+        let error = explain(postgrest(
+            400,
+            "22023",
+            "full_name must be 1 to 120 characters without control characters",
+        ));
         assert_eq!(error.details.unwrap()["field"], "full_name");
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn a_duplicate_email_is_explained_without_the_constraint_name() {
-        let error = explain(postgrest(409, "23505", "duplicate key value violates unique constraint \"user_profiles_email_key\""));
+        let error = explain(postgrest(
+            409,
+            "23505",
+            "duplicate key value violates unique constraint \"user_profiles_email_key\"",
+        ));
         assert_eq!((error.status, error.code), (409, "email_taken"));
-        assert!(!error.body("r").to_string().contains("user_profiles_email_key"));
+        assert!(!error
+            .body("r")
+            .to_string()
+            .contains("user_profiles_email_key"));
         assert!(error.cause.unwrap().contains("user_profiles_email_key"));
     }
 
@@ -79,7 +111,11 @@ mod tests {
     fn an_unconfirmed_address_says_what_to_do() {
         let error = explain(postgrest(403, "28000", UNCONFIRMED_EMAIL));
         assert_eq!((error.status, error.code), (403, "email_not_confirmed"));
-        assert!(error.message.contains("confirmation link"), "{}", error.message);
+        assert!(
+            error.message.contains("confirmation link"),
+            "{}",
+            error.message
+        );
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]

@@ -29,7 +29,8 @@ pub struct Workspace {
 }
 
 /// The columns selected when reading each table, matching the structs above.
-pub const PROFILE_COLUMNS: &str = "id,email,full_name,role,avatar_url,timezone,created_at,updated_at";
+pub const PROFILE_COLUMNS: &str =
+    "id,email,full_name,role,avatar_url,timezone,created_at,updated_at";
 pub const WORKSPACE_COLUMNS: &str = "id,name,owner_id,is_personal,created_at,updated_at";
 
 /// The RPC's result, also the POST answer: `created` is true only for the call that inserted

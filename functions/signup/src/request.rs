@@ -13,7 +13,13 @@ use serde_json::{Map, Value};
 use shared::error::ApiError;
 
 /// The keys a sign-up body may contain, all optional.
-pub const FIELDS: [&str; 5] = ["full_name", "avatar_url", "workspace_name", "timezone", "marketing_opt_in"];
+pub const FIELDS: [&str; 5] = [
+    "full_name",
+    "avatar_url",
+    "workspace_name",
+    "timezone",
+    "marketing_opt_in",
+];
 
 /// A validated sign-up request; `None` means "not sent".
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -79,7 +85,10 @@ fn refuse_foreign_keys(fields: &Map<String, Value>) -> Result<(), ApiError> {
     match fields.keys().find(|key| !FIELDS.contains(&key.as_str())) {
         Some(unknown) => Err(ApiError::invalid_field(
             unknown,
-            format!("unknown field '{unknown}'; the accepted fields are {}", FIELDS.join(", ")),
+            format!(
+                "unknown field '{unknown}'; the accepted fields are {}",
+                FIELDS.join(", ")
+            ),
         )),
         None => Ok(()),
     }
@@ -92,9 +101,9 @@ fn text(
 ) -> Result<Option<String>, ApiError> {
     match fields.get(field) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(raw)) => {
-            rule(raw).map(Some).map_err(|problem| ApiError::invalid_field(field, format!("{field} {problem}")))
-        }
+        Some(Value::String(raw)) => rule(raw)
+            .map(Some)
+            .map_err(|problem| ApiError::invalid_field(field, format!("{field} {problem}"))),
         Some(other) => Err(wrong_type(field, "a string", other)),
     }
 }
@@ -134,7 +143,10 @@ mod tests {
     fn refused_field(body: Value) -> (String, String) {
         let error = parse(body).unwrap_err();
         assert_eq!((error.status, error.code), (400, "invalid_field"));
-        let field = error.details.as_ref().unwrap()["field"].as_str().unwrap().to_string();
+        let field = error.details.as_ref().unwrap()["field"]
+            .as_str()
+            .unwrap()
+            .to_string();
         (field, error.message)
     }
 
@@ -170,13 +182,16 @@ mod tests {
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn null_means_not_sent() {
-        let request = parse(json!({ "full_name": null, "marketing_opt_in": null, "timezone": "UTC" })).unwrap();
+        let request =
+            parse(json!({ "full_name": null, "marketing_opt_in": null, "timezone": "UTC" }))
+                .unwrap();
         assert_eq!(request.rpc_arguments(), json!({ "timezone": "UTC" }));
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn email_and_role_are_refused_with_their_reason() {
-        let (field, message) = refused_field(json!({ "full_name": "Ada", "email": "boss@example.com" }));
+        let (field, message) =
+            refused_field(json!({ "full_name": "Ada", "email": "boss@example.com" }));
         assert_eq!(field, "email");
         assert!(message.contains("access token"), "{message}");
         let (field, message) = refused_field(json!({ "role": "admin" }));
@@ -201,10 +216,19 @@ mod tests {
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn wrong_types_name_the_field_and_the_expected_type() {
-        assert_eq!(refused_field(json!({ "full_name": 42 })), ("full_name".into(), "full_name must be a string, not a number".into()));
+        assert_eq!(
+            refused_field(json!({ "full_name": 42 })),
+            (
+                "full_name".into(),
+                "full_name must be a string, not a number".into()
+            )
+        );
         assert_eq!(
             refused_field(json!({ "marketing_opt_in": "yes" })),
-            ("marketing_opt_in".into(), "marketing_opt_in must be true or false, not a string".into())
+            (
+                "marketing_opt_in".into(),
+                "marketing_opt_in must be true or false, not a string".into()
+            )
         );
         assert_eq!(refused_field(json!({ "timezone": ["UTC"] })).0, "timezone");
         assert_eq!(refused_field(json!({ "avatar_url": {} })).0, "avatar_url");
@@ -212,13 +236,28 @@ mod tests {
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn rule_failures_name_the_field_in_details_and_message() {
-        assert_eq!(refused_field(json!({ "full_name": "   " })), ("full_name".into(), "full_name must not be blank".into()));
-        assert_eq!(refused_field(json!({ "workspace_name": "x".repeat(121) })).0, "workspace_name");
-        assert_eq!(refused_field(json!({ "workspace_name": "a\u{0}b" })).0, "workspace_name");
+        assert_eq!(
+            refused_field(json!({ "full_name": "   " })),
+            ("full_name".into(), "full_name must not be blank".into())
+        );
+        assert_eq!(
+            refused_field(json!({ "workspace_name": "x".repeat(121) })).0,
+            "workspace_name"
+        );
+        assert_eq!(
+            refused_field(json!({ "workspace_name": "a\u{0}b" })).0,
+            "workspace_name"
+        );
         assert_eq!(
             refused_field(json!({ "avatar_url": "http://cdn.example.com/a.png" })),
-            ("avatar_url".into(), "avatar_url must be an https:// URL".into())
+            (
+                "avatar_url".into(),
+                "avatar_url must be an https:// URL".into()
+            )
         );
-        assert_eq!(refused_field(json!({ "timezone": "Mars/Olympus Mons" })).0, "timezone");
+        assert_eq!(
+            refused_field(json!({ "timezone": "Mars/Olympus Mons" })).0,
+            "timezone"
+        );
     }
 }

@@ -30,13 +30,17 @@ pub fn name(raw: &str) -> Result<String, String> {
     }
     let length = trimmed.chars().count();
     if length > MAX_NAME_CHARS {
-        return Err(format!("must be at most {MAX_NAME_CHARS} characters long (this one has {length})"));
+        return Err(format!(
+            "must be at most {MAX_NAME_CHARS} characters long (this one has {length})"
+        ));
     }
     if trimmed.chars().any(char::is_control) {
         return Err("must not contain control characters such as line breaks or tabs".to_string());
     }
     if trimmed.chars().any(is_layout_control) {
-        return Err("must not contain invisible text-direction or line-separator characters".to_string());
+        return Err(
+            "must not contain invisible text-direction or line-separator characters".to_string(),
+        );
     }
     Ok(trimmed.to_string())
 }
@@ -61,7 +65,10 @@ pub fn avatar_url(raw: &str) -> Result<String, String> {
     }
     // The URL parser silently drops tabs and line breaks inside a URL; refuse them instead, so
     // what is stored is what was sent.
-    if trimmed.chars().any(|character| character.is_whitespace() || character.is_control()) {
+    if trimmed
+        .chars()
+        .any(|character| character.is_whitespace() || character.is_control())
+    {
         return Err("must not contain spaces or control characters".to_string());
     }
     let url = Url::parse(trimmed).map_err(|error| format!("is not a valid URL ({error})"))?;
@@ -76,7 +83,9 @@ pub fn avatar_url(raw: &str) -> Result<String, String> {
     }
     let normalised = String::from(url);
     if normalised.len() > MAX_AVATAR_URL_BYTES {
-        return Err(format!("must be at most {MAX_AVATAR_URL_BYTES} bytes long once percent-encoded"));
+        return Err(format!(
+            "must be at most {MAX_AVATAR_URL_BYTES} bytes long once percent-encoded"
+        ));
     }
     Ok(normalised)
 }
@@ -95,10 +104,13 @@ pub fn timezone(raw: &str) -> Result<String, String> {
         return Err("must not be blank".to_string());
     }
     if trimmed.chars().count() > MAX_TIMEZONE_CHARS {
-        return Err(format!("must be at most {MAX_TIMEZONE_CHARS} characters long"));
+        return Err(format!(
+            "must be at most {MAX_TIMEZONE_CHARS} characters long"
+        ));
     }
     let segments: Vec<&str> = trimmed.split('/').collect();
-    let well_formed = segments.len() <= MAX_TIMEZONE_SEGMENTS && segments.iter().all(|segment| is_timezone_segment(segment));
+    let well_formed = segments.len() <= MAX_TIMEZONE_SEGMENTS
+        && segments.iter().all(|segment| is_timezone_segment(segment));
     if !well_formed {
         return Err("must be an IANA time zone name such as Europe/Paris or UTC".to_string());
     }
@@ -107,10 +119,14 @@ pub fn timezone(raw: &str) -> Result<String, String> {
 
 fn is_timezone_segment(segment: &str) -> bool {
     let mut characters = segment.chars();
-    let starts_with_letter = characters.next().is_some_and(|first| first.is_ascii_alphabetic());
+    let starts_with_letter = characters
+        .next()
+        .is_some_and(|first| first.is_ascii_alphabetic());
     starts_with_letter
         && segment.len() <= MAX_TIMEZONE_SEGMENT_CHARS
-        && characters.all(|character| character.is_ascii_alphanumeric() || matches!(character, '_' | '-' | '+'))
+        && characters.all(|character| {
+            character.is_ascii_alphanumeric() || matches!(character, '_' | '-' | '+')
+        })
 }
 
 #[cfg(test)]
@@ -123,7 +139,10 @@ mod tests {
         assert_eq!(name("Zoë Ångström-Ñúñez").unwrap(), "Zoë Ångström-Ñúñez");
         assert_eq!(name("李小龍").unwrap(), "李小龍");
         // A family emoji is joined with U+200D; it must survive.
-        assert_eq!(name("The 👨\u{200D}👩\u{200D}👧 team").unwrap(), "The 👨\u{200D}👩\u{200D}👧 team");
+        assert_eq!(
+            name("The 👨\u{200D}👩\u{200D}👧 team").unwrap(),
+            "The 👨\u{200D}👩\u{200D}👧 team"
+        );
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
@@ -137,51 +156,105 @@ mod tests {
         let longest = "é".repeat(MAX_NAME_CHARS);
         assert_eq!(name(&longest).unwrap().chars().count(), 120);
         let too_long = "é".repeat(MAX_NAME_CHARS + 1);
-        assert_eq!(name(&too_long).unwrap_err(), "must be at most 120 characters long (this one has 121)");
+        assert_eq!(
+            name(&too_long).unwrap_err(),
+            "must be at most 120 characters long (this one has 121)"
+        );
         // Surrounding spaces do not count against the limit: they are trimmed first.
         assert!(name(&format!("  {longest}  ")).is_ok());
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn names_with_control_or_layout_characters_are_refused() {
-        for bad in ["Ada\nLovelace", "Ada\tLovelace", "Ada\u{0}", "Ada\u{7f}", "Ada\u{85}x"] {
-            assert!(name(bad).unwrap_err().contains("control characters"), "{bad:?}");
+        for bad in [
+            "Ada\nLovelace",
+            "Ada\tLovelace",
+            "Ada\u{0}",
+            "Ada\u{7f}",
+            "Ada\u{85}x",
+        ] {
+            assert!(
+                name(bad).unwrap_err().contains("control characters"),
+                "{bad:?}"
+            );
         }
-        for bad in ["Ada\u{202E}ecalevoL", "Ada\u{2028}Lovelace", "\u{2066}Ada\u{2069}"] {
+        for bad in [
+            "Ada\u{202E}ecalevoL",
+            "Ada\u{2028}Lovelace",
+            "\u{2066}Ada\u{2069}",
+        ] {
             assert!(name(bad).unwrap_err().contains("text-direction"), "{bad:?}");
         }
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn avatar_urls_must_be_https_with_a_host() {
-        assert_eq!(avatar_url("https://cdn.example.com/a/b.png?s=64").unwrap(), "https://cdn.example.com/a/b.png?s=64");
-        assert_eq!(avatar_url(" https://CDN.Example.com ").unwrap(), "https://cdn.example.com/");
-        assert_eq!(avatar_url("http://cdn.example.com/a.png").unwrap_err(), "must be an https:// URL");
-        assert_eq!(avatar_url("javascript:alert(1)").unwrap_err(), "must be an https:// URL");
-        assert_eq!(avatar_url("data:image/png;base64,AAAA").unwrap_err(), "must be an https:// URL");
-        assert!(avatar_url("cdn.example.com/a.png").unwrap_err().starts_with("is not a valid URL"));
-        assert!(avatar_url("https://").unwrap_err().starts_with("is not a valid URL"));
-        assert!(avatar_url("https://exa mple.com/").unwrap_err().contains("spaces"));
+        assert_eq!(
+            avatar_url("https://cdn.example.com/a/b.png?s=64").unwrap(),
+            "https://cdn.example.com/a/b.png?s=64"
+        );
+        assert_eq!(
+            avatar_url(" https://CDN.Example.com ").unwrap(),
+            "https://cdn.example.com/"
+        );
+        assert_eq!(
+            avatar_url("http://cdn.example.com/a.png").unwrap_err(),
+            "must be an https:// URL"
+        );
+        assert_eq!(
+            avatar_url("javascript:alert(1)").unwrap_err(),
+            "must be an https:// URL"
+        );
+        assert_eq!(
+            avatar_url("data:image/png;base64,AAAA").unwrap_err(),
+            "must be an https:// URL"
+        );
+        assert!(avatar_url("cdn.example.com/a.png")
+            .unwrap_err()
+            .starts_with("is not a valid URL"));
+        assert!(avatar_url("https://")
+            .unwrap_err()
+            .starts_with("is not a valid URL"));
+        assert!(avatar_url("https://exa mple.com/")
+            .unwrap_err()
+            .contains("spaces"));
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn avatar_urls_may_not_smuggle_credentials_or_hidden_characters() {
-        assert_eq!(avatar_url("https://user:pw@cdn.example.com/a.png").unwrap_err(), "must not contain a user name or password");
-        assert_eq!(avatar_url("https://user@cdn.example.com/a.png").unwrap_err(), "must not contain a user name or password");
+        assert_eq!(
+            avatar_url("https://user:pw@cdn.example.com/a.png").unwrap_err(),
+            "must not contain a user name or password"
+        );
+        assert_eq!(
+            avatar_url("https://user@cdn.example.com/a.png").unwrap_err(),
+            "must not contain a user name or password"
+        );
         // The parser would drop these silently and store a different URL than the one sent.
-        assert!(avatar_url("https://cdn.example.com/a\n.png").unwrap_err().contains("control"));
-        assert!(avatar_url("https://cdn.example.com/a\t.png").unwrap_err().contains("control"));
+        assert!(avatar_url("https://cdn.example.com/a\n.png")
+            .unwrap_err()
+            .contains("control"));
+        assert!(avatar_url("https://cdn.example.com/a\t.png")
+            .unwrap_err()
+            .contains("control"));
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn avatar_urls_are_limited_in_length_also_after_encoding() {
         let prefix = "https://cdn.example.com/";
-        let longest = format!("{prefix}{}", "a".repeat(MAX_AVATAR_URL_BYTES - prefix.len()));
+        let longest = format!(
+            "{prefix}{}",
+            "a".repeat(MAX_AVATAR_URL_BYTES - prefix.len())
+        );
         assert_eq!(avatar_url(&longest).unwrap().len(), MAX_AVATAR_URL_BYTES);
-        assert!(avatar_url(&format!("{longest}a")).unwrap_err().contains("2048"));
+        assert!(avatar_url(&format!("{longest}a"))
+            .unwrap_err()
+            .contains("2048"));
         // 700 characters that each become 6 bytes once percent-encoded.
         let expands = format!("{prefix}{}", "é".repeat(700));
-        assert!(avatar_url(&expands).unwrap_err().contains("percent-encoded"));
+        assert!(avatar_url(&expands)
+            .unwrap_err()
+            .contains("percent-encoded"));
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]

@@ -31,7 +31,11 @@ fn payload() -> Vec<u8> {
         r#"{{"id":"evt_bench","object":"event","type":"invoice.paid","created":{T},"data":{{"object":{{"id":"in_bench","customer":"cus_bench","lines":[{}]}}}}}}"#,
         items.join(",")
     );
-    assert!((9_000..12_000).contains(&body.len()), "payload is {} bytes", body.len());
+    assert!(
+        (9_000..12_000).contains(&body.len()),
+        "payload is {} bytes",
+        body.len()
+    );
     body.into_bytes()
 }
 
@@ -45,17 +49,32 @@ struct Fixture {
 
 fn fixture() -> Fixture {
     let body = payload();
-    let stripe_mac = hmac_sha256(STRIPE_SECRET.as_bytes(), &[T.to_string().as_bytes(), b".", &body]);
+    let stripe_mac = hmac_sha256(
+        STRIPE_SECRET.as_bytes(),
+        &[T.to_string().as_bytes(), b".", &body],
+    );
     let stripe_header = format!("t={T},v1={},v0={}", hex::encode(stripe_mac), "0".repeat(64));
-    let key = BASE64.decode(SVIX_SECRET.trim_start_matches("whsec_")).expect("benchmark key is base64");
-    let svix_mac = hmac_sha256(&key, &[MESSAGE_ID.as_bytes(), b".", T.to_string().as_bytes(), b".", &body]);
+    let key = BASE64
+        .decode(SVIX_SECRET.trim_start_matches("whsec_"))
+        .expect("benchmark key is base64");
+    let svix_mac = hmac_sha256(
+        &key,
+        &[
+            MESSAGE_ID.as_bytes(),
+            b".",
+            T.to_string().as_bytes(),
+            b".",
+            &body,
+        ],
+    );
     let svix_headers = SvixHeaders {
         id: Some(MESSAGE_ID.into()),
         timestamp: Some(T.to_string()),
         signature: Some(format!("v1,{}", BASE64.encode(svix_mac))),
     };
     Fixture {
-        stripe: StripeVerifier::new([STRIPE_SECRET], DEFAULT_TOLERANCE_SECONDS).expect("valid secret"),
+        stripe: StripeVerifier::new([STRIPE_SECRET], DEFAULT_TOLERANCE_SECONDS)
+            .expect("valid secret"),
         svix: SvixVerifier::new([SVIX_SECRET]).expect("valid secret"),
         body,
         stripe_header,
@@ -65,7 +84,9 @@ fn fixture() -> Fixture {
 
 impl Fixture {
     fn verify_stripe(&self) -> bool {
-        self.stripe.verify(Some(&self.stripe_header), &self.body, T).is_ok()
+        self.stripe
+            .verify(Some(&self.stripe_header), &self.body, T)
+            .is_ok()
     }
 
     fn verify_svix(&self) -> bool {
@@ -86,10 +107,18 @@ mod wasm {
     #[wasm_bindgen_bench]
     fn verify_10kb(c: &mut Criterion) {
         let fixture = fixture();
-        assert!(fixture.verify_stripe() && fixture.verify_svix() && fixture.verify_and_read_stripe());
-        c.bench_function("stripe verify 10 KB (wasm32)", |b| b.iter(|| fixture.verify_stripe()));
-        c.bench_function("svix verify 10 KB (wasm32)", |b| b.iter(|| fixture.verify_svix()));
-        c.bench_function("stripe verify + envelope 10 KB (wasm32)", |b| b.iter(|| fixture.verify_and_read_stripe()));
+        assert!(
+            fixture.verify_stripe() && fixture.verify_svix() && fixture.verify_and_read_stripe()
+        );
+        c.bench_function("stripe verify 10 KB (wasm32)", |b| {
+            b.iter(|| fixture.verify_stripe())
+        });
+        c.bench_function("svix verify 10 KB (wasm32)", |b| {
+            b.iter(|| fixture.verify_svix())
+        });
+        c.bench_function("stripe verify + envelope 10 KB (wasm32)", |b| {
+            b.iter(|| fixture.verify_and_read_stripe())
+        });
     }
 }
 
@@ -105,7 +134,9 @@ fn main() {
     let cases: [(&str, &dyn Fn() -> bool); 3] = [
         ("stripe verify 10 KB (native)", &|| fixture.verify_stripe()),
         ("svix verify 10 KB (native)", &|| fixture.verify_svix()),
-        ("stripe verify + envelope 10 KB (native)", &|| fixture.verify_and_read_stripe()),
+        ("stripe verify + envelope 10 KB (native)", &|| {
+            fixture.verify_and_read_stripe()
+        }),
     ];
     for (name, run) in cases {
         assert!(run(), "{name}: the benchmark delivery must verify");
@@ -115,6 +146,9 @@ fn main() {
             black_box(run());
         }
         let per_call = started.elapsed() / iterations;
-        println!("{name}: {:.1} µs per delivery ({iterations} runs)", per_call.as_secs_f64() * 1e6);
+        println!(
+            "{name}: {:.1} µs per delivery ({iterations} runs)",
+            per_call.as_secs_f64() * 1e6
+        );
     }
 }

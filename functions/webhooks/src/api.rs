@@ -25,7 +25,8 @@ pub async fn receive_stripe(
     context: &RequestContext,
     limits: &impl DeliveryLimits,
 ) -> Result<Response, ApiError> {
-    let verifier = config::stripe_verifier(context.env()).map_err(|errors| http::config_error(&errors))?;
+    let verifier =
+        config::stripe_verifier(context.env()).map_err(|errors| http::config_error(&errors))?;
     let body = match http::read_body(&mut req, context.config()?.max_body_bytes).await {
         Ok(body) => body,
         Err(unreadable) => return refused(limits, unreadable).await,
@@ -45,7 +46,8 @@ pub async fn receive_resend(
     context: &RequestContext,
     limits: &impl DeliveryLimits,
 ) -> Result<Response, ApiError> {
-    let verifier = config::resend_verifier(context.env()).map_err(|errors| http::config_error(&errors))?;
+    let verifier =
+        config::resend_verifier(context.env()).map_err(|errors| http::config_error(&errors))?;
     let body = match http::read_body(&mut req, context.config()?.max_body_bytes).await {
         Ok(body) => body,
         Err(unreadable) => return refused(limits, unreadable).await,
@@ -69,7 +71,10 @@ async fn accept(
     let (event_id, event_type) = (event.envelope.id.clone(), event.envelope.event_type.clone());
     let outcome = intake::store(context, event).await?;
     log_outcome(context, provider, &event_id, &event_type, &outcome);
-    let mut response = http::json_response(200, &json!({ "received": true, "status": outcome.status, "event": outcome.event }))?;
+    let mut response = http::json_response(
+        200,
+        &json!({ "received": true, "status": outcome.status, "event": outcome.event }),
+    )?;
     for (name, value) in fields {
         let _ = response.headers_mut().set(name, &value);
     }
@@ -78,8 +83,18 @@ async fn accept(
 
 /// One line per stored delivery, next to the router's request line: which event, and what
 /// became of it. A failure's error is the database's message about the event, never a body.
-fn log_outcome(context: &RequestContext, provider: &str, event_id: &str, event_type: &str, outcome: &IntakeOutcome) {
-    let level = if outcome.status == "failed" { "warn" } else { "info" };
+fn log_outcome(
+    context: &RequestContext,
+    provider: &str,
+    event_id: &str,
+    event_type: &str,
+    outcome: &IntakeOutcome,
+) {
+    let level = if outcome.status == "failed" {
+        "warn"
+    } else {
+        "info"
+    };
     let line = json!({
         "level": level,
         "msg": "webhook",

@@ -19,14 +19,22 @@ pub const RESEND_SECRETS: &str = "RESEND_WEBHOOK_SECRETS";
 
 const MAX_TOLERANCE_SECONDS: u64 = 3600;
 
-pub fn stripe_verifier(source: &(impl VarSource + ?Sized)) -> Result<StripeVerifier, Vec<ConfigError>> {
+pub fn stripe_verifier(
+    source: &(impl VarSource + ?Sized),
+) -> Result<StripeVerifier, Vec<ConfigError>> {
     let mut vars = Vars::new(source);
-    let tolerance = vars.parsed(STRIPE_TOLERANCE, DEFAULT_TOLERANCE_SECONDS, positive_at_most(MAX_TOLERANCE_SECONDS));
+    let tolerance = vars.parsed(
+        STRIPE_TOLERANCE,
+        DEFAULT_TOLERANCE_SECONDS,
+        positive_at_most(MAX_TOLERANCE_SECONDS),
+    );
     let built = StripeVerifier::new(vars.list(STRIPE_SECRETS), tolerance);
     finish(vars, STRIPE_SECRETS, built)
 }
 
-pub fn resend_verifier(source: &(impl VarSource + ?Sized)) -> Result<SvixVerifier, Vec<ConfigError>> {
+pub fn resend_verifier(
+    source: &(impl VarSource + ?Sized),
+) -> Result<SvixVerifier, Vec<ConfigError>> {
     let vars = Vars::new(source);
     let built = SvixVerifier::new(vars.list(RESEND_SECRETS));
     finish(vars, RESEND_SECRETS, built)
@@ -67,19 +75,31 @@ mod tests {
         assert_eq!(stripe_verifier(&source).unwrap().tolerance_seconds(), 120);
         assert!(resend_verifier(&source).is_ok());
         let defaults = HashMap::from([(STRIPE_SECRETS, "whsec_new")]);
-        assert_eq!(stripe_verifier(&defaults).unwrap().tolerance_seconds(), DEFAULT_TOLERANCE_SECONDS);
+        assert_eq!(
+            stripe_verifier(&defaults).unwrap().tolerance_seconds(),
+            DEFAULT_TOLERANCE_SECONDS
+        );
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn names_every_problem_without_values() {
-        let source = HashMap::from([(STRIPE_TOLERANCE, "0"), (RESEND_SECRETS, "whsec_MfKQ9r8G, whsec_%%%")]);
+        let source = HashMap::from([
+            (STRIPE_TOLERANCE, "0"),
+            (RESEND_SECRETS, "whsec_MfKQ9r8G, whsec_%%%"),
+        ]);
         let stripe_problems = stripe_verifier(&source).unwrap_err();
-        let named: Vec<&str> = stripe_problems.iter().map(|problem| problem.variable).collect();
+        let named: Vec<&str> = stripe_problems
+            .iter()
+            .map(|problem| problem.variable)
+            .collect();
         assert_eq!(named, [STRIPE_TOLERANCE, STRIPE_SECRETS]);
         let resend_problems = resend_verifier(&source).unwrap_err();
         assert_eq!(resend_problems.len(), 1);
         let shown = resend_problems[0].to_string();
-        assert!(shown.starts_with("RESEND_WEBHOOK_SECRETS: signing secret #2 is not base64"), "{shown}");
+        assert!(
+            shown.starts_with("RESEND_WEBHOOK_SECRETS: signing secret #2 is not base64"),
+            "{shown}"
+        );
         assert!(!shown.contains("%%%") && !shown.contains("MfKQ"));
     }
 }

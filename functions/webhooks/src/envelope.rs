@@ -48,10 +48,18 @@ pub struct EventEnvelope {
 /// An authentic body that is not an event we can store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EnvelopeError {
-    NotJson { line: usize, column: usize },
+    NotJson {
+        line: usize,
+        column: usize,
+    },
     NotAnObject,
-    MissingField { field: &'static str },
-    WrongField { field: &'static str, expected: &'static str },
+    MissingField {
+        field: &'static str,
+    },
+    WrongField {
+        field: &'static str,
+        expected: &'static str,
+    },
     NotSnapshotEvent,
 }
 
@@ -59,7 +67,10 @@ impl fmt::Display for EnvelopeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             EnvelopeError::NotJson { line, column } => {
-                write!(f, "the body is not valid JSON (problem at line {line}, column {column})")
+                write!(
+                    f,
+                    "the body is not valid JSON (problem at line {line}, column {column})"
+                )
             }
             EnvelopeError::NotAnObject => write!(f, "the body is JSON but not an object"),
             EnvelopeError::MissingField { field } => write!(f, "the event has no `{field}` field"),
@@ -96,9 +107,16 @@ impl VerifiedEvent {
         let event_type = short_text(required(&payload, "type")?, "type")?;
         let created = required(&payload, "created")?
             .as_i64()
-            .ok_or(EnvelopeError::WrongField { field: "created", expected: "Unix seconds" })?;
-        let envelope =
-            EventEnvelope { provider: Provider::Stripe, id, event_type, created: Created::UnixSeconds(created) };
+            .ok_or(EnvelopeError::WrongField {
+                field: "created",
+                expected: "Unix seconds",
+            })?;
+        let envelope = EventEnvelope {
+            provider: Provider::Stripe,
+            id,
+            event_type,
+            created: Created::UnixSeconds(created),
+        };
         Ok(VerifiedEvent { envelope, payload })
     }
 
@@ -110,10 +128,19 @@ impl VerifiedEvent {
         let event_type = short_text(required(&payload, "type")?, "type")?;
         let created_at = match required(&payload, "created_at")? {
             Value::String(text) if !text.trim().is_empty() => text.clone(),
-            _ => return Err(EnvelopeError::WrongField { field: "created_at", expected: "a timestamp string" }),
+            _ => {
+                return Err(EnvelopeError::WrongField {
+                    field: "created_at",
+                    expected: "a timestamp string",
+                })
+            }
         };
-        let envelope =
-            EventEnvelope { provider: Provider::Resend, id, event_type, created: Created::Rfc3339(created_at) };
+        let envelope = EventEnvelope {
+            provider: Provider::Resend,
+            id,
+            event_type,
+            created: Created::Rfc3339(created_at),
+        };
         Ok(VerifiedEvent { envelope, payload })
     }
 }
@@ -122,11 +149,17 @@ fn json_object(body: &[u8]) -> Result<Map<String, Value>, EnvelopeError> {
     match serde_json::from_slice(body) {
         Ok(Value::Object(object)) => Ok(object),
         Ok(_) => Err(EnvelopeError::NotAnObject),
-        Err(error) => Err(EnvelopeError::NotJson { line: error.line(), column: error.column() }),
+        Err(error) => Err(EnvelopeError::NotJson {
+            line: error.line(),
+            column: error.column(),
+        }),
     }
 }
 
-fn required<'a>(payload: &'a Map<String, Value>, field: &'static str) -> Result<&'a Value, EnvelopeError> {
+fn required<'a>(
+    payload: &'a Map<String, Value>,
+    field: &'static str,
+) -> Result<&'a Value, EnvelopeError> {
     match payload.get(field) {
         None | Some(Value::Null) => Err(EnvelopeError::MissingField { field }),
         Some(value) => Ok(value),
@@ -136,8 +169,15 @@ fn required<'a>(payload: &'a Map<String, Value>, field: &'static str) -> Result<
 /// Ids and types are stored in bounded text columns and must not be blank.
 fn short_text(value: &Value, field: &'static str) -> Result<String, EnvelopeError> {
     match value {
-        Value::String(text) if !text.trim().is_empty() && text.chars().count() <= MAX_FIELD_CHARS => Ok(text.clone()),
-        _ => Err(EnvelopeError::WrongField { field, expected: "a non-blank string of at most 255 characters" }),
+        Value::String(text)
+            if !text.trim().is_empty() && text.chars().count() <= MAX_FIELD_CHARS =>
+        {
+            Ok(text.clone())
+        }
+        _ => Err(EnvelopeError::WrongField {
+            field,
+            expected: "a non-blank string of at most 255 characters",
+        }),
     }
 }
 
@@ -146,13 +186,23 @@ mod tests {
     use super::*;
 
     fn stripe(body: &str) -> Result<EventEnvelope, EnvelopeError> {
-        let event = VerifiedEvent::from_stripe(&VerifiedStripeBody { body: body.as_bytes(), signed_at: 0 })?;
-        assert_eq!(Value::Object(event.payload), serde_json::from_str::<Value>(body).unwrap());
+        let event = VerifiedEvent::from_stripe(&VerifiedStripeBody {
+            body: body.as_bytes(),
+            signed_at: 0,
+        })?;
+        assert_eq!(
+            Value::Object(event.payload),
+            serde_json::from_str::<Value>(body).unwrap()
+        );
         Ok(event.envelope)
     }
 
     fn resend(id: &str, body: &str) -> Result<EventEnvelope, EnvelopeError> {
-        let message = VerifiedSvixMessage { id: id.into(), signed_at: 0, body: body.as_bytes() };
+        let message = VerifiedSvixMessage {
+            id: id.into(),
+            signed_at: 0,
+            body: body.as_bytes(),
+        };
         Ok(VerifiedEvent::from_resend(&message)?.envelope)
     }
 
@@ -173,24 +223,48 @@ mod tests {
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn names_the_stripe_field_that_is_wrong() {
-        assert_eq!(stripe(r#"["evt_1","event","x",1]"#).unwrap_err(), EnvelopeError::NotAnObject);
-        assert_eq!(stripe("{\"id\":").unwrap_err(), EnvelopeError::NotJson { line: 1, column: 6 });
-        assert_eq!(stripe("").unwrap_err(), EnvelopeError::NotJson { line: 1, column: 0 });
-        assert_eq!(stripe(r#"{"type":"x","created":1}"#).unwrap_err(), EnvelopeError::MissingField { field: "id" });
+        assert_eq!(
+            stripe(r#"["evt_1","event","x",1]"#).unwrap_err(),
+            EnvelopeError::NotAnObject
+        );
+        assert_eq!(
+            stripe("{\"id\":").unwrap_err(),
+            EnvelopeError::NotJson { line: 1, column: 6 }
+        );
+        assert_eq!(
+            stripe("").unwrap_err(),
+            EnvelopeError::NotJson { line: 1, column: 0 }
+        );
+        assert_eq!(
+            stripe(r#"{"type":"x","created":1}"#).unwrap_err(),
+            EnvelopeError::MissingField { field: "id" }
+        );
         assert_eq!(
             stripe(r#"{"id":"evt_1","type":"x"}"#).unwrap_err(),
             EnvelopeError::MissingField { field: "created" }
         );
         assert_eq!(
             stripe(r#"{"id":"evt_1","type":"x","created":"2024-01-01T00:00:00Z"}"#).unwrap_err(),
-            EnvelopeError::WrongField { field: "created", expected: "Unix seconds" }
+            EnvelopeError::WrongField {
+                field: "created",
+                expected: "Unix seconds"
+            }
         );
         assert_eq!(
             stripe(r#"{"id":"  ","type":"x","created":1}"#).unwrap_err(),
-            EnvelopeError::WrongField { field: "id", expected: "a non-blank string of at most 255 characters" }
+            EnvelopeError::WrongField {
+                field: "id",
+                expected: "a non-blank string of at most 255 characters"
+            }
         );
-        let long_type = format!(r#"{{"id":"evt_1","type":"{}","created":1}}"#, "x".repeat(256));
-        assert!(matches!(stripe(&long_type), Err(EnvelopeError::WrongField { field: "type", .. })));
+        let long_type = format!(
+            r#"{{"id":"evt_1","type":"{}","created":1}}"#,
+            "x".repeat(256)
+        );
+        assert!(matches!(
+            stripe(&long_type),
+            Err(EnvelopeError::WrongField { field: "type", .. })
+        ));
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
@@ -221,12 +295,18 @@ mod tests {
         );
         assert_eq!(
             resend("msg_1", r#"{"type":"email.sent","created_at":5}"#).unwrap_err(),
-            EnvelopeError::WrongField { field: "created_at", expected: "a timestamp string" }
+            EnvelopeError::WrongField {
+                field: "created_at",
+                expected: "a timestamp string"
+            }
         );
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn messages_name_the_problem() {
-        assert_eq!(EnvelopeError::MissingField { field: "id" }.to_string(), "the event has no `id` field");
+        assert_eq!(
+            EnvelopeError::MissingField { field: "id" }.to_string(),
+            "the event has no `id` field"
+        );
     }
 }

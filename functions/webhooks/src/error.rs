@@ -11,10 +11,17 @@ pub enum VerifyError {
     /// A signature header is absent or empty.
     MissingHeader { header: &'static str },
     /// A signature header is present but does not have the provider's shape.
-    MalformedHeader { header: &'static str, problem: &'static str },
+    MalformedHeader {
+        header: &'static str,
+        problem: &'static str,
+    },
     /// The signed timestamp is further from now than the tolerance allows, in either
     /// direction: a replay of an old delivery, or a sender whose clock is far off.
-    TimestampOutsideTolerance { header: &'static str, skew: Skew, tolerance_seconds: u64 },
+    TimestampOutsideTolerance {
+        header: &'static str,
+        skew: Skew,
+        tolerance_seconds: u64,
+    },
     /// Well-formed headers, but no signature in them matches this exact body under any of the
     /// configured secrets.
     NoMatchingSignature { header: &'static str },
@@ -46,7 +53,11 @@ impl fmt::Display for VerifyError {
             VerifyError::MalformedHeader { header, problem } => {
                 write!(f, "the {header} header is malformed: {problem}")
             }
-            VerifyError::TimestampOutsideTolerance { header, skew, tolerance_seconds } => {
+            VerifyError::TimestampOutsideTolerance {
+                header,
+                skew,
+                tolerance_seconds,
+            } => {
                 let (seconds, direction) = match skew {
                     Skew::InThePast { seconds } => (seconds, "in the past"),
                     Skew::InTheFuture { seconds } => (seconds, "in the future"),

@@ -21,7 +21,10 @@ pub struct IntakeOutcome {
     pub error: Option<String>,
 }
 
-pub async fn store(context: &RequestContext, event: VerifiedEvent) -> Result<IntakeOutcome, ApiError> {
+pub async fn store(
+    context: &RequestContext,
+    event: VerifiedEvent,
+) -> Result<IntakeOutcome, ApiError> {
     let provider = event.envelope.provider;
     let job = match provider {
         Provider::Stripe => "stripe-webhook-intake",
@@ -34,7 +37,9 @@ pub async fn store(context: &RequestContext, event: VerifiedEvent) -> Result<Int
         "event_type": event.envelope.event_type,
         "payload": Value::Object(event.payload),
     });
-    shared::db::fetch_json(db.rpc("receive_webhook_event", &args)).await.map_err(provider_must_retry)
+    shared::db::fetch_json(db.rpc("receive_webhook_event", &args))
+        .await
+        .map_err(provider_must_retry)
 }
 
 /// The delivery is authentic, so any failure to store it is ours and must not look final to
@@ -47,5 +52,7 @@ fn provider_must_retry(error: ApiError) -> ApiError {
     let mut details = error.details.clone().unwrap_or_else(|| json!({}));
     details["db_status"] = json!(error.status);
     let cause = error.log_text();
-    ApiError::internal("the event could not be stored; it will be accepted when retried").with_details(details).with_cause(cause)
+    ApiError::internal("the event could not be stored; it will be accepted when retried")
+        .with_details(details)
+        .with_cause(cause)
 }

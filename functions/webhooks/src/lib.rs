@@ -37,7 +37,11 @@ pub async fn handle(req: Request, context: RequestContext) -> Result<Response, A
 
 /// The function with `limits` told about every delivery it verifies or refuses; a request that
 /// is not a delivery at all (another method or path) counts as refused.
-pub async fn handle_limited(req: Request, context: RequestContext, limits: &impl DeliveryLimits) -> Result<Response, ApiError> {
+pub async fn handle_limited(
+    req: Request,
+    context: RequestContext,
+    limits: &impl DeliveryLimits,
+) -> Result<Response, ApiError> {
     let not_a_delivery = match (req.method(), context.segments().as_slice()) {
         (Method::Post, ["stripe"]) => return api::receive_stripe(req, &context, limits).await,
         (Method::Post, ["resend"]) => return api::receive_resend(req, &context, limits).await,

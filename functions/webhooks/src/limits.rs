@@ -14,7 +14,10 @@ use std::future::Future;
 pub trait DeliveryLimits {
     /// A delivery from `provider` whose signature checked out, before anything is stored. An
     /// error (a 429) refuses it; otherwise the fields to put on the answer.
-    fn verified(&self, provider: Provider) -> impl Future<Output = Result<Vec<(&'static str, String)>, ApiError>>;
+    fn verified(
+        &self,
+        provider: Provider,
+    ) -> impl Future<Output = Result<Vec<(&'static str, String)>, ApiError>>;
 
     /// A request refused before any signature checked out: a bad or missing signature, an
     /// unreadable or oversized body, or no delivery at all (another method or path).

@@ -46,7 +46,10 @@ impl<'body> VerifiedStripeBody<'body> {
 impl std::fmt::Debug for StripeVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StripeVerifier")
-            .field("secrets", &format_args!("<{} redacted>", self.secrets.len()))
+            .field(
+                "secrets",
+                &format_args!("<{} redacted>", self.secrets.len()),
+            )
             .field("tolerance_seconds", &self.tolerance_seconds)
             .finish()
     }
@@ -63,14 +66,19 @@ impl StripeVerifier {
         for (index, secret) in secrets.into_iter().enumerate() {
             let secret = secret.as_ref().trim();
             if secret.is_empty() {
-                return Err(SecretError::Blank { position: index + 1 });
+                return Err(SecretError::Blank {
+                    position: index + 1,
+                });
             }
             keys.push(secret.as_bytes().to_vec());
         }
         if keys.is_empty() {
             return Err(SecretError::NoSecrets);
         }
-        Ok(StripeVerifier { secrets: keys, tolerance_seconds })
+        Ok(StripeVerifier {
+            secrets: keys,
+            tolerance_seconds,
+        })
     }
 
     pub fn tolerance_seconds(&self) -> u64 {
@@ -91,13 +99,24 @@ impl StripeVerifier {
         let timestamp = parsed.timestamp.to_string();
         let matched = self.secrets.iter().any(|secret| {
             let expected = hex::encode(hmac_sha256(secret, &[timestamp.as_bytes(), b".", body]));
-            parsed.signatures.iter().any(|candidate| constant_time_eq(candidate.as_bytes(), expected.as_bytes()))
+            parsed
+                .signatures
+                .iter()
+                .any(|candidate| constant_time_eq(candidate.as_bytes(), expected.as_bytes()))
         });
         if !matched {
             return Err(VerifyError::NoMatchingSignature { header: HEADER });
         }
-        tolerance::check(HEADER, parsed.timestamp, now_seconds, self.tolerance_seconds)?;
-        Ok(VerifiedStripeBody { body, signed_at: parsed.timestamp })
+        tolerance::check(
+            HEADER,
+            parsed.timestamp,
+            now_seconds,
+            self.tolerance_seconds,
+        )?;
+        Ok(VerifiedStripeBody {
+            body,
+            signed_at: parsed.timestamp,
+        })
     }
 }
 
@@ -107,14 +126,16 @@ struct ParsedHeader<'header> {
 }
 
 fn parse_header(header: &str) -> Result<ParsedHeader<'_>, VerifyError> {
-    let malformed = |problem| VerifyError::MalformedHeader { header: HEADER, problem };
+    let malformed = |problem| VerifyError::MalformedHeader {
+        header: HEADER,
+        problem,
+    };
     let mut timestamp = None;
     let mut signatures = Vec::new();
     for item in header.split(',') {
-        let (key, value) = item
-            .trim()
-            .split_once('=')
-            .ok_or(malformed("expected comma-separated key=value pairs such as t=...,v1=..."))?;
+        let (key, value) = item.trim().split_once('=').ok_or(malformed(
+            "expected comma-separated key=value pairs such as t=...,v1=...",
+        ))?;
         match key {
             "t" if timestamp.is_some() => return Err(malformed("t= appears more than once")),
             "t" => {
@@ -129,9 +150,14 @@ fn parse_header(header: &str) -> Result<ParsedHeader<'_>, VerifyError> {
     }
     let timestamp = timestamp.ok_or(malformed("no t= timestamp"))?;
     if signatures.is_empty() {
-        return Err(malformed("no v1= signature (other schemes such as v0 are not accepted)"));
+        return Err(malformed(
+            "no v1= signature (other schemes such as v0 are not accepted)",
+        ));
     }
-    Ok(ParsedHeader { timestamp, signatures })
+    Ok(ParsedHeader {
+        timestamp,
+        signatures,
+    })
 }
 
 #[cfg(test)]
@@ -143,7 +169,10 @@ mod tests {
     const T: u64 = 1_700_000_000;
 
     fn sign(secret: &str, timestamp: u64, body: &[u8]) -> String {
-        hex::encode(hmac_sha256(secret.as_bytes(), &[timestamp.to_string().as_bytes(), b".", body]))
+        hex::encode(hmac_sha256(
+            secret.as_bytes(),
+            &[timestamp.to_string().as_bytes(), b".", body],
+        ))
     }
 
     fn verifier(secrets: &[&str]) -> StripeVerifier {
@@ -161,7 +190,10 @@ mod tests {
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn a_v0_signature_alone_is_refused_even_when_it_is_the_right_mac() {
         let header = format!("t={T},v0={}", sign(SECRET, T, BODY));
-        assert!(matches!(verifier(&[SECRET]).verify(Some(&header), BODY, T), Err(VerifyError::MalformedHeader { .. })));
+        assert!(matches!(
+            verifier(&[SECRET]).verify(Some(&header), BODY, T),
+            Err(VerifyError::MalformedHeader { .. })
+        ));
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
@@ -178,7 +210,10 @@ mod tests {
         let header = format!("t={T},t={},v1={}", T + 1, sign(SECRET, T, BODY));
         assert!(matches!(
             verifier(&[SECRET]).verify(Some(&header), BODY, T),
-            Err(VerifyError::MalformedHeader { problem: "t= appears more than once", .. })
+            Err(VerifyError::MalformedHeader {
+                problem: "t= appears more than once",
+                ..
+            })
         ));
     }
 
@@ -200,8 +235,14 @@ mod tests {
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn secrets_are_required_and_never_shown() {
-        assert_eq!(StripeVerifier::new(Vec::<String>::new(), 300).unwrap_err(), SecretError::NoSecrets);
-        assert_eq!(StripeVerifier::new(["whsec_a", "  "], 300).unwrap_err(), SecretError::Blank { position: 2 });
+        assert_eq!(
+            StripeVerifier::new(Vec::<String>::new(), 300).unwrap_err(),
+            SecretError::NoSecrets
+        );
+        assert_eq!(
+            StripeVerifier::new(["whsec_a", "  "], 300).unwrap_err(),
+            SecretError::Blank { position: 2 }
+        );
         assert!(!format!("{:?}", verifier(&[SECRET])).contains("whsec"));
     }
 }

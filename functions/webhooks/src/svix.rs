@@ -40,7 +40,11 @@ impl SvixHeaders {
     /// header names are case-insensitive; the Workers `Headers` object already is).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> SvixHeaders {
         let first = |names: [&str; 2]| names.into_iter().find_map(&get);
-        SvixHeaders { id: first(ID_HEADERS), timestamp: first(TIMESTAMP_HEADERS), signature: first(SIGNATURE_HEADERS) }
+        SvixHeaders {
+            id: first(ID_HEADERS),
+            timestamp: first(TIMESTAMP_HEADERS),
+            signature: first(SIGNATURE_HEADERS),
+        }
     }
 }
 
@@ -74,14 +78,18 @@ impl<'body> VerifiedSvixMessage<'body> {
 
 impl std::fmt::Debug for SvixVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SvixVerifier").field("keys", &format_args!("<{} redacted>", self.keys.len())).finish()
+        f.debug_struct("SvixVerifier")
+            .field("keys", &format_args!("<{} redacted>", self.keys.len()))
+            .finish()
     }
 }
 
 impl SvixVerifier {
     /// Takes every currently valid secret, each `whsec_<base64>` (the prefix may be left out,
     /// as Svix's libraries allow).
-    pub fn new<S: AsRef<str>>(secrets: impl IntoIterator<Item = S>) -> Result<SvixVerifier, SecretError> {
+    pub fn new<S: AsRef<str>>(
+        secrets: impl IntoIterator<Item = S>,
+    ) -> Result<SvixVerifier, SecretError> {
         let mut keys = Vec::new();
         for (index, secret) in secrets.into_iter().enumerate() {
             let position = index + 1;
@@ -90,7 +98,9 @@ impl SvixVerifier {
             if encoded.is_empty() {
                 return Err(SecretError::Blank { position });
             }
-            let key = BASE64.decode(encoded).map_err(|_| SecretError::NotBase64 { position })?;
+            let key = BASE64
+                .decode(encoded)
+                .map_err(|_| SecretError::NotBase64 { position })?;
             keys.push(key);
         }
         if keys.is_empty() {
@@ -111,24 +121,36 @@ impl SvixVerifier {
         let timestamp_text = present(&headers.timestamp, TIMESTAMP_LABEL)?;
         let signature_header = present(&headers.signature, SIGNATURE_LABEL)?;
 
-        let signed_at = tolerance::parse_unix_seconds(timestamp_text).ok_or(VerifyError::MalformedHeader {
-            header: TIMESTAMP_LABEL,
-            problem: "not a Unix timestamp in whole seconds",
-        })?;
+        let signed_at =
+            tolerance::parse_unix_seconds(timestamp_text).ok_or(VerifyError::MalformedHeader {
+                header: TIMESTAMP_LABEL,
+                problem: "not a Unix timestamp in whole seconds",
+            })?;
         let candidates = v1_signatures(signature_header)?;
 
         // Svix's libraries sign the timestamp as the integer they parsed, not the header text.
         let timestamp = signed_at.to_string();
         let matched = self.keys.iter().any(|key| {
-            let mac = hmac_sha256(key, &[id.as_bytes(), b".", timestamp.as_bytes(), b".", body]);
+            let mac = hmac_sha256(
+                key,
+                &[id.as_bytes(), b".", timestamp.as_bytes(), b".", body],
+            );
             let expected = BASE64.encode(mac);
-            candidates.iter().any(|candidate| constant_time_eq(candidate.as_bytes(), expected.as_bytes()))
+            candidates
+                .iter()
+                .any(|candidate| constant_time_eq(candidate.as_bytes(), expected.as_bytes()))
         });
         if !matched {
-            return Err(VerifyError::NoMatchingSignature { header: SIGNATURE_LABEL });
+            return Err(VerifyError::NoMatchingSignature {
+                header: SIGNATURE_LABEL,
+            });
         }
         tolerance::check(TIMESTAMP_LABEL, signed_at, now_seconds, TOLERANCE_SECONDS)?;
-        Ok(VerifiedSvixMessage { id: id.to_string(), signed_at, body })
+        Ok(VerifiedSvixMessage {
+            id: id.to_string(),
+            signed_at,
+            body,
+        })
     }
 }
 
@@ -141,18 +163,23 @@ fn present<'h>(value: &'h Option<String>, label: &'static str) -> Result<&'h str
 }
 
 fn v1_signatures(header: &str) -> Result<Vec<&str>, VerifyError> {
-    let malformed = |problem| VerifyError::MalformedHeader { header: SIGNATURE_LABEL, problem };
+    let malformed = |problem| VerifyError::MalformedHeader {
+        header: SIGNATURE_LABEL,
+        problem,
+    };
     let mut signatures = Vec::new();
     for entry in header.split_ascii_whitespace() {
-        let (version, signature) = entry
-            .split_once(',')
-            .ok_or(malformed("expected space-separated version,signature pairs such as v1,..."))?;
+        let (version, signature) = entry.split_once(',').ok_or(malformed(
+            "expected space-separated version,signature pairs such as v1,...",
+        ))?;
         if version == SIGNATURE_VERSION {
             signatures.push(signature);
         }
     }
     if signatures.is_empty() {
-        return Err(malformed("no v1 signature (other versions are not accepted)"));
+        return Err(malformed(
+            "no v1 signature (other versions are not accepted)",
+        ));
     }
     Ok(signatures)
 }
@@ -167,13 +194,28 @@ mod tests {
     const BODY: &[u8] = br#"{"type":"email.sent"}"#;
 
     fn sign(secret: &str, id: &str, timestamp: u64, body: &[u8]) -> String {
-        let key = BASE64.decode(secret.trim_start_matches(SECRET_PREFIX)).unwrap();
-        let mac = hmac_sha256(&key, &[id.as_bytes(), b".", timestamp.to_string().as_bytes(), b".", body]);
+        let key = BASE64
+            .decode(secret.trim_start_matches(SECRET_PREFIX))
+            .unwrap();
+        let mac = hmac_sha256(
+            &key,
+            &[
+                id.as_bytes(),
+                b".",
+                timestamp.to_string().as_bytes(),
+                b".",
+                body,
+            ],
+        );
         format!("v1,{}", BASE64.encode(mac))
     }
 
     fn headers(signature: String) -> SvixHeaders {
-        SvixHeaders { id: Some(ID.into()), timestamp: Some(T.to_string()), signature: Some(signature) }
+        SvixHeaders {
+            id: Some(ID.into()),
+            timestamp: Some(T.to_string()),
+            signature: Some(signature),
+        }
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
@@ -192,8 +234,13 @@ mod tests {
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn the_verified_message_carries_the_id_for_idempotency() {
         let verifier = SvixVerifier::new([SECRET]).unwrap();
-        let message = verifier.verify(&headers(sign(SECRET, ID, T, BODY)), BODY, T).unwrap();
-        assert_eq!((message.id(), message.signed_at(), message.body()), (ID, T, BODY));
+        let message = verifier
+            .verify(&headers(sign(SECRET, ID, T, BODY)), BODY, T)
+            .unwrap();
+        assert_eq!(
+            (message.id(), message.signed_at(), message.body()),
+            (ID, T, BODY)
+        );
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
@@ -203,7 +250,9 @@ mod tests {
         forged.id = Some("msg_other".into());
         assert_eq!(
             verifier.verify(&forged, BODY, T),
-            Err(VerifyError::NoMatchingSignature { header: SIGNATURE_LABEL })
+            Err(VerifyError::NoMatchingSignature {
+                header: SIGNATURE_LABEL
+            })
         );
     }
 
@@ -218,10 +267,20 @@ mod tests {
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn secrets_must_be_base64_and_are_never_shown() {
-        assert_eq!(SvixVerifier::new(["whsec_%%%"]).unwrap_err(), SecretError::NotBase64 { position: 1 });
-        assert_eq!(SvixVerifier::new([SECRET, "whsec_"]).unwrap_err(), SecretError::Blank { position: 2 });
-        assert_eq!(SvixVerifier::new(Vec::<&str>::new()).unwrap_err(), SecretError::NoSecrets);
-        let verifier = SvixVerifier::new([SECRET, SECRET.trim_start_matches(SECRET_PREFIX)]).unwrap();
+        assert_eq!(
+            SvixVerifier::new(["whsec_%%%"]).unwrap_err(),
+            SecretError::NotBase64 { position: 1 }
+        );
+        assert_eq!(
+            SvixVerifier::new([SECRET, "whsec_"]).unwrap_err(),
+            SecretError::Blank { position: 2 }
+        );
+        assert_eq!(
+            SvixVerifier::new(Vec::<&str>::new()).unwrap_err(),
+            SecretError::NoSecrets
+        );
+        let verifier =
+            SvixVerifier::new([SECRET, SECRET.trim_start_matches(SECRET_PREFIX)]).unwrap();
         assert!(!format!("{verifier:?}").contains("MfKQ"));
     }
 }

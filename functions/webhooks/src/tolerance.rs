@@ -10,15 +10,23 @@ pub(crate) fn check(
     tolerance_seconds: u64,
 ) -> Result<(), VerifyError> {
     let skew = if signed_at <= now_seconds {
-        Skew::InThePast { seconds: now_seconds - signed_at }
+        Skew::InThePast {
+            seconds: now_seconds - signed_at,
+        }
     } else {
-        Skew::InTheFuture { seconds: signed_at - now_seconds }
+        Skew::InTheFuture {
+            seconds: signed_at - now_seconds,
+        }
     };
     let distance = match skew {
         Skew::InThePast { seconds } | Skew::InTheFuture { seconds } => seconds,
     };
     if distance > tolerance_seconds {
-        return Err(VerifyError::TimestampOutsideTolerance { header, skew, tolerance_seconds });
+        return Err(VerifyError::TimestampOutsideTolerance {
+            header,
+            skew,
+            tolerance_seconds,
+        });
     }
     Ok(())
 }
@@ -65,7 +73,17 @@ mod tests {
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn timestamps_must_be_plain_digits() {
         assert_eq!(parse_unix_seconds("1700000000"), Some(1_700_000_000));
-        for bad in ["", "-5", "+5", " 5", "5 ", "5.0", "1e9", "abc", "99999999999999999999999"] {
+        for bad in [
+            "",
+            "-5",
+            "+5",
+            " 5",
+            "5 ",
+            "5.0",
+            "1e9",
+            "abc",
+            "99999999999999999999999",
+        ] {
             assert_eq!(parse_unix_seconds(bad), None, "{bad:?}");
         }
     }

@@ -54,8 +54,14 @@ fn vectors() -> Vectors {
 fn check_agreement(name: &str, expect: &str, official_accepts: bool, divergence: &Option<String>) {
     let we_accept = expect == "ok";
     match divergence {
-        None => assert_eq!(we_accept, official_accepts, "{name}: we and the official library disagree"),
-        Some(reason) => assert_ne!(we_accept, official_accepts, "{name}: divergence noted ({reason}) but none found"),
+        None => assert_eq!(
+            we_accept, official_accepts,
+            "{name}: we and the official library disagree"
+        ),
+        Some(reason) => assert_ne!(
+            we_accept, official_accepts,
+            "{name}: divergence noted ({reason}) but none found"
+        ),
     }
 }
 
@@ -63,10 +69,19 @@ fn check_agreement(name: &str, expect: &str, official_accepts: bool, divergence:
 fn assert_reveals_no_secret(name: &str, message: &str, secrets: &[String], signature_header: &str) {
     for secret in secrets {
         let key_text = secret.trim_start_matches("whsec_");
-        assert!(!message.contains(key_text), "{name}: message reveals a secret: {message}");
+        assert!(
+            !message.contains(key_text),
+            "{name}: message reveals a secret: {message}"
+        );
     }
-    for token in signature_header.split([',', ' ', '=']).filter(|token| token.len() >= 20) {
-        assert!(!message.contains(token), "{name}: message echoes a signature: {message}");
+    for token in signature_header
+        .split([',', ' ', '='])
+        .filter(|token| token.len() >= 20)
+    {
+        assert!(
+            !message.contains(token),
+            "{name}: message echoes a signature: {message}"
+        );
     }
 }
 
@@ -76,9 +91,18 @@ fn stripe_vectors_from_the_official_library() {
     assert!(vectors.len() >= 20);
     for vector in vectors {
         let name = &vector.name;
-        check_agreement(name, &vector.expect, vector.official_accepts, &vector.divergence);
+        check_agreement(
+            name,
+            &vector.expect,
+            vector.official_accepts,
+            &vector.divergence,
+        );
         let verifier = StripeVerifier::new(&vector.secrets, vector.tolerance_seconds).unwrap();
-        let result = verifier.verify(vector.header.as_deref(), vector.body.as_bytes(), vector.now_seconds);
+        let result = verifier.verify(
+            vector.header.as_deref(),
+            vector.body.as_bytes(),
+            vector.now_seconds,
+        );
         match result {
             Ok(verified) => {
                 assert_eq!(vector.expect, "ok", "{name}: accepted but should fail");
@@ -106,18 +130,33 @@ fn svix_vectors_from_the_official_library() {
     assert!(vectors.len() >= 20);
     for vector in vectors {
         let name = &vector.name;
-        check_agreement(name, &vector.expect, vector.official_accepts, &vector.divergence);
+        check_agreement(
+            name,
+            &vector.expect,
+            vector.official_accepts,
+            &vector.divergence,
+        );
         let verifier = SvixVerifier::new(&vector.secrets).unwrap();
         let headers = SvixHeaders::from_lookup(|header| vector.headers.get(header).cloned());
         let result = verifier.verify(&headers, vector.body.as_bytes(), vector.now_seconds);
         match result {
             Ok(message) => {
                 assert_eq!(vector.expect, "ok", "{name}: accepted but should fail");
-                let sent_id = vector.headers.get("svix-id").or(vector.headers.get("webhook-id")).unwrap();
+                let sent_id = vector
+                    .headers
+                    .get("svix-id")
+                    .or(vector.headers.get("webhook-id"))
+                    .unwrap();
                 assert_eq!(message.id(), sent_id);
                 let envelope = VerifiedEvent::from_resend(&message).unwrap().envelope;
-                assert_eq!((envelope.provider, envelope.id.as_str()), (Provider::Resend, sent_id.as_str()));
-                assert!(envelope.event_type.starts_with("email."), "{name}: {envelope:?}");
+                assert_eq!(
+                    (envelope.provider, envelope.id.as_str()),
+                    (Provider::Resend, sent_id.as_str())
+                );
+                assert!(
+                    envelope.event_type.starts_with("email."),
+                    "{name}: {envelope:?}"
+                );
             }
             Err(error) => {
                 assert_eq!(error.code(), vector.expect, "{name}: {error}");
@@ -132,14 +171,32 @@ fn svix_vectors_from_the_official_library() {
 fn refusals_say_what_is_wrong() {
     let vectors = vectors();
     let message_for = |name: &str| {
-        let vector = vectors.stripe.iter().find(|vector| vector.name == name).unwrap();
+        let vector = vectors
+            .stripe
+            .iter()
+            .find(|vector| vector.name == name)
+            .unwrap();
         let verifier = StripeVerifier::new(&vector.secrets, vector.tolerance_seconds).unwrap();
-        verifier.verify(vector.header.as_deref(), vector.body.as_bytes(), vector.now_seconds).unwrap_err().to_string()
+        verifier
+            .verify(
+                vector.header.as_deref(),
+                vector.body.as_bytes(),
+                vector.now_seconds,
+            )
+            .unwrap_err()
+            .to_string()
     };
-    assert_eq!(message_for("header missing"), "the Stripe-Signature header is missing");
-    assert_eq!(message_for("no t="), "the Stripe-Signature header is malformed: no t= timestamp");
+    assert_eq!(
+        message_for("header missing"),
+        "the Stripe-Signature header is missing"
+    );
+    assert_eq!(
+        message_for("no t="),
+        "the Stripe-Signature header is malformed: no t= timestamp"
+    );
     assert!(message_for("replay of a day-old delivery").starts_with(
         "the timestamp in the Stripe-Signature header is 86400 s in the past, outside the tolerance of 300 s"
     ));
-    assert!(message_for("body tampered by one byte").starts_with("no signature in the Stripe-Signature header matches"));
+    assert!(message_for("body tampered by one byte")
+        .starts_with("no signature in the Stripe-Signature header matches"));
 }

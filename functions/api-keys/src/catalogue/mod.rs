@@ -55,7 +55,11 @@ const KNOWN_SERVICES: &[KnownService] = &[
             refused_prefixes: &[("sk-ant-", "this is an anthropic key, not an openai key")],
             layout: KeyLayout::Token,
         },
-        probe: Probe { path: "/v1/models", auth: ProbeAuth::Bearer, fixed_headers: &[] },
+        probe: Probe {
+            path: "/v1/models",
+            auth: ProbeAuth::Bearer,
+            fixed_headers: &[],
+        },
         base_url: "https://api.openai.com",
     },
     KnownService {
@@ -86,7 +90,11 @@ const KNOWN_SERVICES: &[KnownService] = &[
             )],
             layout: KeyLayout::Token,
         },
-        probe: Probe { path: "/v1/balance", auth: ProbeAuth::Bearer, fixed_headers: &[] },
+        probe: Probe {
+            path: "/v1/balance",
+            auth: ProbeAuth::Bearer,
+            fixed_headers: &[],
+        },
         base_url: "https://api.stripe.com",
     },
     KnownService {
@@ -114,7 +122,11 @@ const KNOWN_SERVICES: &[KnownService] = &[
             refused_prefixes: &[],
             layout: KeyLayout::Token,
         },
-        probe: Probe { path: "/v3/scopes", auth: ProbeAuth::Bearer, fixed_headers: &[] },
+        probe: Probe {
+            path: "/v3/scopes",
+            auth: ProbeAuth::Bearer,
+            fixed_headers: &[],
+        },
         base_url: "https://api.sendgrid.com",
     },
     KnownService {
@@ -126,7 +138,11 @@ const KNOWN_SERVICES: &[KnownService] = &[
             refused_prefixes: &[],
             layout: KeyLayout::Token,
         },
-        probe: Probe { path: "/domains", auth: ProbeAuth::Bearer, fixed_headers: &[] },
+        probe: Probe {
+            path: "/domains",
+            auth: ProbeAuth::Bearer,
+            fixed_headers: &[],
+        },
         base_url: "https://api.resend.com",
     },
 ];
@@ -144,10 +160,14 @@ impl Catalogue {
         let mut services: Vec<ServiceSpec> = Vec::new();
         for name in list.split(',').map(str::trim) {
             if !is_valid_service_name(name) {
-                return Err(CatalogueError::InvalidName { name: name.to_string() });
+                return Err(CatalogueError::InvalidName {
+                    name: name.to_string(),
+                });
             }
             if services.iter().any(|service| service.name == name) {
-                return Err(CatalogueError::DuplicateName { name: name.to_string() });
+                return Err(CatalogueError::DuplicateName {
+                    name: name.to_string(),
+                });
             }
             services.push(spec_for(name));
         }
@@ -159,7 +179,9 @@ impl Catalogue {
         self.services
             .iter()
             .find(|service| service.name == name)
-            .ok_or_else(|| UnknownService { configured: self.names().map(str::to_string).collect() })
+            .ok_or_else(|| UnknownService {
+                configured: self.names().map(str::to_string).collect(),
+            })
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> + '_ {
@@ -215,7 +237,10 @@ impl fmt::Display for CatalogueError {
                  letter"
             ),
             Self::DuplicateName { name } => {
-                write!(f, "service {name:?} appears more than once in the service list")
+                write!(
+                    f,
+                    "service {name:?} appears more than once in the service list"
+                )
             }
         }
     }
@@ -231,7 +256,11 @@ pub struct UnknownService {
 
 impl fmt::Display for UnknownService {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "unknown service; supported services are: {}", self.configured.join(", "))
+        write!(
+            f,
+            "unknown service; supported services are: {}",
+            self.configured.join(", ")
+        )
     }
 }
 

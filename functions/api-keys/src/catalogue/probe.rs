@@ -57,11 +57,17 @@ impl Probe {
             ProbeAuth::TwilioBasic => {
                 let account_sid = key.split_once(':').map_or(key, |(sid, _)| sid);
                 let encoded = Zeroizing::new(STANDARD.encode(key));
-                headers.push(("authorization", Zeroizing::new(format!("Basic {}", *encoded))));
+                headers.push((
+                    "authorization",
+                    Zeroizing::new(format!("Basic {}", *encoded)),
+                ));
                 self.path.replace("{account_sid}", account_sid)
             }
         };
-        ProbeRequest { url: format!("{base_url}{path}"), headers }
+        ProbeRequest {
+            url: format!("{base_url}{path}"),
+            headers,
+        }
     }
 }
 
@@ -100,13 +106,15 @@ impl ProbeVerdict {
     pub fn reason(&self) -> Option<String> {
         match self {
             Self::Healthy => None,
-            Self::Rejected { status } => Some(format!("the provider rejected the key (HTTP {status})")),
-            Self::RateLimited => Some("the provider rate-limited the check (HTTP 429)".to_string()),
-            Self::ProviderError { status } => {
-                Some(format!("the provider answered HTTP {status}"))
+            Self::Rejected { status } => {
+                Some(format!("the provider rejected the key (HTTP {status})"))
             }
+            Self::RateLimited => Some("the provider rate-limited the check (HTTP 429)".to_string()),
+            Self::ProviderError { status } => Some(format!("the provider answered HTTP {status}")),
             Self::Unreachable => Some("the provider could not be reached".to_string()),
-            Self::TimedOut { after_ms } => Some(format!("the provider did not answer within {after_ms} ms")),
+            Self::TimedOut { after_ms } => {
+                Some(format!("the provider did not answer within {after_ms} ms"))
+            }
         }
     }
 }

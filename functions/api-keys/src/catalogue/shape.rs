@@ -36,7 +36,12 @@ impl<'a> ValidatedKey<'a> {
     /// The masked hint stored and listed beside the ciphertext: the last 4 characters only.
     /// Every shape is at least 16 characters long, so this never reveals more than a quarter.
     pub fn hint(&self) -> String {
-        let start = self.0.char_indices().rev().nth(3).map_or(0, |(index, _)| index);
+        let start = self
+            .0
+            .char_indices()
+            .rev()
+            .nth(3)
+            .map_or(0, |(index, _)| index);
         self.0[start..].to_string()
     }
 }
@@ -53,16 +58,26 @@ impl KeyShape {
             });
         }
         if key.len() < self.min_len {
-            return Err(KeyShapeError::TooShort { min_len: self.min_len });
+            return Err(KeyShapeError::TooShort {
+                min_len: self.min_len,
+            });
         }
         if key.len() > self.max_len {
-            return Err(KeyShapeError::TooLong { max_len: self.max_len });
+            return Err(KeyShapeError::TooLong {
+                max_len: self.max_len,
+            });
         }
-        if let Some((_, reason)) = self.refused_prefixes.iter().find(|(p, _)| key.starts_with(p)) {
+        if let Some((_, reason)) = self
+            .refused_prefixes
+            .iter()
+            .find(|(p, _)| key.starts_with(p))
+        {
             return Err(KeyShapeError::WrongKind { reason });
         }
         if !self.prefixes.is_empty() && !self.prefixes.iter().any(|p| key.starts_with(p)) {
-            return Err(KeyShapeError::WrongPrefix { expected: self.prefixes });
+            return Err(KeyShapeError::WrongPrefix {
+                expected: self.prefixes,
+            });
         }
         match self.layout {
             KeyLayout::Token => {}
@@ -97,15 +112,24 @@ impl fmt::Display for KeyShapeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Whitespace => {
-                write!(f, "the key contains whitespace; paste it without spaces or line breaks")
+                write!(
+                    f,
+                    "the key contains whitespace; paste it without spaces or line breaks"
+                )
             }
             Self::ControlCharacter => write!(f, "the key contains a control character"),
             Self::NotAscii => write!(f, "the key contains characters outside printable ASCII"),
             Self::TooShort { min_len } => {
-                write!(f, "the key is too short: at least {min_len} characters expected")
+                write!(
+                    f,
+                    "the key is too short: at least {min_len} characters expected"
+                )
             }
             Self::TooLong { max_len } => {
-                write!(f, "the key is too long: at most {max_len} characters expected")
+                write!(
+                    f,
+                    "the key is too long: at most {max_len} characters expected"
+                )
             }
             Self::WrongPrefix { expected } => {
                 write!(f, "the key must start with {}", expected.join(" or "))

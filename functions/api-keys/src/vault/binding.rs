@@ -23,7 +23,12 @@ impl RecordBinding<'_> {
     pub(crate) fn associated_data(&self, version: KeyVersion) -> Vec<u8> {
         let user_id = self.user_id.to_ascii_lowercase();
         let version = version.get().to_be_bytes();
-        let fields: [&[u8]; 4] = [DOMAIN, user_id.as_bytes(), self.service.as_bytes(), &version];
+        let fields: [&[u8]; 4] = [
+            DOMAIN,
+            user_id.as_bytes(),
+            self.service.as_bytes(),
+            &version,
+        ];
         let mut encoded = Vec::with_capacity(fields.iter().map(|field| 4 + field.len()).sum());
         for field in fields {
             let len = u32::try_from(field.len()).unwrap_or(u32::MAX);

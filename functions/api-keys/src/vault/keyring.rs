@@ -49,7 +49,10 @@ pub struct MasterKey {
 
 impl MasterKey {
     pub fn new(version: KeyVersion, secret: [u8; MASTER_KEY_LEN]) -> Self {
-        Self { version, secret: Zeroizing::new(secret) }
+        Self {
+            version,
+            secret: Zeroizing::new(secret),
+        }
     }
 
     pub fn version(&self) -> KeyVersion {
@@ -96,8 +99,13 @@ impl KeyRing {
             return Err(KeyRingError::Empty);
         }
         for (index, key) in keys.iter().enumerate() {
-            if keys[..index].iter().any(|earlier| earlier.version == key.version) {
-                return Err(KeyRingError::DuplicateVersion { version: key.version });
+            if keys[..index]
+                .iter()
+                .any(|earlier| earlier.version == key.version)
+            {
+                return Err(KeyRingError::DuplicateVersion {
+                    version: key.version,
+                });
             }
         }
         Ok(Self { keys })
@@ -129,10 +137,14 @@ fn parse_entry(position: usize, entry: &str) -> Result<MasterKey, KeyRingError> 
             .decode(encoded.trim())
             .map_err(|_| KeyRingError::InvalidBase64 { version })?,
     );
-    let secret: [u8; MASTER_KEY_LEN] = decoded
-        .as_slice()
-        .try_into()
-        .map_err(|_| KeyRingError::WrongKeyLength { version, decoded_len: decoded.len() })?;
+    let secret: [u8; MASTER_KEY_LEN] =
+        decoded
+            .as_slice()
+            .try_into()
+            .map_err(|_| KeyRingError::WrongKeyLength {
+                version,
+                decoded_len: decoded.len(),
+            })?;
     Ok(MasterKey::new(version, secret))
 }
 
@@ -149,11 +161,22 @@ fn parse_version(label: &str) -> Option<KeyVersion> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum KeyRingError {
     Empty,
-    MalformedEntry { position: usize },
-    InvalidVersion { position: usize },
-    DuplicateVersion { version: KeyVersion },
-    InvalidBase64 { version: KeyVersion },
-    WrongKeyLength { version: KeyVersion, decoded_len: usize },
+    MalformedEntry {
+        position: usize,
+    },
+    InvalidVersion {
+        position: usize,
+    },
+    DuplicateVersion {
+        version: KeyVersion,
+    },
+    InvalidBase64 {
+        version: KeyVersion,
+    },
+    WrongKeyLength {
+        version: KeyVersion,
+        decoded_len: usize,
+    },
 }
 
 impl fmt::Display for KeyRingError {
@@ -175,12 +198,18 @@ impl fmt::Display for KeyRingError {
                 KeyVersion::MAX
             ),
             Self::DuplicateVersion { version } => {
-                write!(f, "master key {version} appears more than once in the key ring")
+                write!(
+                    f,
+                    "master key {version} appears more than once in the key ring"
+                )
             }
             Self::InvalidBase64 { version } => {
                 write!(f, "master key {version} is not valid standard base64")
             }
-            Self::WrongKeyLength { version, decoded_len } => write!(
+            Self::WrongKeyLength {
+                version,
+                decoded_len,
+            } => write!(
                 f,
                 "master key {version} decodes to {decoded_len} bytes; it must be exactly \
                  {MASTER_KEY_LEN}"

@@ -49,13 +49,20 @@ impl SealedKey {
         let key_version = u32::try_from(key_version)
             .ok()
             .and_then(KeyVersion::new)
-            .ok_or(VaultError::MalformedRecord("the key version is out of range"))?;
+            .ok_or(VaultError::MalformedRecord(
+                "the key version is out of range",
+            ))?;
         if ciphertext.len() < TAG_LEN {
             return Err(VaultError::MalformedRecord(
                 "the ciphertext is shorter than its authentication tag",
             ));
         }
-        Ok(Self { ciphertext, nonce, salt, key_version })
+        Ok(Self {
+            ciphertext,
+            nonce,
+            salt,
+            key_version,
+        })
     }
 }
 

@@ -28,8 +28,12 @@ fn version(n: u32) -> KeyVersion {
 }
 
 fn ring(keys: &[(u32, [u8; 32])]) -> KeyRing {
-    KeyRing::from_keys(keys.iter().map(|(v, secret)| MasterKey::new(version(*v), *secret)).collect())
-        .unwrap()
+    KeyRing::from_keys(
+        keys.iter()
+            .map(|(v, secret)| MasterKey::new(version(*v), *secret))
+            .collect(),
+    )
+    .unwrap()
 }
 
 fn counting_key() -> [u8; 32] {
@@ -41,7 +45,10 @@ fn descending_key() -> [u8; 32] {
 }
 
 fn openai_binding() -> RecordBinding<'static> {
-    RecordBinding { user_id: OPENAI_USER, service: "openai" }
+    RecordBinding {
+        user_id: OPENAI_USER,
+        service: "openai",
+    }
 }
 
 fn openai_vector() -> SealedKey {
@@ -58,7 +65,10 @@ fn openai_vector_random() -> FixedRandom {
 }
 
 fn assert_fails_to_open(ring: &KeyRing, binding: &RecordBinding<'_>, sealed: &SealedKey) {
-    assert_eq!(open(ring, binding, sealed), Err(VaultError::DecryptionFailed));
+    assert_eq!(
+        open(ring, binding, sealed),
+        Err(VaultError::DecryptionFailed)
+    );
 }
 
 #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
@@ -74,13 +84,20 @@ fn associated_data_matches_the_independent_encoding() {
 
 #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
 fn seal_reproduces_the_fixed_vectors() {
-    let sealed =
-        seal(&ring(&[(1, counting_key())]), &openai_binding(), OPENAI_PLAINTEXT, &mut openai_vector_random())
-            .unwrap();
+    let sealed = seal(
+        &ring(&[(1, counting_key())]),
+        &openai_binding(),
+        OPENAI_PLAINTEXT,
+        &mut openai_vector_random(),
+    )
+    .unwrap();
     assert_eq!(sealed, openai_vector());
 
     let stripe_user = "0E9D6F2A-1B3C-4D5E-8F70-A1B2C3D4E5F6";
-    let binding = RecordBinding { user_id: stripe_user, service: "stripe" };
+    let binding = RecordBinding {
+        user_id: stripe_user,
+        service: "stripe",
+    };
     let mut random = FixedRandom([[0x11u8; 16].as_slice(), &[0x22u8; 12]].concat());
     let sealed = seal(
         &ring(&[(7, descending_key())]),
@@ -95,13 +112,21 @@ fn seal_reproduces_the_fixed_vectors() {
 
 #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
 fn open_recovers_the_fixed_vector_plaintext() {
-    let plaintext = open(&ring(&[(1, counting_key())]), &openai_binding(), &openai_vector()).unwrap();
+    let plaintext = open(
+        &ring(&[(1, counting_key())]),
+        &openai_binding(),
+        &openai_vector(),
+    )
+    .unwrap();
     assert_eq!(plaintext.as_str(), OPENAI_PLAINTEXT);
 }
 
 #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
 fn user_id_case_does_not_change_the_binding() {
-    let upper = RecordBinding { user_id: &OPENAI_USER.to_ascii_uppercase(), service: "openai" };
+    let upper = RecordBinding {
+        user_id: &OPENAI_USER.to_ascii_uppercase(),
+        service: "openai",
+    };
     let plaintext = open(&ring(&[(1, counting_key())]), &upper, &openai_vector()).unwrap();
     assert_eq!(plaintext.as_str(), OPENAI_PLAINTEXT);
 }
@@ -109,15 +134,36 @@ fn user_id_case_does_not_change_the_binding() {
 #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
 fn round_trip_with_the_system_random_source() {
     let ring = ring(&[(3, descending_key())]);
-    let binding = RecordBinding { user_id: OTHER_USER, service: "resend" };
-    let first = seal(&ring, &binding, "re_abcdefghijklmnopqrstuvwx", &mut SystemRandom).unwrap();
-    let second = seal(&ring, &binding, "re_abcdefghijklmnopqrstuvwx", &mut SystemRandom).unwrap();
+    let binding = RecordBinding {
+        user_id: OTHER_USER,
+        service: "resend",
+    };
+    let first = seal(
+        &ring,
+        &binding,
+        "re_abcdefghijklmnopqrstuvwx",
+        &mut SystemRandom,
+    )
+    .unwrap();
+    let second = seal(
+        &ring,
+        &binding,
+        "re_abcdefghijklmnopqrstuvwx",
+        &mut SystemRandom,
+    )
+    .unwrap();
     assert_ne!(first.salt, second.salt, "every record gets its own salt");
-    assert_ne!(first.nonce, second.nonce, "every encryption gets its own nonce");
+    assert_ne!(
+        first.nonce, second.nonce,
+        "every encryption gets its own nonce"
+    );
     assert_ne!(first.ciphertext, second.ciphertext);
     for sealed in [&first, &second] {
         assert_eq!(sealed.key_version, version(3));
-        assert_eq!(open(&ring, &binding, sealed).unwrap().as_str(), "re_abcdefghijklmnopqrstuvwx");
+        assert_eq!(
+            open(&ring, &binding, sealed).unwrap().as_str(),
+            "re_abcdefghijklmnopqrstuvwx"
+        );
     }
 }
 
@@ -149,9 +195,15 @@ fn tampered_nonce_or_salt_fails() {
 #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
 fn ciphertext_moved_to_another_user_or_service_fails() {
     let ring = ring(&[(1, counting_key())]);
-    let other_user = RecordBinding { user_id: OTHER_USER, service: "openai" };
+    let other_user = RecordBinding {
+        user_id: OTHER_USER,
+        service: "openai",
+    };
     assert_fails_to_open(&ring, &other_user, &openai_vector());
-    let other_service = RecordBinding { user_id: OPENAI_USER, service: "anthropic" };
+    let other_service = RecordBinding {
+        user_id: OPENAI_USER,
+        service: "anthropic",
+    };
     assert_fails_to_open(&ring, &other_service, &openai_vector());
 }
 
@@ -187,43 +239,76 @@ fn rotation_reseals_under_the_current_key_and_still_opens() {
     assert!(needs_rotation(&rotated_ring, &original));
     assert!(!needs_rotation(&old_ring, &original));
 
-    let rotated = reencrypt(&rotated_ring, &openai_binding(), &original, &mut SystemRandom).unwrap();
+    let rotated = reencrypt(
+        &rotated_ring,
+        &openai_binding(),
+        &original,
+        &mut SystemRandom,
+    )
+    .unwrap();
     assert_eq!(rotated.key_version, version(2));
     assert!(!needs_rotation(&rotated_ring, &rotated));
     assert_ne!(rotated.salt, original.salt);
     assert_ne!(rotated.ciphertext, original.ciphertext);
 
     let only_new = ring(&[(2, descending_key())]);
-    assert_eq!(open(&only_new, &openai_binding(), &rotated).unwrap().as_str(), OPENAI_PLAINTEXT);
+    assert_eq!(
+        open(&only_new, &openai_binding(), &rotated)
+            .unwrap()
+            .as_str(),
+        OPENAI_PLAINTEXT
+    );
     assert_eq!(
         open(&old_ring, &openai_binding(), &rotated),
         Err(VaultError::UnknownKeyVersion(version(2)))
     );
-    let other_user = RecordBinding { user_id: OTHER_USER, service: "openai" };
+    let other_user = RecordBinding {
+        user_id: OTHER_USER,
+        service: "openai",
+    };
     assert_fails_to_open(&rotated_ring, &other_user, &rotated);
 }
 
 #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
 fn rotation_refuses_a_record_that_does_not_open() {
     let rotated_ring = ring(&[(2, descending_key()), (1, counting_key())]);
-    let other_user = RecordBinding { user_id: OTHER_USER, service: "openai" };
+    let other_user = RecordBinding {
+        user_id: OTHER_USER,
+        service: "openai",
+    };
     assert_eq!(
-        reencrypt(&rotated_ring, &other_user, &openai_vector(), &mut SystemRandom),
+        reencrypt(
+            &rotated_ring,
+            &other_user,
+            &openai_vector(),
+            &mut SystemRandom
+        ),
         Err(VaultError::DecryptionFailed)
     );
 }
 
 #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
 fn bindings_with_shifted_field_boundaries_encode_differently() {
-    let a = RecordBinding { user_id: "ab", service: "c" }.associated_data(version(1));
-    let b = RecordBinding { user_id: "a", service: "bc" }.associated_data(version(1));
+    let a = RecordBinding {
+        user_id: "ab",
+        service: "c",
+    }
+    .associated_data(version(1));
+    let b = RecordBinding {
+        user_id: "a",
+        service: "bc",
+    }
+    .associated_data(version(1));
     assert_ne!(a, b);
 }
 
 #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
 fn from_parts_checks_column_sizes() {
     let v = openai_vector();
-    assert_eq!(SealedKey::from_parts(v.ciphertext.clone(), &v.nonce, &v.salt, 1).unwrap(), v);
+    assert_eq!(
+        SealedKey::from_parts(v.ciphertext.clone(), &v.nonce, &v.salt, 1).unwrap(),
+        v
+    );
     let malformed = [
         SealedKey::from_parts(v.ciphertext.clone(), &v.nonce[..11], &v.salt, 1),
         SealedKey::from_parts(v.ciphertext.clone(), &v.nonce, &v.salt[..15], 1),
@@ -232,7 +317,10 @@ fn from_parts_checks_column_sizes() {
         SealedKey::from_parts(vec![0; TAG_LEN - 1], &v.nonce, &v.salt, 1),
     ];
     for result in malformed {
-        assert!(matches!(result, Err(VaultError::MalformedRecord(_))), "{result:?}");
+        assert!(
+            matches!(result, Err(VaultError::MalformedRecord(_))),
+            "{result:?}"
+        );
     }
 }
 
@@ -240,11 +328,23 @@ fn from_parts_checks_column_sizes() {
 fn key_ring_parses_current_first() {
     use base64::Engine;
     let encode = |key: [u8; 32]| base64::engine::general_purpose::STANDARD.encode(key);
-    let config = format!(" v2:{} , v1:{}", encode(descending_key()), encode(counting_key()));
+    let config = format!(
+        " v2:{} , v1:{}",
+        encode(descending_key()),
+        encode(counting_key())
+    );
     let ring = KeyRing::parse(&config).unwrap();
     assert_eq!(ring.current().version(), version(2));
-    assert_eq!(ring.versions().collect::<Vec<_>>(), [version(2), version(1)]);
-    assert_eq!(open(&ring, &openai_binding(), &openai_vector()).unwrap().as_str(), OPENAI_PLAINTEXT);
+    assert_eq!(
+        ring.versions().collect::<Vec<_>>(),
+        [version(2), version(1)]
+    );
+    assert_eq!(
+        open(&ring, &openai_binding(), &openai_vector())
+            .unwrap()
+            .as_str(),
+        OPENAI_PLAINTEXT
+    );
 }
 
 #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
@@ -258,16 +358,56 @@ fn key_ring_errors_name_the_problem_and_never_the_key() {
         (String::new(), KeyRingError::Empty),
         ("  ".to_string(), KeyRingError::Empty),
         (good.clone(), KeyRingError::MalformedEntry { position: 1 }),
-        (format!("v1:{good},"), KeyRingError::MalformedEntry { position: 2 }),
-        (format!("1:{good}"), KeyRingError::InvalidVersion { position: 1 }),
-        (format!("v1:{good},v0:{good}"), KeyRingError::InvalidVersion { position: 2 }),
-        (format!("v-1:{good}"), KeyRingError::InvalidVersion { position: 1 }),
-        (format!("v2147483648:{good}"), KeyRingError::InvalidVersion { position: 1 }),
-        (format!("v:{good}"), KeyRingError::InvalidVersion { position: 1 }),
-        (format!("v3:{good},v3:{good}"), KeyRingError::DuplicateVersion { version: version(3) }),
-        (format!("v4:{}!", &good[..43]), KeyRingError::InvalidBase64 { version: version(4) }),
-        (format!("v5:{short}"), KeyRingError::WrongKeyLength { version: version(5), decoded_len: 31 }),
-        (format!("v6:{long}"), KeyRingError::WrongKeyLength { version: version(6), decoded_len: 33 }),
+        (
+            format!("v1:{good},"),
+            KeyRingError::MalformedEntry { position: 2 },
+        ),
+        (
+            format!("1:{good}"),
+            KeyRingError::InvalidVersion { position: 1 },
+        ),
+        (
+            format!("v1:{good},v0:{good}"),
+            KeyRingError::InvalidVersion { position: 2 },
+        ),
+        (
+            format!("v-1:{good}"),
+            KeyRingError::InvalidVersion { position: 1 },
+        ),
+        (
+            format!("v2147483648:{good}"),
+            KeyRingError::InvalidVersion { position: 1 },
+        ),
+        (
+            format!("v:{good}"),
+            KeyRingError::InvalidVersion { position: 1 },
+        ),
+        (
+            format!("v3:{good},v3:{good}"),
+            KeyRingError::DuplicateVersion {
+                version: version(3),
+            },
+        ),
+        (
+            format!("v4:{}!", &good[..43]),
+            KeyRingError::InvalidBase64 {
+                version: version(4),
+            },
+        ),
+        (
+            format!("v5:{short}"),
+            KeyRingError::WrongKeyLength {
+                version: version(5),
+                decoded_len: 31,
+            },
+        ),
+        (
+            format!("v6:{long}"),
+            KeyRingError::WrongKeyLength {
+                version: version(6),
+                decoded_len: 33,
+            },
+        ),
     ];
     for (config, expected) in cases {
         let error = KeyRing::parse(&config).unwrap_err();
@@ -278,7 +418,9 @@ fn key_ring_errors_name_the_problem_and_never_the_key() {
         }
     }
     assert_eq!(
-        KeyRing::parse(&format!("v5:{short}")).unwrap_err().to_string(),
+        KeyRing::parse(&format!("v5:{short}"))
+            .unwrap_err()
+            .to_string(),
         "master key v5 decodes to 31 bytes; it must be exactly 32"
     );
 }
@@ -288,16 +430,36 @@ fn debug_output_and_errors_carry_no_secrets() {
     let ring = ring(&[(1, counting_key())]);
     let debug = format!("{ring:?}");
     assert!(debug.contains("<redacted>"));
-    assert!(!debug.contains("0, 1, 2"), "the secret bytes would print as [0, 1, 2, ...]: {debug}");
+    assert!(
+        !debug.contains("0, 1, 2"),
+        "the secret bytes would print as [0, 1, 2, ...]: {debug}"
+    );
 
     let failures = [
-        open(&ring, &RecordBinding { user_id: OTHER_USER, service: "openai" }, &openai_vector()),
-        open(&ring, &openai_binding(), &SealedKey { key_version: version(9), ..openai_vector() }),
+        open(
+            &ring,
+            &RecordBinding {
+                user_id: OTHER_USER,
+                service: "openai",
+            },
+            &openai_vector(),
+        ),
+        open(
+            &ring,
+            &openai_binding(),
+            &SealedKey {
+                key_version: version(9),
+                ..openai_vector()
+            },
+        ),
     ];
     for failure in failures {
         let error = failure.unwrap_err();
         for text in [error.to_string(), format!("{error:?}")] {
-            assert!(!text.contains(OPENAI_PLAINTEXT) && !text.contains("sk-"), "{text}");
+            assert!(
+                !text.contains(OPENAI_PLAINTEXT) && !text.contains("sk-"),
+                "{text}"
+            );
         }
     }
 }

@@ -19,9 +19,14 @@ fn main() {
             let started = Instant::now();
             let succeeded = case.run(iterations);
             let elapsed = started.elapsed().as_secs_f64();
-            assert_eq!(succeeded, iterations, "{}: every operation must succeed", case.id);
+            assert_eq!(
+                succeeded, iterations,
+                "{}: every operation must succeed",
+                case.id
+            );
             if elapsed >= ROUND_SECONDS / 4.0 {
-                iterations = ((f64::from(iterations) * ROUND_SECONDS / elapsed).ceil() as u32).max(1);
+                iterations =
+                    ((f64::from(iterations) * ROUND_SECONDS / elapsed).ceil() as u32).max(1);
                 break;
             }
             iterations = iterations.saturating_mul(4);
@@ -31,14 +36,21 @@ fn main() {
                 let started = Instant::now();
                 let succeeded = case.run(iterations);
                 let elapsed = started.elapsed().as_secs_f64();
-                assert_eq!(succeeded, iterations, "{}: every operation must succeed", case.id);
+                assert_eq!(
+                    succeeded, iterations,
+                    "{}: every operation must succeed",
+                    case.id
+                );
                 elapsed * 1e6 / f64::from(iterations)
             })
             .collect();
         per_op_us.sort_by(f64::total_cmp);
         let median = per_op_us[ROUNDS / 2];
         eprintln!("native  {:<28} {:>10.2} µs/op", case.id, median);
-        results.insert(case.id.to_string(), json!({ "us_per_op": median, "iterations": iterations, "rounds": ROUNDS }));
+        results.insert(
+            case.id.to_string(),
+            json!({ "us_per_op": median, "iterations": iterations, "rounds": ROUNDS }),
+        );
     }
     println!("{}", serde_json::Value::Object(results));
 }

@@ -24,11 +24,17 @@ impl Suite {
     }
 
     pub fn id(&self, index: usize) -> String {
-        self.cases.get(index).map(|case| case.id.to_string()).unwrap_or_default()
+        self.cases
+            .get(index)
+            .map(|case| case.id.to_string())
+            .unwrap_or_default()
     }
 
     pub fn description(&self, index: usize) -> String {
-        self.cases.get(index).map(|case| case.description.to_string()).unwrap_or_default()
+        self.cases
+            .get(index)
+            .map(|case| case.description.to_string())
+            .unwrap_or_default()
     }
 
     /// Whether case `index` must be run with [`Suite::run_async`] (it awaits WebCrypto).

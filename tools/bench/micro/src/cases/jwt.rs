@@ -18,17 +18,27 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
 #[cfg(target_arch = "wasm32")]
 use shared::auth::Backend;
-use shared::auth::{DatabaseRole, Jwks, PrivateJwk, RoleTokenSigner, TokenVerifier, VerifierConfig};
+use shared::auth::{
+    DatabaseRole, Jwks, PrivateJwk, RoleTokenSigner, TokenVerifier, VerifierConfig,
+};
 
 use super::{Case, OperationsFuture};
 
 const SECRET: &[u8] = b"super-secret-jwt-token-with-at-least-32-characters-long";
 const NOW: u64 = 1_800_000_000;
 /// The shared crate's test keys: the JWKS holds the public half of `ec-a`.
-const EC_PRIVATE_PKCS8_DER: &[u8] =
-    include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/tests/fixtures/auth/ec-a.private.pkcs8.der"));
-const EC_PRIVATE_JWK: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/tests/fixtures/auth/ec-a.private.jwk.json"));
-const JWKS: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/tests/fixtures/auth/jwks-initial.json"));
+const EC_PRIVATE_PKCS8_DER: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/tests/fixtures/auth/ec-a.private.pkcs8.der"
+));
+const EC_PRIVATE_JWK: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/tests/fixtures/auth/ec-a.private.jwk.json"
+));
+const JWKS: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/tests/fixtures/auth/jwks-initial.json"
+));
 
 fn claims() -> serde_json::Value {
     json!({
@@ -56,12 +66,21 @@ fn sign(algorithm: Algorithm, kid: Option<&str>, key: &EncodingKey) -> String {
 }
 
 /// `iterations` verifications of `token` by `verifier`, each awaited.
-fn verifications(verifier: &Rc<TokenVerifier>, jwks: &Rc<Jwks>, token: &Rc<String>, iterations: u32) -> OperationsFuture {
+fn verifications(
+    verifier: &Rc<TokenVerifier>,
+    jwks: &Rc<Jwks>,
+    token: &Rc<String>,
+    iterations: u32,
+) -> OperationsFuture {
     let (verifier, jwks, token) = (Rc::clone(verifier), Rc::clone(jwks), Rc::clone(token));
     Box::pin(async move {
         let mut succeeded = 0;
         for _ in 0..iterations {
-            if verifier.verify(black_box(&token), Some(&jwks), NOW).await.is_ok() {
+            if verifier
+                .verify(black_box(&token), Some(&jwks), NOW)
+                .await
+                .is_ok()
+            {
                 succeeded += 1;
             }
         }
@@ -69,17 +88,30 @@ fn verifications(verifier: &Rc<TokenVerifier>, jwks: &Rc<Jwks>, token: &Rc<Strin
     })
 }
 
-fn verify_case(id: &'static str, description: &'static str, verifier: TokenVerifier, token: String) -> Case {
+fn verify_case(
+    id: &'static str,
+    description: &'static str,
+    verifier: TokenVerifier,
+    token: String,
+) -> Case {
     let (verifier, token) = (Rc::new(verifier), Rc::new(token));
     let jwks = Rc::new(Jwks::from_json(JWKS).expect("the fixture JWKS parses"));
-    Case::new_async(id, description, move |iterations| verifications(&verifier, &jwks, &token, iterations))
+    Case::new_async(id, description, move |iterations| {
+        verifications(&verifier, &jwks, &token, iterations)
+    })
 }
 
 pub fn cases() -> Vec<Case> {
     let product = || TokenVerifier::new(VerifierConfig::default(), Some(SECRET));
     let hs256 = sign(Algorithm::HS256, None, &EncodingKey::from_secret(SECRET));
-    let es256 = sign(Algorithm::ES256, Some("ec-a"), &EncodingKey::from_ec_der(EC_PRIVATE_PKCS8_DER));
-    let signer = Rc::new(RoleTokenSigner::from_jwk(PrivateJwk::from_json(EC_PRIVATE_JWK).expect("the fixture JWK parses")));
+    let es256 = sign(
+        Algorithm::ES256,
+        Some("ec-a"),
+        &EncodingKey::from_ec_der(EC_PRIVATE_PKCS8_DER),
+    );
+    let signer = Rc::new(RoleTokenSigner::from_jwk(
+        PrivateJwk::from_json(EC_PRIVATE_JWK).expect("the fixture JWK parses"),
+    ));
     #[cfg_attr(not(target_arch = "wasm32"), allow(unused_mut))]
     let mut cases = vec![
         verify_case("jwt_hs256", "verify a Supabase access token, HS256, RustCrypto HMAC (shared::auth, the Worker's choice)", product(), hs256.clone()),

@@ -27,12 +27,28 @@ enum Runner {
 }
 
 impl Case {
-    fn new(id: &'static str, description: &'static str, run: impl Fn(u32) -> u32 + 'static) -> Case {
-        Case { id, description, run: Runner::Sync(Box::new(run)) }
+    fn new(
+        id: &'static str,
+        description: &'static str,
+        run: impl Fn(u32) -> u32 + 'static,
+    ) -> Case {
+        Case {
+            id,
+            description,
+            run: Runner::Sync(Box::new(run)),
+        }
     }
 
-    fn new_async(id: &'static str, description: &'static str, run: impl Fn(u32) -> OperationsFuture + 'static) -> Case {
-        Case { id, description, run: Runner::Async(Box::new(run)) }
+    fn new_async(
+        id: &'static str,
+        description: &'static str,
+        run: impl Fn(u32) -> OperationsFuture + 'static,
+    ) -> Case {
+        Case {
+            id,
+            description,
+            run: Runner::Async(Box::new(run)),
+        }
     }
 
     pub fn is_async(&self) -> bool {
@@ -62,7 +78,10 @@ impl Case {
 
 /// The output of a future that completes without waiting, as RustCrypto's do.
 fn run_now(mut future: OperationsFuture) -> Option<u32> {
-    match future.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) {
+    match future
+        .as_mut()
+        .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+    {
         std::task::Poll::Ready(succeeded) => Some(succeeded),
         std::task::Poll::Pending => None,
     }

@@ -18,7 +18,10 @@ const LEADS: usize = 1_000;
 pub fn cases() -> Vec<Case> {
     let rules = Rc::new(synthetic::default_rule_set());
     let leads: Rc<Vec<Lead>> = Rc::new(synthetic::leads(LEADS));
-    let rows: Vec<String> = synthetic::lead_rows(LEADS).iter().map(|row| row.to_string()).collect();
+    let rows: Vec<String> = synthetic::lead_rows(LEADS)
+        .iter()
+        .map(|row| row.to_string())
+        .collect();
     vec![
         Case::new("score_lead", "score one lead with the built-in rules (lead-scoring engine)", move |iterations| {
             let mut result = LeadScore::default();
