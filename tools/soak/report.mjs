@@ -1,0 +1,97 @@
+// Puts a soak result (tools/soak/run.mjs) into bench/results.json, under `soak` and there under
+// its length ("600 s"), leaving every other key as it is, and renders the soak paragraph and
+// table of README's Reliability section (between <!-- soak:start --> and <!-- soak:end -->,
+// added with the section when missing) from the longest run on record.
+//   node tools/soak/report.mjs <result.json>
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const [resultFile] = process.argv.slice(2);
+if (!resultFile) throw new Error("usage: node tools/soak/report.mjs <result.json>");
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const resultsFile = path.join(root, "bench/results.json");
+const readme = path.join(root, "README.md");
+
+const result = JSON.parse(readFileSync(resultFile, "utf8"));
+const results = existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, "utf8")) : {};
+results.soak = { ...(results.soak ?? {}), [`${result.seconds} s`]: result };
+writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
+
+const longest = Object.values(results.soak).reduce((top, run) => (run.seconds > top.seconds ? run : top));
+const START = "<!-- soak:start -->";
+const END = "<!-- soak:end -->";
+const block = `${START}\n${render(longest).join("\n")}\n${END}`;
+let text = readFileSync(readme, "utf8");
+if (text.includes(START) && text.includes(END)) {
+  text = text.slice(0, text.indexOf(START)) + block + text.slice(text.indexOf(END) + END.length);
+} else {
+  const section = `## Reliability\n\n${block}\n\n`;
+  text = text.includes("## Reliability\n")
+    ? text.replace("## Reliability\n\n", section)
+    : text.includes("\n## Benchmarks\n")
+      ? text.replace("\n## Benchmarks\n", `\n${section}## Benchmarks\n`)
+      : `${text.trimEnd()}\n\n${section}`;
+}
+writeFileSync(readme, text);
+console.error(`soak: wrote the "${result.seconds} s" run into ${path.relative(root, resultsFile)} and README's soak table (from the ${longest.seconds} s run)`);
+summary(result).forEach((line) => console.log(line));
+
+/** A phase's answers in the README's columns; wrangler dev's proxy answers have a column of their own. */
+function counts(byStatus) {
+  const sum = (test) => Object.entries(byStatus).reduce((total, [status, n]) => total + (test(status) ? n : 0), 0);
+  const code = (status) => (/^\d+$/.test(status) ? Number(status) : null);
+  return {
+    ok: sum((status) => code(status) >= 200 && code(status) < 300),
+    client: sum((status) => code(status) >= 400 && code(status) < 500),
+    unavailable: sum((status) => code(status) === 503),
+    server: sum((status) => code(status) >= 500 && code(status) !== 503),
+    devProxy: sum((status) => status.endsWith("(wrangler dev proxy)")),
+    none: sum((status) => code(status) === null && !status.endsWith("(wrangler dev proxy)")),
+  };
+}
+
+function memory(processes) {
+  if (!processes?.length) return "n/a";
+  return processes
+    .map((process) => `${process.start_mib} → ${process.end_mib} MiB (max ${process.max_mib}, ${process.growth_mib_per_minute_second_half ?? "?"} MiB/min over the second half)`)
+    .join(", then after its restart ");
+}
+
+function headline(run) {
+  const w = run.webhooks;
+  const faults = run.faults.map((fault) => `${fault.fault} down ${fault.down_s} s (failures ended ${fault.failing_for_s_after_restore} s after it was back)`);
+  return [
+    `${run.hold.requests} requests in the ${run.hold.seconds} s hold at ${run.hold.per_second} req/s (${run.hold.target_per_second} req/s offered, 90% of the ${run.ramp.sustained_per_second ?? "no"} req/s the ramp found sustained with p99 under ${run.ramp.sustained_p99_ms} ms; ${run.hold.shed_at_cap} shed at the in-flight cap)`,
+    `faults: ${faults.join("; ")}`,
+    `webhook events acknowledged ${w.acknowledged} / stored ${w.stored} (acknowledged but not stored: ${w.acknowledged_not_stored}; never acknowledged: ${w.never_acknowledged}) over ${w.deliveries} deliveries, ${w.duplicates_sent_later} duplicates sent later and ${w.sent_twice_at_once} sent twice at once`,
+    `duplicate effects ${run.duplicate_effects.total}; rows not as their newest event says: ${run.final_states.subscriptions.wrong + run.final_states.emails.wrong}`,
+    `Worker answers outside the one error shape ${run.error_shape.outside_shape} of ${run.error_shape.worker_error_answers} error answers (wrangler dev's own proxy answered ${run.error_shape.dev_server_answers}); Worker 500s ${run.server_errors.worker_500}`,
+    `bursts: ${run.bursts.requests} requests, ${run.bursts.refused} refused with 429 (${run.bursts.refused_without_retry_after} without Retry-After)`,
+    `memory (RSS): origin ${memory(run.memory.origin)}; Worker (workerd) ${memory(run.memory.worker)}; wrangler's dev proxy ${memory(run.memory.dev_proxy)}`,
+  ];
+}
+
+function summary(run) {
+  return [`soak (${run.seconds} s):`, ...headline(run).map((line) => `  ${line}`)];
+}
+
+function render(run) {
+  const lines = headline(run);
+  const paragraph =
+    `**Soak with faults** (\`npm run soak\`, [tools/soak/README.md](tools/soak/README.md); latest ${run.seconds} s run, ${run.measured_at.slice(0, 16)}Z, ` +
+    `${run.machine.cpus} cores, shared): mixed traffic over every endpoint through the local stack, Postgres, the origin and the Durable Object store failing in turn. ` +
+    `${lines.map((line) => `${line[0].toUpperCase()}${line.slice(1)}`).join(". ")}. Raw figures, p50/p99 per endpoint and phase: ` +
+    "[bench/results.json](bench/results.json) under `soak`.";
+  const table = [
+    "",
+    "| phase | from s | s | requests | req/s | 2xx | 4xx | 503 | other 5xx | no answer | wrangler dev proxy | p50 ms | p99 ms |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ...run.phases.map((phase) => {
+      const c = counts(phase.by_status);
+      const perSecond = phase.seconds > 0 ? Math.round((phase.requests / phase.seconds) * 10) / 10 : "";
+      return `| ${phase.phase} | ${phase.start_s} | ${phase.seconds} | ${phase.requests} | ${perSecond} | ${c.ok} | ${c.client} | ${c.unavailable} | ${c.server} | ${c.none} | ${c.devProxy} | ${phase.p50_ms ?? ""} | ${phase.p99_ms ?? ""} |`;
+    }),
+  ];
+  return [paragraph, ...table];
+}
