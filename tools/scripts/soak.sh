@@ -9,11 +9,10 @@
 #
 # The stack is the one `npm test`'s e2e stage runs (tools/scripts/stack.sh): Postgres with sql/,
 # the one origin, the built bundle in wrangler dev with the e2e settings (tests/e2e/vars), in a
-# fresh database of its own. Two differences, both so the traffic looks like many real users:
-# the Worker verifies the local Auth's ES256 tokens through the origin's JWKS (the e2e files'
-# JWKS_URL points at a key server only auth.test.mjs runs), and the local Auth keys its rate
-# limits on CF-Connecting-IP (AUTH_RATE_LIMIT_HEADER, as Supabase's platform does), so each
-# simulated user has a budget of its own.
+# fresh database of its own, on Supabase's signing keys. One difference, so the traffic looks
+# like many real users: the local Auth keys its rate limits on CF-Connecting-IP
+# (AUTH_RATE_LIMIT_HEADER, as Supabase's platform does), so each simulated user has a budget of
+# its own.
 #
 # Ports (override when taken): SOAK_PG_PORT 26432, SOAK_ORIGIN_PORT 26321, SOAK_WRANGLER_PORT
 # 28788; the vault's fake provider listens where tests/e2e/vars/api-keys.env points (24410), so
@@ -176,14 +175,15 @@ stack_keys "$WORK"
 start_origin
 origin=http://127.0.0.1:$SOAK_ORIGIN_PORT
 mapfile -t worker_vars < <(stack_worker_vars "$origin" signing)
-mapfile -t function_vars < <(stack_test_vars JWKS_URL)
-stack_start_wrangler "$SOAK_WRANGLER_PORT" "$WORK/wrangler.log" "${worker_vars[@]}" "${function_vars[@]}"
+mapfile -t function_vars < <(stack_test_vars)
+# As in test.sh: an empty --env-file, so a developer's .dev.vars never reaches the Worker.
+stack_start_wrangler "$SOAK_WRANGLER_PORT" "$WORK/wrangler.log" --env-file /dev/null "${worker_vars[@]}" "${function_vars[@]}"
 WRANGLER_PID=${STACK_PIDS[-1]}
 note_processes
 
 log "soak: $seconds s of traffic with faults (progress below; logs in $WORK)"
 ORIGIN_URL=$origin WORKER_URL="http://127.0.0.1:$SOAK_WRANGLER_PORT" PUBLISHABLE_KEY=$STACK_PUBLISHABLE_KEY \
-SECRET_KEY=$STACK_SECRET_KEY JWT_SECRET=$DEV_JWT_SECRET DATABASE_URL="postgres://postgres@127.0.0.1:$SOAK_PG_PORT/$DATABASE" \
+SECRET_KEY=$STACK_SECRET_KEY STACK_KEYS=signing SIGNING_KEYS_FILE=$STACK_SIGNING_KEYS DATABASE_URL="postgres://postgres@127.0.0.1:$SOAK_PG_PORT/$DATABASE" \
   node tools/soak/run.mjs "$seconds" "$TIMELINE" "$WORK/result.json" &
 DRIVER_PID=$!
 STACK_PIDS+=("$DRIVER_PID")

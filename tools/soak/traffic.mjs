@@ -4,7 +4,7 @@
 // bursts. Each action sends exactly one request (Stripe and Resend deliveries: see webhooks.mjs),
 // so the scheduler in run.mjs controls the request rate.
 import { randomUUID } from "node:crypto";
-import { token } from "../../tests/e2e/lib.mjs";
+import { roleToken } from "../../tests/e2e/keys.mjs";
 
 const pick = (items) => items[Math.floor(Math.random() * items.length)];
 const unique = () => randomUUID().slice(0, 8);
@@ -217,9 +217,9 @@ export class Traffic {
     if (answer.ok || answer.status === 404) user.key = false;
   }
 
-  /** Master-key rotation as the scheduler runs it: a `maintenance` role token (HS256, as tests/e2e/api-keys.test.mjs). */
+  /** Master-key rotation as the scheduler runs it: a `maintenance` role token, as tests/e2e/api-keys.test.mjs presents it. */
   async rotate() {
-    const bearer = await token({ role: "maintenance", sub: "soak-key-rotation" });
+    const bearer = await roleToken("maintenance", "soak-key-rotation");
     return this.call("POST api-keys/rotate", "POST", "api-keys/rotate", null, { json: { limit: 50 }, headers: { authorization: `Bearer ${bearer}` } });
   }
 
