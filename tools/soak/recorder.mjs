@@ -8,16 +8,19 @@ const SAMPLES_KEPT = 25;
 /**
  * What a Worker answer is, as far as the one error shape goes:
  * - "ok": not an error (below 400), or `{"error":{"code","message","request_id"}}` with strings;
+ * - "health-degraded": `GET health`'s documented public answer when something it probes fails,
+ *   503 `{"status":"degraded"}` (README, the endpoint table): a status report, not an error;
  * - "dev-server": wrangler dev's own proxy answered (no x-request-id, its known text); it sits in
  *   front of the Worker locally and does not exist on Cloudflare;
  * - "outside": anything else, the Worker's answer outside the one shape.
  */
-export function classifyWorkerAnswer(status, headers, text, body) {
+export function classifyWorkerAnswer(url, status, headers, text, body) {
   if (status < 400) return "ok";
   const error = body && typeof body === "object" ? body.error : undefined;
   const inShape =
     error && typeof error === "object" && ["code", "message", "request_id"].every((field) => typeof error[field] === "string" && error[field] !== "");
   if (inShape) return "ok";
+  if (status === 503 && new URL(url).pathname.endsWith("/health") && text === '{"status":"degraded"}') return "health-degraded";
   if (!headers.get("x-request-id") && text.startsWith(DEV_SERVER_RESTARTED)) return "dev-server";
   return "outside";
 }
@@ -61,7 +64,7 @@ export class Recorder {
       status = response.status;
       headers = response.headers;
       body = parse(text, headers);
-      if (worker) shape = classifyWorkerAnswer(status, headers, text, body);
+      if (worker) shape = classifyWorkerAnswer(url, status, headers, text, body);
       if (shape === "outside" && this.outside.length < SAMPLES_KEPT) this.outside.push(sampleOf(label, status, headers, text));
       if (worker && status >= 500 && status !== 503 && this.serverErrors.length < SAMPLES_KEPT) {
         this.serverErrors.push(sampleOf(label, status, headers, text));

@@ -40,7 +40,8 @@ summary(result).forEach((line) => console.log(line));
 /** A phase's answers in the README's columns; wrangler dev's proxy answers have a column of their own. */
 function counts(byStatus) {
   const sum = (test) => Object.entries(byStatus).reduce((total, [status, n]) => total + (test(status) ? n : 0), 0);
-  const code = (status) => (/^\d+$/.test(status) ? Number(status) : null);
+  // "503 (health degraded)" is an answer with its status; "... (wrangler dev proxy)" has its own column.
+  const code = (status) => (/^\d+( \(health degraded\))?$/.test(status) ? Number.parseInt(status, 10) : null);
   return {
     ok: sum((status) => code(status) >= 200 && code(status) < 300),
     client: sum((status) => code(status) >= 400 && code(status) < 500),
@@ -58,15 +59,39 @@ function memory(processes) {
     .join(", then after its restart ");
 }
 
+function rampSaid(ramp) {
+  const limit = `p99 under ${ramp.sustained_p99_ms / 1000} s`;
+  if (ramp.sustained_per_second !== null) return `90% of the ${ramp.sustained_per_second} req/s the ramp sustained with ${limit}`;
+  const first = ramp.steps[0];
+  return `the ramp sustained no rate with ${limit}: its ${first.offered_per_second} req/s step had p99 ${first.p99_ms} ms`;
+}
+
+/** 5xx other than 503 from the requests that go to the origin itself (labels auth/v1/..., rest/v1/...). */
+function originServerErrors(run) {
+  const found = Object.entries(run.requests_by_endpoint)
+    .filter(([label]) => /\b(auth|rest)\/v1\//.test(label))
+    .flatMap(([label, statuses]) =>
+      Object.entries(statuses)
+        .filter(([status]) => /^5\d\d$/.test(status) && status !== "503")
+        .map(([status, n]) => `${n} × ${status} on ${label}`),
+    );
+  return found.length ? found.join(", ") : "0";
+}
+
+function noAnswer(kinds) {
+  const entries = Object.entries(kinds ?? {});
+  return entries.length ? entries.map(([kind, n]) => `${n} ${kind}`).join(", ") : "none";
+}
+
 function headline(run) {
   const w = run.webhooks;
   const faults = run.faults.map((fault) => `${fault.fault} down ${fault.down_s} s (failures ended ${fault.failing_for_s_after_restore} s after it was back)`);
   return [
-    `${run.hold.requests} requests in the ${run.hold.seconds} s hold at ${run.hold.per_second} req/s (${run.hold.target_per_second} req/s offered, 90% of the ${run.ramp.sustained_per_second ?? "no"} req/s the ramp found sustained with p99 under ${run.ramp.sustained_p99_ms} ms; ${run.hold.shed_at_cap} shed at the in-flight cap)`,
+    `${run.hold.requests} requests in the ${run.hold.seconds} s hold at ${run.hold.per_second} req/s (${run.hold.target_per_second} req/s of steady traffic offered, ${rampSaid(run.ramp)}; ${run.hold.shed_at_cap} shed at the in-flight cap)`,
     `faults: ${faults.join("; ")}`,
     `webhook events acknowledged ${w.acknowledged} / stored ${w.stored} (acknowledged but not stored: ${w.acknowledged_not_stored}; never acknowledged: ${w.never_acknowledged}) over ${w.deliveries} deliveries, ${w.duplicates_sent_later} duplicates sent later and ${w.sent_twice_at_once} sent twice at once`,
     `duplicate effects ${run.duplicate_effects.total}; rows not as their newest event says: ${run.final_states.subscriptions.wrong + run.final_states.emails.wrong}`,
-    `Worker answers outside the one error shape ${run.error_shape.outside_shape} of ${run.error_shape.worker_error_answers} error answers (wrangler dev's own proxy answered ${run.error_shape.dev_server_answers}); Worker 500s ${run.server_errors.worker_500}`,
+    `Worker answers outside the one error shape ${run.error_shape.outside_shape} of ${run.error_shape.worker_error_answers} error answers (health's documented 503 \`{"status":"degraded"}\` counted apart: ${run.error_shape.health_degraded}; wrangler dev's own proxy answered ${run.error_shape.dev_server_answers}; no answer at all: ${noAnswer(run.error_shape.no_answer)}); Worker 500s ${run.server_errors.worker_500}`,
     `bursts: ${run.bursts.requests} requests, ${run.bursts.refused} refused with 429 (${run.bursts.refused_without_retry_after} without Retry-After)`,
     `memory (RSS): origin ${memory(run.memory.origin)}; Worker (workerd) ${memory(run.memory.worker)}; wrangler's dev proxy ${memory(run.memory.dev_proxy)}`,
   ];
@@ -77,12 +102,28 @@ function summary(run) {
 }
 
 function render(run) {
-  const lines = headline(run);
-  const paragraph =
-    `**Soak with faults** (\`npm run soak\`, [tools/soak/README.md](tools/soak/README.md); latest ${run.seconds} s run, ${run.measured_at.slice(0, 16)}Z, ` +
-    `${run.machine.cpus} cores, shared): mixed traffic over every endpoint through the local stack, Postgres, the origin and the Durable Object store failing in turn. ` +
-    `${lines.map((line) => `${line[0].toUpperCase()}${line.slice(1)}`).join(". ")}. Raw figures, p50/p99 per endpoint and phase: ` +
-    "[bench/results.json](bench/results.json) under `soak`.";
+  const w = run.webhooks;
+  const d = run.duplicate_effects;
+  const shape = run.error_shape;
+  const wrongRows = run.final_states.subscriptions.wrong + run.final_states.emails.wrong;
+  const crashes = run.crashes.worker_runtime + run.crashes.origin_panics;
+  const faults = run.faults.map((fault) => `${fault.fault} (${fault.down_s} s)`).join(", ");
+  const ends = (processes) => (processes?.length ? `${processes[0].start_mib} → ${processes.at(-1).end_mib} MiB` : "n/a");
+  const noAnswer = Object.values(shape.no_answer ?? {}).reduce((sum, n) => sum + n, 0);
+  const paragraph = [
+    `**Soak with faults** (\`npm run soak\`; what it sends, breaks and checks: [tools/soak/README.md](tools/soak/README.md)).`,
+    `Latest ${run.seconds} s run (${run.measured_at.slice(0, 10)}, ${run.machine.cpus} cores shared with other builds, so the rate is what this busy machine sustained, not a ceiling):`,
+    `${run.hold.per_second} req/s held over every endpoint, bursts included (${run.hold.target_per_second} req/s of steady traffic offered, ${rampSaid(run.ramp)})`,
+    `while ${faults} failed in turn.`,
+    `Webhook events acknowledged ${w.acknowledged}, stored ${w.stored}, acknowledged but lost ${w.acknowledged_not_stored};`,
+    `duplicate effects ${d.total} over ${w.deliveries} deliveries (${w.duplicates_sent_later} resent after acknowledgement, ${w.sent_twice_at_once} sent twice at once, half the flows shuffled);`,
+    `rows not as their newest event says ${wrongRows}.`,
+    `Worker answers outside the one error shape ${shape.outside_shape} of ${shape.worker_error_answers} error answers, Worker 500s ${run.server_errors.worker_500}, crashes ${crashes};`,
+    `other 5xx from the origin (Auth, PostgREST) ${originServerErrors(run)};`,
+    `wrangler dev's local proxy in front of the Worker, which Cloudflare does not have, answered ${shape.dev_server_answers} requests itself and gave no answer at all to ${noAnswer} (tools/soak/README.md).`,
+    `RSS start → end: origin ${ends(run.memory.origin)}, Worker (workerd) ${ends(run.memory.worker)}.`,
+    "Per endpoint and phase: [bench/results.json](bench/results.json) under `soak`.",
+  ].join(" ");
   const table = [
     "",
     "| phase | from s | s | requests | req/s | 2xx | 4xx | 503 | other 5xx | no answer | wrangler dev proxy | p50 ms | p99 ms |",

@@ -3,13 +3,17 @@
 // status, p50/p99 per endpoint per phase, and how long failures lasted after each restore.
 
 /**
- * A failure: a 5xx or no answer at all. 4xx answers (429 included) are answers. wrangler dev's
- * own proxy answers are counted apart (statusOf) and are not failures of the stack under test.
+ * A failure: a 5xx or no answer at all. 4xx answers (429 included) are answers, and so is
+ * health's documented 503 `{"status":"degraded"}` (it reports the fault, as it should).
+ * wrangler dev's own proxy answers are counted apart (statusOf) and are not failures of the
+ * stack under test.
  */
-export const failed = (sample) => sample.shape !== "dev-server" && (typeof sample.status !== "number" || sample.status >= 500);
+export const failed = (sample) =>
+  sample.shape !== "dev-server" && sample.shape !== "health-degraded" && (typeof sample.status !== "number" || sample.status >= 500);
 
-/** The status as reported: wrangler dev's proxy answers are told apart from the Worker's. */
-export const statusOf = (sample) => (sample.shape === "dev-server" ? `${sample.status} (wrangler dev proxy)` : String(sample.status));
+/** The status as reported: wrangler dev's proxy answers and health's degraded report are told apart. */
+export const statusOf = (sample) =>
+  sample.shape === "dev-server" ? `${sample.status} (wrangler dev proxy)` : sample.shape === "health-degraded" ? `${sample.status} (health degraded)` : String(sample.status);
 
 export function percentile(sorted, fraction) {
   if (sorted.length === 0) return null;
