@@ -176,15 +176,21 @@ start_origin
 origin=http://127.0.0.1:$SOAK_ORIGIN_PORT
 mapfile -t worker_vars < <(stack_worker_vars "$origin" signing)
 mapfile -t function_vars < <(stack_test_vars)
-# As in test.sh: an empty --env-file, so a developer's .dev.vars never reaches the Worker.
-stack_start_wrangler "$SOAK_WRANGLER_PORT" "$WORK/wrangler.log" --env-file /dev/null "${worker_vars[@]}" "${function_vars[@]}"
+# As in test.sh: an empty --env-file, so a developer's .dev.vars never reaches the Worker. Its
+# debug log goes beside the others: it names the inspector of the Worker's isolate.
+WRANGLER_LOG_PATH=$WORK/wrangler-debug stack_start_wrangler "$SOAK_WRANGLER_PORT" "$WORK/wrangler.log" --env-file /dev/null "${worker_vars[@]}" "${function_vars[@]}"
 WRANGLER_PID=${STACK_PIDS[-1]}
 note_processes
 
 log "soak: $seconds s of traffic with faults (progress below; logs in $WORK)"
+# The Worker's isolate as workerd's inspector serves it (wrangler's "userWorkerInspectorUrl").
+WORKER_INSPECTOR_URL=$(grep -ho '"userWorkerInspectorUrl":{[^}]*}' "$WORK"/wrangler-debug/*.log 2>/dev/null | tail -n 1 |
+  node -e 'const text = require("fs").readFileSync(0, "utf8").trim(); if (text) { const u = JSON.parse(text.slice(text.indexOf("{"))); console.log(`ws://${u.hostname}:${u.port}${u.pathname}`); }' || true)
+[ -n "$WORKER_INSPECTOR_URL" ] || log "soak: the Worker's inspector is not in wrangler's debug log; its isolate will not be measured"
 ORIGIN_URL=$origin WORKER_URL="http://127.0.0.1:$SOAK_WRANGLER_PORT" PUBLISHABLE_KEY=$STACK_PUBLISHABLE_KEY \
 SECRET_KEY=$STACK_SECRET_KEY STACK_KEYS=signing SIGNING_KEYS_FILE=$STACK_SIGNING_KEYS DATABASE_URL="postgres://postgres@127.0.0.1:$SOAK_PG_PORT/$DATABASE" \
-  node tools/soak/run.mjs "$seconds" "$TIMELINE" "$WORK/result.json" &
+WORKER_INSPECTOR_URL=$WORKER_INSPECTOR_URL \
+  node --experimental-websocket --disable-warning=ExperimentalWarning tools/soak/run.mjs "$seconds" "$TIMELINE" "$WORK/result.json" &
 DRIVER_PID=$!
 STACK_PIDS+=("$DRIVER_PID")
 until grep -q '"event":"hold"' "$TIMELINE"; do

@@ -59,6 +59,11 @@ function memory(processes) {
     .join(", then after its restart ");
 }
 
+function isolate(memory) {
+  const heap = memory.worker_isolate_after_gc;
+  return heap?.start_mib != null && heap?.end_mib != null ? `${heap.start_mib} → ${heap.end_mib} MiB` : "not measured";
+}
+
 function rampSaid(ramp) {
   const limit = `p99 under ${ramp.sustained_p99_ms / 1000} s`;
   if (ramp.sustained_per_second !== null) return `90% of the ${ramp.sustained_per_second} req/s the ramp sustained with ${limit}`;
@@ -93,7 +98,7 @@ function headline(run) {
     `duplicate effects ${run.duplicate_effects.total}; rows not as their newest event says: ${run.final_states.subscriptions.wrong + run.final_states.emails.wrong}`,
     `Worker answers outside the one error shape ${run.error_shape.outside_shape} of ${run.error_shape.worker_error_answers} error answers (health's documented 503 \`{"status":"degraded"}\` counted apart: ${run.error_shape.health_degraded}; wrangler dev's own proxy answered ${run.error_shape.dev_server_answers}; no answer at all: ${noAnswer(run.error_shape.no_answer)}); Worker 500s ${run.server_errors.worker_500}`,
     `bursts: ${run.bursts.requests} requests, ${run.bursts.refused} refused with 429 (${run.bursts.refused_without_retry_after} without Retry-After)`,
-    `memory (RSS): origin ${memory(run.memory.origin)}; Worker (workerd) ${memory(run.memory.worker)}; wrangler's dev proxy ${memory(run.memory.dev_proxy)}`,
+    `memory: the Worker's isolate after GC ${isolate(run.memory)}; RSS: origin ${memory(run.memory.origin)}; Worker (workerd) ${memory(run.memory.worker)}; wrangler's dev proxy ${memory(run.memory.dev_proxy)}`,
   ];
 }
 
@@ -121,7 +126,8 @@ function render(run) {
     `Worker answers outside the one error shape ${shape.outside_shape} of ${shape.worker_error_answers} error answers, Worker 500s ${run.server_errors.worker_500}, crashes ${crashes};`,
     `other 5xx from the origin (Auth, PostgREST) ${originServerErrors(run)};`,
     `wrangler dev's local proxy in front of the Worker, which Cloudflare does not have, answered ${shape.dev_server_answers} requests itself and gave no answer at all to ${noAnswer} (tools/soak/README.md).`,
-    `RSS start → end: origin ${ends(run.memory.origin)}, Worker (workerd) ${ends(run.memory.worker)}.`,
+    `Memory start → end: the Worker's isolate after a forced GC (JS heap and Wasm memory) ${isolate(run.memory)};`,
+    `RSS of the origin ${ends(run.memory.origin)}, of the Worker's workerd process ${ends(run.memory.worker)} (wrangler dev's helper Workers and buffers included).`,
     "Per endpoint and phase: [bench/results.json](bench/results.json) under `soak`.",
   ].join(" ");
   const table = [

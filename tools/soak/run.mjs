@@ -16,12 +16,14 @@
 //
 //   node tools/soak/run.mjs <seconds> <timeline-file> <result-file>
 // Environment (soak.sh sets it): ORIGIN_URL, WORKER_URL, PUBLISHABLE_KEY, SECRET_KEY,
-// STACK_KEYS, SIGNING_KEYS_FILE (the role tokens of tests/e2e/keys.mjs), DATABASE_URL.
+// STACK_KEYS, SIGNING_KEYS_FILE (the role tokens of tests/e2e/keys.mjs), DATABASE_URL, and
+// WORKER_INSPECTOR_URL (the Worker's isolate, for isolate.mjs; without it that figure is null).
 import { appendFileSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { checkDuplicateEffects, checkFinalStates, checkWebhooks } from "./checks.mjs";
+import { isolateHeapBytes } from "./isolate.mjs";
 import { startFakeProvider } from "./provider.mjs";
 import { Recorder } from "./recorder.mjs";
 import { byEndpoint, byStatus, phaseReport, phases, recovery, round, summarise } from "./stats.mjs";
@@ -262,6 +264,21 @@ for (let index = 0; index < 8; index += 1) {
 }
 if (traffic.withProfile().length === 0) throw new Error("no user could sign up and create a profile; is the stack up?");
 
+/** A request that wakes the Worker's isolate for the inspector (not counted among the soak's requests). */
+const wakeWorker = () => fetch(`${env.functionsUrl}/health`).then((response) => response.arrayBuffer());
+/**
+ * The isolate's size, tried three times: workerd's inspector may drop one of two sessions (ours
+ * and wrangler's own) when wrangler reconnects its own.
+ */
+async function measureIsolate() {
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    const bytes = await isolateHeapBytes(process.env.WORKER_INSPECTOR_URL, wakeWorker);
+    if (bytes !== null || !process.env.WORKER_INSPECTOR_URL) return bytes;
+    await sleep(1_000);
+  }
+  return null;
+}
+const isolateAtStart = await measureIsolate();
 const memory = watchMemory();
 const runStart = Date.now();
 const runEnd = runStart + seconds * 1000;
@@ -280,6 +297,7 @@ console.error(`soak: draining ${webhooks.pending.length} webhook deliveries`);
 await drain(webhooks, cap);
 timeline.write("done");
 memory.stop();
+const isolateAtEnd = await measureIsolate();
 provider.close();
 
 // ---- the report -----------------------------------------------------------------------------
@@ -336,7 +354,10 @@ const result = {
   },
   bursts: traffic.bursts,
   users: { signed_up: traffic.users.length, with_profile: traffic.withProfile().length },
-  memory: memoryReport(memory.samples),
+  memory: {
+    ...memoryReport(memory.samples),
+    worker_isolate_after_gc: { start_mib: isolateAtStart && round(isolateAtStart / 2 ** 20, 2), end_mib: isolateAtEnd && round(isolateAtEnd / 2 ** 20, 2) },
+  },
   crashes: crashes(),
   driver_errors: driverErrors.length,
 };
