@@ -21,7 +21,8 @@ writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
 const longest = Object.values(results.soak).reduce((top, run) => (run.seconds > top.seconds ? run : top));
 const START = "<!-- soak:start -->";
 const END = "<!-- soak:end -->";
-const block = `${START}\n${render(longest).join("\n")}\n${END}`;
+const shorter = Object.values(results.soak).filter((run) => run !== longest).sort((a, b) => a.seconds - b.seconds);
+const block = `${START}\n${[...render(longest), ...shorterRuns(shorter)].join("\n")}\n${END}`;
 let text = readFileSync(readme, "utf8");
 if (text.includes(START) && text.includes(END)) {
   text = text.slice(0, text.indexOf(START)) + block + text.slice(text.indexOf(END) + END.length);
@@ -57,6 +58,20 @@ function memory(processes) {
   return processes
     .map((process) => `${process.start_mib} → ${process.end_mib} MiB (max ${process.max_mib}, ${process.growth_mib_per_minute_second_half ?? "?"} MiB/min over the second half)`)
     .join(", then after its restart ");
+}
+
+/** One line under the table per shorter run on record. */
+function shorterRuns(runs) {
+  if (runs.length === 0) return [];
+  const line = (run) => {
+    const w = run.webhooks;
+    return (
+      `${run.seconds} s (${run.measured_at.slice(0, 10)}): ${run.hold.per_second} req/s held, ramp ${run.ramp.sustained_per_second ?? "none"} req/s sustained; ` +
+      `acknowledged ${w.acknowledged} / stored ${w.stored}, duplicate effects ${run.duplicate_effects.total}, outside the shape ${run.error_shape.outside_shape}, ` +
+      `Worker 500s ${run.server_errors.worker_500}; isolate ${isolate(run.memory)}, workerd RSS ${run.memory.worker?.[0]?.start_mib} → ${run.memory.worker?.at(-1)?.end_mib} MiB.`
+    );
+  };
+  return ["", `Shorter runs on record: ${runs.map(line).join(" ")}`];
 }
 
 function isolate(memory) {
