@@ -92,20 +92,6 @@ run_micro() {
   "$CARGO_TARGET_DIR/release/bench-micro-native" >"$WORK/micro-native.json"
 }
 
-# The e2e tests' settings (tests/e2e/vars/*.env) as --var arguments, minus the names in $@.
-e2e_vars_except() {
-  local file line name
-  for file in tests/e2e/vars/*.env; do
-    [ -f "$file" ] || continue
-    while IFS= read -r line; do
-      case "$line" in ''|'#'*) continue ;; esac
-      name=${line%%=*}
-      [[ " $* " == *" $name "* ]] && continue
-      printf -- '--var\n%s\n' "${line/=/:}"
-    done <"$file"
-  done
-}
-
 e2e_setting() { # name -> its value in tests/e2e/vars/*.env
   sed -n "s/^$1=//p" tests/e2e/vars/*.env | head -n 1
 }
@@ -113,7 +99,7 @@ e2e_setting() { # name -> its value in tests/e2e/vars/*.env
 start_worker() { # postgrest-url
   local vars=()
   # Production's cache time for system_rate_limits rather than the tests' 1 s.
-  mapfile -t vars < <(e2e_vars_except RATE_LIMIT_CACHE_SECONDS)
+  mapfile -t vars < <(stack_test_vars RATE_LIMIT_CACHE_SECONDS)
   stack_start_wrangler "$BENCH_WRANGLER_PORT" "$WORK/stack/wrangler.log" \
     --var "POSTGREST_URL:$1" --var "SUPABASE_ANON_KEY:$DEV_ANON_KEY" --var "SUPABASE_JWT_SECRET:$DEV_JWT_SECRET" "${vars[@]}"
 }

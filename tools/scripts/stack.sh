@@ -119,6 +119,22 @@ stack_worker_vars() { # origin-url key-mode
   fi
 }
 
+# The end-to-end tests' Worker settings (tests/e2e/vars/<function>.env, NAME=VALUE lines) as
+# --var arguments (one per line, for mapfile), minus the NAMEs given: the Worker under test
+# reads them like deployed vars and secrets.
+stack_test_vars() { # [name-to-leave-out...]
+  local file line name
+  for file in "$RLS_EDGE_ROOT"/tests/e2e/vars/*.env; do
+    [ -f "$file" ] || continue
+    while IFS= read -r line; do
+      case "$line" in ''|'#'*) continue ;; esac
+      name=${line%%=*}
+      [[ " $* " == *" $name "* ]] && continue
+      printf -- '--var\n%s\n' "${line/=/:}"
+    done <"$file"
+  done
+}
+
 # The standalone gateway, for the benchmark's direct-to-PostgREST figures.
 stack_build_gateway() {
   log "building the gateway"

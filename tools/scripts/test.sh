@@ -72,19 +72,6 @@ run_sql() {
   PGHOST=127.0.0.1 PGPORT=$TEST_PG_PORT bash tools/scripts/test-sql.sh
 }
 
-# Each function's test settings live in tests/e2e/vars/<function>.env (NAME=VALUE lines), passed
-# to wrangler dev as --var so the Worker under test reads them like deployed vars and secrets.
-e2e_vars() {
-  local file line
-  for file in tests/e2e/vars/*.env; do
-    [ -f "$file" ] || continue
-    while IFS= read -r line; do
-      case "$line" in ''|'#'*) continue ;; esac
-      printf -- '--var\n%s\n' "${line/=/:}"
-    done <"$file"
-  done
-}
-
 # The smaller run on the legacy HS256 secret and JWT API keys: the basics, the functions that
 # mint role tokens (webhook intake), the origin itself and the supabase-js flow through it.
 LEGACY_E2E_FILES=(tests/e2e/foundation.test.mjs tests/e2e/signup.test.mjs tests/e2e/webhooks.test.mjs tests/e2e/origin.test.mjs
@@ -104,7 +91,7 @@ e2e_run() { # key-mode files...
   # The test files' own settings come last, so a file can override a stack setting. An empty
   # --env-file keeps wrangler from reading a developer's .dev.vars (npm run dev writes one): the
   # Worker under test has exactly these settings.
-  mapfile -t function_vars < <(e2e_vars)
+  mapfile -t function_vars < <(stack_test_vars)
   stack_start_wrangler "$TEST_WRANGLER_PORT" "$TEST_DIR/wrangler.log" --env-file /dev/null "${worker_vars[@]}" "${function_vars[@]}"
   log "end-to-end tests, $mode keys"
   ORIGIN_URL=$origin FUNCTIONS_URL="$origin/functions/v1" POSTGREST_URL="$origin/rest/v1" AUTH_URL="$origin/auth/v1" \
