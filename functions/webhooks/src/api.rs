@@ -71,7 +71,8 @@ pub async fn receive_source(
     name: &str,
     limits: &impl DeliveryLimits,
 ) -> Result<Response, ApiError> {
-    let sources = Sources::from_source(context.env()).map_err(|errors| http::config_error(&errors))?;
+    let sources =
+        Sources::from_source(context.env()).map_err(|errors| http::config_error(&errors))?;
     let Some(verifier) = sources.verifier(name) else {
         return refused(limits, http::no_route(context)).await;
     };

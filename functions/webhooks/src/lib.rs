@@ -2,7 +2,9 @@
 //! Standard Webhooks scheme) and from any configured Standard Webhooks source, served at
 //! `POST /functions/v1/webhooks/stripe`, `.../resend` and `.../<source>` ([`sources`]); and
 //! the operator's endpoints around the stored events ([`operator_api`]): list, replay and
-//! resolve under `/functions/v1/webhooks/events`, privileged callers only.
+//! resolve under `/functions/v1/webhooks/events`, and the Stripe reconcile job
+//! ([`reconcile_api`]) and the alert run ([`alerts_api`]), both also run by the cron; the
+//! operator's endpoints admit privileged callers only.
 //!
 //! The pure part, tested natively and on wasm32, checks a delivery's signature over the raw
 //! body byte for byte ([`stripe`], [`svix`]) and only then reads the small envelope every
@@ -16,6 +18,8 @@
 //! status) happens in one SQL transaction behind the `receive_webhook_event` RPC
 //! (sql/migrations/0014_webhook_rpcs.sql), and it does not talk to providers' APIs.
 
+pub mod alerts;
+pub mod alerts_api;
 pub mod api;
 pub mod config;
 pub mod envelope;
@@ -24,6 +28,8 @@ pub mod intake;
 pub mod limits;
 pub mod operator;
 pub mod operator_api;
+pub mod reconcile;
+pub mod reconcile_api;
 pub mod sources;
 pub mod stripe;
 pub mod svix;
@@ -62,8 +68,14 @@ pub async fn handle_limited(
         (Method::Post, ["events", event, "resolve"]) => {
             return operator_api::resolve(req, &context, event).await
         }
+        (Method::Post, ["reconcile", "stripe"]) => {
+            return reconcile_api::request(req, &context).await
+        }
+        (Method::Post, ["alerts", "run"]) => return alerts_api::request(req, &context).await,
         (_, ["events"]) => return Err(http::method_not_allowed(&req, &["GET"])),
-        (_, ["events", ..]) => return Err(http::method_not_allowed(&req, &["POST"])),
+        (_, ["events" | "reconcile" | "alerts", ..]) => {
+            return Err(http::method_not_allowed(&req, &["POST"]))
+        }
         (Method::Post, [source]) => {
             return api::receive_source(req, &context, source, limits).await
         }

@@ -263,7 +263,10 @@ mod tests {
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn one_event_needs_a_uuid() {
         let id = "7f1e8a52-7c3e-4d35-9f58-0b6a1c2d3e4f";
-        assert_eq!(EventFilter::one(id).unwrap().to_json(), json!({"event": id}));
+        assert_eq!(
+            EventFilter::one(id).unwrap().to_json(),
+            json!({"event": id})
+        );
         assert!(EventFilter::one("msg_1").is_err());
     }
 
@@ -272,7 +275,10 @@ mod tests {
         let reason = |text: &str| Resolution {
             reason: text.to_string(),
         };
-        assert_eq!(reason("  fixed by hand ").validate().unwrap(), "fixed by hand");
+        assert_eq!(
+            reason("  fixed by hand ").validate().unwrap(),
+            "fixed by hand"
+        );
         assert!(reason("  ").validate().is_err());
         assert!(reason(&"x".repeat(501)).validate().is_err());
     }
@@ -283,10 +289,7 @@ mod tests {
         let shown = actor.to_json().to_string();
         assert!(!shown.contains("sb_secret") && !shown.contains("abcdefghij"));
         assert_eq!(actor.fingerprint.len(), 12);
-        assert_eq!(
-            actor.fingerprint,
-            fingerprint("sb_secret_abcdefghijklmnop")
-        );
+        assert_eq!(actor.fingerprint, fingerprint("sb_secret_abcdefghijklmnop"));
         assert_ne!(actor.fingerprint, fingerprint("sb_secret_other"));
     }
 }

@@ -172,26 +172,50 @@ mod tests {
             .unwrap()
             .verify(&headers, body, 1_700_000_000)
             .is_err());
-        assert_eq!(Sources::from_source(&HashMap::new()).unwrap().names().count(), 0);
+        assert_eq!(
+            Sources::from_source(&HashMap::new())
+                .unwrap()
+                .names()
+                .count(),
+            0
+        );
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn problems_name_the_source_and_never_a_value() {
         for (raw, expected) in [
             ("[1]", "is not a JSON object"),
-            (r#"{"Stripe": {"secrets": ["whsec_YQ=="]}}"#, "source 'Stripe'"),
-            (r#"{"events": {"secrets": ["whsec_YQ=="]}}"#, "source 'events'"),
+            (
+                r#"{"Stripe": {"secrets": ["whsec_YQ=="]}}"#,
+                "source 'Stripe'",
+            ),
+            (
+                r#"{"events": {"secrets": ["whsec_YQ=="]}}"#,
+                "source 'events'",
+            ),
             (r#"{"acme": {}}"#, "neither"),
-            (r#"{"acme": {"secrets": ["whsec_%%%sekrit"]}}"#, "secret #1 is not base64"),
-            (r#"{"acme": {"public_keys": ["whpk_c2Vrcml0"]}}"#, "public key #1"),
-            (r#"{"acme": {"secret": ["whsec_YQ=="]}}"#, "is not a JSON object"),
+            (
+                r#"{"acme": {"secrets": ["whsec_%%%sekrit"]}}"#,
+                "secret #1 is not base64",
+            ),
+            (
+                r#"{"acme": {"public_keys": ["whpk_c2Vrcml0"]}}"#,
+                "public key #1",
+            ),
+            (
+                r#"{"acme": {"secret": ["whsec_YQ=="]}}"#,
+                "is not a JSON object",
+            ),
         ] {
             let problems = sources(raw).unwrap_err();
             assert_eq!(problems.len(), 1);
             let shown = problems[0].to_string();
             assert!(shown.starts_with("WEBHOOK_SOURCES"), "{shown}");
             assert!(shown.contains(expected), "{raw}: {shown}");
-            assert!(!shown.contains("sekrit") && !shown.contains("c2Vrcml0"), "{shown}");
+            assert!(
+                !shown.contains("sekrit") && !shown.contains("c2Vrcml0"),
+                "{shown}"
+            );
         }
     }
 }

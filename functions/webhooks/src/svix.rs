@@ -114,7 +114,6 @@ impl SvixVerifier {
         SvixVerifier { keys, public_keys }
     }
 
-
     /// Verifies `body` byte for byte. The signature is checked before the timestamp, so a
     /// refusal for age is only ever given to an authentic, replayed delivery.
     pub fn verify<'body>(
@@ -351,7 +350,11 @@ mod tests {
         let verifier = SvixVerifier::for_source(Vec::new(), vec![signing.verifying_key()]);
         assert!(verifier.verify(&headers(v1a(&signing)), BODY, T).is_ok());
         assert!(verifier
-            .verify(&headers(format!("v1a,bm90IGEgc2ln {}", v1a(&signing))), BODY, T)
+            .verify(
+                &headers(format!("v1a,bm90IGEgc2ln {}", v1a(&signing))),
+                BODY,
+                T
+            )
             .is_ok());
         assert_eq!(
             verifier.verify(&headers(v1a(&other)), BODY, T),
