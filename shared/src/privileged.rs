@@ -66,7 +66,9 @@ impl PrivilegedEndpoint {
             PrivilegedEndpoint::RateLimitCheck => "POST /functions/v1/rate-limit/check",
             PrivilegedEndpoint::ApiKeysRotate => "POST /functions/v1/api-keys/rotate",
             PrivilegedEndpoint::HealthDetails => "GET /functions/v1/health (details)",
-            PrivilegedEndpoint::WebhooksOperator => "/functions/v1/webhooks/events, /reconcile",
+            PrivilegedEndpoint::WebhooksOperator => {
+                "/functions/v1/webhooks/events, /reconcile/stripe, /alerts/run"
+            }
         }
     }
 
