@@ -91,5 +91,19 @@ select is((select count(*)::int from system_webhook_alerts where kind = 'given_u
 set local role service_role;
 select is((select count(*)::int from system_webhook_alerts), 4, 'The service role reads the alerts');
 
+-- retention (0035) -----------------------------------------------------------------------------------
+reset role;
+insert into system_webhook_events (provider, event_id, event_type, payload, status, resolved_at, resolution)
+values ('stripe', 'evt_resolved_old', 'invoice.paid', '{}', 'resolved', now() - interval '40 days', 'fixed by hand'),
+       ('stripe', 'evt_resolved_new', 'invoice.paid', '{}', 'resolved', now() - interval '1 day', 'fixed by hand');
+set local role maintenance;
+set local request.jwt.claims = :'maint';
+select lives_ok($$select cleanup_webhook_events(1000, 30)$$, 'The retention job runs');
+reset role;
+select is((select array_agg(event_id order by event_id) from system_webhook_events where event_id like 'evt_resolved_%'),
+  array['evt_resolved_new'], 'A resolved event past the retention is deleted; a recent one is kept');
+select is((select count(*)::int from system_webhook_events where event_id like 'evt_given_up_%'), 3,
+  'Failed events are never deleted by the retention job');
+
 select * from finish();
 rollback;
