@@ -20,10 +20,13 @@ pub async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Resp
     )
 }
 
-/// Cron triggers (wrangler.toml `[triggers]`): the cleanup jobs of the expression that fired.
+/// Cron triggers (wrangler.toml `[triggers]`): the cleanup jobs of the expression that fired,
+/// then the Stripe reconcile run and the webhook alert run (each nothing when not configured).
 #[event(scheduled)]
 pub async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     cleanup::scheduled(&event.cron(), &env).await;
+    webhooks::reconcile_api::scheduled(&env).await;
+    webhooks::alerts_api::scheduled(&env).await;
 }
 
 async fn dispatch(req: Request, context: RequestContext) -> Result<Response, ApiError> {

@@ -37,6 +37,8 @@ pub enum PrivilegedEndpoint {
     ApiKeysRotate,
     /// The detailed health report (the public one says only ok or degraded).
     HealthDetails,
+    /// The webhook operator's endpoints: list, replay, resolve, reconcile.
+    WebhooksOperator,
 }
 
 /// A secret shared between an endpoint and its callers, set as a Worker secret.
@@ -50,11 +52,12 @@ pub struct SharedSecret {
 }
 
 impl PrivilegedEndpoint {
-    pub const ALL: [PrivilegedEndpoint; 4] = [
+    pub const ALL: [PrivilegedEndpoint; 5] = [
         PrivilegedEndpoint::CleanupRun,
         PrivilegedEndpoint::RateLimitCheck,
         PrivilegedEndpoint::ApiKeysRotate,
         PrivilegedEndpoint::HealthDetails,
+        PrivilegedEndpoint::WebhooksOperator,
     ];
 
     pub fn route(self) -> &'static str {
@@ -63,6 +66,9 @@ impl PrivilegedEndpoint {
             PrivilegedEndpoint::RateLimitCheck => "POST /functions/v1/rate-limit/check",
             PrivilegedEndpoint::ApiKeysRotate => "POST /functions/v1/api-keys/rotate",
             PrivilegedEndpoint::HealthDetails => "GET /functions/v1/health (details)",
+            PrivilegedEndpoint::WebhooksOperator => {
+                "/functions/v1/webhooks/events, /reconcile/stripe, /alerts/run"
+            }
         }
     }
 
@@ -78,7 +84,9 @@ impl PrivilegedEndpoint {
                 header: "x-api-key",
                 as_bearer: false,
             }),
-            PrivilegedEndpoint::ApiKeysRotate | PrivilegedEndpoint::HealthDetails => None,
+            PrivilegedEndpoint::ApiKeysRotate
+            | PrivilegedEndpoint::HealthDetails
+            | PrivilegedEndpoint::WebhooksOperator => None,
         }
     }
 
@@ -89,7 +97,7 @@ impl PrivilegedEndpoint {
                 Some(DatabaseRole::Maintenance)
             }
             PrivilegedEndpoint::RateLimitCheck => Some(DatabaseRole::RateLimiter),
-            PrivilegedEndpoint::HealthDetails => None,
+            PrivilegedEndpoint::HealthDetails | PrivilegedEndpoint::WebhooksOperator => None,
         }
     }
 

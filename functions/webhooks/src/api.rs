@@ -12,6 +12,7 @@ use crate::envelope::{EnvelopeError, Provider, VerifiedEvent};
 use crate::error::VerifyError;
 use crate::intake::{self, IntakeOutcome};
 use crate::limits::DeliveryLimits;
+use crate::sources::Sources;
 use crate::stripe;
 use crate::svix::SvixHeaders;
 use serde_json::json;
@@ -62,15 +63,45 @@ pub async fn receive_resend(
     accept(context, event, fields).await
 }
 
+/// A delivery from a configured Standard Webhooks source (crate::sources); a name that is no
+/// configured source is no route.
+pub async fn receive_source(
+    mut req: Request,
+    context: &RequestContext,
+    name: &str,
+    limits: &impl DeliveryLimits,
+) -> Result<Response, ApiError> {
+    let sources =
+        Sources::from_source(context.env()).map_err(|errors| http::config_error(&errors))?;
+    let Some(verifier) = sources.verifier(name) else {
+        return refused(limits, http::no_route(context)).await;
+    };
+    let body = match http::read_body(&mut req, context.config()?.max_body_bytes).await {
+        Ok(body) => body,
+        Err(unreadable) => return refused(limits, unreadable).await,
+    };
+    let headers = SvixHeaders::from_lookup(|name| http::header(&req, name));
+    let verified = match verifier.verify(&headers, &body, clock::now_seconds()) {
+        Ok(verified) => verified,
+        Err(error) => return refused(limits, signature_refused(error)).await,
+    };
+    let fields = limits.verified(Provider::Standard).await?;
+    let event = VerifiedEvent::from_source(name, &verified).map_err(not_an_event)?;
+    accept(context, event, fields).await
+}
+
 async fn accept(
     context: &RequestContext,
     event: VerifiedEvent,
     fields: Vec<(&'static str, String)>,
 ) -> Result<Response, ApiError> {
-    let provider = event.envelope.provider.as_str();
+    let provider = event
+        .source
+        .clone()
+        .unwrap_or_else(|| event.envelope.provider.as_str().to_string());
     let (event_id, event_type) = (event.envelope.id.clone(), event.envelope.event_type.clone());
     let outcome = intake::store(context, event).await?;
-    log_outcome(context, provider, &event_id, &event_type, &outcome);
+    log_outcome(context, &provider, &event_id, &event_type, &outcome);
     let mut response = http::json_response(
         200,
         &json!({ "received": true, "status": outcome.status, "event": outcome.event }),

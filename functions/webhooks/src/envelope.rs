@@ -16,6 +16,8 @@ pub const MAX_FIELD_CHARS: usize = 255;
 pub enum Provider {
     Stripe,
     Resend,
+    /// A configured Standard Webhooks source (its name is [`VerifiedEvent::source`]).
+    Standard,
 }
 
 impl Provider {
@@ -24,6 +26,7 @@ impl Provider {
         match self {
             Provider::Stripe => "stripe",
             Provider::Resend => "resend",
+            Provider::Standard => "standard",
         }
     }
 }
@@ -93,6 +96,8 @@ impl std::error::Error for EnvelopeError {}
 pub struct VerifiedEvent {
     pub envelope: EventEnvelope,
     pub payload: Map<String, Value>,
+    /// The configured source's name, for [`Provider::Standard`] only.
+    pub source: Option<String>,
 }
 
 impl VerifiedEvent {
@@ -117,7 +122,11 @@ impl VerifiedEvent {
             event_type,
             created: Created::UnixSeconds(created),
         };
-        Ok(VerifiedEvent { envelope, payload })
+        Ok(VerifiedEvent {
+            envelope,
+            payload,
+            source: None,
+        })
     }
 
     /// Resend's payload has no id of its own; the Svix message id, stable across retries,
@@ -141,7 +150,38 @@ impl VerifiedEvent {
             event_type,
             created: Created::Rfc3339(created_at),
         };
-        Ok(VerifiedEvent { envelope, payload })
+        Ok(VerifiedEvent {
+            envelope,
+            payload,
+            source: None,
+        })
+    }
+
+    /// A Standard Webhooks delivery from the configured source `source`: the `webhook-id` is the
+    /// event id, the body's `type` its type, and its `timestamp` (RFC 3339) when it was created,
+    /// else the signed `webhook-timestamp`.
+    pub fn from_source(
+        source: &str,
+        verified: &VerifiedSvixMessage<'_>,
+    ) -> Result<VerifiedEvent, EnvelopeError> {
+        let payload = json_object(verified.body())?;
+        let id = short_text(&Value::String(verified.id().to_string()), "webhook-id")?;
+        let event_type = short_text(required(&payload, "type")?, "type")?;
+        let created = match payload.get("timestamp") {
+            Some(Value::String(text)) if !text.trim().is_empty() => Created::Rfc3339(text.clone()),
+            _ => Created::UnixSeconds(i64::try_from(verified.signed_at()).unwrap_or(i64::MAX)),
+        };
+        let envelope = EventEnvelope {
+            provider: Provider::Standard,
+            id,
+            event_type,
+            created,
+        };
+        Ok(VerifiedEvent {
+            envelope,
+            payload,
+            source: Some(source.to_string()),
+        })
     }
 }
 

@@ -1,6 +1,7 @@
-//! Hands a verified event to the database: one call to the `receive_webhook_event` RPC, as
-//! the narrow `webhook_ingest` role, which stores it (unique per provider and event id) and
-//! applies its effects in the same transaction.
+//! Hands a verified event to the database: one call to the `receive_webhook_event` RPC (or,
+//! for a configured source, `receive_source_webhook_event`), as the narrow `webhook_ingest`
+//! role, which stores it (unique per provider, source and event id) and applies its effects in
+//! the same transaction.
 
 use crate::envelope::{Provider, VerifiedEvent};
 use serde::Deserialize;
@@ -26,18 +27,22 @@ pub async fn store(
     event: VerifiedEvent,
 ) -> Result<IntakeOutcome, ApiError> {
     let provider = event.envelope.provider;
-    let job = match provider {
-        Provider::Stripe => "stripe-webhook-intake",
-        Provider::Resend => "resend-webhook-intake",
+    let (job, function) = match provider {
+        Provider::Stripe => ("stripe-webhook-intake", "receive_webhook_event"),
+        Provider::Resend => ("resend-webhook-intake", "receive_webhook_event"),
+        Provider::Standard => ("source-webhook-intake", "receive_source_webhook_event"),
     };
     let db = context.db_as_role(DatabaseRole::WebhookIngest, job).await?;
-    let args = json!({
-        "provider": provider.as_str(),
+    let mut args = json!({
         "event_id": event.envelope.id,
         "event_type": event.envelope.event_type,
         "payload": Value::Object(event.payload),
     });
-    shared::db::fetch_json(db.rpc("receive_webhook_event", &args))
+    match event.source {
+        Some(source) => args["source"] = json!(source),
+        None => args["provider"] = json!(provider.as_str()),
+    }
+    shared::db::fetch_json(db.rpc(function, &args))
         .await
         .map_err(provider_must_retry)
 }

@@ -1,6 +1,10 @@
-//! Intake of webhook deliveries from Stripe and from Resend (which signs with Svix, the
-//! Standard Webhooks scheme), served at `POST /functions/v1/webhooks/stripe` and
-//! `POST /functions/v1/webhooks/resend`.
+//! Intake of webhook deliveries from Stripe, from Resend (which signs with Svix, the
+//! Standard Webhooks scheme) and from any configured Standard Webhooks source, served at
+//! `POST /functions/v1/webhooks/stripe`, `.../resend` and `.../<source>` ([`sources`]); and
+//! the operator's endpoints around the stored events ([`operator_api`]): list, replay and
+//! resolve under `/functions/v1/webhooks/events`, and the Stripe reconcile job
+//! ([`reconcile_api`]) and the alert run ([`alerts_api`]), both also run by the cron; the
+//! operator's endpoints admit privileged callers only.
 //!
 //! The pure part, tested natively and on wasm32, checks a delivery's signature over the raw
 //! body byte for byte ([`stripe`], [`svix`]) and only then reads the small envelope every
@@ -14,12 +18,19 @@
 //! status) happens in one SQL transaction behind the `receive_webhook_event` RPC
 //! (sql/migrations/0014_webhook_rpcs.sql), and it does not talk to providers' APIs.
 
+pub mod alerts;
+pub mod alerts_api;
 pub mod api;
 pub mod config;
 pub mod envelope;
 pub mod error;
 pub mod intake;
 pub mod limits;
+pub mod operator;
+pub mod operator_api;
+pub mod reconcile;
+pub mod reconcile_api;
+pub mod sources;
 pub mod stripe;
 pub mod svix;
 mod tolerance;
@@ -46,6 +57,28 @@ pub async fn handle_limited(
         (Method::Post, ["stripe"]) => return api::receive_stripe(req, &context, limits).await,
         (Method::Post, ["resend"]) => return api::receive_resend(req, &context, limits).await,
         (_, ["stripe" | "resend"]) => http::method_not_allowed(&req, &["POST"]),
+        // The operator's endpoints are not deliveries: the limiter is not told about them.
+        (Method::Get, ["events"]) => return operator_api::list(req, &context).await,
+        (Method::Post, ["events", "replay"]) => {
+            return operator_api::replay(req, &context, None).await
+        }
+        (Method::Post, ["events", event, "replay"]) => {
+            return operator_api::replay(req, &context, Some(event)).await
+        }
+        (Method::Post, ["events", event, "resolve"]) => {
+            return operator_api::resolve(req, &context, event).await
+        }
+        (Method::Post, ["reconcile", "stripe"]) => {
+            return reconcile_api::request(req, &context).await
+        }
+        (Method::Post, ["alerts", "run"]) => return alerts_api::request(req, &context).await,
+        (_, ["events"]) => return Err(http::method_not_allowed(&req, &["GET"])),
+        (_, ["events" | "reconcile" | "alerts", ..]) => {
+            return Err(http::method_not_allowed(&req, &["POST"]))
+        }
+        (Method::Post, [source]) => {
+            return api::receive_source(req, &context, source, limits).await
+        }
         _ => http::no_route(&context),
     };
     limits.unverified().await;

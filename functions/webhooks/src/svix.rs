@@ -4,18 +4,23 @@
 //! keyed with the base64 part of a `whsec_` secret.
 //!
 //! Any `v1` signature matching under any configured secret passes (rotation); other versions
-//! are ignored. The timestamp must be within five minutes of now in either direction.
+//! are ignored. A verifier made for a configured source ([`SvixVerifier::for_source`]) also
+//! takes the Standard Webhooks asymmetric version, `v1a,<base64>`: an Ed25519 signature of the
+//! same `{id}.{timestamp}.{raw body}` under one of the source's `whpk_` public keys. The
+//! timestamp must be within five minutes of now in either direction.
 
 use crate::error::{SecretError, VerifyError};
 use crate::tolerance;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
+use ed25519_dalek::{Signature, VerifyingKey};
 use shared::crypto::{constant_time_eq, hmac_sha256};
 
 pub const TOLERANCE_SECONDS: u64 = 5 * 60;
 
 const SECRET_PREFIX: &str = "whsec_";
 const SIGNATURE_VERSION: &str = "v1";
+const ASYMMETRIC_VERSION: &str = "v1a";
 
 /// Header names as Svix sends them, then as the Standard Webhooks spec names them; when both
 /// are present the `svix-*` one wins, as in Svix's own library.
@@ -51,6 +56,7 @@ impl SvixHeaders {
 /// Checks Svix-signed deliveries against the secrets this deployment holds.
 pub struct SvixVerifier {
     keys: Vec<Vec<u8>>,
+    public_keys: Vec<VerifyingKey>,
 }
 
 /// A message whose signature has been checked; only [`SvixVerifier::verify`] makes one.
@@ -80,6 +86,7 @@ impl std::fmt::Debug for SvixVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SvixVerifier")
             .field("keys", &format_args!("<{} redacted>", self.keys.len()))
+            .field("public_keys", &self.public_keys.len())
             .finish()
     }
 }
@@ -90,23 +97,21 @@ impl SvixVerifier {
     pub fn new<S: AsRef<str>>(
         secrets: impl IntoIterator<Item = S>,
     ) -> Result<SvixVerifier, SecretError> {
-        let mut keys = Vec::new();
-        for (index, secret) in secrets.into_iter().enumerate() {
-            let position = index + 1;
-            let secret = secret.as_ref().trim();
-            let encoded = secret.strip_prefix(SECRET_PREFIX).unwrap_or(secret);
-            if encoded.is_empty() {
-                return Err(SecretError::Blank { position });
-            }
-            let key = BASE64
-                .decode(encoded)
-                .map_err(|_| SecretError::NotBase64 { position })?;
-            keys.push(key);
-        }
+        let keys = decode_secrets(secrets)?;
         if keys.is_empty() {
             return Err(SecretError::NoSecrets);
         }
-        Ok(SvixVerifier { keys })
+        Ok(SvixVerifier {
+            keys,
+            public_keys: Vec::new(),
+        })
+    }
+
+    /// A configured source's verifier: HMAC keys (decoded `whsec_` secrets, see
+    /// [`decode_secrets`]) and Ed25519 public keys for `v1a` signatures; either may be empty,
+    /// not both (the caller checks).
+    pub fn for_source(keys: Vec<Vec<u8>>, public_keys: Vec<VerifyingKey>) -> SvixVerifier {
+        SvixVerifier { keys, public_keys }
     }
 
     /// Verifies `body` byte for byte. The signature is checked before the timestamp, so a
@@ -126,19 +131,43 @@ impl SvixVerifier {
                 header: TIMESTAMP_LABEL,
                 problem: "not a Unix timestamp in whole seconds",
             })?;
-        let candidates = v1_signatures(signature_header)?;
+        let accepted: &[&str] = if self.public_keys.is_empty() {
+            &[SIGNATURE_VERSION]
+        } else {
+            &[SIGNATURE_VERSION, ASYMMETRIC_VERSION]
+        };
+        let candidates = signatures(signature_header, accepted)?;
 
         // Svix's libraries sign the timestamp as the integer they parsed, not the header text.
         let timestamp = signed_at.to_string();
-        let matched = self.keys.iter().any(|key| {
-            let mac = hmac_sha256(
-                key,
-                &[id.as_bytes(), b".", timestamp.as_bytes(), b".", body],
-            );
-            let expected = BASE64.encode(mac);
-            candidates
+        let hmac_matches = |candidate: &str| {
+            self.keys.iter().any(|key| {
+                let mac = hmac_sha256(
+                    key,
+                    &[id.as_bytes(), b".", timestamp.as_bytes(), b".", body],
+                );
+                constant_time_eq(candidate.as_bytes(), BASE64.encode(mac).as_bytes())
+            })
+        };
+        let ed25519_matches = |candidate: &str| {
+            let Some(signature) = BASE64
+                .decode(candidate)
+                .ok()
+                .and_then(|bytes| Signature::from_slice(&bytes).ok())
+            else {
+                return false;
+            };
+            let signed = [id.as_bytes(), b".", timestamp.as_bytes(), b".", body].concat();
+            self.public_keys
                 .iter()
-                .any(|candidate| constant_time_eq(candidate.as_bytes(), expected.as_bytes()))
+                .any(|key| key.verify_strict(&signed, &signature).is_ok())
+        };
+        let matched = candidates.iter().any(|(version, candidate)| {
+            if *version == SIGNATURE_VERSION {
+                hmac_matches(candidate)
+            } else {
+                ed25519_matches(candidate)
+            }
         });
         if !matched {
             return Err(VerifyError::NoMatchingSignature {
@@ -154,6 +183,27 @@ impl SvixVerifier {
     }
 }
 
+/// Decodes `whsec_<base64>` secrets (the prefix may be left out, as Svix's libraries allow),
+/// naming the position of a bad one.
+pub fn decode_secrets<S: AsRef<str>>(
+    secrets: impl IntoIterator<Item = S>,
+) -> Result<Vec<Vec<u8>>, SecretError> {
+    let mut keys = Vec::new();
+    for (index, secret) in secrets.into_iter().enumerate() {
+        let position = index + 1;
+        let secret = secret.as_ref().trim();
+        let encoded = secret.strip_prefix(SECRET_PREFIX).unwrap_or(secret);
+        if encoded.is_empty() {
+            return Err(SecretError::Blank { position });
+        }
+        let key = BASE64
+            .decode(encoded)
+            .map_err(|_| SecretError::NotBase64 { position })?;
+        keys.push(key);
+    }
+    Ok(keys)
+}
+
 fn present<'h>(value: &'h Option<String>, label: &'static str) -> Result<&'h str, VerifyError> {
     value
         .as_deref()
@@ -162,7 +212,11 @@ fn present<'h>(value: &'h Option<String>, label: &'static str) -> Result<&'h str
         .ok_or(VerifyError::MissingHeader { header: label })
 }
 
-fn v1_signatures(header: &str) -> Result<Vec<&str>, VerifyError> {
+/// The `(version, signature)` entries of the versions `accepted`; others are ignored.
+fn signatures<'h>(
+    header: &'h str,
+    accepted: &[&str],
+) -> Result<Vec<(&'h str, &'h str)>, VerifyError> {
     let malformed = |problem| VerifyError::MalformedHeader {
         header: SIGNATURE_LABEL,
         problem,
@@ -172,14 +226,16 @@ fn v1_signatures(header: &str) -> Result<Vec<&str>, VerifyError> {
         let (version, signature) = entry.split_once(',').ok_or(malformed(
             "expected space-separated version,signature pairs such as v1,...",
         ))?;
-        if version == SIGNATURE_VERSION {
-            signatures.push(signature);
+        if accepted.contains(&version) {
+            signatures.push((version, signature));
         }
     }
     if signatures.is_empty() {
-        return Err(malformed(
-            "no v1 signature (other versions are not accepted)",
-        ));
+        return Err(malformed(if accepted.len() == 1 {
+            "no v1 signature (other versions are not accepted)"
+        } else {
+            "no v1 or v1a signature (other versions are not accepted)"
+        }));
     }
     Ok(signatures)
 }
@@ -282,5 +338,45 @@ mod tests {
         let verifier =
             SvixVerifier::new([SECRET, SECRET.trim_start_matches(SECRET_PREFIX)]).unwrap();
         assert!(!format!("{verifier:?}").contains("MfKQ"));
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
+    fn a_source_takes_ed25519_v1a_signatures_under_its_public_keys() {
+        use ed25519_dalek::{Signer, SigningKey};
+        let signing = SigningKey::from_bytes(&[7; 32]);
+        let other = SigningKey::from_bytes(&[8; 32]);
+        let signed = [ID.as_bytes(), b".", T.to_string().as_bytes(), b".", BODY].concat();
+        let v1a = |key: &SigningKey| format!("v1a,{}", BASE64.encode(key.sign(&signed).to_bytes()));
+        let verifier = SvixVerifier::for_source(Vec::new(), vec![signing.verifying_key()]);
+        assert!(verifier.verify(&headers(v1a(&signing)), BODY, T).is_ok());
+        assert!(verifier
+            .verify(
+                &headers(format!("v1a,bm90IGEgc2ln {}", v1a(&signing))),
+                BODY,
+                T
+            )
+            .is_ok());
+        assert_eq!(
+            verifier.verify(&headers(v1a(&other)), BODY, T),
+            Err(VerifyError::NoMatchingSignature {
+                header: SIGNATURE_LABEL
+            })
+        );
+        assert_eq!(
+            verifier.verify(&headers(v1a(&signing)), b"{}", T),
+            Err(VerifyError::NoMatchingSignature {
+                header: SIGNATURE_LABEL
+            })
+        );
+        assert!(matches!(
+            verifier.verify(&headers(v1a(&signing)), BODY, T + 301),
+            Err(VerifyError::TimestampOutsideTolerance { .. })
+        ));
+        // A verifier without public keys (Resend) does not even look at v1a entries.
+        let hmac_only = SvixVerifier::new([SECRET]).unwrap();
+        assert!(matches!(
+            hmac_only.verify(&headers(v1a(&signing)), BODY, T),
+            Err(VerifyError::MalformedHeader { .. })
+        ));
     }
 }
