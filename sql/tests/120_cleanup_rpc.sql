@@ -209,7 +209,7 @@ insert into system_webhook_events (provider, event_id, event_type, payload, stat
 set local role maintenance;
 select is(cleanup_rate_limit_counters(100), '{"deleted": 1}'::jsonb, 'Counters whose arrival time has passed are deleted');
 select is((select count(*)::int from system_webhook_events), 4, 'The maintenance job sees the inbox before retention');
-select is(cleanup_webhook_events(100, 30), '{"deleted": 2}'::jsonb, 'Processed and ignored events past the retention are deleted');
+select is(cleanup_webhook_events(100, 30) -> 'by_table' -> 'system_webhook_events', '2'::jsonb, 'Processed and ignored events past the retention are deleted');
 select is((select array_agg(event_id order by event_id) from system_webhook_events), array['new_done', 'old_failed'],
   'Recent and failed events are kept');
 select throws_ok('select cleanup_webhook_events(100, 0)', '22023', null, 'A zero-day retention is refused');
