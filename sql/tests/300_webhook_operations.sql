@@ -151,6 +151,8 @@ select is((select outcome ->> 'previous_status' from system_webhook_operator_act
   'The audit of a resolution keeps the status it closed');
 select ok(not exists (select 1 from system_webhook_operator_actions a where a::text like '%first%'),
   'No payload content reaches the audit');
+reset role;
+grant execute on function public.test_apply_acme_event(jsonb) to service_role;
 set local role service_role;
 select is((select count(*)::int from system_webhook_operator_actions), 7, 'The service role reads the operator audit');
 select lives_ok($$insert into system_webhook_sources (name, handler) values ('svc', 'public.test_apply_acme_event(jsonb)')$$,
