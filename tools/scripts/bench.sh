@@ -5,7 +5,7 @@
 #
 # Stages (default all, in this order; `npm run bench -- micro e2e` runs some; a stage not run
 # keeps its figures from the previous bench/results.json):
-#   sizes    the bundle and each function alone as a Worker of its own (tools/bench/standalone):
+#   sizes    the bundle and each function alone as a Worker of its own (build.sh <function>):
 #            raw and gzipped .wasm, and start-up (compile + instantiate in Node, fresh process)
 #   micro    per-request CPU of the hot paths on wasm32 in Node and natively (tools/bench/micro)
 #   e2e      req/s and p50/p99 through wrangler dev and the local stack with wrk, next to the same
@@ -67,20 +67,15 @@ run_sizes() {
   local out=$WORK/sizes.jsonl
   printf '{"name":"bundle","built":true,"size":%s,"startup":%s}\n' "$(wasm_size build/index_bg.wasm)" \
     "$(startup "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/rls_edge.wasm" bundle)" >"$out"
-  local manifest name
-  for manifest in functions/*/Cargo.toml; do
-    name=$(sed -n 's/^name = "\(.*\)"$/\1/p' "$manifest" | head -n 1)
-    if ! grep -q "^$name = \[\"dep:" tools/bench/standalone/Cargo.toml; then
-      log "sizes: $name has no standalone feature in tools/bench/standalone/Cargo.toml yet; skipped"
-      printf '{"name":"%s","built":false,"reason":"no standalone feature in tools/bench/standalone/Cargo.toml"}\n' "$name" >>"$out"
-      continue
-    fi
+  local name
+  for name in $(bash tools/scripts/functions.sh); do
     log "sizes and start-up: $name alone"
-    bash tools/bench/standalone/build.sh "$name"
-    printf '{"name":"%s","built":true,"size":%s,"startup":%s}\n' "$name" \
-      "$(wasm_size "tools/bench/standalone/build/$name/index_bg.wasm")" \
-      "$(startup "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/rls_edge_standalone.wasm" "$name")" >>"$out"
+    RLS_EDGE_SKIP_SETUP=1 bash tools/scripts/build.sh "$name"
+    printf '{"name":"%s","built":true,"size":%s,"startup":%s}\n' "$name" "$(wasm_size "build/$name/index_bg.wasm")" \
+      "$(startup "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/rls_edge.wasm" "$name")" >>"$out"
   done
+  # Leave the bundle's module where build.sh and wrangler expect it.
+  RLS_EDGE_SKIP_SETUP=1 bash tools/scripts/build.sh
 }
 
 run_micro() {
