@@ -18,34 +18,15 @@ export CARGO_PROFILE_RELEASE_OPT_LEVEL=3 CARGO_PROFILE_RELEASE_LTO=false CARGO_P
 
 work=$(mktemp -d /tmp/gateway-bench-XXXXXX)
 chmod 755 "$work"
-cluster_dir=""
-super_url=""
-database="gw_bench_$$"
+source "$root/tools/scripts/throwaway-db.sh"
 cleanup() {
-  if [ -n "$super_url" ]; then "$PG_BIN/psql" -q "$super_url" -c "drop database if exists $database with (force)" >/dev/null 2>&1 || true; fi
-  if [ -n "$cluster_dir" ]; then "$root/tools/scripts/postgres.sh" stop "$cluster_dir" || true; fi
+  throwaway_db_stop
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-if [ -n "${GATEWAY_TEST_DATABASE_URL:-}" ]; then
-  super_url=$GATEWAY_TEST_DATABASE_URL
-else
-  port=""
-  for p in $(seq 56080 56099); do
-    # Free means no local socket uses it at all; outgoing connections take ports from this range.
-    if [ -z "$(ss -Htan "sport = :$p")" ]; then port=$p; break; fi
-  done
-  [ -n "$port" ] || { echo "no free port in 56080-56099" >&2; exit 1; }
-  cluster_dir="$work/pg"
-  if ! "$root/tools/scripts/postgres.sh" start "$cluster_dir" "$port"; then
-    cat "$cluster_dir/server.log" >&2 2>/dev/null || true
-    exit 1
-  fi
-  super_url="postgres://postgres@127.0.0.1:$port/postgres"
-fi
-"$PG_BIN/psql" -q -v ON_ERROR_STOP=1 "$super_url" -c "create database $database" >/dev/null
-db_url="${super_url%/*}/$database"
+throwaway_db_start "$work" 56080 56099 "gw_bench_$$" "${GATEWAY_TEST_DATABASE_URL:-}"
+db_url=$THROWAWAY_DB_URL
 "$PG_BIN/psql" -q -v ON_ERROR_STOP=1 "$db_url" -f "$here/tests/fixture.sql" -f "$here/bench/bench.sql" >/dev/null
 
 cd "$root"
