@@ -35,7 +35,7 @@ mapfile -t WASM_TEST_CRATES < <(printf 'shared\n'
   for manifest in functions/*/Cargo.toml; do sed -n 's/^name = "\(.*\)"$/\1/p' "$manifest" | head -n 1; done)
 
 # Every Cargo workspace in the repository: the root one and the benchmarks' own.
-RUST_MANIFESTS=(Cargo.toml tools/bench/Cargo.toml)
+RUST_MANIFESTS=(Cargo.toml bench/Cargo.toml)
 
 run_lint() {
   log "rustfmt --check and clippy -D warnings"
@@ -47,7 +47,7 @@ run_lint() {
   local args=()
   for crate in "${WASM_TEST_CRATES[@]}"; do args+=(-p "$crate"); done
   cargo clippy --target wasm32-unknown-unknown -p rls-edge "${args[@]}" --all-targets -- -D warnings
-  cargo clippy --manifest-path tools/bench/Cargo.toml --all-targets --all-features -- -D warnings
+  cargo clippy --manifest-path bench/Cargo.toml --all-targets --all-features -- -D warnings
 }
 
 run_native() {

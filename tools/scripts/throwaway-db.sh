@@ -1,5 +1,5 @@
 # Sourced by scripts that need a database of their own for a run (tools/gateway/run-js-tests.sh,
-# tools/auth/run-js-tests.sh, tools/gateway/bench/run.sh): a fresh database in the cluster a
+# tools/auth/run-js-tests.sh, bench/gateway/run.sh): a fresh database in the cluster a
 # superuser URL names, or else in a throwaway cluster (tools/scripts/postgres.sh, the one
 # Postgres lifecycle) on the first free port of a range. throwaway_db_stop drops and stops what
 # throwaway_db_start made, and nothing else.

@@ -1,11 +1,11 @@
 // Times the lead-scoring engine compiled to wasm32 in Node's V8 (the engine Workers run).
-// Usage: node bench/wasm-throughput.mjs <module.wasm> [leads] [rounds]; bench/run.sh builds it.
+// Usage: node bench/functions/lead-scoring/wasm-throughput.mjs <module.wasm> [leads] [rounds]; run.sh beside it builds it.
 import { readFile } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
 
 const [path, leadsArg = "100000", roundsArg = "10"] = process.argv.slice(2);
 if (!path) {
-  console.error("usage: node bench/wasm-throughput.mjs <module.wasm> [leads] [rounds]");
+  console.error("usage: node bench/functions/lead-scoring/wasm-throughput.mjs <module.wasm> [leads] [rounds]");
   process.exit(2);
 }
 const leads = Number(leadsArg);

@@ -6,7 +6,7 @@
 //
 // Usage (against a running stack, e.g. the one `npm run dev` or tools/scripts/test.sh starts,
 // whose Worker was given the secrets in tests/e2e/vars/webhooks.env):
-//   FUNCTIONS_URL=http://127.0.0.1:8787/functions/v1 node functions/webhooks/bench/intake.mjs [requests] [concurrency]
+//   FUNCTIONS_URL=http://127.0.0.1:8787/functions/v1 node bench/functions/webhooks/intake.mjs [requests] [concurrency]
 // The seed limits `webhooks` to 600 verified deliveries a minute per provider (system_rate_limits),
 // which a run of more than 600 deliveries hits; for a benchmark database raise it first:
 //   update system_rate_limits set max_requests = 1000000 where endpoint = 'webhooks';

@@ -2,7 +2,7 @@
 //! straight through tokio-postgres, reporting req/s, p50 and p99 and their ratio.
 //!
 //! Usage: bench <superuser URL of a database loaded with fixture.sql + bench.sql> <out.json>
-//! (tools/gateway/bench/run.sh prepares the database and calls this.)
+//! (bench/gateway/run.sh prepares the database and calls this.)
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -3,7 +3,7 @@
 // HTTP against a running stack (wrangler dev + gateway + Postgres).
 //
 //   FUNCTIONS_URL=http://127.0.0.1:8787/functions/v1 DATABASE_URL=postgres://... \
-//     node functions/rate-limit/bench/bench.mjs [requests-per-path] [concurrency]
+//     node bench/functions/rate-limit/bench.mjs [requests-per-path] [concurrency]
 //
 // Three paths answer the same 404 body, so the only difference between them is the guard:
 //   baseline  /bench-baseline            outside /functions/v1: the router answers, no guard

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Benchmark (not a test): tools/gateway/bench/run.sh OUT.json
+# Benchmark (not a test) of the gateway (tools/gateway): bench/gateway/run.sh OUT.json
 # Starts a throwaway Postgres on a free port in 56000-56099 (or uses
-# GATEWAY_TEST_DATABASE_URL, a superuser URL), loads tests/fixture.sql and bench/bench.sql into
+# GATEWAY_TEST_DATABASE_URL, a superuser URL), loads tools/gateway/tests/fixture.sql and bench.sql into
 # a fresh database, builds the load generator optimised, runs it, writes OUT.json, cleans up.
 set -euo pipefail
 
-out=${1:?usage: bench/run.sh OUT.json}
+out=${1:?usage: bench/gateway/run.sh OUT.json}
 out=$(cd "$(dirname "$out")" && pwd)/$(basename "$out")
-here=$(cd "$(dirname "$0")/.." && pwd)
-root=$(cd "$here/../.." && pwd)
+bench=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$bench/../.." && pwd)
+gateway=$root/tools/gateway
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 # The workspace release profile is tuned for small wasm; the benchmark wants speed, in its own
 # target directory so the shared one is not rebuilt with different settings.
@@ -27,7 +28,7 @@ trap cleanup EXIT
 
 throwaway_db_start "$work" 56080 56099 "gw_bench_$$" "${GATEWAY_TEST_DATABASE_URL:-}"
 db_url=$THROWAWAY_DB_URL
-"$PG_BIN/psql" -q -v ON_ERROR_STOP=1 "$db_url" -f "$here/tests/fixture.sql" -f "$here/bench/bench.sql" >/dev/null
+"$PG_BIN/psql" -q -v ON_ERROR_STOP=1 "$db_url" -f "$gateway/tests/fixture.sql" -f "$bench/bench.sql" >/dev/null
 
 cd "$root"
 cargo build -q --release -p gateway --example bench

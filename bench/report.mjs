@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 
 const [workDir, ...stagesRun] = process.argv.slice(2);
 if (!workDir) throw new Error("usage: node report.mjs <work-dir> <stage...>");
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const resultsFile = path.join(root, "bench/results.json");
 const readme = path.join(root, "README.md");
 const previous = existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, "utf8")) : {};
@@ -221,7 +221,7 @@ if (e2e) {
   lines.push("");
 }
 if (gateway && Array.isArray(gateway.results)) {
-  lines.push(`### The gateway alone (tools/gateway/bench, ${gateway.measured_at?.slice(0, 16) ?? ""}Z)`, "");
+  lines.push(`### The gateway alone (bench/gateway, ${gateway.measured_at?.slice(0, 16) ?? ""}Z)`, "");
   lines.push("| workload | conns | gateway req/s | p50 / p99 ms | tokio-postgres direct req/s | p50 ms | gateway / direct req/s |", "|---|---:|---:|---:|---:|---:|---:|");
   for (const entry of gateway.results) {
     lines.push(

@@ -3,7 +3,7 @@
 // details and notes), then times POST /functions/v1/lead-scoring/batch by id list and by
 // stale_before. Needs the environment `npm test -- e2e` sets (see tests/e2e/lib.mjs), e.g.
 //   WORKER_URL=... FUNCTIONS_URL=... DATABASE_URL=... JWT_SECRET=... ANON_KEY=... POSTGREST_URL=... \
-//   node functions/lead-scoring/bench/e2e-batch.mjs [leads] [rounds]
+//   node bench/functions/lead-scoring/e2e-batch.mjs [leads] [rounds]
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { call, newUser, rows, sql } from "../../../tests/e2e/lib.mjs";

@@ -3,9 +3,9 @@
 # bundle gets) and natively. Usage: build.sh <out-dir>; leaves <out-dir>/bench_micro.js and
 # prints nothing on success. Sourced tools from tools/scripts/env.sh.
 set -euo pipefail
-source "$(dirname "$0")/../../scripts/env.sh"
+source "$(dirname "$0")/../../tools/scripts/env.sh"
 out=${1:?usage: build.sh <out-dir>}
-cd "$RLS_EDGE_ROOT/tools/bench/micro"
+cd "$RLS_EDGE_ROOT/bench/micro"
 cargo build --release --quiet --lib --target wasm32-unknown-unknown
 cargo build --release --quiet --bin bench-micro-native
 mkdir -p "$out"

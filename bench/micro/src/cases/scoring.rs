@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use lead_scoring::{default_rule_definitions, HalfLife, Lead, LeadScore, RuleSet};
 
-#[path = "../../../../../functions/lead-scoring/examples/support/synthetic.rs"]
+#[path = "../../../../functions/lead-scoring/examples/support/synthetic.rs"]
 mod synthetic;
 
 use super::Case;

@@ -1,5 +1,5 @@
 // Times the micro-benchmark cases on wasm32 in Node (V8, the engine Workers run), the module
-// built by tools/bench/micro/build.sh. Usage: node run.mjs <dir with bench_micro.js>
+// built by bench/micro/build.sh. Usage: node run.mjs <dir with bench_micro.js>
 // Prints one JSON object: per case the median µs per operation over a few rounds, each round
 // one call into Wasm running many operations, timed with performance.now() outside the module
 // (awaited, for the cases that await WebCrypto), and the process CPU time per operation over the

@@ -1,7 +1,7 @@
 //! Per-request CPU of the hot paths, with no I/O: JWT verification (HS256, ES256), Stripe and
 //! Svix signature checks of a 10 KB delivery, sealing and opening a vault key, scoring a lead,
 //! one limiter decision. The same cases run on wasm32 in Node (the engine Workers use; timed by
-//! `tools/bench/micro/run.mjs` through the exports in [`wasm`]) and natively (`src/main.rs`), so
+//! `bench/micro/run.mjs` through the exports in [`wasm`]) and natively (`src/main.rs`), so
 //! the two are comparable line by line.
 //!
 //! It calls the product's own pure modules (`shared::auth`, `webhooks::stripe`/`svix`,

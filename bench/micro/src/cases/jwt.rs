@@ -29,15 +29,15 @@ const NOW: u64 = 1_800_000_000;
 /// The shared crate's test keys: the JWKS holds the public half of `ec-a`.
 const EC_PRIVATE_PKCS8_DER: &[u8] = include_bytes!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/tests/fixtures/auth/ec-a.private.pkcs8.der"
+    "/../../shared/tests/fixtures/auth/ec-a.private.pkcs8.der"
 ));
 const EC_PRIVATE_JWK: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/tests/fixtures/auth/ec-a.private.jwk.json"
+    "/../../shared/tests/fixtures/auth/ec-a.private.jwk.json"
 ));
 const JWKS: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/tests/fixtures/auth/jwks-initial.json"
+    "/../../shared/tests/fixtures/auth/jwks-initial.json"
 ));
 
 fn claims() -> serde_json::Value {

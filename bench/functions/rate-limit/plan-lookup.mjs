@@ -2,7 +2,7 @@
 // a running stack (wrangler dev + gateway + Postgres), with the Durable Object store.
 //
 //   FUNCTIONS_URL=http://127.0.0.1:8787/functions/v1 DATABASE_URL=postgres://... \
-//   JWT_SECRET=... RATE_LIMIT_CACHE_SECONDS=... node functions/rate-limit/bench/plan-lookup.mjs [requests-per-path]
+//   JWT_SECRET=... RATE_LIMIT_CACHE_SECONDS=... node bench/functions/rate-limit/plan-lookup.mjs [requests-per-path]
 //
 // Every request is signed in as a user and asks for /functions/v1/bench-plan, a guarded name
 // with no function behind it (404), whose limits name a plan, so the guard must know the
