@@ -9,13 +9,13 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$RLS_EDGE_ROOT"
-function=${1:-}
+name=${1:-}
 [ "${RLS_EDGE_SKIP_SETUP:-}" = 1 ] || bash tools/scripts/setup.sh --build
 
-if [ -n "$function" ]; then
-  grep -q "feature = \"$function\"" src/registry.rs \
-    || die "no function '$function' in src/registry.rs (one of: $(bash tools/scripts/functions.sh | tr '\n' ' '))"
-  out_dir=build/$function features=(--no-default-features --features "$function") label="$function alone"
+if [ -n "$name" ]; then
+  grep -q "feature = \"$name\"" src/registry.rs \
+    || die "no function '$name' in src/registry.rs (one of: $(bash tools/scripts/functions.sh | tr '\n' ' '))"
+  out_dir=build/$name features=(--no-default-features --features "$name") label="$name alone"
 else
   out_dir=build features=() label=bundle
 fi
@@ -29,7 +29,7 @@ wasm=$out_dir/index_bg.wasm
 if [ -f "$out_dir/worker/shim.mjs" ] && [ -f "$wasm" ] && [ "$(cat "$out_dir/.source-hash" 2>/dev/null)" = "$source_hash" ]; then
   log "$label up to date"
 else
-  log_file=$RLS_EDGE_LOCAL/build${function:+-$function}.log
+  log_file=$RLS_EDGE_LOCAL/build${name:+-$name}.log
   worker-build --release --out-dir "$out_dir" "${features[@]}" >"$log_file" 2>&1 \
     || { cat "$log_file" >&2; die "worker-build failed ($label)"; }
   # worker-build keeps the name section (Rust function names in panic traces). It is an eighth of
