@@ -113,7 +113,7 @@ const e2e = stage("e2e", () => ({
     "call, direct latency is per call and the ratios use the sum of the calls; rate limits are lifted except for the refused case.",
   ...read("e2e.json"),
 }));
-const gateway = stage("gateway", () => (existsSync(path.join(workDir, "gateway.json")) ? read("gateway.json") : { skipped: "no tools/gateway/bench/run.sh" }));
+const gateway = stage("gateway", () => (existsSync(path.join(workDir, "gateway.json")) ? read("gateway.json") : { skipped: "no bench/gateway/run.sh" }));
 
 // Other tools' keys (the soak's, the fuzzers') stay as they are.
 const results = { ...previous, generated_at: now, command: "npm run bench", machine: read("machine.json"), sizes, cpu, e2e, gateway };

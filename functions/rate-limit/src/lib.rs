@@ -37,10 +37,11 @@
 //! | `webhooks.unverified` | 60 per 60 s | open              | per source IP, requests refused before a signature checked out; once used up, refused before verifying |
 //! | `default`      | 60 per 60 s     | closed (503)           | any endpoint without its own entry            |
 //!
-//! Benchmark: `bench/functions/rate-limit/bench.mjs` (added latency and decisions per second for both stores,
-//! against a running stack; see its header for the command) and `bench/functions/rate-limit/plan-lookup.mjs` (what
-//! finding the plan in `user_plans` adds: nothing measurable from the cache, one PostgREST
-//! round trip, about 7-10 ms p50 in `wrangler dev` on a loaded 2-core box, on a cache miss).
+//! Benchmark: `bench/functions/rate-limit/bench.mjs` (added latency and decisions per second
+//! for both stores, against a running stack; see its header for the command) and
+//! `bench/functions/rate-limit/plan-lookup.mjs` (what finding the plan in `user_plans` adds:
+//! nothing measurable from the cache, one PostgREST round trip, about 7-10 ms p50 in
+//! `wrangler dev` on a loaded 2-core box, on a cache miss).
 //!
 //! Overrides: `RATE_LIMIT_DEFAULTS` (e.g. `signup=10/60`), `RATE_LIMIT_STORE` (e.g.
 //! `webhooks=postgres,default=durable-object`) and `RATE_LIMIT_FAILURE_MODE` (e.g.
