@@ -3,8 +3,9 @@
 //! `{"status":"degraded"}`, so a load balancer or uptime check can use it as is. That is all
 //! anyone learns; a privileged caller (`shared::privileged`, `HealthDetails`: the secret key or
 //! a service_role JWT) also gets which variable and which check is at fault, the version, the
-//! functions served, what signs the role tokens and what the JWKS cache holds; with the
-//! configuration broken, the secret key alone still gets that report.
+//! functions served and the problems with each one's own settings, what signs the role tokens
+//! and what the JWKS cache holds; with the configuration broken, the secret key alone still
+//! gets that report.
 
 use serde_json::json;
 use shared::clock::now_millis;
@@ -12,18 +13,18 @@ use shared::error::ApiError;
 use shared::health::{self, ProbeVerdict, PROBE_COLUMN, PROBE_ROLE, PROBE_TABLE};
 use shared::http::{self, RequestContext};
 use shared::privileged::PrivilegedEndpoint;
+use shared::registry::{self, Function, RateLimit};
 use worker::{Method, Request, Response};
 
-/// The functions this bundle serves under `/functions/v1/<name>`.
-pub const FUNCTIONS: &[&str] = &[
-    "health",
-    "webhooks",
-    "api-keys",
-    "rate-limit",
-    "signup",
-    "lead-scoring",
-    "cleanup",
-];
+/// Health as the registry lists it: never rate limited, so uptime checks see the service and
+/// not a 429; its own configuration is the core one, which it reports itself.
+pub const FUNCTION: Function = Function {
+    name: "health",
+    handle: |req, context| Box::pin(handle(req, context)),
+    scheduled: None,
+    rate_limit: RateLimit::Unguarded,
+    config_check: registry::no_config,
+};
 
 pub async fn handle(req: Request, context: RequestContext) -> Result<Response, ApiError> {
     if !context.segments().is_empty() {
@@ -69,7 +70,8 @@ pub async fn handle(req: Request, context: RequestContext) -> Result<Response, A
     let body = json!({
         "status": status,
         "version": env!("CARGO_PKG_VERSION"),
-        "functions": FUNCTIONS,
+        "functions": registry::names(context.functions()),
+        "function_config": function_config(&context),
         "config": { "ok": config_problems.is_empty(), "problems": config_problems },
         "postgrest": { "latency_ms": latency_ms, "check": format!("GET {PROBE_TABLE} as {}", PROBE_ROLE.as_str()), "verdict": postgrest },
         "role_tokens": signer.map(|signer| json!({ "alg": signer.algorithm().name(), "kid": signer.kid() })),
@@ -83,6 +85,23 @@ pub async fn handle(req: Request, context: RequestContext) -> Result<Response, A
         "caller": caller.credential.kind(),
     });
     http::json_response(code, &body)
+}
+
+/// Each function's own configuration, as its check finds it: `{"<name>": {"ok", "problems"}}`.
+/// A broken one fails only that function's requests (500 `config_invalid`), so it shows here
+/// without making the whole Worker degraded.
+fn function_config(context: &RequestContext) -> serde_json::Value {
+    let checked = context.functions().iter().map(|function| {
+        let problems: Vec<String> = (function.config_check)(context)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        (
+            function.name.to_string(),
+            json!({ "ok": problems.is_empty(), "problems": problems }),
+        )
+    });
+    serde_json::Value::Object(checked.collect())
 }
 
 /// Whether the request carries anything a privileged check could accept; without, the check

@@ -6,6 +6,8 @@
 //! own declares them in its crate with the same helpers ([`Vars`]), so the rules for reading a
 //! variable are written once.
 
+use std::any::{Any, TypeId};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
 use std::rc::Rc;
@@ -117,6 +119,41 @@ impl<'a, S: VarSource + ?Sized> Vars<'a, S> {
             Err(self.errors)
         }
     }
+}
+
+/// What parsing one kind of settings gave: the settings, or every problem found.
+pub type Parsed<T> = Result<Rc<T>, Vec<ConfigError>>;
+
+thread_local! {
+    /// Each kind of settings parsed so far in this isolate, by type: the environment of a
+    /// running Worker does not change, so neither does what parsing it gives.
+    static PARSED: RefCell<HashMap<TypeId, Box<dyn Any>>> = RefCell::new(HashMap::new());
+}
+
+/// The settings of type `T`, parsed from `source` with `parse` on the first call of the
+/// isolate and the same answer (settings or problems) on every later one. Each function keeps
+/// its settings in a type of its own, which is what tells them apart here.
+pub fn parsed_once<T: 'static, S: ?Sized>(
+    source: &S,
+    parse: impl FnOnce(&S) -> Result<T, Vec<ConfigError>>,
+) -> Parsed<T> {
+    let cached = PARSED.with(|parsed| {
+        parsed
+            .borrow()
+            .get(&TypeId::of::<T>())
+            .and_then(|entry| entry.downcast_ref::<Parsed<T>>())
+            .cloned()
+    });
+    if let Some(cached) = cached {
+        return cached;
+    }
+    let fresh: Parsed<T> = parse(source).map(Rc::new);
+    PARSED.with(|parsed| {
+        parsed
+            .borrow_mut()
+            .insert(TypeId::of::<T>(), Box::new(fresh.clone()))
+    });
+    fresh
 }
 
 /// Parses a positive integer with an upper bound, for sizes and counts.
@@ -557,5 +594,35 @@ mod tests {
         );
         assert_eq!(origins.allow(Some("https://evil.example.com")), None);
         assert_eq!(origins.allow(None), None);
+    }
+
+    #[test]
+    fn settings_are_parsed_once_per_isolate_and_told_apart_by_type() {
+        #[derive(Debug, PartialEq)]
+        struct Counted(u32);
+        #[derive(Debug, PartialEq)]
+        struct Broken;
+        let calls = std::cell::Cell::new(0);
+        let parse = |_: &HashMap<&str, &str>| {
+            calls.set(calls.get() + 1);
+            Ok(Counted(calls.get()))
+        };
+        let source = HashMap::new();
+        assert_eq!(*parsed_once(&source, parse).unwrap(), Counted(1));
+        assert_eq!(*parsed_once(&source, parse).unwrap(), Counted(1));
+        assert_eq!(calls.get(), 1, "the second call reuses the first answer");
+
+        let broken = |_: &HashMap<&str, &str>| -> Result<Broken, Vec<ConfigError>> {
+            Err(vec![ConfigError {
+                variable: "SOME_VARIABLE",
+                problem: "is not set".into(),
+            }])
+        };
+        assert_eq!(
+            parsed_once(&source, broken).unwrap_err()[0].variable,
+            "SOME_VARIABLE"
+        );
+        assert!(parsed_once(&source, parse).is_ok());
+        assert_eq!(calls.get(), 1);
     }
 }

@@ -15,6 +15,7 @@ use crate::db::Db;
 use crate::error::ApiError;
 use crate::logging::{self, RequestLog};
 use crate::privileged::{self, PrivilegedCaller, PrivilegedEndpoint, Refusal};
+use crate::registry::Function;
 use futures_util::future::{select, Either};
 use futures_util::{Stream, StreamExt};
 use serde::de::DeserializeOwned;
@@ -125,6 +126,7 @@ struct ContextInner {
     request_id: String,
     env: Env,
     config: ParsedConfig,
+    functions: &'static [Function],
     function: String,
     segments: Vec<String>,
     user_id: RefCell<Option<String>>,
@@ -158,6 +160,12 @@ impl RequestContext {
             .err()
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// Every function the Worker serves (its registry), for the router, the rate limiter's
+    /// defaults and the health report.
+    pub fn functions(&self) -> &'static [Function] {
+        self.inner.functions
     }
 
     /// The function name: the path segment after `/functions/v1/`.
@@ -319,8 +327,15 @@ impl RequestContext {
     }
 }
 
-/// Runs `dispatch` for one request and turns its outcome into the final response.
-pub async fn serve<F, Fut>(req: Request, env: Env, now_millis: fn() -> u64, dispatch: F) -> Response
+/// Runs `dispatch` for one request of a Worker serving `functions` and turns its outcome into
+/// the final response.
+pub async fn serve<F, Fut>(
+    req: Request,
+    env: Env,
+    functions: &'static [Function],
+    now_millis: fn() -> u64,
+    dispatch: F,
+) -> Response
 where
     F: FnOnce(Request, RequestContext) -> Fut,
     Fut: Future<Output = Result<Response, ApiError>>,
@@ -342,6 +357,7 @@ where
             request_id: request_id.clone(),
             env,
             config,
+            functions,
             function,
             segments,
             user_id: RefCell::new(None),

@@ -6,7 +6,7 @@
 //! (the one check for endpoints only services and operators may call), db (PostgREST access and
 //! error mapping), http (request reading, responses, CORS, request ids), config (variables and
 //! secrets, validated once), crypto (HMAC, constant-time compare, randomness), clock (the JS
-//! clock on wasm), time (RFC 3339 instants as integers), logging (one JSON line per request) and
+//! clock on wasm), time (RFC 3339 instants as integers), logging (one JSON line per request), registry (what a function crate tells the Worker serving it) and
 //! security_events (recording what happened to users' secrets, privileged calls and refused
 //! cross-tenant attempts in `security_event_logs`). One exception: health, the pure half of the
 //! bundle's health endpoint, lives here because the bundle crate is wiring only and has no tests
@@ -29,5 +29,6 @@ pub mod health;
 pub mod http;
 pub mod logging;
 pub mod privileged;
+pub mod registry;
 pub mod security_events;
 pub mod time;

@@ -1,4 +1,4 @@
--- Invitations are one-way (issue 14, item 1): accepted, revoked and expired are final; admins
+-- Invitations are one-way: accepted, revoked and expired are final; admins
 -- only revoke pending invitations or bring their expiry forward; only owners touch admin-role
 -- invitations; a used or revoked invitation keeps no token. The attack this file exists for: an
 -- admin reopens their own accepted invitation, is removed, and lets themselves back in.

@@ -1,4 +1,4 @@
--- Only a confirmed email address proves who someone is (issue 14, item 2). The attack: with
+-- Only a confirmed email address proves who someone is. The attack: with
 -- email confirmation off, through an OAuth provider that does not verify addresses or with a
 -- third-party issuer, Mallory registers carol@example.com, an address that is not hers, and
 -- uses the token's `email` claim to see and accept Carol's invitation or to take the address

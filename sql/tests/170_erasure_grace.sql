@@ -1,4 +1,4 @@
--- An erasure request keeps a grace period (issue 14, item 5). The attack: a stolen one-hour
+-- An erasure request keeps a grace period. The attack: a stolen one-hour
 -- access token calls request_account_deletion(delay_days => 0) and the next cleanup run, at
 -- most fifteen minutes later, deletes everything. The grace period is at least
 -- system_settings 'account_deletion.minimum_delay_days' (7 by default); shorter only with a

@@ -1,4 +1,4 @@
--- Erasure touches only the webhook events that name the erased user (issue 14, item 4). The
+-- Erasure touches only the webhook events that name the erased user. The
 -- attack (or accident): erasing al@x.io also deleted hal@x.io's events, because the address was
 -- matched as a substring of the payload text, including failed events still due for retry.
 -- Now an event names a user when one of its JSON strings holds their address or id as a whole

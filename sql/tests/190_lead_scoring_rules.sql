@@ -1,5 +1,5 @@
 -- Lead-scoring rules the engine cannot use never reach the table, and leads that cannot be
--- scored leave the re-scoring queue with a reason (issue 14, item 6). The attack: an admin
+-- scored leave the re-scoring queue with a reason. The attack: an admin
 -- writes a rule the engine does not compile straight through PostgREST; the decay job then
 -- skips that workspace's leads, which stay first in the queue every run, so the job stops
 -- before any other tenant's leads. The SQL validator accepts exactly the conditions

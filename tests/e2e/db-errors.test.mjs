@@ -1,4 +1,4 @@
-// End-to-end: what a client reads when the database refuses a request (issue 14, item 8). The
+// End-to-end: what a client reads when the database refuses a request. The
 // database's own words (constraint names, the values that broke a rule, hints) must not reach
 // the client, which gets a fixed message and the SQLSTATE; they go to the Worker's log line,
 // with the request id. Each test makes Postgres refuse a real function's write with such words

@@ -1,4 +1,4 @@
-// End-to-end tests of the bundle router every function stands on (issue 2, item 6): health,
+// End-to-end tests of the bundle router every function stands on: health,
 // 404/405 in the one error shape, request ids, CORS, 401 for bad credentials and the body
 // limits. Run against the built bundle in wrangler dev; the body checks use /signup because it
 // reads a JSON body under a user's token, with its rate limit lifted (see lift-limit.mjs).

@@ -53,12 +53,16 @@ describe("health", () => {
     assert.equal(body.postgrest.check, "GET system_rate_limits as rate_limiter");
     assert.equal(body.role_tokens.alg, signingMode ? "ES256" : "HS256");
     for (const name of ["health", "signup", "cleanup"]) assert.ok(body.functions.includes(name), name);
+    assert.deepEqual(Object.keys(body.function_config).sort(), [...body.functions].sort(), "every function's own settings are checked");
+    for (const [name, checked] of Object.entries(body.function_config)) assert.deepEqual(checked, { ok: true, problems: [] }, name);
     assert.equal(body.caller, "secret_key");
     assert.ok(!JSON.stringify(body).includes(env.secretKey));
   });
 
   test("a role-token key the project does not trust is degraded, and the details name JWT_SIGNING_KEY", async () => {
-    const base = (await ownWorker(UNTRUSTED_KEY_PORT, { JWT_SIGNING_KEY: JSON.stringify(await untrustedSigningKey()) })).functionsUrl;
+    // A function's own broken setting rides along: it shows in the details, under that function.
+    const vars = { JWT_SIGNING_KEY: JSON.stringify(await untrustedSigningKey()), LEAD_SCORING_BATCH_MAX: "lots" };
+    const base = (await ownWorker(UNTRUSTED_KEY_PORT, vars)).functionsUrl;
     const response = await health({ base });
     assert.equal(response.status, 503);
     assert.deepEqual(response.body, { status: "degraded" });
@@ -70,6 +74,11 @@ describe("health", () => {
     assert.equal(verdict.variable, "JWT_SIGNING_KEY");
     assert.match(verdict.problem, /PGRST30\d/);
     assert.deepEqual(detailed.body.role_tokens, { alg: "ES256", kid: "e2e-never-imported" });
+    const leadScoring = detailed.body.function_config["lead-scoring"];
+    assert.equal(leadScoring.ok, false);
+    assert.match(leadScoring.problems.join("\n"), /^LEAD_SCORING_BATCH_MAX: /);
+    assert.ok(!JSON.stringify(leadScoring).includes("lots"), "the value itself is never shown");
+    assert.deepEqual(detailed.body.function_config.signup, { ok: true, problems: [] });
   });
 
   test("no key to sign role tokens with: degraded, and the details name the variable", async () => {

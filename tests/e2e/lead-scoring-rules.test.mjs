@@ -1,4 +1,4 @@
-// Lead-scoring rules the engine cannot use never reach the database (issue 14, item 6). The
+// Lead-scoring rules the engine cannot use never reach the database. The
 // database checks every condition written with its own copy of the engine's rules
 // (private.lead_scoring_condition_problem, sql/migrations/0022); here the two are held to the
 // same verdicts, on the corpus functions/lead-scoring/tests/condition_corpus.json shares with the

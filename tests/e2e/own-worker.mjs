@@ -6,8 +6,9 @@
 //   const worker = await startOwnWorker({ port: 24620, vars: { JWKS_URL: "..." } });
 //   await fetch(`${worker.functionsUrl}/health`); ... await worker.stop();
 //
-// tools/scripts/test.sh has already built the bundle; wrangler's build step (build.sh) finds it
-// up to date. Every process started here is stopped by stop(), and on exit.
+// `config` picks another wrangler config, e.g. workers/signup.wrangler.toml for that function's
+// own Worker. tools/scripts/test.sh has already built the bundle and signup's own Worker;
+// wrangler's build step (build.sh) finds them up to date. Every process started here is stopped by stop(), and on exit.
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -47,12 +48,12 @@ export function stackWorkerVars() {
 }
 
 /**
- * Starts the bundle in its own `wrangler dev` on `port` with the stack's settings, `vars` on top
+ * Starts the bundle (or the Worker of `config`) in its own `wrangler dev` on `port` with the stack's settings, `vars` on top
  * (a `null` value removes a setting), and waits until it answers.
  */
-export async function startOwnWorker({ port, vars = {} }) {
+export async function startOwnWorker({ port, vars = {}, config = "wrangler.toml" }) {
   const settings = { ...stackWorkerVars(), ...vars };
-  const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", "0", "--show-interactive-dev-session=false"];
+  const args = ["dev", "-c", config, "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", "0", "--show-interactive-dev-session=false"];
   const state = mkdtempSync(path.join(tmpdir(), "rls-edge-own-worker-"));
   // Exactly these settings: an empty --env-file keeps wrangler from reading .dev.vars.
   args.push("--persist-to", state, "--env-file", "/dev/null");

@@ -1,4 +1,4 @@
-// End-to-end: security events (issue 14, item 10). What happens to a user's stored keys, calls
+// End-to-end: security events. What happens to a user's stored keys, calls
 // to privileged endpoints and refusals of them, and cross-tenant attempts the functions see
 // land in security_event_logs, written by the Worker as the narrow security_recorder role with
 // the client's IP and user agent. Users read their own through PostgREST (RLS) and cannot write

@@ -1,4 +1,4 @@
-// The flow a new user follows (issue 16's "done means"), with @supabase/supabase-js from npm as
+// The flow a new user follows, with @supabase/supabase-js from npm as
 // the only client and one createClient(ORIGIN_URL, publishable key): sign up, sign in, refresh,
 // read and update the user, sign out, sign in anonymously, call a function with the session,
 // read only one's own rows while a second user is refused, and the admin API with the secret key;

@@ -231,7 +231,7 @@ describe("Stripe deliveries", () => {
 
 // ---- duplicates ---------------------------------------------------------------------------
 
-// ---- billing links (issue 14, item 3) -------------------------------------------------------
+// ---- billing links ---------------------------------------------------------------------------
 
 describe("A checkout cannot move someone else's billing", () => {
   const link = (user) => rows(`select stripe_customer_id from public.billing_stripe_customers where user_id = '${user.id}'`);

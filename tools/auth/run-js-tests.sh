@@ -8,49 +8,24 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/rls-edge/target}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 
-port_in_use() {
-  if command -v ss >/dev/null; then [ -n "$(ss -Htan "sport = :$1")" ]; else (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; fi
-}
-
-free_port() {
-  for port in $(seq "$1" 56199); do
-    if ! port_in_use "$port"; then echo "$port"; return 0; fi
-  done
-  echo "run-js-tests.sh: no free port in $1-56199" >&2
-  return 1
-}
+source "$root/tools/scripts/throwaway-db.sh"
 
 work=$(mktemp -d /tmp/auth-js-XXXXXX)
 chmod 755 "$work"
 auth_pid=""
-cluster_dir=""
-super_url=""
-database="auth_js_$$"
 
 cleanup() {
   if [ -n "$auth_pid" ]; then kill "$auth_pid" 2>/dev/null || true; wait "$auth_pid" 2>/dev/null || true; fi
-  if [ -n "$super_url" ]; then "$PG_BIN/psql" -q "$super_url" -c "drop database if exists $database with (force)" >/dev/null 2>&1 || true; fi
-  if [ -n "$cluster_dir" ]; then "$root/tools/scripts/postgres.sh" stop "$cluster_dir" || true; fi
+  throwaway_db_stop
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-if [ -n "${AUTH_TEST_DATABASE_URL:-}" ]; then
-  super_url=$AUTH_TEST_DATABASE_URL
-else
-  pg_port=$(free_port 56140)
-  cluster_dir="$work/pg"
-  if ! "$root/tools/scripts/postgres.sh" start "$cluster_dir" "$pg_port"; then
-    cat "$cluster_dir/server.log" >&2 2>/dev/null || true
-    exit 1
-  fi
-  super_url="postgres://postgres@127.0.0.1:$pg_port/postgres"
-fi
-"$PG_BIN/psql" -q -v ON_ERROR_STOP=1 "$super_url" -c "create database $database" >/dev/null
-db_url="${super_url%/*}/$database"
+throwaway_db_start "$work" 56140 56199 "auth_js_$$" "${AUTH_TEST_DATABASE_URL:-}"
+db_url=$THROWAWAY_DB_URL
 for file in "$here"/migrations/*.sql; do
   PGOPTIONS="-c client_min_messages=warning" "$PG_BIN/psql" -q -X -v ON_ERROR_STOP=1 "$db_url" -f "$file" >/dev/null
 done
@@ -73,7 +48,7 @@ case "$profile" in
   release) (cd "$root" && cargo build -q --release -p auth --bin auth) ;;
   *) echo "run-js-tests.sh: AUTH_TEST_PROFILE must be debug or release" >&2; exit 2 ;;
 esac
-http_port=$(free_port 56160)
+http_port=$(free_port 56160 56199)
 AUTH_DATABASE_URL="$db_url" \
 AUTH_ISSUER="http://127.0.0.1:$http_port/auth/v1" \
 AUTH_SIGNING_KEYS_FILE="$work/signing-keys.json" \

@@ -8,52 +8,25 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/rls-edge/target}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 secret='super-secret-jwt-token-with-at-least-32-characters-long'
 
-# A port is free when no socket uses it locally, listening or not: outgoing connections take
-# ephemeral ports from this range too.
-port_in_use() {
-  if command -v ss >/dev/null; then [ -n "$(ss -Htan "sport = :$1")" ]; else (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; fi
-}
-
-free_port() {
-  for port in $(seq "$1" 56099); do
-    if ! port_in_use "$port"; then echo "$port"; return 0; fi
-  done
-  echo "run-js-tests.sh: no free port in $1-56099" >&2
-  return 1
-}
+source "$root/tools/scripts/throwaway-db.sh"
 
 work=$(mktemp -d /tmp/gateway-js-XXXXXX)
 chmod 755 "$work"
 gateway_pid=""
-cluster_dir=""
-super_url=""
-database="gw_js_$$"
 
 cleanup() {
   if [ -n "$gateway_pid" ]; then kill "$gateway_pid" 2>/dev/null || true; wait "$gateway_pid" 2>/dev/null || true; fi
-  if [ -n "$super_url" ]; then "$PG_BIN/psql" -q "$super_url" -c "drop database if exists $database with (force)" >/dev/null 2>&1 || true; fi
-  if [ -n "$cluster_dir" ]; then "$root/tools/scripts/postgres.sh" stop "$cluster_dir" || true; fi
+  throwaway_db_stop
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-if [ -n "${GATEWAY_TEST_DATABASE_URL:-}" ]; then
-  super_url=$GATEWAY_TEST_DATABASE_URL
-else
-  pg_port=$(free_port 56040)
-  cluster_dir="$work/pg"
-  if ! "$root/tools/scripts/postgres.sh" start "$cluster_dir" "$pg_port"; then
-    cat "$cluster_dir/server.log" >&2 2>/dev/null || true
-    exit 1
-  fi
-  super_url="postgres://postgres@127.0.0.1:$pg_port/postgres"
-fi
-"$PG_BIN/psql" -q -v ON_ERROR_STOP=1 "$super_url" -c "create database $database" >/dev/null
-db_super_url="${super_url%/*}/$database"
+throwaway_db_start "$work" 56040 56099 "gw_js_$$" "${GATEWAY_TEST_DATABASE_URL:-}"
+db_super_url=$THROWAWAY_DB_URL
 "$PG_BIN/psql" -q -v ON_ERROR_STOP=1 "$db_super_url" -f "$here/tests/fixture.sql" >/dev/null
 host_part=${db_super_url#*@}
 
@@ -63,7 +36,7 @@ case "$profile" in
   release) (cd "$root" && cargo build -q --release -p gateway) ;;
   *) echo "run-js-tests.sh: GATEWAY_PROFILE must be debug or release" >&2; exit 2 ;;
 esac
-http_port=$(free_port 56060)
+http_port=$(free_port 56060 56099)
 PGRST_DB_URI="postgres://gw_authenticator:gw-test@$host_part" \
 PGRST_DB_SCHEMAS="public,extra" \
 PGRST_DB_EXTRA_SEARCH_PATH="public,extensions" \

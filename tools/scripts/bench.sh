@@ -5,17 +5,17 @@
 #
 # Stages (default all, in this order; `npm run bench -- micro e2e` runs some; a stage not run
 # keeps its figures from the previous bench/results.json):
-#   sizes    the bundle and each function alone as a Worker of its own (tools/bench/standalone):
+#   sizes    the bundle and each function alone as a Worker of its own (build.sh <function>):
 #            raw and gzipped .wasm, and start-up (compile + instantiate in Node, fresh process)
-#   micro    per-request CPU of the hot paths on wasm32 in Node and natively (tools/bench/micro)
+#   micro    per-request CPU of the hot paths on wasm32 in Node and natively (bench/micro)
 #   e2e      req/s and p50/p99 through wrangler dev and the local stack with wrk, next to the same
-#            PostgREST calls straight to the gateway (tools/bench/e2e)
-#   gateway  the gateway's own benchmark (tools/gateway/bench/run.sh), merged as is
+#            PostgREST calls straight to the gateway (bench/e2e)
+#   gateway  the gateway's own benchmark (bench/gateway/run.sh), merged as is
 #
 # Ports (override when taken): BENCH_PG_PORT 56810, BENCH_GATEWAY_PORT 56811,
 # BENCH_WRANGLER_PORT 56812, BENCH_PROXY_PORT 56813. BENCH_SECONDS (3) and BENCH_CONNECTIONS
 # ("1 8") shape each wrk run; BENCH_STARTUP_RUNS (15) is the number of fresh Node processes per
-# start-up figure. Stage outputs go to .local/bench/; tools/bench/README.md describes the parts.
+# start-up figure. Stage outputs go to .local/bench/; bench/README.md describes the parts.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 source "$(dirname "$0")/stack.sh"
@@ -58,7 +58,7 @@ startup() { # cargo .wasm output, label -> JSON on stdout
   rm -rf "$dir" && mkdir -p "$dir"
   "$WASM_BINDGEN_BIN" --target web --out-dir "$dir" --out-name module "$1"
   "$WASM_OPT_BIN" -Oz "${WASM_OPT_FEATURES[@]}" "$dir/module_bg.wasm" -o "$dir/module_bg.wasm"
-  node tools/bench/startup.mjs "$dir/module_bg.wasm" "${BENCH_STARTUP_RUNS:-15}"
+  node bench/startup.mjs "$dir/module_bg.wasm" "${BENCH_STARTUP_RUNS:-15}"
 }
 
 run_sizes() {
@@ -67,27 +67,22 @@ run_sizes() {
   local out=$WORK/sizes.jsonl
   printf '{"name":"bundle","built":true,"size":%s,"startup":%s}\n' "$(wasm_size build/index_bg.wasm)" \
     "$(startup "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/rls_edge.wasm" bundle)" >"$out"
-  local manifest name
-  for manifest in functions/*/Cargo.toml; do
-    name=$(sed -n 's/^name = "\(.*\)"$/\1/p' "$manifest" | head -n 1)
-    if ! grep -q "^$name = \[\"dep:" tools/bench/standalone/Cargo.toml; then
-      log "sizes: $name has no standalone feature in tools/bench/standalone/Cargo.toml yet; skipped"
-      printf '{"name":"%s","built":false,"reason":"no standalone feature in tools/bench/standalone/Cargo.toml"}\n' "$name" >>"$out"
-      continue
-    fi
+  local name
+  for name in $(bash tools/scripts/functions.sh); do
     log "sizes and start-up: $name alone"
-    bash tools/bench/standalone/build.sh "$name"
-    printf '{"name":"%s","built":true,"size":%s,"startup":%s}\n' "$name" \
-      "$(wasm_size "tools/bench/standalone/build/$name/index_bg.wasm")" \
-      "$(startup "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/rls_edge_standalone.wasm" "$name")" >>"$out"
+    RLS_EDGE_SKIP_SETUP=1 bash tools/scripts/build.sh "$name"
+    printf '{"name":"%s","built":true,"size":%s,"startup":%s}\n' "$name" "$(wasm_size "build/$name/index_bg.wasm")" \
+      "$(startup "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/rls_edge.wasm" "$name")" >>"$out"
   done
+  # Leave the bundle's module where build.sh and wrangler expect it.
+  RLS_EDGE_SKIP_SETUP=1 bash tools/scripts/build.sh
 }
 
 run_micro() {
   log "per-request CPU: building the micro-benchmark (wasm32 and native)"
-  bash tools/bench/micro/build.sh "$WORK/micro-pkg"
+  bash bench/micro/build.sh "$WORK/micro-pkg"
   log "per-request CPU on wasm32 (Node $(node --version))"
-  node tools/bench/micro/run.mjs "$WORK/micro-pkg" >"$WORK/micro-wasm32.json"
+  node bench/micro/run.mjs "$WORK/micro-pkg" >"$WORK/micro-wasm32.json"
   log "per-request CPU natively"
   "$CARGO_TARGET_DIR/release/bench-micro-native" >"$WORK/micro-native.json"
 }
@@ -125,30 +120,30 @@ run_e2e() {
 
   log "recording the PostgREST calls each endpoint makes (proxy on $BENCH_PROXY_PORT)"
   require_free_port "$BENCH_PROXY_PORT" BENCH_PROXY_PORT
-  node tools/bench/e2e/record-proxy.mjs "$BENCH_PROXY_PORT" "$gateway" "$proxy_log" &
+  node bench/e2e/record-proxy.mjs "$BENCH_PROXY_PORT" "$gateway" "$proxy_log" &
   STACK_PIDS+=($!)
   wait_for_http "http://127.0.0.1:$BENCH_PROXY_PORT/rest/v1/" 10 "the recording proxy" /dev/null
   start_worker "http://127.0.0.1:$BENCH_PROXY_PORT/rest/v1"
   WORKER_URL="http://127.0.0.1:$BENCH_WRANGLER_PORT" GATEWAY_URL=$gateway PROXY_LOG=$proxy_log \
   DATABASE_URL="postgres://postgres@127.0.0.1:$BENCH_PG_PORT/rls_edge_bench" JWT_SECRET=$DEV_JWT_SECRET ANON_KEY=$DEV_ANON_KEY \
   STRIPE_WEBHOOK_SECRET=$(e2e_setting STRIPE_WEBHOOK_SECRETS | cut -d, -f1) RATE_LIMIT_CHECK_SECRET=$(e2e_setting RATE_LIMIT_CHECK_SECRET) \
-    node tools/bench/e2e/prepare.mjs "$WORK/plans"
+    node bench/e2e/prepare.mjs "$WORK/plans"
   stop_last # wrangler
   stop_last # the proxy
 
   log "end to end with wrk: through wrangler dev, and the same calls straight to the gateway"
   start_worker "$gateway/rest/v1"
   WORKER_URL="http://127.0.0.1:$BENCH_WRANGLER_PORT" GATEWAY_URL=$gateway \
-    node tools/bench/e2e/run.mjs "$WORK/plans" >"$WORK/e2e.json"
+    node bench/e2e/run.mjs "$WORK/plans" >"$WORK/e2e.json"
   stack_stop
 }
 
 run_gateway() {
-  if [ -x tools/gateway/bench/run.sh ] || [ -f tools/gateway/bench/run.sh ]; then
-    log "the gateway's own benchmark (tools/gateway/bench/run.sh)"
-    bash tools/gateway/bench/run.sh "$WORK/gateway.json"
+  if [ -x bench/gateway/run.sh ] || [ -f bench/gateway/run.sh ]; then
+    log "the gateway's own benchmark (bench/gateway/run.sh)"
+    bash bench/gateway/run.sh "$WORK/gateway.json"
   else
-    log "no tools/gateway/bench/run.sh; skipped"
+    log "no bench/gateway/run.sh; skipped"
   fi
 }
 
@@ -162,4 +157,4 @@ for stage in $stages; do
     *) die "unknown stage '$stage' (sizes, micro, e2e, gateway)" ;;
   esac
 done
-node tools/bench/report.mjs "$WORK" $stages
+node bench/report.mjs "$WORK" $stages

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `npm run dev`: the whole product on loopback (SPEC 5), the way `supabase start` lays it out:
+# `npm run dev`: the whole product on loopback, the way `supabase start` lays it out:
 # Postgres on 127.0.0.1:54322 (rows kept across restarts; new migrations applied on start), one
 # origin at http://127.0.0.1:54321 serving /rest/v1 (the gateway), /auth/v1 and /functions/v1
 # (the bundle, running in `wrangler dev` on :8787). Prints the URLs and keys like

@@ -1,8 +1,11 @@
-# Sourced by every script: where build outputs and installed tools live. Outside the clone, so
-# a fresh clone reuses earlier builds and nothing generated lands in git.
+# Sourced by every script: where build outputs and installed tools live.
 RLS_EDGE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# Installed tools (wasm-bindgen, worker-build): outside the clone, so every clone shares them.
 RLS_EDGE_CACHE=${RLS_EDGE_CACHE:-$HOME/.cache/rls-edge}
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$RLS_EDGE_CACHE/target}
+# Compiled code: cargo's own default, <root>/target (git-ignored), so a plain `cargo build` or
+# `cargo test` and the scripts share one target directory and nothing is compiled twice. Set
+# CARGO_TARGET_DIR to move it; cargo and the scripts both follow that variable.
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$RLS_EDGE_ROOT/target}
 RLS_EDGE_TOOLS=$RLS_EDGE_CACHE/tools
 export PATH="$RLS_EDGE_TOOLS/bin:$RLS_EDGE_ROOT/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 # worker-build would download these from GitHub; point it at the ones installed from the registries.

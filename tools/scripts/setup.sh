@@ -2,19 +2,25 @@
 # Installs everything the build, dev stack and tests need, from the package registries only
 # (crates.io, npm, Debian). Safe to re-run: each step checks first and does nothing when done.
 #   tools/scripts/setup.sh            build + dev + test tools
+#   tools/scripts/setup.sh --build    only what building a Worker needs (`npm run build`, `npm run
+#                                     deploy`): the wasm32 target, node_modules, wasm-bindgen,
+#                                     worker-build; no apt, no Postgres
 #   tools/scripts/setup.sh --bench    also the load generator for `npm run bench`
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$RLS_EDGE_ROOT"
+mode=${1:-}
 
 apt_packages=()
-[ -x /usr/lib/postgresql/15/bin/initdb ] || apt_packages+=(postgresql-15)
-[ -f /usr/share/postgresql/15/extension/pgtap.control ] || apt_packages+=(postgresql-15-pgtap)
-# PostGIS only for the gateway's GeoJSON tests (tools/gateway/tests/fixture.sql); sql/ never uses it.
-[ -f /usr/share/postgresql/15/extension/postgis.control ] || apt_packages+=(postgresql-15-postgis-3)
-command -v pg_prove >/dev/null || apt_packages+=(libtap-parser-sourcehandler-pgtap-perl)
-command -v psql >/dev/null || apt_packages+=(postgresql-client-15)
-if [ "${1:-}" = "--bench" ]; then command -v wrk >/dev/null || apt_packages+=(wrk); fi
+if [ "$mode" != "--build" ]; then
+  [ -x /usr/lib/postgresql/15/bin/initdb ] || apt_packages+=(postgresql-15)
+  [ -f /usr/share/postgresql/15/extension/pgtap.control ] || apt_packages+=(postgresql-15-pgtap)
+  # PostGIS only for the gateway's GeoJSON tests (tools/gateway/tests/fixture.sql); sql/ never uses it.
+  [ -f /usr/share/postgresql/15/extension/postgis.control ] || apt_packages+=(postgresql-15-postgis-3)
+  command -v pg_prove >/dev/null || apt_packages+=(libtap-parser-sourcehandler-pgtap-perl)
+  command -v psql >/dev/null || apt_packages+=(postgresql-client-15)
+fi
+if [ "$mode" = "--bench" ]; then command -v wrk >/dev/null || apt_packages+=(wrk); fi
 if [ ${#apt_packages[@]} -gt 0 ]; then
   log "installing with apt: ${apt_packages[*]}"
   apt-get update -qq
@@ -26,12 +32,14 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
-for component in rustfmt clippy; do
-  if ! rustup component list --installed | grep -q "^$component"; then
-    log "adding the $component Rust component (npm test's lint stage)"
-    rustup component add "$component"
-  fi
-done
+if [ "$mode" != "--build" ]; then
+  for component in rustfmt clippy; do
+    if ! rustup component list --installed | grep -q "^$component"; then
+      log "adding the $component Rust component (npm test's lint stage)"
+      rustup component add "$component"
+    fi
+  done
+fi
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "installing npm packages (wrangler, esbuild, binaryen, test clients)"

@@ -29,11 +29,13 @@ trap 'exit 130' INT TERM
 mkdir -p "$TEST_DIR"
 bash tools/scripts/setup.sh
 
-# Crates whose core tests also run on wasm32 (the gateway and the bundle are native-only / glue).
-WASM_TEST_CRATES=(shared signup api-keys lead-scoring rate-limit webhooks cleanup)
+# Crates whose core tests also run on wasm32: shared and every function crate (the gateway and
+# the bundle are native-only / glue).
+mapfile -t WASM_TEST_CRATES < <(printf 'shared\n'
+  for manifest in functions/*/Cargo.toml; do sed -n 's/^name = "\(.*\)"$/\1/p' "$manifest" | head -n 1; done)
 
 # Every Cargo workspace in the repository: the root one and the benchmarks' own.
-RUST_MANIFESTS=(Cargo.toml tools/bench/Cargo.toml)
+RUST_MANIFESTS=(Cargo.toml bench/Cargo.toml)
 
 run_lint() {
   log "rustfmt --check and clippy -D warnings"
@@ -45,12 +47,12 @@ run_lint() {
   local args=()
   for crate in "${WASM_TEST_CRATES[@]}"; do args+=(-p "$crate"); done
   cargo clippy --target wasm32-unknown-unknown -p rls-edge "${args[@]}" --all-targets -- -D warnings
-  cargo clippy --manifest-path tools/bench/Cargo.toml --all-targets --all-features -- -D warnings
+  cargo clippy --manifest-path bench/Cargo.toml --all-targets --all-features -- -D warnings
 }
 
 run_native() {
   log "native Rust tests"
-  cargo test --workspace --exclude rls-edge
+  cargo test --workspace
 }
 
 run_wasm() {
@@ -115,6 +117,8 @@ run_e2e() {
   TEST_STACK_PG_PORT=${TEST_STACK_PG_PORT:-25433} node --test tests/stack/
   stack_build_origin
   RLS_EDGE_SKIP_SETUP=1 bash tools/scripts/build.sh
+  # The function's own Worker tests/e2e/standalone.test.mjs runs next to the bundle.
+  RLS_EDGE_SKIP_SETUP=1 bash tools/scripts/build.sh signup
   stack_keys "$TEST_DIR"
   e2e_run signing tests/e2e/
   e2e_run legacy "${LEGACY_E2E_FILES[@]}"

@@ -16,7 +16,7 @@ use shared::{clock, logging};
 use worker::{Request, Response};
 
 use crate::catalogue::{is_valid_service_name, ServiceSpec};
-use crate::config::ApiKeysConfig;
+use crate::config::{self, ApiKeysConfig};
 use crate::provider;
 use crate::records::{
     HealthUpdate, KeySummary, NewKeyRow, SealedRow, SEALED_COLUMNS, SUMMARY_COLUMNS, TABLE,
@@ -24,6 +24,7 @@ use crate::records::{
 use crate::rotation::{self, RotationReport};
 use crate::secret_body;
 use crate::vault::{self, RecordBinding, SystemRandom, VaultError};
+use std::rc::Rc;
 
 /// Largest batch one rotation call accepts, whatever it asks for.
 const MAX_ROTATION_LIMIT: usize = 200;
@@ -258,8 +259,8 @@ fn rotation_events(report: &RotationReport) -> Vec<SecurityEvent> {
         .collect()
 }
 
-fn settings(context: &RequestContext) -> Result<ApiKeysConfig, ApiError> {
-    ApiKeysConfig::from_source(context.env()).map_err(|errors| http::config_error(&errors))
+fn settings(context: &RequestContext) -> Result<Rc<ApiKeysConfig>, ApiError> {
+    config::parsed(context.env()).map_err(|errors| http::config_error(&errors))
 }
 
 /// The verified caller, who must be a signed-in user (anonymous sign-ins included).

@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 
-use shared::config::{positive_at_most, ConfigError, VarSource, Vars};
+use shared::config::{self, positive_at_most, ConfigError, Parsed, VarSource, Vars};
 use zeroize::Zeroizing;
 
 use crate::catalogue::{Catalogue, DEFAULT_SERVICES};
@@ -38,6 +38,11 @@ pub struct ApiKeysConfig {
     provider_urls: HashMap<String, String>,
     pub check_timeout_ms: u64,
     pub rotation_batch: usize,
+}
+
+/// The settings, parsed once per isolate (`shared::config::parsed_once`).
+pub fn parsed(env: &worker::Env) -> Parsed<ApiKeysConfig> {
+    config::parsed_once(env, ApiKeysConfig::from_source)
 }
 
 impl ApiKeysConfig {

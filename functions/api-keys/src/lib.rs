@@ -31,7 +31,18 @@ pub mod vault;
 
 use shared::error::ApiError;
 use shared::http::{self, RequestContext};
+use shared::registry::{Function, RateLimit};
 use worker::{Method, Request, Response};
+
+/// The function as a Worker registers it (`shared::registry`). Limit: 30 per 60 s per key,
+/// refused while the limiter's store is down: it guards the secrets vault and provider checks.
+pub const FUNCTION: Function = Function {
+    name: "api-keys",
+    handle: |req, context| Box::pin(handle(req, context)),
+    scheduled: None,
+    rate_limit: RateLimit::closed(30, 60),
+    config_check: |context| config::parsed(context.env()).err().unwrap_or_default(),
+};
 
 pub async fn handle(req: Request, context: RequestContext) -> Result<Response, ApiError> {
     match (req.method(), context.segments().as_slice()) {

@@ -4,7 +4,7 @@
 //! (`PrivilegedEndpoint::CleanupRun`): the secret key, a service_role JWT, `CLEANUP_SECRET`
 //! (`x-cleanup-secret` or Bearer) or a maintenance role token this Worker minted.
 
-use crate::config::{CleanupConfig, MAX_BUDGET_MS};
+use crate::config::MAX_BUDGET_MS;
 use crate::plan::Job;
 use crate::run::{record_summary, run_jobs};
 use crate::summary::Trigger;
@@ -27,7 +27,7 @@ struct RunBody {
 
 pub async fn run(mut req: Request, context: &RequestContext) -> Result<Response, ApiError> {
     let config =
-        CleanupConfig::from_source(context.env()).map_err(|errors| http::config_error(&errors))?;
+        crate::config::parsed(context.env()).map_err(|errors| http::config_error(&errors))?;
     let authorized = context
         .privileged_caller(
             &req,

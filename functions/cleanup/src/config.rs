@@ -9,7 +9,7 @@
 //! | `CLEANUP_LEAD_DECAY_DAYS`        | `7`     | no     | leads scored longer ago are re-scored, 1-365                  |
 
 use crate::plan::JobSettings;
-use shared::config::{positive_at_most, ConfigError, VarSource, Vars};
+use shared::config::{self, positive_at_most, ConfigError, Parsed, VarSource, Vars};
 
 pub const SECRET_VARIABLE: &str = "CLEANUP_SECRET";
 /// The maintenance token a run uses lives 60 seconds; a run must end well before it expires.
@@ -23,6 +23,12 @@ pub struct CleanupConfig {
     pub secret: Option<String>,
     pub budget_ms: u64,
     pub jobs: JobSettings,
+}
+
+/// The settings, parsed once per isolate (`shared::config::parsed_once`), for requests and
+/// cron runs alike.
+pub fn parsed(env: &worker::Env) -> Parsed<CleanupConfig> {
+    config::parsed_once(env, CleanupConfig::from_source)
 }
 
 impl CleanupConfig {

@@ -36,8 +36,23 @@ use shared::db::Db;
 use shared::error::ApiError;
 use shared::http::{self, RequestContext};
 use shared::logging;
+use shared::registry::{Function, RateLimit, Scheduled};
+use std::rc::Rc;
 use summary::Trigger;
 use worker::{Env, Method, Request, Response};
+
+/// The function as a Worker registers it (`shared::registry`): its jobs run on every cron
+/// trigger, and `POST /run` spends the shared `default` budget.
+pub const FUNCTION: Function = Function {
+    name: "cleanup",
+    handle: |req, context| Box::pin(handle(req, context)),
+    scheduled: Some(Scheduled {
+        crons: &[plan::FREQUENT_CRON, plan::DAILY_CRON],
+        run: |cron, env| Box::pin(async move { scheduled(&cron, &env).await }),
+    }),
+    rate_limit: RateLimit::SharedDefault,
+    config_check: |context| config::parsed(context.env()).err().unwrap_or_default(),
+};
 
 pub async fn handle(req: Request, context: RequestContext) -> Result<Response, ApiError> {
     match (req.method(), context.segments().as_slice()) {
@@ -72,9 +87,9 @@ pub async fn scheduled(cron: &str, env: &Env) {
 
 /// The maintenance-role client and the function's settings, from the Worker's environment
 /// alone (a scheduled event has no request context).
-async fn maintenance_setup(env: &Env) -> Result<(Db, CleanupConfig), ApiError> {
+async fn maintenance_setup(env: &Env) -> Result<(Db, Rc<CleanupConfig>), ApiError> {
     let core = CoreConfig::from_source(env).map_err(|errors| http::config_error(&errors))?;
-    let config = CleanupConfig::from_source(env).map_err(|errors| http::config_error(&errors))?;
+    let config = config::parsed(env).map_err(|errors| http::config_error(&errors))?;
     let db = Db::for_role(&core, DatabaseRole::Maintenance, "cleanup")
         .await
         .map_err(|problem| http::config_error(&[problem]))?;

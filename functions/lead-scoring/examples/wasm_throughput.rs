@@ -1,4 +1,4 @@
-//! The engine compiled to wasm32 for the throughput benchmark that `bench/wasm-throughput.mjs`
+//! The engine compiled to wasm32 for the throughput benchmark that `bench/functions/lead-scoring/wasm-throughput.mjs`
 //! runs in Node (V8, the engine Workers use). Plain exports and no wasm-bindgen glue: the
 //! timing happens in JS around `score_prepared`, so the module needs no clock, and the JS
 //! imports the crate's edge layer declares are stubbed (the engine never calls them).

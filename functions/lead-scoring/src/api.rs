@@ -14,7 +14,6 @@ use std::collections::{HashMap, HashSet};
 use worker::{Request, Response};
 
 use crate::batch::{top_movers, BatchBody, ScoreWrite, Selection, TOP_MOVERS};
-use crate::config::LeadScoringConfig;
 use crate::decay::HalfLife;
 use crate::defaults::default_rule_definitions;
 use crate::error::InvalidRules;
@@ -67,8 +66,8 @@ pub async fn score_lead(
 /// `POST /batch` `{"lead_ids": [...]}` or `{"stale_before": ts, "limit"?: n}`: score many of
 /// the caller's leads, write them back in one request, report counts and the top movers.
 pub async fn score_batch(mut req: Request, context: &RequestContext) -> Result<Response, ApiError> {
-    let config = LeadScoringConfig::from_source(context.env())
-        .map_err(|errors| http::config_error(&errors))?;
+    let config =
+        crate::config::parsed(context.env()).map_err(|errors| http::config_error(&errors))?;
     let db = caller_db(&req, context).await?;
     let body: BatchBody = http::read_json(&mut req, context).await?;
     let selection = body

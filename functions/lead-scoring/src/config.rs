@@ -6,7 +6,7 @@
 //!
 //! Not secret. Everything else (PostgREST URL, keys, JWT settings) is the shared core config.
 
-use shared::config::{positive_at_most, ConfigError, VarSource, Vars};
+use shared::config::{self, positive_at_most, ConfigError, Parsed, VarSource, Vars};
 
 pub const DEFAULT_BATCH_MAX: usize = 1_000;
 const BATCH_MAX_LIMIT: u64 = 5_000;
@@ -14,6 +14,11 @@ const BATCH_MAX_LIMIT: u64 = 5_000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LeadScoringConfig {
     pub batch_max: usize,
+}
+
+/// The settings, parsed once per isolate (`shared::config::parsed_once`).
+pub fn parsed(env: &worker::Env) -> Parsed<LeadScoringConfig> {
+    config::parsed_once(env, LeadScoringConfig::from_source)
 }
 
 impl LeadScoringConfig {

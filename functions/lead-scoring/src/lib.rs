@@ -96,7 +96,18 @@ pub use shared::time::Timestamp;
 
 use shared::error::ApiError;
 use shared::http::{self, RequestContext};
+use shared::registry::{Function, RateLimit};
 use worker::{Method, Request, Response};
+
+/// The function as a Worker registers it (`shared::registry`). Limit: 60 per 60 s per key, let
+/// through while the limiter's store is down: RLS still bounds what a caller can touch.
+pub const FUNCTION: Function = Function {
+    name: "lead-scoring",
+    handle: |req, context| Box::pin(handle(req, context)),
+    scheduled: None,
+    rate_limit: RateLimit::open(60, 60),
+    config_check: |context| config::parsed(context.env()).err().unwrap_or_default(),
+};
 
 pub async fn handle(req: Request, context: RequestContext) -> Result<Response, ApiError> {
     match (req.method(), context.segments().as_slice()) {

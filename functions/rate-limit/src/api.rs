@@ -14,7 +14,7 @@
 //!   `user_plans` or `default`) and the limit that applies to this function, for debugging a
 //!   429. It always looks the plan up, even where no limit depends on it.
 
-use crate::config::Settings;
+use crate::config::settings;
 use crate::gcra::Refusal;
 use crate::guard;
 use crate::key::is_plan_name;
@@ -43,10 +43,6 @@ pub async fn route(mut req: Request, context: RequestContext) -> Result<Response
         (_, ["status"]) => Err(http::method_not_allowed(&req, &["GET"])),
         _ => Err(http::no_route(&context)),
     }
-}
-
-fn settings(context: &RequestContext) -> Result<Settings, ApiError> {
-    Settings::from_source(context.env()).map_err(|errors| http::config_error(&errors))
 }
 
 #[derive(Debug, Deserialize)]

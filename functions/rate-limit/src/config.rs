@@ -12,10 +12,12 @@
 //! [`DURABLE_OBJECT_BINDING`]; when it is absent, `auto` uses the Postgres RPC.
 
 use crate::policy::{
-    DefaultQuotas, SettingsError, StoreSettings, DEFAULTS_VARIABLE, FAILURE_MODE_VARIABLE,
-    STORE_VARIABLE,
+    BuiltIns, DefaultQuotas, SettingsError, StoreSettings, DEFAULTS_VARIABLE,
+    FAILURE_MODE_VARIABLE, STORE_VARIABLE,
 };
-use shared::config::{ConfigError, VarSource, Vars};
+use shared::config::{self, ConfigError, Parsed, VarSource, Vars};
+use shared::error::ApiError;
+use shared::http::{self, RequestContext};
 
 /// The Durable Object namespace binding (class [`crate::durable::RateLimiter`]).
 pub const DURABLE_OBJECT_BINDING: &str = "RATE_LIMITER";
@@ -37,17 +39,22 @@ pub struct Settings {
 }
 
 impl Settings {
-    pub fn from_source(source: &(impl VarSource + ?Sized)) -> Result<Settings, Vec<ConfigError>> {
+    /// The settings from `source`, over the built-in defaults of the functions served.
+    pub fn from_source(
+        source: &(impl VarSource + ?Sized),
+        built_ins: BuiltIns,
+    ) -> Result<Settings, Vec<ConfigError>> {
         let mut vars = Vars::new(source);
         let stores = StoreSettings::parse(
             vars.optional(STORE_VARIABLE).as_deref(),
             vars.optional(FAILURE_MODE_VARIABLE).as_deref(),
+            built_ins.clone(),
         )
         .unwrap_or_else(|error| {
             record(&mut vars, error);
             StoreSettings::default()
         });
-        let defaults = DefaultQuotas::parse(vars.optional(DEFAULTS_VARIABLE).as_deref())
+        let defaults = DefaultQuotas::parse(vars.optional(DEFAULTS_VARIABLE).as_deref(), built_ins)
             .unwrap_or_else(|error| {
                 record(&mut vars, error);
                 DefaultQuotas::default()
@@ -79,6 +86,24 @@ impl Settings {
     }
 }
 
+/// The settings of the Worker `context` belongs to, parsed once per isolate (the functions it
+/// serves are fixed, and so is its environment).
+pub fn parsed(context: &RequestContext) -> Parsed<Settings> {
+    config::parsed_once(context.env(), |env| {
+        Settings::from_source(env, BuiltIns::of(context.functions()))
+    })
+}
+
+/// [`parsed`], or the 500 that names nothing but logs every problem.
+pub fn settings(context: &RequestContext) -> Result<std::rc::Rc<Settings>, ApiError> {
+    parsed(context).map_err(|errors| http::config_error(&errors))
+}
+
+/// Every problem with the limiter's variables, for the health report.
+pub fn problems(context: &RequestContext) -> Vec<ConfigError> {
+    parsed(context).err().unwrap_or_default()
+}
+
 fn record<S: VarSource + ?Sized>(vars: &mut Vars<'_, S>, error: SettingsError) {
     let problem = format!(
         "cannot read entry `{}`; write comma-separated `endpoint=value` pairs where value is {}",
@@ -91,11 +116,13 @@ fn record<S: VarSource + ?Sized>(vars: &mut Vars<'_, S>, error: SettingsError) {
 mod tests {
     use super::*;
     use crate::policy::{FailureMode, StoreChoice};
+    use shared::registry::RateLimit;
     use std::collections::HashMap;
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn nothing_set_gives_the_documented_defaults() {
-        let settings = Settings::from_source(&HashMap::new()).unwrap();
+        let webhooks = BuiltIns::new([("webhooks", &RateLimit::open(6_000, 60))]);
+        let settings = Settings::from_source(&HashMap::new(), webhooks).unwrap();
         assert_eq!(settings.table_cache_ms, 60_000);
         assert_eq!(settings.check_secret, None);
         assert_eq!(
@@ -116,7 +143,7 @@ mod tests {
             (CACHE_SECONDS_VARIABLE, "forever"),
             (CHECK_SECRET_VARIABLE, "hunter2"),
         ]);
-        let errors = Settings::from_source(&vars).unwrap_err();
+        let errors = Settings::from_source(&vars, BuiltIns::default()).unwrap_err();
         let named: Vec<&str> = errors.iter().map(|error| error.variable).collect();
         assert_eq!(
             named,
@@ -140,7 +167,7 @@ mod tests {
             (CACHE_SECONDS_VARIABLE, "0"),
             (CHECK_SECRET_VARIABLE, "0123456789abcdef0123456789abcdef"),
         ]);
-        let settings = Settings::from_source(&vars).unwrap();
+        let settings = Settings::from_source(&vars, BuiltIns::default()).unwrap();
         assert_eq!(
             settings.stores.for_endpoint("webhooks").store,
             StoreChoice::Postgres

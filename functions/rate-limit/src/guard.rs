@@ -5,7 +5,7 @@
 //!
 //! The endpoint is the function's name (`/functions/v1/<name>/...`); a name with neither a
 //! table row nor a built-in default spends the `default` budget, so probing unknown paths is
-//! limited too. `health` is not guarded: uptime checks must see the service, not a 429.
+//! limited too. A function registered as `RateLimit::Unguarded` (health) is not guarded.
 //!
 //! A request spends its caller's budget ([`identify`]); sign-up requests and anonymous users
 //! spend their client IP's as well, and are refused when either is used up. Webhook deliveries
@@ -15,7 +15,7 @@
 //! intake then charges a verified delivery to its provider ([`charge_verified_delivery`]) and
 //! a failed one to its IP ([`charge_unverified_delivery`]).
 
-use crate::config::Settings;
+use crate::config::{self, Settings};
 use crate::gcra::{self, Quota, Verdict};
 use crate::headers::{self, RATELIMIT_POLICY};
 use crate::key::{self, Caller, LimiterKey};
@@ -30,11 +30,9 @@ use serde_json::json;
 use shared::error::ApiError;
 use shared::http::{header, RequestContext};
 use shared::privileged::PrivilegedEndpoint;
+use shared::registry::{self, RateLimit};
 use std::future::Future;
 use worker::{Request, Response};
-
-/// Functions served without a limit.
-pub const UNGUARDED: &[&str] = &["health"];
 
 /// Seconds a client is told to wait when the limiter's store is down and the endpoint fails
 /// closed.
@@ -50,7 +48,7 @@ where
     F: FnOnce(Request, RequestContext) -> Fut,
     Fut: Future<Output = Result<Response, ApiError>>,
 {
-    if UNGUARDED.contains(&context.function()) {
+    if unguarded(&context) {
         return next(req, context).await;
     }
     let fields = admit(&req, &context).await?;
@@ -80,6 +78,13 @@ where
             .into_iter()
             .fold(error, |error, (name, value)| error.with_header(name, value))),
     }
+}
+
+/// Whether the function asked for is registered as served without a limit
+/// ([`RateLimit::Unguarded`]); a name nobody registered is limited like any other.
+fn unguarded(context: &RequestContext) -> bool {
+    registry::find(context.functions(), context.function())
+        .is_some_and(|function| function.rate_limit == RateLimit::Unguarded)
 }
 
 /// Whose budget a request spends and on which plan.
@@ -193,8 +198,7 @@ async fn admit(
     req: &Request,
     context: &RequestContext,
 ) -> Result<Vec<(&'static str, String)>, ApiError> {
-    let settings = Settings::from_source(context.env())
-        .map_err(|errors| shared::http::config_error(&errors))?;
+    let settings = config::settings(context)?;
     let rows = limits::current_rows(
         context,
         settings.table_cache_ms,
@@ -318,8 +322,7 @@ pub async fn charge_verified_delivery(
     context: &RequestContext,
     provider: &'static str,
 ) -> Result<Vec<(&'static str, String)>, ApiError> {
-    let settings = Settings::from_source(context.env())
-        .map_err(|errors| shared::http::config_error(&errors))?;
+    let settings = config::settings(context)?;
     let rows = limits::current_rows(
         context,
         settings.table_cache_ms,
@@ -343,7 +346,7 @@ pub async fn charge_verified_delivery(
 /// IP's budget for failures, so a flood of forgeries from one place is soon refused before it
 /// is verified. Its own answer is the 400 already decided; the limiter's is not needed.
 pub async fn charge_unverified_delivery(context: &RequestContext, client_ip: Option<&str>) {
-    let Ok(settings) = Settings::from_source(context.env()) else {
+    let Ok(settings) = config::parsed(context) else {
         return;
     };
     let rows = limits::current_rows(

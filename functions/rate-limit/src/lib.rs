@@ -13,7 +13,8 @@
 //! in Postgres ([`store`]). Every guarded response carries the IETF draft `RateLimit-Policy`
 //! and `RateLimit` fields, and a refusal `Retry-After` ([`headers`]).
 //!
-//! The router wraps every function in [`guarded`]; the function itself serves
+//! The Worker wraps every function in [`guarded`] (but those registered as unguarded: health);
+//! the function itself serves
 //! `POST /functions/v1/rate-limit/check` for other services and `GET .../status` ([`api`]).
 //! Settings are in [`config`].
 //!
@@ -24,24 +25,23 @@
 //! # Defaults per endpoint
 //!
 //! Used when `system_rate_limits` has no row for the endpoint (see [`policy`] for the order in
-//! which rows and defaults apply). Limits are per key; failure mode is what happens when the
-//! store holding the limiter state cannot be reached. The store is `auto` for every endpoint:
-//! the Durable Object when its binding is configured, else the Postgres RPC.
+//! which rows and defaults apply). Each function's default is part of its registration
+//! (`FUNCTION.rate_limit` in its crate, `shared::registry`), which the Worker hands the guard
+//! through `RequestContext::functions` ([`policy::BuiltIns`]); this crate adds only its own two
+//! policies ([`policy::LIMITER_DEFAULTS`]). Limits are per key; failure mode is what happens when
+//! the store holding the limiter state cannot be reached. The store is `auto` for every
+//! endpoint: the Durable Object when its binding is configured, else the Postgres RPC.
 //!
 //! | endpoint       | limit per key   | when the store is down | why                                           |
 //! |----------------|-----------------|------------------------|-----------------------------------------------|
-//! | `signup`       | 5 per 60 s      | closed (503)           | account creation is what abuse goes for first |
-//! | `api-keys`     | 30 per 60 s     | closed (503)           | guards the secrets vault and provider checks  |
-//! | `lead-scoring` | 60 per 60 s     | open                   | RLS still bounds what a caller can touch      |
-//! | `webhooks`     | 6000 per 60 s   | open                   | per provider, verified deliveries; a refused one is a delayed payment event |
 //! | `webhooks.unverified` | 60 per 60 s | open              | per source IP, requests refused before a signature checked out; once used up, refused before verifying |
-//! | `rate-limit`   | 1000 per 60 s   | closed (503)           | the check endpoint is itself the store        |
 //! | `default`      | 60 per 60 s     | closed (503)           | any endpoint without its own entry            |
 //!
-//! Benchmark: `bench/bench.mjs` (added latency and decisions per second for both stores,
-//! against a running stack; see its header for the command) and `bench/plan-lookup.mjs` (what
-//! finding the plan in `user_plans` adds: nothing measurable from the cache, one PostgREST
-//! round trip, about 7-10 ms p50 in `wrangler dev` on a loaded 2-core box, on a cache miss).
+//! Benchmark: `bench/functions/rate-limit/bench.mjs` (added latency and decisions per second
+//! for both stores, against a running stack; see its header for the command) and
+//! `bench/functions/rate-limit/plan-lookup.mjs` (what finding the plan in `user_plans` adds:
+//! nothing measurable from the cache, one PostgREST round trip, about 7-10 ms p50 in
+//! `wrangler dev` on a loaded 2-core box, on a cache miss).
 //!
 //! Overrides: `RATE_LIMIT_DEFAULTS` (e.g. `signup=10/60`), `RATE_LIMIT_STORE` (e.g.
 //! `webhooks=postgres,default=durable-object`) and `RATE_LIMIT_FAILURE_MODE` (e.g.
@@ -64,6 +64,16 @@ pub use guard::guarded;
 
 /// The header a service sends the check secret in.
 pub const API_KEY_HEADER: &str = "x-api-key";
+
+/// The function as a Worker registers it (`shared::registry`). Limit: 1000 per 60 s per key,
+/// refused (503) while the store is down: the check endpoint is itself the store.
+pub const FUNCTION: shared::registry::Function = shared::registry::Function {
+    name: "rate-limit",
+    handle: |req, context| Box::pin(handle(req, context)),
+    scheduled: None,
+    rate_limit: shared::registry::RateLimit::closed(1_000, 60),
+    config_check: config::problems,
+};
 
 /// The `rate-limit` function: `/functions/v1/rate-limit/...`.
 pub async fn handle(

@@ -18,10 +18,11 @@
 //! ignored. When two rows are equally specific the stricter one wins.
 //!
 //! Store and failure mode are configuration (see [`StoreSettings::parse`]); the defaults are
-//! in the crate documentation's table and in [`BUILT_IN_DEFAULTS`].
+//! in [`BuiltIns`].
 
 use crate::gcra::Quota;
 use serde::Deserialize;
+use shared::registry::{Function, RateLimit};
 use std::fmt;
 
 /// The plan assumed when neither the caller's token nor `user_plans` names theirs.
@@ -139,26 +140,66 @@ const fn built_in(
     }
 }
 
-/// The defaults when `system_rate_limits` has no row for an endpoint. Kept in step with the
-/// table in the crate documentation.
-pub const BUILT_IN_DEFAULTS: [BuiltInDefault; 7] = [
-    built_in("signup", 5, 60, FailureMode::Closed),
-    built_in("api-keys", 30, 60, FailureMode::Closed),
-    built_in("lead-scoring", 60, 60, FailureMode::Open),
-    built_in(WEBHOOKS_ENDPOINT, 6_000, 60, FailureMode::Open),
+/// The limiter's own policies, which are not functions: failed webhook verifications per
+/// source IP, and the `default` budget of every endpoint without a limit of its own (kept last).
+pub const LIMITER_DEFAULTS: [BuiltInDefault; 2] = [
     built_in(UNVERIFIED_WEBHOOKS_POLICY, 60, 60, FailureMode::Open),
-    built_in("rate-limit", 1_000, 60, FailureMode::Closed),
     built_in(DEFAULT_ENDPOINT, 60, 60, FailureMode::Closed),
 ];
 
-fn built_in_for(endpoint: &str) -> Option<&'static BuiltInDefault> {
-    BUILT_IN_DEFAULTS
-        .iter()
-        .find(|default| default.endpoint == endpoint)
+/// The defaults when `system_rate_limits` has no row for an endpoint: each served function's
+/// own limit (its `FUNCTION.rate_limit` in its crate, gathered by the Worker's registry), then
+/// [`LIMITER_DEFAULTS`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuiltIns(Vec<BuiltInDefault>);
+
+impl BuiltIns {
+    /// The built-in defaults of a Worker serving functions with these names and limits.
+    pub fn new<'a>(functions: impl IntoIterator<Item = (&'static str, &'a RateLimit)>) -> BuiltIns {
+        let own = functions
+            .into_iter()
+            .filter_map(|(endpoint, limit)| match limit {
+                RateLimit::Own(limit) => Some(BuiltInDefault {
+                    endpoint,
+                    quota: Quota::new(limit.max_requests, limit.window_seconds).ok()?,
+                    failure_mode: if limit.fails_closed {
+                        FailureMode::Closed
+                    } else {
+                        FailureMode::Open
+                    },
+                }),
+                RateLimit::Unguarded | RateLimit::SharedDefault => None,
+            });
+        BuiltIns(own.chain(LIMITER_DEFAULTS).collect())
+    }
+
+    /// The built-in defaults of a Worker serving `functions`.
+    pub fn of(functions: &[Function]) -> BuiltIns {
+        BuiltIns::new(
+            functions
+                .iter()
+                .map(|function| (function.name, &function.rate_limit)),
+        )
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &BuiltInDefault> {
+        self.0.iter()
+    }
+
+    fn for_endpoint(&self, endpoint: &str) -> Option<&BuiltInDefault> {
+        self.0.iter().find(|default| default.endpoint == endpoint)
+    }
+}
+
+/// Only the limiter's own policies: a Worker serving no function with a limit of its own.
+impl Default for BuiltIns {
+    fn default() -> Self {
+        BuiltIns(LIMITER_DEFAULTS.to_vec())
+    }
 }
 
 fn default_built_in() -> &'static BuiltInDefault {
-    &BUILT_IN_DEFAULTS[BUILT_IN_DEFAULTS.len() - 1]
+    &LIMITER_DEFAULTS[LIMITER_DEFAULTS.len() - 1]
 }
 
 /// The quotas used when `system_rate_limits` has no row for an endpoint: the built-in ones,
@@ -166,6 +207,7 @@ fn default_built_in() -> &'static BuiltInDefault {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DefaultQuotas {
     overrides: Vec<(String, Quota)>,
+    built_ins: BuiltIns,
 }
 
 /// The variable replacing built-in quotas, e.g. `signup=10/60,default=120/60` (requests per
@@ -173,7 +215,7 @@ pub struct DefaultQuotas {
 pub const DEFAULTS_VARIABLE: &str = "RATE_LIMIT_DEFAULTS";
 
 impl DefaultQuotas {
-    pub fn parse(text: Option<&str>) -> Result<DefaultQuotas, SettingsError> {
+    pub fn parse(text: Option<&str>, built_ins: BuiltIns) -> Result<DefaultQuotas, SettingsError> {
         let overrides = parse_pairs(
             DEFAULTS_VARIABLE,
             text,
@@ -187,7 +229,10 @@ impl DefaultQuotas {
                 .ok()
             },
         )?;
-        Ok(DefaultQuotas { overrides })
+        Ok(DefaultQuotas {
+            overrides,
+            built_ins,
+        })
     }
 
     fn for_endpoint(&self, endpoint: &str) -> Option<Quota> {
@@ -195,7 +240,11 @@ impl DefaultQuotas {
             .iter()
             .find(|(name, _)| name == endpoint)
             .map(|(_, quota)| *quota)
-            .or_else(|| built_in_for(endpoint).map(|default| default.quota))
+            .or_else(|| {
+                self.built_ins
+                    .for_endpoint(endpoint)
+                    .map(|default| default.quota)
+            })
     }
 }
 
@@ -304,6 +353,7 @@ pub struct EndpointSettings {
 pub struct StoreSettings {
     stores: Vec<(String, StoreChoice)>,
     failure_modes: Vec<(String, FailureMode)>,
+    built_ins: BuiltIns,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -339,8 +389,10 @@ impl StoreSettings {
     pub fn parse(
         stores: Option<&str>,
         failure_modes: Option<&str>,
+        built_ins: BuiltIns,
     ) -> Result<StoreSettings, SettingsError> {
         Ok(StoreSettings {
+            built_ins,
             stores: parse_pairs(
                 STORE_VARIABLE,
                 stores,
@@ -373,7 +425,11 @@ impl StoreSettings {
             .iter()
             .find(|(name, _)| *name == endpoint)
             .map(|(_, mode)| *mode)
-            .or_else(|| built_in_for(&endpoint).map(|default| default.failure_mode))
+            .or_else(|| {
+                self.built_ins
+                    .for_endpoint(&endpoint)
+                    .map(|default| default.failure_mode)
+            })
             .or_else(|| lookup(&self.failure_modes, DEFAULT_ENDPOINT))
             .unwrap_or(default_built_in().failure_mode);
         EndpointSettings {
@@ -440,19 +496,32 @@ mod tests {
         }
     }
 
+    /// The built-in limits of the bundle's functions when these tests were written (their
+    /// `FUNCTION.rate_limit`), plus the limiter's own.
+    fn built_ins() -> BuiltIns {
+        BuiltIns::new([
+            ("signup", &RateLimit::closed(5, 60)),
+            ("api-keys", &RateLimit::closed(30, 60)),
+            ("lead-scoring", &RateLimit::open(60, 60)),
+            ("webhooks", &RateLimit::open(6_000, 60)),
+            ("rate-limit", &RateLimit::closed(1_000, 60)),
+            ("cleanup", &RateLimit::SharedDefault),
+            ("health", &RateLimit::Unguarded),
+        ])
+    }
+
+    fn defaults() -> DefaultQuotas {
+        DefaultQuotas::parse(None, built_ins()).unwrap()
+    }
+
     fn quota(max_requests: u32, window_seconds: u32) -> Quota {
         Quota::new(max_requests, window_seconds).unwrap()
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn empty_table_falls_back_to_each_endpoints_built_in_default() {
-        for default in BUILT_IN_DEFAULTS {
-            let resolved = resolve_quota(
-                &[],
-                &DefaultQuotas::default(),
-                default.endpoint,
-                DEFAULT_PLAN,
-            );
+        for default in built_ins().iter() {
+            let resolved = resolve_quota(&[], &defaults(), default.endpoint, DEFAULT_PLAN);
             assert_eq!(resolved.quota, default.quota);
             assert_eq!(
                 resolved.source,
@@ -462,14 +531,14 @@ mod tests {
             );
         }
         assert_eq!(
-            resolve_quota(&[], &DefaultQuotas::default(), "signup", "free").quota,
+            resolve_quota(&[], &defaults(), "signup", "free").quota,
             quota(5, 60)
         );
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn unknown_endpoint_gets_the_default_limit() {
-        let resolved = resolve_quota(&[], &DefaultQuotas::default(), "reports", "free");
+        let resolved = resolve_quota(&[], &defaults(), "reports", "free");
         assert_eq!(resolved.quota, quota(60, 60));
         assert_eq!(resolved.policy, "default");
         assert_eq!(
@@ -488,15 +557,15 @@ mod tests {
             row("lead-scoring", Some("team"), 5_000, 60),
         ];
         assert_eq!(
-            resolve_quota(&rows, &DefaultQuotas::default(), "lead-scoring", "pro").quota,
+            resolve_quota(&rows, &defaults(), "lead-scoring", "pro").quota,
             quota(1_000, 60)
         );
         assert_eq!(
-            resolve_quota(&rows, &DefaultQuotas::default(), "lead-scoring", "free").quota,
+            resolve_quota(&rows, &defaults(), "lead-scoring", "free").quota,
             quota(100, 60)
         );
         assert_eq!(
-            resolve_quota(&rows, &DefaultQuotas::default(), "lead-scoring", "pro").source,
+            resolve_quota(&rows, &defaults(), "lead-scoring", "pro").source,
             QuotaSource::Table {
                 endpoint: "lead-scoring".into(),
                 plan: Some("pro".into())
@@ -526,8 +595,8 @@ mod tests {
             plan_can_matter(&with_default_plan_row, "unknown"),
             "a plan row for `default` covers endpoints without limits"
         );
-        let with_plan = resolve_quota(&rows, &DefaultQuotas::default(), "api-keys", "pro");
-        let without = resolve_quota(&rows, &DefaultQuotas::default(), "api-keys", DEFAULT_PLAN);
+        let with_plan = resolve_quota(&rows, &defaults(), "api-keys", "pro");
+        let without = resolve_quota(&rows, &defaults(), "api-keys", DEFAULT_PLAN);
         assert_ne!(with_plan.quota, without.quota);
     }
 
@@ -536,7 +605,7 @@ mod tests {
         for any in [Some("default"), Some("*"), None] {
             let rows = vec![row("signup", any, 3, 3_600)];
             assert_eq!(
-                resolve_quota(&rows, &DefaultQuotas::default(), "signup", "enterprise").quota,
+                resolve_quota(&rows, &defaults(), "signup", "enterprise").quota,
                 quota(3, 3_600),
                 "{any:?}"
             );
@@ -546,7 +615,7 @@ mod tests {
             row("signup", Some("enterprise"), 9, 3_600),
         ];
         assert_eq!(
-            resolve_quota(&rows, &DefaultQuotas::default(), "signup", "enterprise").quota,
+            resolve_quota(&rows, &defaults(), "signup", "enterprise").quota,
             quota(9, 3_600)
         );
     }
@@ -555,11 +624,11 @@ mod tests {
     fn names_compare_case_insensitively() {
         let rows = vec![row("Lead-Scoring", Some("PRO"), 7, 60)];
         assert_eq!(
-            resolve_quota(&rows, &DefaultQuotas::default(), "lead-scoring", "pro").quota,
+            resolve_quota(&rows, &defaults(), "lead-scoring", "pro").quota,
             quota(7, 60)
         );
         assert_eq!(
-            resolve_quota(&rows, &DefaultQuotas::default(), " LEAD-SCORING ", "Pro").quota,
+            resolve_quota(&rows, &defaults(), " LEAD-SCORING ", "Pro").quota,
             quota(7, 60)
         );
     }
@@ -571,15 +640,15 @@ mod tests {
             row("default", Some("pro"), 20_000, 60),
         ];
         assert_eq!(
-            resolve_quota(&rows, &DefaultQuotas::default(), "reports", "free").quota,
+            resolve_quota(&rows, &defaults(), "reports", "free").quota,
             quota(10_000, 60)
         );
         assert_eq!(
-            resolve_quota(&rows, &DefaultQuotas::default(), "reports", "pro").quota,
+            resolve_quota(&rows, &defaults(), "reports", "pro").quota,
             quota(20_000, 60)
         );
         assert_eq!(
-            resolve_quota(&rows, &DefaultQuotas::default(), "signup", "pro").quota,
+            resolve_quota(&rows, &defaults(), "signup", "pro").quota,
             quota(5, 60)
         );
     }
@@ -592,7 +661,7 @@ mod tests {
             row("signup", Some("free"), -5, 60),
             row("signup", Some("free"), i64::from(u32::MAX) + 1, 60),
         ];
-        let resolved = resolve_quota(&rows, &DefaultQuotas::default(), "signup", "free");
+        let resolved = resolve_quota(&rows, &defaults(), "signup", "free");
         assert_eq!(
             resolved.source,
             QuotaSource::Default {
@@ -609,7 +678,7 @@ mod tests {
             row("webhooks", None, 20, 1),
         ];
         assert_eq!(
-            resolve_quota(&rows, &DefaultQuotas::default(), "webhooks", "free").quota,
+            resolve_quota(&rows, &defaults(), "webhooks", "free").quota,
             quota(500, 60)
         );
     }
@@ -623,14 +692,14 @@ mod tests {
         .unwrap();
         assert_eq!(rows[0].plan, None);
         assert_eq!(
-            resolve_quota(&rows, &DefaultQuotas::default(), "signup", "pro").quota,
+            resolve_quota(&rows, &defaults(), "signup", "pro").quota,
             quota(9, 60)
         );
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn default_failure_modes_follow_the_documented_table() {
-        let settings = StoreSettings::default();
+        let settings = StoreSettings::parse(None, None, built_ins()).unwrap();
         let mode = |endpoint| settings.for_endpoint(endpoint).failure_mode;
         assert_eq!(mode("webhooks"), FailureMode::Open);
         assert_eq!(mode("signup"), FailureMode::Closed);
@@ -645,6 +714,7 @@ mod tests {
         let settings = StoreSettings::parse(
             Some("webhooks=postgres, default=durable-object"),
             Some("Signup=open,default=open"),
+            built_ins(),
         )
         .unwrap();
         assert_eq!(
@@ -672,24 +742,27 @@ mod tests {
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn malformed_overrides_name_the_variable_and_the_entry() {
-        let error = StoreSettings::parse(Some("webhooks=redis"), None).unwrap_err();
+        let error = StoreSettings::parse(Some("webhooks=redis"), None, built_ins()).unwrap_err();
         assert_eq!(error.variable, STORE_VARIABLE);
         assert_eq!(error.entry, "webhooks=redis");
         assert!(error.to_string().contains("durable-object"));
 
-        let error = StoreSettings::parse(None, Some("signup")).unwrap_err();
+        let error = StoreSettings::parse(None, Some("signup"), built_ins()).unwrap_err();
         assert_eq!(error.variable, FAILURE_MODE_VARIABLE);
-        assert!(StoreSettings::parse(None, Some("=open")).is_err());
+        assert!(StoreSettings::parse(None, Some("=open"), built_ins()).is_err());
         assert_eq!(
-            StoreSettings::parse(Some(" , "), Some("")).unwrap(),
-            StoreSettings::default()
+            StoreSettings::parse(Some(" , "), Some(""), built_ins()).unwrap(),
+            StoreSettings::parse(None, None, built_ins()).unwrap()
         );
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn defaults_variable_replaces_built_in_quotas_but_not_table_rows() {
-        let defaults =
-            DefaultQuotas::parse(Some("signup=100/60, reports=7/10, default=1000/60")).unwrap();
+        let defaults = DefaultQuotas::parse(
+            Some("signup=100/60, reports=7/10, default=1000/60"),
+            built_ins(),
+        )
+        .unwrap();
         assert_eq!(
             resolve_quota(&[], &defaults, "signup", "free").quota,
             quota(100, 60)
@@ -723,7 +796,7 @@ mod tests {
             "signup=five/60",
             "=5/60",
         ] {
-            let error = DefaultQuotas::parse(Some(bad)).unwrap_err();
+            let error = DefaultQuotas::parse(Some(bad), built_ins()).unwrap_err();
             assert_eq!(error.variable, DEFAULTS_VARIABLE, "{bad}");
         }
     }

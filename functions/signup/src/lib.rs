@@ -30,7 +30,19 @@ pub mod validate;
 
 use shared::error::ApiError;
 use shared::http::{self, RequestContext};
+use shared::registry::{self, Function, RateLimit};
 use worker::{Method, Request, Response};
+
+/// The function as a Worker registers it (`shared::registry`). Limit: 5 per 60 s per key, and
+/// refused while the limiter's store is down, because account creation is what abuse goes for
+/// first.
+pub const FUNCTION: Function = Function {
+    name: "signup",
+    handle: |req, context| Box::pin(handle(req, context)),
+    scheduled: None,
+    rate_limit: RateLimit::closed(5, 60),
+    config_check: registry::no_config,
+};
 
 pub async fn handle(req: Request, context: RequestContext) -> Result<Response, ApiError> {
     match (req.method(), context.segments().as_slice()) {

@@ -26,8 +26,7 @@ pub async fn receive_stripe(
     context: &RequestContext,
     limits: &impl DeliveryLimits,
 ) -> Result<Response, ApiError> {
-    let verifier =
-        config::stripe_verifier(context.env()).map_err(|errors| http::config_error(&errors))?;
+    let verifier = config::stripe(context.env()).map_err(|errors| http::config_error(&errors))?;
     let body = match http::read_body(&mut req, context.config()?.max_body_bytes).await {
         Ok(body) => body,
         Err(unreadable) => return refused(limits, unreadable).await,
@@ -47,8 +46,7 @@ pub async fn receive_resend(
     context: &RequestContext,
     limits: &impl DeliveryLimits,
 ) -> Result<Response, ApiError> {
-    let verifier =
-        config::resend_verifier(context.env()).map_err(|errors| http::config_error(&errors))?;
+    let verifier = config::resend(context.env()).map_err(|errors| http::config_error(&errors))?;
     let body = match http::read_body(&mut req, context.config()?.max_body_bytes).await {
         Ok(body) => body,
         Err(unreadable) => return refused(limits, unreadable).await,

@@ -11,13 +11,31 @@
 use crate::error::SecretError;
 use crate::stripe::{StripeVerifier, DEFAULT_TOLERANCE_SECONDS};
 use crate::svix::SvixVerifier;
-use shared::config::{positive_at_most, ConfigError, VarSource, Vars};
+use shared::config::{self, positive_at_most, ConfigError, Parsed, VarSource, Vars};
 
 pub const STRIPE_SECRETS: &str = "STRIPE_WEBHOOK_SECRETS";
 pub const STRIPE_TOLERANCE: &str = "STRIPE_WEBHOOK_TOLERANCE_SECONDS";
 pub const RESEND_SECRETS: &str = "RESEND_WEBHOOK_SECRETS";
 
 const MAX_TOLERANCE_SECONDS: u64 = 3600;
+
+/// The Stripe verifier, built once per isolate (`shared::config::parsed_once`).
+pub fn stripe(env: &worker::Env) -> Parsed<StripeVerifier> {
+    config::parsed_once(env, stripe_verifier)
+}
+
+/// The Resend (Svix) verifier, built once per isolate.
+pub fn resend(env: &worker::Env) -> Parsed<SvixVerifier> {
+    config::parsed_once(env, resend_verifier)
+}
+
+/// Every problem with the webhook settings, for the health report: each provider's secrets are
+/// required only by its own route, but a route that would answer 500 is worth knowing about.
+pub fn problems(env: &worker::Env) -> Vec<ConfigError> {
+    let stripe = stripe(env).err().unwrap_or_default();
+    let resend = resend(env).err().unwrap_or_default();
+    stripe.into_iter().chain(resend).collect()
+}
 
 pub fn stripe_verifier(
     source: &(impl VarSource + ?Sized),

@@ -39,9 +39,33 @@ pub use envelope::Provider;
 pub use limits::DeliveryLimits;
 use shared::error::ApiError;
 use shared::http::{self, RequestContext};
+use shared::registry::{Function, RateLimit, Scheduled};
 use worker::{Method, Request, Response};
 
-/// The function without a rate limiter (a Worker serving it alone).
+/// The function as a Worker registers it (`shared::registry`), without a delivery limiter
+/// ([`handle`]); a Worker that has one replaces `handle` with a call to [`handle_limited`].
+/// Limit: 6000 verified deliveries per 60 s per provider, let through while the limiter's store
+/// is down (a refused delivery is a delayed payment event).
+pub const FUNCTION: Function = Function {
+    name: "webhooks",
+    handle: |req, context| Box::pin(handle(req, context)),
+    // Every cron trigger of the Worker runs the Stripe reconcile and then the alert run (each
+    // nothing when not configured); a Worker of its own has the frequent trigger.
+    scheduled: Some(Scheduled {
+        crons: &["*/15 * * * *"],
+        run: |_, env| {
+            Box::pin(async move {
+                reconcile_api::scheduled(&env).await;
+                alerts_api::scheduled(&env).await;
+            })
+        },
+    }),
+    rate_limit: RateLimit::open(6_000, 60),
+    config_check: |context| config::problems(context.env()),
+};
+
+/// The function without a delivery limiter; the Worker replaces it with [`handle_limited`] and
+/// the rate limiter (src/limited_webhooks.rs at the repository root).
 pub async fn handle(req: Request, context: RequestContext) -> Result<Response, ApiError> {
     handle_limited(req, context, &limits::NoLimits).await
 }

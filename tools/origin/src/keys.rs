@@ -3,8 +3,8 @@
 //! The signing-keys file is the Supabase CLI's `signing_keys_path` format: a JSON array of
 //! private JWKs, each shaped like `supabase gen signing-key --algorithm ES256` prints it
 //! (`kty` EC, `crv` P-256, `alg` ES256, `kid`, `x`, `y`, `d`). Key 0 signs; every key is
-//! published, without `d`, in the JWKS (see /work/helpers/CONTRACT-keys.md for the roles of
-//! the two keys the local stack generates).
+//! published, without `d`, in the JWKS (the README's "The two commands" gives the roles of the
+//! two keys the local stack generates).
 //!
 //! Tokens minted here are the short-lived role tokens the origin puts in `Authorization` when a
 //! request presents an API key instead of a user's JWT, the way Supabase's API gateway swaps an
