@@ -10,17 +10,17 @@ use shared::db::{is_uuid, Db};
 use shared::error::ApiError;
 use shared::http::{self, RequestContext};
 use shared::security_events::{self, Client, Resource};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use worker::{Request, Response};
 
-use crate::batch::{top_movers, BatchBody, ScoreWrite, Selection, TOP_MOVERS};
+use crate::batch::{top_movers, BatchBody, Selection, TOP_MOVERS};
 use crate::config::LeadScoringConfig;
 use crate::decay::HalfLife;
 use crate::defaults::default_rule_definitions;
 use crate::error::InvalidRules;
 use crate::lead::Lead;
 use crate::rules::{RuleDefinition, RuleSet};
-use crate::score::LeadScore;
+use crate::service::{self, WorkspaceRuleSets};
 use crate::store;
 use crate::workspace_rules::{StoredRulesError, WorkspaceRules};
 use shared::time::Timestamp;
@@ -42,22 +42,22 @@ pub async fn score_lead(
         report_hidden(context, &req, Resource::Lead, &[id]).await;
         return Err(no_lead(id));
     };
-    let workspace_id = lead.workspace_id.clone().unwrap_or_default();
-    let rules = workspace_rule_set(&db, &workspace_id).await?;
+    let Some(workspace_id) = lead.workspace_id.as_deref() else {
+        return Err(ApiError::internal("the lead has no workspace"));
+    };
+    let rule_sets = usable_rule_sets(&db, &[workspace_id]).await?;
     let now = Timestamp::from_unix_millis(clock::now_millis() as i64);
     let scored_at = now.to_rfc3339();
-    let scored = rules.score(&lead, now);
-    let write = ScoreWrite {
-        id,
-        score: scored.score,
-        score_breakdown: &scored,
-        scored_at: &scored_at,
-    };
-    if store::apply_scores(&db, &[write]).await? == 0 {
+    let mut rescoring = rule_sets.score(std::slice::from_ref(&lead), now);
+    if service::write_scores(&db, &rescoring.scored, &scored_at).await? == 0 {
         return Err(ApiError::forbidden(
             "you can see this lead but not change it; viewers cannot re-score leads",
         ));
     }
+    let (_, scored) = rescoring
+        .scored
+        .pop()
+        .ok_or_else(|| ApiError::internal("the lead has no id"))?;
     http::json_response(
         200,
         &json!({ "lead_id": id, "score": scored.score, "score_breakdown": scored, "scored_at": scored_at }),
@@ -97,30 +97,11 @@ pub async fn score_batch(mut req: Request, context: &RequestContext) -> Result<R
         }
     };
 
-    let workspaces: Vec<&str> =
-        distinct(leads.iter().filter_map(|lead| lead.workspace_id.as_deref()));
-    let rule_sets = workspace_rule_sets(&db, &workspaces).await?;
+    let rule_sets = usable_rule_sets(&db, &service::workspaces_of(&leads)).await?;
     let now = Timestamp::from_unix_millis(clock::now_millis() as i64);
     let scored_at = now.to_rfc3339();
-    let scored: Vec<(&Lead, LeadScore<'_>)> = leads
-        .iter()
-        .filter_map(|lead| {
-            let rules = rule_sets.get(lead.workspace_id.as_deref()?)?;
-            Some((lead, rules.score(lead, now)))
-        })
-        .collect();
-    let writes: Vec<ScoreWrite<'_>> = scored
-        .iter()
-        .filter_map(|(lead, result)| {
-            Some(ScoreWrite {
-                id: lead.id.as_deref()?,
-                score: result.score,
-                score_breakdown: result,
-                scored_at: &scored_at,
-            })
-        })
-        .collect();
-    let updated = store::apply_scores(&db, &writes).await?;
+    let scored = rule_sets.score(&leads, now).scored;
+    let updated = service::write_scores(&db, &scored, &scored_at).await?;
     let movers = top_movers(
         scored
             .iter()
@@ -131,9 +112,9 @@ pub async fn score_batch(mut req: Request, context: &RequestContext) -> Result<R
         200,
         &json!({
             "requested": requested,
-            "scored": writes.len(),
+            "scored": scored.len(),
             "updated": updated,
-            "not_updated": writes.len() - updated.min(writes.len()),
+            "not_updated": scored.len() - updated.min(scored.len()),
             "not_found": not_found,
             "has_more": has_more,
             "scored_at": scored_at,
@@ -259,10 +240,13 @@ pub async fn put_rules(mut req: Request, context: &RequestContext) -> Result<Res
         report_hidden(context, &req, Resource::Workspace, &[&body.workspace_id]).await;
         return Err(no_workspace(&body.workspace_id));
     }
-    store::replace_rules(&db, &body.workspace_id, &definitions).await?;
-    if let Some(days) = body.engagement_half_life_days {
-        store::save_half_life(&db, &body.workspace_id, days).await?;
-    }
+    store::save_rules(
+        &db,
+        &body.workspace_id,
+        &definitions,
+        body.engagement_half_life_days,
+    )
+    .await?;
     let saved = visible_workspace_rules(&db, &body.workspace_id, context, &req).await?;
     http::json_response(200, &rules_body(&body.workspace_id, &saved))
 }
@@ -298,33 +282,17 @@ async fn visible_workspace_rules(
     .map_err(stored_rules_error)
 }
 
-async fn workspace_rule_set(db: &Db, workspace_id: &str) -> Result<RuleSet, ApiError> {
-    let mut sets = workspace_rule_sets(db, &[workspace_id]).await?;
-    sets.remove(workspace_id)
-        .ok_or_else(|| ApiError::internal("the lead has no workspace"))
-}
-
-/// Compiled rule sets for each workspace, in two requests whatever the number of workspaces.
-async fn workspace_rule_sets(
+/// The rule sets of the workspaces, or 409 when one's saved rules cannot be used: the caller
+/// cannot mark leads unscorable (see [`service`]), so they learn why and can save valid rules.
+async fn usable_rule_sets(
     db: &Db,
     workspace_ids: &[&str],
-) -> Result<HashMap<String, RuleSet>, ApiError> {
-    if workspace_ids.is_empty() {
-        return Ok(HashMap::new());
+) -> Result<WorkspaceRuleSets, ApiError> {
+    let rule_sets = service::rule_sets(db, workspace_ids).await?;
+    match rule_sets.first_problem() {
+        Some(problem) => Err(stored_rules_error(problem.clone())),
+        None => Ok(rule_sets),
     }
-    let (mut rows, half_lives) = store::rules_of(db, workspace_ids).await?;
-    workspace_ids
-        .iter()
-        .map(|workspace_id| {
-            let stored = WorkspaceRules::from_rows(
-                rows.remove(*workspace_id).unwrap_or_default(),
-                half_lives.get(*workspace_id).copied(),
-            )
-            .and_then(|stored| stored.compile())
-            .map_err(stored_rules_error)?;
-            Ok(((*workspace_id).to_owned(), stored))
-        })
-        .collect()
 }
 
 fn rules_body(workspace_id: &str, rules: &WorkspaceRules) -> Value {
@@ -334,16 +302,6 @@ fn rules_body(workspace_id: &str, rules: &WorkspaceRules) -> Value {
         "engagement_half_life_days": rules.engagement_half_life.map(HalfLife::days),
         "rules": rules.definitions,
     })
-}
-
-fn distinct<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
-    let mut seen: Vec<&str> = Vec::new();
-    for item in items {
-        if !seen.contains(&item) {
-            seen.push(item);
-        }
-    }
-    seen
 }
 
 /// 400 listing every problem, each naming its rule and where in it.
