@@ -236,7 +236,7 @@ fn rotation_events(report: &RotationReport) -> Vec<SecurityEvent> {
 }
 
 fn settings(context: &RequestContext) -> Result<ApiKeysConfig, ApiError> {
-    ApiKeysConfig::from_source(context.env()).map_err(|errors| http::config_error(&errors))
+    Ok(ApiKeysConfig::from_source(context.env())?)
 }
 
 /// The verified caller, who must be a signed-in user (anonymous sign-ins included).
@@ -260,10 +260,7 @@ fn configured_service<'a>(
     config: &'a ApiKeysConfig,
     service: &str,
 ) -> Result<&'a ServiceSpec, ApiError> {
-    config.catalogue.service(service).map_err(|unknown| {
-        ApiError::invalid_field("service", unknown.to_string())
-            .with_details(json!({ "field": "service", "supported": unknown.configured }))
-    })
+    Ok(config.catalogue.service(service)?)
 }
 
 async fn record_health(

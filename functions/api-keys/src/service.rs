@@ -4,7 +4,8 @@
 //! query; no response shape and no HTTP here.
 
 use crate::records::{
-    HealthUpdate, KeySummary, NewKeyRow, SealedRow, SEALED_COLUMNS, SUMMARY_COLUMNS, TABLE,
+    row_json, HealthUpdate, KeySummary, NewKeyRow, SealedRow, SEALED_COLUMNS, SUMMARY_COLUMNS,
+    TABLE,
 };
 use serde_json::Value;
 use shared::db::{self, Db};
@@ -25,7 +26,7 @@ pub async fn list(db: &Db, user_id: &str) -> Result<Vec<KeySummary>, ApiError> {
 pub async fn upsert(db: &Db, row: &NewKeyRow<'_>) -> Result<KeySummary, ApiError> {
     let upsert = db
         .from(TABLE)
-        .upsert(to_json(row)?)
+        .upsert(row_json(row)?)
         .on_conflict("user_id,service")
         .select(SUMMARY_COLUMNS);
     let rows: Vec<KeySummary> = db::fetch_json(upsert)
@@ -71,7 +72,7 @@ pub async fn record_health(
 ) -> Result<Option<KeySummary>, ApiError> {
     let query = db
         .from(TABLE)
-        .update(to_json(update)?)
+        .update(row_json(update)?)
         .eq("user_id", user_id)
         .eq("service", service)
         .select(SUMMARY_COLUMNS);
@@ -92,11 +93,6 @@ fn explain_missing_profile(error: ApiError) -> ApiError {
     } else {
         error
     }
-}
-
-fn to_json(value: &impl serde::Serialize) -> Result<String, ApiError> {
-    serde_json::to_string(value)
-        .map_err(|error| ApiError::internal(format!("could not encode a row: {error}")))
 }
 
 #[cfg(test)]

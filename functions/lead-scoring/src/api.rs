@@ -17,12 +17,11 @@ use crate::batch::{top_movers, BatchBody, Selection, TOP_MOVERS};
 use crate::config::LeadScoringConfig;
 use crate::decay::HalfLife;
 use crate::defaults::default_rule_definitions;
-use crate::error::InvalidRules;
 use crate::lead::Lead;
 use crate::rules::{RuleDefinition, RuleSet};
 use crate::service::{self, WorkspaceRuleSets};
 use crate::store;
-use crate::workspace_rules::{StoredRulesError, WorkspaceRules};
+use crate::workspace_rules::WorkspaceRules;
 use shared::time::Timestamp;
 
 /// `POST /leads/{id}`: score one lead, write `score`, `score_breakdown` and `scored_at` back.
@@ -67,13 +66,10 @@ pub async fn score_lead(
 /// `POST /batch` `{"lead_ids": [...]}` or `{"stale_before": ts, "limit"?: n}`: score many of
 /// the caller's leads, write them back in one request, report counts and the top movers.
 pub async fn score_batch(mut req: Request, context: &RequestContext) -> Result<Response, ApiError> {
-    let config = LeadScoringConfig::from_source(context.env())
-        .map_err(|errors| http::config_error(&errors))?;
+    let config = LeadScoringConfig::from_source(context.env())?;
     let db = caller_db(&req, context).await?;
     let body: BatchBody = http::read_json(&mut req, context).await?;
-    let selection = body
-        .selection(config.batch_max)
-        .map_err(|refused| ApiError::invalid_field(refused.field, refused.message))?;
+    let selection = body.selection(config.batch_max)?;
 
     let (leads, requested, not_found, has_more) = match &selection {
         Selection::LeadIds(ids) => {
@@ -154,15 +150,13 @@ pub async fn preview(mut req: Request, context: &RequestContext) -> Result<Respo
             ApiError::invalid_field("engagement_half_life_days", problem.to_string())
         })?;
     let rules = match (body.rules, body.workspace_id) {
-        (Some(rules), _) => RuleSet::from_json(&rules, half_life).map_err(invalid_rules)?,
+        (Some(rules), _) => RuleSet::from_json(&rules, half_life)?,
         (None, Some(workspace_id)) => {
             let mut stored = visible_workspace_rules(&db, &workspace_id, context, &req).await?;
             stored.engagement_half_life = half_life.or(stored.engagement_half_life);
-            stored.compile().map_err(stored_rules_error)?
+            stored.compile()?
         }
-        (None, None) => {
-            RuleSet::compile(&default_rule_definitions(), half_life).map_err(invalid_rules)?
-        }
+        (None, None) => RuleSet::compile(&default_rule_definitions(), half_life)?,
     };
     let scored = rules.score(&lead, now);
     http::json_response(
@@ -234,8 +228,8 @@ pub async fn put_rules(mut req: Request, context: &RequestContext) -> Result<Res
         }
         _ => None,
     };
-    let definitions = RuleDefinition::list_from_json(&body.rules).map_err(invalid_rules)?;
-    RuleSet::compile(&definitions, half_life).map_err(invalid_rules)?;
+    let definitions = RuleDefinition::list_from_json(&body.rules)?;
+    RuleSet::compile(&definitions, half_life)?;
     if !store::workspace_visible(&db, &body.workspace_id).await? {
         report_hidden(context, &req, Resource::Workspace, &[&body.workspace_id]).await;
         return Err(no_workspace(&body.workspace_id));
@@ -275,22 +269,18 @@ async fn visible_workspace_rules(
         return Err(no_workspace(workspace_id));
     }
     let (mut rows, half_lives) = store::rules_of(db, &[workspace_id]).await?;
-    WorkspaceRules::from_rows(
+    Ok(WorkspaceRules::from_rows(
         rows.remove(workspace_id).unwrap_or_default(),
         half_lives.get(workspace_id).copied(),
-    )
-    .map_err(stored_rules_error)
+    )?)
 }
 
 /// The rule sets of the workspaces, or 409 when one's saved rules cannot be used: the caller
 /// cannot mark leads unscorable (see [`service`]), so they learn why and can save valid rules.
-async fn usable_rule_sets(
-    db: &Db,
-    workspace_ids: &[&str],
-) -> Result<WorkspaceRuleSets, ApiError> {
+async fn usable_rule_sets(db: &Db, workspace_ids: &[&str]) -> Result<WorkspaceRuleSets, ApiError> {
     let rule_sets = service::rule_sets(db, workspace_ids).await?;
     match rule_sets.first_problem() {
-        Some(problem) => Err(stored_rules_error(problem.clone())),
+        Some(problem) => Err(problem.clone().into()),
         None => Ok(rule_sets),
     }
 }
@@ -302,33 +292,6 @@ fn rules_body(workspace_id: &str, rules: &WorkspaceRules) -> Value {
         "engagement_half_life_days": rules.engagement_half_life.map(HalfLife::days),
         "rules": rules.definitions,
     })
-}
-
-/// 400 listing every problem, each naming its rule and where in it.
-fn invalid_rules(invalid: InvalidRules) -> ApiError {
-    let problems: Vec<Value> = invalid
-        .errors()
-        .iter()
-        .map(|error| json!({ "rule": error.rule, "location": error.location, "message": error.problem.to_string() }))
-        .collect();
-    ApiError::bad_request("invalid_rules", invalid.to_string())
-        .with_details(json!({ "rules": problems }))
-}
-
-/// Stored rules that no longer validate: the rule set needs saving again through `PUT /rules`.
-fn stored_rules_error(error: StoredRulesError) -> ApiError {
-    match error {
-        StoredRulesError::Rules(invalid) => {
-            let mut error = invalid_rules(invalid);
-            error.status = 409;
-            error.code = "invalid_stored_rules";
-            error.message = format!("the workspace's saved scoring rules are invalid ({}); save a valid set with PUT /functions/v1/lead-scoring/rules", error.message);
-            error
-        }
-        StoredRulesError::HalfLife(problem) => {
-            ApiError::new(409, "invalid_stored_rules", problem.to_string())
-        }
-    }
 }
 
 /// Ids RLS hid from the caller may be another tenant's: reported as a possible cross-tenant

@@ -27,7 +27,7 @@ use crate::policy::{
 use crate::{limits, plans};
 use serde::Serialize;
 use serde_json::json;
-use shared::error::ApiError;
+use shared::error::{ApiError, RETRY_AFTER_SECONDS};
 use shared::http::{header, RequestContext};
 use shared::privileged::PrivilegedEndpoint;
 use std::future::Future;
@@ -36,9 +36,15 @@ use worker::{Request, Response};
 /// Functions served without a limit.
 pub const UNGUARDED: &[&str] = &["health"];
 
-/// Seconds a client is told to wait when the limiter's store is down and the endpoint fails
-/// closed.
-const STORE_DOWN_RETRY_SECONDS: u64 = 5;
+/// The answer when the limiter's store is down and the endpoint fails closed: 503, retry after
+/// the one `shared::error::RETRY_AFTER_SECONDS`.
+pub(crate) fn store_down_error() -> ApiError {
+    ApiError::unavailable(
+        "the rate limiter cannot reach its store, and this endpoint stays closed without it; try again shortly",
+        RETRY_AFTER_SECONDS,
+    )
+    .with_details(json!({ "reason": "rate_limiter_unavailable" }))
+}
 
 /// Runs `next` if the caller's budget allows it, with the rate-limit fields on its answer.
 pub async fn guarded<F, Fut>(
@@ -193,8 +199,7 @@ async fn admit(
     req: &Request,
     context: &RequestContext,
 ) -> Result<Vec<(&'static str, String)>, ApiError> {
-    let settings = Settings::from_source(context.env())
-        .map_err(|errors| shared::http::config_error(&errors))?;
+    let settings = Settings::from_source(context.env())?;
     let rows = limits::current_rows(
         context,
         settings.table_cache_ms,
@@ -254,13 +259,17 @@ async fn spend(
     };
     match limiter::charge(context, charge).await {
         Outcome::Decided { verdict, .. } if verdict.allowed() => Ok(Some(verdict)),
-        Outcome::Decided { verdict, .. } => Err(too_many_requests(&resolved.policy, resolved.quota, &verdict)),
-        Outcome::StoreDown { failure_mode: FailureMode::Open } => Ok(None),
-        Outcome::StoreDown { failure_mode: FailureMode::Closed } => Err(ApiError::unavailable(
-            "the rate limiter cannot reach its store, and this endpoint stays closed without it; try again shortly",
-            STORE_DOWN_RETRY_SECONDS,
-        )
-        .with_details(json!({ "reason": "rate_limiter_unavailable" }))),
+        Outcome::Decided { verdict, .. } => Err(too_many_requests(
+            &resolved.policy,
+            resolved.quota,
+            &verdict,
+        )),
+        Outcome::StoreDown {
+            failure_mode: FailureMode::Open,
+        } => Ok(None),
+        Outcome::StoreDown {
+            failure_mode: FailureMode::Closed,
+        } => Err(store_down_error()),
     }
 }
 
@@ -318,8 +327,7 @@ pub async fn charge_verified_delivery(
     context: &RequestContext,
     provider: &'static str,
 ) -> Result<Vec<(&'static str, String)>, ApiError> {
-    let settings = Settings::from_source(context.env())
-        .map_err(|errors| shared::http::config_error(&errors))?;
+    let settings = Settings::from_source(context.env())?;
     let rows = limits::current_rows(
         context,
         settings.table_cache_ms,

@@ -8,7 +8,7 @@
 //! a body over the limit, 5xx when we could not store an authentic event (so it is retried).
 
 use crate::config;
-use crate::envelope::{EnvelopeError, Provider, VerifiedEvent};
+use crate::envelope::{Provider, VerifiedEvent};
 use crate::error::VerifyError;
 use crate::intake::{self, IntakeOutcome};
 use crate::limits::DeliveryLimits;
@@ -25,8 +25,7 @@ pub async fn receive_stripe(
     context: &RequestContext,
     limits: &impl DeliveryLimits,
 ) -> Result<Response, ApiError> {
-    let verifier =
-        config::stripe_verifier(context.env()).map_err(|errors| http::config_error(&errors))?;
+    let verifier = config::stripe_verifier(context.env())?;
     let body = match http::read_body(&mut req, context.config()?.max_body_bytes).await {
         Ok(body) => body,
         Err(unreadable) => return refused(limits, unreadable).await,
@@ -37,7 +36,7 @@ pub async fn receive_stripe(
         Err(error) => return refused(limits, signature_refused(error)).await,
     };
     let fields = limits.verified(Provider::Stripe).await?;
-    let event = VerifiedEvent::from_stripe(&verified).map_err(not_an_event)?;
+    let event = VerifiedEvent::from_stripe(&verified)?;
     accept(context, event, fields).await
 }
 
@@ -46,8 +45,7 @@ pub async fn receive_resend(
     context: &RequestContext,
     limits: &impl DeliveryLimits,
 ) -> Result<Response, ApiError> {
-    let verifier =
-        config::resend_verifier(context.env()).map_err(|errors| http::config_error(&errors))?;
+    let verifier = config::resend_verifier(context.env())?;
     let body = match http::read_body(&mut req, context.config()?.max_body_bytes).await {
         Ok(body) => body,
         Err(unreadable) => return refused(limits, unreadable).await,
@@ -58,7 +56,7 @@ pub async fn receive_resend(
         Err(error) => return refused(limits, signature_refused(error)).await,
     };
     let fields = limits.verified(Provider::Resend).await?;
-    let event = VerifiedEvent::from_resend(&verified).map_err(not_an_event)?;
+    let event = VerifiedEvent::from_resend(&verified)?;
     accept(context, event, fields).await
 }
 
@@ -118,8 +116,4 @@ async fn refused(limits: &impl DeliveryLimits, error: ApiError) -> Result<Respon
 
 fn signature_refused(error: VerifyError) -> ApiError {
     ApiError::bad_request(error.code(), error.to_string())
-}
-
-fn not_an_event(error: EnvelopeError) -> ApiError {
-    ApiError::bad_request("invalid_event", error.to_string())
 }
