@@ -14,14 +14,11 @@
 
 use crate::auth::DatabaseRole;
 use crate::config::{ConfigError, CoreConfig};
-use crate::error::ApiError;
+use crate::error::{ApiError, RETRY_AFTER_SECONDS};
 use postgrest::{Builder, Postgrest};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
-
-/// Seconds a client should wait before retrying when PostgREST is unreachable.
-pub const RETRY_AFTER_SECONDS: u64 = 5;
 
 /// How long the tokens minted for narrow database roles live: long enough for one request's
 /// (or one cron run's) PostgREST calls, short enough that a leaked one is useless soon.

@@ -7,8 +7,21 @@
 //! error quoting a stored value) is the error's `cause`: it goes to the request's log line,
 //! next to the request id, and never into the response.
 
+//!
+//! Errors of the layers below convert into it with `From`, so a handler's `?` says it: a
+//! configuration problem ([`ConfigError`], one or many) is a 500 whose log line names the
+//! variables, an [`AuthError`] a 401 (503 when the signing keys are unreachable). Functions add
+//! the conversions of their own domain errors next to those types.
+
+use crate::auth::AuthError;
+use crate::config::ConfigError;
 use serde_json::{json, Value};
 use std::fmt;
+
+/// Seconds a client should wait before retrying when a dependency (PostgREST, the JWKS
+/// endpoint, the rate limiter's store) is unreachable: the one value every 503 carries in
+/// `Retry-After`.
+pub const RETRY_AFTER_SECONDS: u64 = 5;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
@@ -148,6 +161,40 @@ impl fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+/// A variable the handler needs is missing or malformed. The log line names the variables; the
+/// client learns only that the server is misconfigured.
+impl From<&[ConfigError]> for ApiError {
+    fn from(errors: &[ConfigError]) -> Self {
+        crate::http::log_config_errors(errors);
+        ApiError::internal("the server is misconfigured; its log names the variable to fix")
+            .with_details(json!({ "code": "config_invalid" }))
+    }
+}
+
+impl From<Vec<ConfigError>> for ApiError {
+    fn from(errors: Vec<ConfigError>) -> Self {
+        ApiError::from(errors.as_slice())
+    }
+}
+
+impl From<ConfigError> for ApiError {
+    fn from(error: ConfigError) -> Self {
+        ApiError::from(std::slice::from_ref(&error))
+    }
+}
+
+/// 401 for anything wrong with the caller's credentials, 503 when the key server is down.
+impl From<AuthError> for ApiError {
+    fn from(error: AuthError) -> Self {
+        let mapped = if error.is_service_unavailable() {
+            ApiError::unavailable(error.to_string(), RETRY_AFTER_SECONDS)
+        } else {
+            ApiError::unauthorized(error.to_string())
+        };
+        mapped.with_details(json!({ "reason": error.code() }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,6 +227,53 @@ mod tests {
         let body = ApiError::invalid_field("full_name", "must not be empty").body("r");
         assert_eq!(body["error"]["details"]["field"], "full_name");
         assert_eq!(body["error"]["code"], "invalid_field");
+    }
+
+    fn config_problem(variable: &'static str) -> ConfigError {
+        ConfigError {
+            variable,
+            problem: "is not set".to_string(),
+        }
+    }
+
+    #[test]
+    fn config_problems_are_a_500_that_names_no_variable() {
+        let one: ApiError = config_problem("JWT_SECRET").into();
+        let many: ApiError =
+            vec![config_problem("JWT_SECRET"), config_problem("SUPABASE_URL")].into();
+        for error in [&one, &many] {
+            assert_eq!((error.status, error.code), (500, "internal"));
+            assert_eq!(
+                error.message,
+                "the server is misconfigured; its log names the variable to fix"
+            );
+            assert_eq!(error.details, Some(json!({ "code": "config_invalid" })));
+            assert!(!error.body("r").to_string().contains("JWT_SECRET"));
+        }
+        assert_eq!(one, ApiError::from(&[config_problem("JWT_SECRET")][..]));
+    }
+
+    #[test]
+    fn credential_problems_are_a_401_with_the_reason() {
+        let error: ApiError = AuthError::Expired.into();
+        assert_eq!((error.status, error.code), (401, "unauthorized"));
+        assert_eq!(error.message, AuthError::Expired.to_string());
+        assert_eq!(error.details, Some(json!({ "reason": "token_expired" })));
+        assert_eq!(
+            error.headers,
+            vec![("WWW-Authenticate", "Bearer".to_string())]
+        );
+    }
+
+    #[test]
+    fn unreachable_signing_keys_are_a_503_to_retry() {
+        let error: ApiError = AuthError::JwksUnavailable.into();
+        assert_eq!((error.status, error.code), (503, "service_unavailable"));
+        assert_eq!(error.details, Some(json!({ "reason": "jwks_unavailable" })));
+        assert_eq!(
+            error.headers,
+            vec![("Retry-After", RETRY_AFTER_SECONDS.to_string())]
+        );
     }
 
     #[test]

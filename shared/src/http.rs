@@ -71,14 +71,6 @@ pub fn log_config_errors(errors: &[ConfigError]) {
     );
 }
 
-/// The error a handler returns when a variable it needs is missing or malformed. The log line
-/// names the variables; the client learns only that the server is misconfigured.
-pub fn config_error(errors: &[ConfigError]) -> ApiError {
-    log_config_errors(errors);
-    ApiError::internal("the server is misconfigured; its log names the variable to fix")
-        .with_details(serde_json::json!({ "code": "config_invalid" }))
-}
-
 /// How long a JWKS fetch may take, body included, before the keys count as unavailable.
 pub const JWKS_FETCH_TIMEOUT: Duration = Duration::from_secs(2);
 /// Far above any real key set (Supabase's holds a few keys in a few KB).
@@ -148,7 +140,7 @@ impl RequestContext {
             .config
             .as_ref()
             .as_ref()
-            .map_err(|errors| config_error(errors))
+            .map_err(|errors| ApiError::from(errors.as_slice()))
     }
 
     /// The configuration problems, for the health report.
@@ -198,9 +190,7 @@ impl RequestContext {
     async fn verify_caller(&self, req: &Request) -> Result<Caller, ApiError> {
         let config = self.config()?;
         let authorization = header(req, "authorization");
-        let token = auth::bearer_token(authorization.as_deref())
-            .map_err(auth_error)?
-            .to_string();
+        let token = auth::bearer_token(authorization.as_deref())?.to_string();
         let verifier = TokenVerifier::new(
             VerifierConfig {
                 audience: Some(config.jwt.audience.clone()),
@@ -218,8 +208,7 @@ impl RequestContext {
                     .await
             }
             None => verifier.verify(&token, None, now).await,
-        }
-        .map_err(auth_error)?;
+        }?;
         Ok(Caller { token, claims })
     }
 
@@ -293,7 +282,7 @@ impl RequestContext {
                 endpoint.route(),
                 endpoint.accepted()
             )),
-            Refusal::KeysUnavailable => auth_error(auth::AuthError::JwksUnavailable),
+            Refusal::KeysUnavailable => auth::AuthError::JwksUnavailable.into(),
         })
     }
 
@@ -316,9 +305,7 @@ impl RequestContext {
     /// A PostgREST client acting as a narrow database role (webhook intake, cron jobs, the
     /// rate limiter), through a token minted for this request that expires in a minute.
     pub async fn db_as_role(&self, role: DatabaseRole, job: &str) -> Result<Db, ApiError> {
-        Db::for_role(self.config()?, role, job)
-            .await
-            .map_err(|problem| config_error(&[problem]))
+        Ok(Db::for_role(self.config()?, role, job).await?)
     }
 
     /// Records who the caller is, for the request log line.
@@ -411,16 +398,6 @@ where
     .to_line();
     logging::emit(&line);
     response
-}
-
-/// 401 for anything wrong with the caller's credentials, 503 when the key server is down.
-fn auth_error(error: auth::AuthError) -> ApiError {
-    let mapped = if error.is_service_unavailable() {
-        ApiError::unavailable(error.to_string(), crate::db::RETRY_AFTER_SECONDS)
-    } else {
-        ApiError::unauthorized(error.to_string())
-    };
-    mapped.with_details(serde_json::json!({ "reason": error.code() }))
 }
 
 /// The project's JWKS URL as the JWKS cache reaches it.

@@ -1,12 +1,12 @@
 //! HTTP in and out for the api-keys endpoints. Each handler reads the settings, verifies the
-//! caller, translates the request into calls on the vault, the catalogue and PostgREST (under
-//! the caller's own JWT, so RLS decides), and the result into JSON. No response carries a
-//! key, its ciphertext, nonce or salt: only [`KeySummary`] fields.
+//! caller, translates the request into calls on the vault, the catalogue and [`service`] (the
+//! stored keys, under the caller's own JWT, so RLS decides), and the result into JSON. No response carries a
+//! key, its ciphertext, nonce or salt: only [`crate::records::KeySummary`] fields.
 
 use serde::Deserialize;
 use serde_json::json;
 use shared::auth::DatabaseRole;
-use shared::db::{self, Db};
+use shared::db::Db;
 use shared::error::ApiError;
 use shared::http::{self, Caller, RequestContext};
 use shared::privileged::PrivilegedEndpoint;
@@ -18,11 +18,10 @@ use worker::{Request, Response};
 use crate::catalogue::{is_valid_service_name, ServiceSpec};
 use crate::config::{self, ApiKeysConfig};
 use crate::provider;
-use crate::records::{
-    HealthUpdate, KeySummary, NewKeyRow, SealedRow, SEALED_COLUMNS, SUMMARY_COLUMNS, TABLE,
-};
+use crate::records::{HealthUpdate, NewKeyRow};
 use crate::rotation::{self, RotationReport};
 use crate::secret_body;
+use crate::service;
 use crate::vault::{self, RecordBinding, SystemRandom, VaultError};
 use std::rc::Rc;
 
@@ -39,13 +38,7 @@ struct RotateBody {
 /// `GET /api-keys`: the caller's keys, by service.
 pub async fn list(req: Request, context: &RequestContext) -> Result<Response, ApiError> {
     let (caller, user_id) = user_caller(&req, context).await?;
-    let db = context.db_as_caller(&caller)?;
-    let query = db
-        .from(TABLE)
-        .select(SUMMARY_COLUMNS)
-        .eq("user_id", &user_id)
-        .order("service.asc");
-    let keys: Vec<KeySummary> = db::fetch_json(query).await?;
+    let keys = service::list(&context.db_as_caller(&caller)?, &user_id).await?;
     http::json_response(200, &json!({ "keys": keys }))
 }
 
@@ -76,17 +69,7 @@ pub async fn store(
     )
     .map_err(vault_failure)?;
     let row = NewKeyRow::new(&binding, &sealed, validated.hint());
-    let db = context.db_as_caller(&caller)?;
-    let upsert = db
-        .from(TABLE)
-        .upsert(to_json(&row)?)
-        .on_conflict("user_id,service")
-        .select(SUMMARY_COLUMNS);
-    let stored = first(
-        db::fetch_json::<Vec<KeySummary>>(upsert)
-            .await
-            .map_err(explain_missing_profile)?,
-    )?;
+    let stored = service::upsert(&context.db_as_caller(&caller)?, &row).await?;
     let facts = json!({ "service": service, "key_version": stored.key_version, "replaced": !stored.was_created() });
     security_events::record(
         context,
@@ -111,15 +94,7 @@ pub async fn remove(
     if !is_valid_service_name(service) {
         return Err(ApiError::invalid_field("service", "not a service name"));
     }
-    let db = context.db_as_caller(&caller)?;
-    let delete = db
-        .from(TABLE)
-        .delete()
-        .eq("user_id", &user_id)
-        .eq("service", service)
-        .select("service");
-    let deleted: Vec<serde_json::Value> = db::fetch_json(delete).await?;
-    if deleted.is_empty() {
+    if !service::delete(&context.db_as_caller(&caller)?, &user_id, service).await? {
         return Err(no_key(service));
     }
     let event = SecurityEvent::info(
@@ -152,7 +127,9 @@ pub async fn check(
         ApiError::internal(format!("no provider URL is configured for {service}"))
     })?;
     let db = context.db_as_caller(&caller)?;
-    let row = stored_row(&db, &user_id, service).await?;
+    let row = service::sealed(&db, &user_id, service)
+        .await?
+        .ok_or_else(|| no_key(service))?;
 
     let verdict = match row
         .sealed()
@@ -260,7 +237,7 @@ fn rotation_events(report: &RotationReport) -> Vec<SecurityEvent> {
 }
 
 fn settings(context: &RequestContext) -> Result<Rc<ApiKeysConfig>, ApiError> {
-    config::parsed(context.env()).map_err(|errors| http::config_error(&errors))
+    Ok(config::parsed(context.env())?)
 }
 
 /// The verified caller, who must be a signed-in user (anonymous sign-ins included).
@@ -284,23 +261,7 @@ fn configured_service<'a>(
     config: &'a ApiKeysConfig,
     service: &str,
 ) -> Result<&'a ServiceSpec, ApiError> {
-    config.catalogue.service(service).map_err(|unknown| {
-        ApiError::invalid_field("service", unknown.to_string())
-            .with_details(json!({ "field": "service", "supported": unknown.configured }))
-    })
-}
-
-async fn stored_row(db: &Db, user_id: &str, service: &str) -> Result<SealedRow, ApiError> {
-    let query = db
-        .from(TABLE)
-        .select(SEALED_COLUMNS)
-        .eq("user_id", user_id)
-        .eq("service", service);
-    db::fetch_json::<Vec<SealedRow>>(query)
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| no_key(service))
+    Ok(config.catalogue.service(service)?)
 }
 
 async fn record_health(
@@ -315,16 +276,8 @@ async fn record_health(
         status_reason,
         last_checked: Timestamp::from_unix_millis(clock::now_millis() as i64).to_rfc3339(),
     };
-    let query = db
-        .from(TABLE)
-        .update(to_json(&update)?)
-        .eq("user_id", user_id)
-        .eq("service", service)
-        .select(SUMMARY_COLUMNS);
-    let recorded = db::fetch_json::<Vec<KeySummary>>(query)
+    let recorded = service::record_health(db, user_id, service, &update)
         .await?
-        .into_iter()
-        .next()
         .ok_or_else(|| no_key(service))?;
     http::json_response(
         200,
@@ -353,30 +306,6 @@ fn no_key(service: &str) -> ApiError {
     ApiError::not_found(format!("you have no stored key for {service}"))
 }
 
-fn first(rows: Vec<KeySummary>) -> Result<KeySummary, ApiError> {
-    rows.into_iter()
-        .next()
-        .ok_or_else(|| ApiError::internal("PostgREST returned no row for a successful write"))
-}
-
-/// The row's `user_id` references `user_profiles`: a caller who never signed up has none.
-fn explain_missing_profile(error: ApiError) -> ApiError {
-    let is_foreign_key = error
-        .details
-        .as_ref()
-        .is_some_and(|details| details["db_code"] == "23503");
-    if is_foreign_key {
-        ApiError::conflict("create your profile first (POST /functions/v1/signup), then store keys")
-    } else {
-        error
-    }
-}
-
 fn vault_failure(error: VaultError) -> ApiError {
     ApiError::internal(format!("the key could not be sealed: {error}"))
-}
-
-fn to_json(value: &impl serde::Serialize) -> Result<String, ApiError> {
-    serde_json::to_string(value)
-        .map_err(|error| ApiError::internal(format!("could not encode a row: {error}")))
 }

@@ -13,8 +13,9 @@
 //! per-record keys, AAD binding user, service and key version; the master key ring),
 //! [`catalogue`] (service names, key shapes, hints, provider health-check requests),
 //! [`records`] (row shapes), [`secret_body`] (the store body, read and decoded so no copy
-//! of the key is left in freed memory). [`api`] translates HTTP, [`provider`] calls a
-//! provider, [`rotation`] walks the table, [`config`] lists the variables.
+//! of the key is left in freed memory). [`api`] translates HTTP, [`service`] reads and writes
+//! the stored keys, [`provider`] calls a provider, [`rotation`] walks the table, [`config`]
+//! lists the variables.
 //!
 //! It is not a key manager for the project's own secrets, and it never returns, logs or puts
 //! in an error a stored key: the database holds only ciphertext, nonce, salt, key version, the
@@ -27,6 +28,7 @@ pub mod provider;
 pub mod records;
 pub mod rotation;
 pub mod secret_body;
+pub mod service;
 pub mod vault;
 
 use shared::error::ApiError;

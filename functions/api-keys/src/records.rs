@@ -8,6 +8,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 use crate::vault::{RecordBinding, SealedKey, VaultError};
+use shared::error::ApiError;
 
 pub const TABLE: &str = "security_api_keys";
 /// What a user may see about a stored key: never the ciphertext, nonce or salt.
@@ -129,6 +130,12 @@ pub struct HealthUpdate {
     pub status: &'static str,
     pub status_reason: Option<String>,
     pub last_checked: String,
+}
+
+/// A row as the JSON body of a PostgREST write.
+pub fn row_json(row: &impl Serialize) -> Result<String, ApiError> {
+    serde_json::to_string(row)
+        .map_err(|error| ApiError::internal(format!("could not encode a row: {error}")))
 }
 
 #[cfg(test)]

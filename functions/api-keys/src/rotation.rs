@@ -15,7 +15,7 @@ use serde::Serialize;
 use shared::db::{self, Db};
 use shared::error::ApiError;
 
-use crate::records::{SealedColumns, SealedRow, SEALED_COLUMNS, TABLE};
+use crate::records::{row_json, SealedColumns, SealedRow, SEALED_COLUMNS, TABLE};
 use crate::vault::{self, KeyRing, RandomSource, SealedKey, VaultError};
 
 /// What one batch did.
@@ -99,7 +99,7 @@ pub async fn rotate_batch(
             Ok(resealed) => {
                 let update = db
                     .from(TABLE)
-                    .update(json_body(&SealedColumns::from(&resealed))?)
+                    .update(row_json(&SealedColumns::from(&resealed))?)
                     .eq("id", &row.id)
                     .eq("key_version", row.key_version.to_string())
                     .eq("key_ciphertext", &row.key_ciphertext)
@@ -122,11 +122,6 @@ pub async fn rotate_batch(
         }
     }
     Ok(report)
-}
-
-fn json_body(value: &impl Serialize) -> Result<String, ApiError> {
-    serde_json::to_string(value)
-        .map_err(|error| ApiError::internal(format!("could not encode a row: {error}")))
 }
 
 #[cfg(test)]

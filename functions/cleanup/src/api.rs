@@ -26,8 +26,7 @@ struct RunBody {
 }
 
 pub async fn run(mut req: Request, context: &RequestContext) -> Result<Response, ApiError> {
-    let config =
-        crate::config::parsed(context.env()).map_err(|errors| http::config_error(&errors))?;
+    let config = crate::config::parsed(context.env())?;
     let authorized = context
         .privileged_caller(
             &req,

@@ -88,10 +88,8 @@ pub async fn scheduled(cron: &str, env: &Env) {
 /// The maintenance-role client and the function's settings, from the Worker's environment
 /// alone (a scheduled event has no request context).
 async fn maintenance_setup(env: &Env) -> Result<(Db, Rc<CleanupConfig>), ApiError> {
-    let core = CoreConfig::from_source(env).map_err(|errors| http::config_error(&errors))?;
-    let config = config::parsed(env).map_err(|errors| http::config_error(&errors))?;
-    let db = Db::for_role(&core, DatabaseRole::Maintenance, "cleanup")
-        .await
-        .map_err(|problem| http::config_error(&[problem]))?;
+    let core = CoreConfig::from_source(env)?;
+    let config = config::parsed(env)?;
+    let db = Db::for_role(&core, DatabaseRole::Maintenance, "cleanup").await?;
     Ok((db, config))
 }

@@ -10,18 +10,17 @@ use shared::db::{is_uuid, Db};
 use shared::error::ApiError;
 use shared::http::{self, RequestContext};
 use shared::security_events::{self, Client, Resource};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use worker::{Request, Response};
 
-use crate::batch::{top_movers, BatchBody, ScoreWrite, Selection, TOP_MOVERS};
+use crate::batch::{top_movers, BatchBody, Selection, TOP_MOVERS};
 use crate::decay::HalfLife;
 use crate::defaults::default_rule_definitions;
-use crate::error::InvalidRules;
 use crate::lead::Lead;
 use crate::rules::{RuleDefinition, RuleSet};
-use crate::score::LeadScore;
+use crate::service::{self, WorkspaceRuleSets};
 use crate::store;
-use crate::workspace_rules::{StoredRulesError, WorkspaceRules};
+use crate::workspace_rules::WorkspaceRules;
 use shared::time::Timestamp;
 
 /// `POST /leads/{id}`: score one lead, write `score`, `score_breakdown` and `scored_at` back.
@@ -41,22 +40,22 @@ pub async fn score_lead(
         report_hidden(context, &req, Resource::Lead, &[id]).await;
         return Err(no_lead(id));
     };
-    let workspace_id = lead.workspace_id.clone().unwrap_or_default();
-    let rules = workspace_rule_set(&db, &workspace_id).await?;
+    let Some(workspace_id) = lead.workspace_id.as_deref() else {
+        return Err(ApiError::internal("the lead has no workspace"));
+    };
+    let rule_sets = usable_rule_sets(&db, &[workspace_id]).await?;
     let now = Timestamp::from_unix_millis(clock::now_millis() as i64);
     let scored_at = now.to_rfc3339();
-    let scored = rules.score(&lead, now);
-    let write = ScoreWrite {
-        id,
-        score: scored.score,
-        score_breakdown: &scored,
-        scored_at: &scored_at,
-    };
-    if store::apply_scores(&db, &[write]).await? == 0 {
+    let mut rescoring = rule_sets.score(std::slice::from_ref(&lead), now);
+    if service::write_scores(&db, &rescoring.scored, &scored_at).await? == 0 {
         return Err(ApiError::forbidden(
             "you can see this lead but not change it; viewers cannot re-score leads",
         ));
     }
+    let (_, scored) = rescoring
+        .scored
+        .pop()
+        .ok_or_else(|| ApiError::internal("the lead has no id"))?;
     http::json_response(
         200,
         &json!({ "lead_id": id, "score": scored.score, "score_breakdown": scored, "scored_at": scored_at }),
@@ -66,13 +65,10 @@ pub async fn score_lead(
 /// `POST /batch` `{"lead_ids": [...]}` or `{"stale_before": ts, "limit"?: n}`: score many of
 /// the caller's leads, write them back in one request, report counts and the top movers.
 pub async fn score_batch(mut req: Request, context: &RequestContext) -> Result<Response, ApiError> {
-    let config =
-        crate::config::parsed(context.env()).map_err(|errors| http::config_error(&errors))?;
+    let config = crate::config::parsed(context.env())?;
     let db = caller_db(&req, context).await?;
     let body: BatchBody = http::read_json(&mut req, context).await?;
-    let selection = body
-        .selection(config.batch_max)
-        .map_err(|refused| ApiError::invalid_field(refused.field, refused.message))?;
+    let selection = body.selection(config.batch_max)?;
 
     let (leads, requested, not_found, has_more) = match &selection {
         Selection::LeadIds(ids) => {
@@ -96,30 +92,11 @@ pub async fn score_batch(mut req: Request, context: &RequestContext) -> Result<R
         }
     };
 
-    let workspaces: Vec<&str> =
-        distinct(leads.iter().filter_map(|lead| lead.workspace_id.as_deref()));
-    let rule_sets = workspace_rule_sets(&db, &workspaces).await?;
+    let rule_sets = usable_rule_sets(&db, &service::workspaces_of(&leads)).await?;
     let now = Timestamp::from_unix_millis(clock::now_millis() as i64);
     let scored_at = now.to_rfc3339();
-    let scored: Vec<(&Lead, LeadScore<'_>)> = leads
-        .iter()
-        .filter_map(|lead| {
-            let rules = rule_sets.get(lead.workspace_id.as_deref()?)?;
-            Some((lead, rules.score(lead, now)))
-        })
-        .collect();
-    let writes: Vec<ScoreWrite<'_>> = scored
-        .iter()
-        .filter_map(|(lead, result)| {
-            Some(ScoreWrite {
-                id: lead.id.as_deref()?,
-                score: result.score,
-                score_breakdown: result,
-                scored_at: &scored_at,
-            })
-        })
-        .collect();
-    let updated = store::apply_scores(&db, &writes).await?;
+    let scored = rule_sets.score(&leads, now).scored;
+    let updated = service::write_scores(&db, &scored, &scored_at).await?;
     let movers = top_movers(
         scored
             .iter()
@@ -130,9 +107,9 @@ pub async fn score_batch(mut req: Request, context: &RequestContext) -> Result<R
         200,
         &json!({
             "requested": requested,
-            "scored": writes.len(),
+            "scored": scored.len(),
             "updated": updated,
-            "not_updated": writes.len() - updated.min(writes.len()),
+            "not_updated": scored.len() - updated.min(scored.len()),
             "not_found": not_found,
             "has_more": has_more,
             "scored_at": scored_at,
@@ -172,15 +149,13 @@ pub async fn preview(mut req: Request, context: &RequestContext) -> Result<Respo
             ApiError::invalid_field("engagement_half_life_days", problem.to_string())
         })?;
     let rules = match (body.rules, body.workspace_id) {
-        (Some(rules), _) => RuleSet::from_json(&rules, half_life).map_err(invalid_rules)?,
+        (Some(rules), _) => RuleSet::from_json(&rules, half_life)?,
         (None, Some(workspace_id)) => {
             let mut stored = visible_workspace_rules(&db, &workspace_id, context, &req).await?;
             stored.engagement_half_life = half_life.or(stored.engagement_half_life);
-            stored.compile().map_err(stored_rules_error)?
+            stored.compile()?
         }
-        (None, None) => {
-            RuleSet::compile(&default_rule_definitions(), half_life).map_err(invalid_rules)?
-        }
+        (None, None) => RuleSet::compile(&default_rule_definitions(), half_life)?,
     };
     let scored = rules.score(&lead, now);
     http::json_response(
@@ -252,16 +227,19 @@ pub async fn put_rules(mut req: Request, context: &RequestContext) -> Result<Res
         }
         _ => None,
     };
-    let definitions = RuleDefinition::list_from_json(&body.rules).map_err(invalid_rules)?;
-    RuleSet::compile(&definitions, half_life).map_err(invalid_rules)?;
+    let definitions = RuleDefinition::list_from_json(&body.rules)?;
+    RuleSet::compile(&definitions, half_life)?;
     if !store::workspace_visible(&db, &body.workspace_id).await? {
         report_hidden(context, &req, Resource::Workspace, &[&body.workspace_id]).await;
         return Err(no_workspace(&body.workspace_id));
     }
-    store::replace_rules(&db, &body.workspace_id, &definitions).await?;
-    if let Some(days) = body.engagement_half_life_days {
-        store::save_half_life(&db, &body.workspace_id, days).await?;
-    }
+    store::save_rules(
+        &db,
+        &body.workspace_id,
+        &definitions,
+        body.engagement_half_life_days,
+    )
+    .await?;
     let saved = visible_workspace_rules(&db, &body.workspace_id, context, &req).await?;
     http::json_response(200, &rules_body(&body.workspace_id, &saved))
 }
@@ -290,40 +268,20 @@ async fn visible_workspace_rules(
         return Err(no_workspace(workspace_id));
     }
     let (mut rows, half_lives) = store::rules_of(db, &[workspace_id]).await?;
-    WorkspaceRules::from_rows(
+    Ok(WorkspaceRules::from_rows(
         rows.remove(workspace_id).unwrap_or_default(),
         half_lives.get(workspace_id).copied(),
-    )
-    .map_err(stored_rules_error)
+    )?)
 }
 
-async fn workspace_rule_set(db: &Db, workspace_id: &str) -> Result<RuleSet, ApiError> {
-    let mut sets = workspace_rule_sets(db, &[workspace_id]).await?;
-    sets.remove(workspace_id)
-        .ok_or_else(|| ApiError::internal("the lead has no workspace"))
-}
-
-/// Compiled rule sets for each workspace, in two requests whatever the number of workspaces.
-async fn workspace_rule_sets(
-    db: &Db,
-    workspace_ids: &[&str],
-) -> Result<HashMap<String, RuleSet>, ApiError> {
-    if workspace_ids.is_empty() {
-        return Ok(HashMap::new());
+/// The rule sets of the workspaces, or 409 when one's saved rules cannot be used: the caller
+/// cannot mark leads unscorable (see [`service`]), so they learn why and can save valid rules.
+async fn usable_rule_sets(db: &Db, workspace_ids: &[&str]) -> Result<WorkspaceRuleSets, ApiError> {
+    let rule_sets = service::rule_sets(db, workspace_ids).await?;
+    match rule_sets.first_problem() {
+        Some(problem) => Err(problem.clone().into()),
+        None => Ok(rule_sets),
     }
-    let (mut rows, half_lives) = store::rules_of(db, workspace_ids).await?;
-    workspace_ids
-        .iter()
-        .map(|workspace_id| {
-            let stored = WorkspaceRules::from_rows(
-                rows.remove(*workspace_id).unwrap_or_default(),
-                half_lives.get(*workspace_id).copied(),
-            )
-            .and_then(|stored| stored.compile())
-            .map_err(stored_rules_error)?;
-            Ok(((*workspace_id).to_owned(), stored))
-        })
-        .collect()
 }
 
 fn rules_body(workspace_id: &str, rules: &WorkspaceRules) -> Value {
@@ -333,43 +291,6 @@ fn rules_body(workspace_id: &str, rules: &WorkspaceRules) -> Value {
         "engagement_half_life_days": rules.engagement_half_life.map(HalfLife::days),
         "rules": rules.definitions,
     })
-}
-
-fn distinct<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
-    let mut seen: Vec<&str> = Vec::new();
-    for item in items {
-        if !seen.contains(&item) {
-            seen.push(item);
-        }
-    }
-    seen
-}
-
-/// 400 listing every problem, each naming its rule and where in it.
-fn invalid_rules(invalid: InvalidRules) -> ApiError {
-    let problems: Vec<Value> = invalid
-        .errors()
-        .iter()
-        .map(|error| json!({ "rule": error.rule, "location": error.location, "message": error.problem.to_string() }))
-        .collect();
-    ApiError::bad_request("invalid_rules", invalid.to_string())
-        .with_details(json!({ "rules": problems }))
-}
-
-/// Stored rules that no longer validate: the rule set needs saving again through `PUT /rules`.
-fn stored_rules_error(error: StoredRulesError) -> ApiError {
-    match error {
-        StoredRulesError::Rules(invalid) => {
-            let mut error = invalid_rules(invalid);
-            error.status = 409;
-            error.code = "invalid_stored_rules";
-            error.message = format!("the workspace's saved scoring rules are invalid ({}); save a valid set with PUT /functions/v1/lead-scoring/rules", error.message);
-            error
-        }
-        StoredRulesError::HalfLife(problem) => {
-            ApiError::new(409, "invalid_stored_rules", problem.to_string())
-        }
-    }
 }
 
 /// Ids RLS hid from the caller may be another tenant's: reported as a possible cross-tenant

@@ -2,7 +2,12 @@
 //! when the key itself is missing) and where in the rule the problem is, so a rule editor can
 //! point at it and a 400 response can say exactly what to fix.
 
+use crate::batch::SelectionError;
+use crate::decay::HalfLifeError;
 use crate::vocabulary::{list_names, Field, Operator};
+use crate::workspace_rules::StoredRulesError;
+use serde_json::{json, Value};
+use shared::error::ApiError;
 use std::fmt;
 
 /// Every problem found in a rule set, in the order the rules were given. Never empty.
@@ -182,5 +187,117 @@ impl Fault {
             location: self.location,
             problem: self.problem,
         }
+    }
+}
+
+/// 400 `invalid_rules` listing every problem, each naming its rule and where in it.
+impl From<InvalidRules> for ApiError {
+    fn from(invalid: InvalidRules) -> Self {
+        let problems: Vec<Value> = invalid
+            .errors()
+            .iter()
+            .map(|error| json!({ "rule": error.rule, "location": error.location, "message": error.problem.to_string() }))
+            .collect();
+        ApiError::bad_request("invalid_rules", invalid.to_string())
+            .with_details(json!({ "rules": problems }))
+    }
+}
+
+/// Saved rules that no longer validate: 409 `invalid_stored_rules`, the rule set needs saving
+/// again through `PUT /rules`.
+impl From<StoredRulesError> for ApiError {
+    fn from(error: StoredRulesError) -> Self {
+        match error {
+            StoredRulesError::Rules(invalid) => {
+                let mut error = ApiError::from(invalid);
+                error.status = 409;
+                error.code = "invalid_stored_rules";
+                error.message = format!("the workspace's saved scoring rules are invalid ({}); save a valid set with PUT /functions/v1/lead-scoring/rules", error.message);
+                error
+            }
+            StoredRulesError::HalfLife(problem) => {
+                ApiError::new(409, "invalid_stored_rules", problem.to_string())
+            }
+        }
+    }
+}
+
+impl From<InvalidRules> for StoredRulesError {
+    fn from(invalid: InvalidRules) -> Self {
+        StoredRulesError::Rules(invalid)
+    }
+}
+
+impl From<HalfLifeError> for StoredRulesError {
+    fn from(problem: HalfLifeError) -> Self {
+        StoredRulesError::HalfLife(problem)
+    }
+}
+
+/// A batch body asking for something we will not do: 400 naming the field.
+impl From<SelectionError> for ApiError {
+    fn from(refused: SelectionError) -> Self {
+        ApiError::invalid_field(refused.field, refused.message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decay::HalfLife;
+    use crate::rules::RuleSet;
+
+    fn invalid_rules() -> InvalidRules {
+        let rules = json!([{ "rule_key": "x", "rule_group": "fit", "points": 5,
+                             "condition": { "field": "pool", "op": "exists" } }]);
+        RuleSet::from_json(&rules, None).unwrap_err()
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
+    fn invalid_rules_are_a_400_listing_each_problem() {
+        let invalid = invalid_rules();
+        let error = ApiError::from(invalid.clone());
+        assert_eq!((error.status, error.code), (400, "invalid_rules"));
+        assert_eq!(error.message, invalid.to_string());
+        let problem = &invalid.errors()[0];
+        assert_eq!(
+            error.details,
+            Some(
+                json!({ "rules": [{ "rule": "x", "location": problem.location, "message": problem.problem.to_string() }] })
+            )
+        );
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
+    fn saved_rules_that_do_not_compile_are_a_409_that_says_how_to_fix_them() {
+        let invalid = invalid_rules();
+        let error = ApiError::from(StoredRulesError::from(invalid.clone()));
+        assert_eq!((error.status, error.code), (409, "invalid_stored_rules"));
+        assert_eq!(
+            error.message,
+            format!("the workspace's saved scoring rules are invalid ({invalid}); save a valid set with PUT /functions/v1/lead-scoring/rules")
+        );
+        assert_eq!(
+            error.details,
+            ApiError::from(invalid).details,
+            "the same problem list as a 400"
+        );
+
+        let half_life = HalfLife::from_days(0.0).unwrap_err();
+        let error = ApiError::from(StoredRulesError::from(half_life));
+        assert_eq!((error.status, error.code), (409, "invalid_stored_rules"));
+        assert_eq!(error.message, half_life.to_string());
+        assert_eq!(error.details, None);
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
+    fn a_refused_batch_selection_is_a_400_naming_the_field() {
+        let error = ApiError::from(SelectionError {
+            field: "limit",
+            message: "limit goes with stale_before".to_string(),
+        });
+        assert_eq!((error.status, error.code), (400, "invalid_field"));
+        assert_eq!(error.message, "limit goes with stale_before");
+        assert_eq!(error.details, Some(json!({ "field": "limit" })));
     }
 }

@@ -12,8 +12,9 @@
 //!
 //! # Endpoints
 //!
-//! The edge layer ([`api`] translates HTTP, [`store`] talks to PostgREST under the caller's
-//! JWT, so RLS decides what each caller sees and writes) serves `/functions/v1/lead-scoring`:
+//! The edge layer ([`api`] translates HTTP, [`service`] rescores (also for cleanup's decay job),
+//! [`store`] talks to PostgREST under the caller's JWT, so RLS decides what each caller sees
+//! and writes) serves `/functions/v1/lead-scoring`:
 //!
 //! | route | who | what |
 //! |---|---|---|
@@ -21,7 +22,7 @@
 //! | `POST /batch` `{"lead_ids": [...]}` or `{"stale_before": ts, "limit"?: n}` | members | score up to `LEAD_SCORING_BATCH_MAX` leads, one bulk write (`apply_lead_scores`), counts and top movers |
 //! | `POST /preview` `{"lead": {...}, "rules"?, "workspace_id"?, "engagement_half_life_days"?, "now"?}` | anyone signed in | score a lead from the body, write nothing |
 //! | `GET /rules?workspace_id=` | members | the workspace's rules (or the built-in ones) and half-life |
-//! | `PUT /rules` `{"workspace_id", "rules": [...], "engagement_half_life_days"?}` | owners, admins | validate, then replace the rule set (`replace_lead_scoring_rules`) |
+//! | `PUT /rules` `{"workspace_id", "rules": [...], "engagement_half_life_days"?}` | owners, admins | validate, then replace the rule set and half-life in one transaction (`save_lead_scoring_rules`) |
 //!
 //! A lead or workspace the caller cannot see is a 404. Settings: [`config`].
 //!
@@ -81,6 +82,7 @@ pub mod error;
 pub mod lead;
 pub mod rules;
 pub mod score;
+pub mod service;
 pub mod store;
 pub mod text;
 pub mod vocabulary;

@@ -102,29 +102,24 @@ pub async fn apply_scores(db: &Db, writes: &[ScoreWrite<'_>]) -> Result<usize, A
     db::fetch_json(db.rpc("apply_lead_scores", &json!({ "scores": writes }))).await
 }
 
-/// Replaces the workspace's whole rule set atomically; returns the stored rows.
-pub async fn replace_rules(
+/// Replaces the workspace's whole rule set and, when `half_life_days` is `Some`, sets (or
+/// clears, with `Some(None)`) its engagement half-life: one transaction
+/// (`save_lead_scoring_rules`, sql/migrations/0026_save_lead_scoring_rules.sql). Returns the
+/// stored rows.
+pub async fn save_rules(
     db: &Db,
     workspace_id: &str,
     definitions: &[RuleDefinition],
+    half_life_days: Option<Option<u32>>,
 ) -> Result<Vec<Value>, ApiError> {
     let call = db.rpc(
-        "replace_lead_scoring_rules",
-        &json!({ "workspace_id": workspace_id, "rules": definitions }),
+        "save_lead_scoring_rules",
+        &json!({
+            "workspace_id": workspace_id,
+            "rules": definitions,
+            "set_half_life": half_life_days.is_some(),
+            "engagement_half_life_days": half_life_days.flatten(),
+        }),
     );
     db::fetch_json(call).await
-}
-
-/// Sets (or clears, with `None`) the workspace's engagement half-life.
-pub async fn save_half_life(
-    db: &Db,
-    workspace_id: &str,
-    days: Option<u32>,
-) -> Result<(), ApiError> {
-    let row = json!({ "workspace_id": workspace_id, "engagement_half_life_days": days });
-    let upsert = db
-        .from(SETTINGS)
-        .upsert(row.to_string())
-        .on_conflict("workspace_id");
-    db::execute(upsert).await.map(|_| ())
 }

@@ -59,10 +59,7 @@ impl WorkspaceRules {
         rows: Vec<Value>,
         half_life_days: Option<f64>,
     ) -> Result<WorkspaceRules, StoredRulesError> {
-        let engagement_half_life = half_life_days
-            .map(HalfLife::from_days)
-            .transpose()
-            .map_err(StoredRulesError::HalfLife)?;
+        let engagement_half_life = half_life_days.map(HalfLife::from_days).transpose()?;
         if rows.is_empty() {
             return Ok(WorkspaceRules {
                 source: RuleSource::BuiltIn,
@@ -70,8 +67,7 @@ impl WorkspaceRules {
                 engagement_half_life,
             });
         }
-        let definitions =
-            RuleDefinition::list_from_json(&Value::Array(rows)).map_err(StoredRulesError::Rules)?;
+        let definitions = RuleDefinition::list_from_json(&Value::Array(rows))?;
         Ok(WorkspaceRules {
             source: RuleSource::Workspace,
             definitions,
@@ -80,8 +76,10 @@ impl WorkspaceRules {
     }
 
     pub fn compile(&self) -> Result<RuleSet, StoredRulesError> {
-        RuleSet::compile(&self.definitions, self.engagement_half_life)
-            .map_err(StoredRulesError::Rules)
+        Ok(RuleSet::compile(
+            &self.definitions,
+            self.engagement_half_life,
+        )?)
     }
 }
 

@@ -33,7 +33,6 @@ use worker::{Method, Request, Response};
 const MAX_KEY_LENGTH: usize = 255;
 /// A single check may cost at most this much; more is certainly a mistake.
 const MAX_COST: u32 = 1_000_000;
-const STORE_DOWN_RETRY_SECONDS: u64 = 5;
 
 pub async fn route(mut req: Request, context: RequestContext) -> Result<Response, ApiError> {
     match (req.method(), context.segments().as_slice()) {
@@ -174,11 +173,7 @@ async fn check(req: &mut Request, context: &RequestContext) -> Result<Response, 
         Outcome::StoreDown {
             failure_mode: FailureMode::Closed,
         } => {
-            return Err(ApiError::unavailable(
-                "the rate limiter cannot reach its store, and this endpoint stays closed without it; try again shortly",
-                STORE_DOWN_RETRY_SECONDS,
-            )
-            .with_details(json!({ "reason": "rate_limiter_unavailable" })));
+            return Err(guard::store_down_error());
         }
     };
     http::json_response(200, &body)

@@ -17,7 +17,7 @@ use crate::policy::{
 };
 use shared::config::{self, ConfigError, Parsed, VarSource, Vars};
 use shared::error::ApiError;
-use shared::http::{self, RequestContext};
+use shared::http::RequestContext;
 
 /// The Durable Object namespace binding (class [`crate::durable::RateLimiter`]).
 pub const DURABLE_OBJECT_BINDING: &str = "RATE_LIMITER";
@@ -96,7 +96,7 @@ pub fn parsed(context: &RequestContext) -> Parsed<Settings> {
 
 /// [`parsed`], or the 500 that names nothing but logs every problem.
 pub fn settings(context: &RequestContext) -> Result<std::rc::Rc<Settings>, ApiError> {
-    parsed(context).map_err(|errors| http::config_error(&errors))
+    Ok(parsed(context)?)
 }
 
 /// Every problem with the limiter's variables, for the health report.

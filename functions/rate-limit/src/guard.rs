@@ -27,16 +27,22 @@ use crate::policy::{
 use crate::{limits, plans};
 use serde::Serialize;
 use serde_json::json;
-use shared::error::ApiError;
+use shared::error::{ApiError, RETRY_AFTER_SECONDS};
 use shared::http::{header, RequestContext};
 use shared::privileged::PrivilegedEndpoint;
 use shared::registry::{self, RateLimit};
 use std::future::Future;
 use worker::{Request, Response};
 
-/// Seconds a client is told to wait when the limiter's store is down and the endpoint fails
-/// closed.
-const STORE_DOWN_RETRY_SECONDS: u64 = 5;
+/// The answer when the limiter's store is down and the endpoint fails closed: 503, retry after
+/// the one `shared::error::RETRY_AFTER_SECONDS`.
+pub(crate) fn store_down_error() -> ApiError {
+    ApiError::unavailable(
+        "the rate limiter cannot reach its store, and this endpoint stays closed without it; try again shortly",
+        RETRY_AFTER_SECONDS,
+    )
+    .with_details(json!({ "reason": "rate_limiter_unavailable" }))
+}
 
 /// Runs `next` if the caller's budget allows it, with the rate-limit fields on its answer.
 pub async fn guarded<F, Fut>(
@@ -258,13 +264,17 @@ async fn spend(
     };
     match limiter::charge(context, charge).await {
         Outcome::Decided { verdict, .. } if verdict.allowed() => Ok(Some(verdict)),
-        Outcome::Decided { verdict, .. } => Err(too_many_requests(&resolved.policy, resolved.quota, &verdict)),
-        Outcome::StoreDown { failure_mode: FailureMode::Open } => Ok(None),
-        Outcome::StoreDown { failure_mode: FailureMode::Closed } => Err(ApiError::unavailable(
-            "the rate limiter cannot reach its store, and this endpoint stays closed without it; try again shortly",
-            STORE_DOWN_RETRY_SECONDS,
-        )
-        .with_details(json!({ "reason": "rate_limiter_unavailable" }))),
+        Outcome::Decided { verdict, .. } => Err(too_many_requests(
+            &resolved.policy,
+            resolved.quota,
+            &verdict,
+        )),
+        Outcome::StoreDown {
+            failure_mode: FailureMode::Open,
+        } => Ok(None),
+        Outcome::StoreDown {
+            failure_mode: FailureMode::Closed,
+        } => Err(store_down_error()),
     }
 }
 

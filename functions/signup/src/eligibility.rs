@@ -13,38 +13,26 @@
 //! checks that too (`create_profile_on_signup` answers 403 for an address auth.users has not
 //! confirmed, sql/migrations/0018_confirmed_emails.sql), which a token alone cannot show.
 
+use crate::error::Ineligible;
 use shared::auth::Claims;
-use shared::error::ApiError;
 
 /// The role PostgREST runs signed-in users' requests as; the only one granted the RPC.
 pub const USER_ROLE: &str = "authenticated";
 
 /// Refuses tokens that cannot own a profile; see the module table.
-pub fn check(claims: &Claims) -> Result<(), ApiError> {
+pub fn check(claims: &Claims) -> Result<(), Ineligible> {
     if claims.user_id().is_none() || claims.role.as_deref() != Some(USER_ROLE) {
-        return Err(ApiError::new(
-            403,
-            "user_token_required",
-            "sign-up needs a signed-in user's access token (role 'authenticated' with a subject); this token belongs to no user",
-        ));
+        return Err(Ineligible::NotAUser);
     }
     if claims.is_anonymous == Some(true) {
-        return Err(ApiError::new(
-            403,
-            "anonymous_not_allowed",
-            "anonymous sessions cannot create a profile; add an email to the account (supabase.auth.updateUser({ email })) and call again",
-        ));
+        return Err(Ineligible::Anonymous);
     }
     if claims
         .email
         .as_deref()
         .is_none_or(|email| email.trim().is_empty())
     {
-        return Err(ApiError::new(
-            422,
-            "email_required",
-            "the access token carries no email address; a profile needs one, so sign in with an email or add one to the account first",
-        ));
+        return Err(Ineligible::NoEmail);
     }
     Ok(())
 }
@@ -53,6 +41,7 @@ pub fn check(claims: &Claims) -> Result<(), ApiError> {
 mod tests {
     use super::*;
     use serde_json::{json, Value};
+    use shared::error::ApiError;
 
     fn claims(overrides: Value) -> Claims {
         let mut base = json!({
@@ -70,7 +59,11 @@ mod tests {
     }
 
     fn refusal(overrides: Value) -> (u16, &'static str) {
-        let error = check(&claims(overrides)).unwrap_err();
+        answer(&claims(overrides))
+    }
+
+    fn answer(claims: &Claims) -> (u16, &'static str) {
+        let error = ApiError::from(check(claims).unwrap_err());
         (error.status, error.code)
     }
 
@@ -96,7 +89,7 @@ mod tests {
         );
         let mut no_role = claims(json!({}));
         no_role.role = None;
-        assert_eq!(check(&no_role).unwrap_err().code, "user_token_required");
+        assert_eq!(answer(&no_role).1, "user_token_required");
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
@@ -117,6 +110,6 @@ mod tests {
         assert_eq!(refusal(json!({ "email": "   " })), (422, "email_required"));
         let mut phone_only = claims(json!({ "phone": "+15550100" }));
         phone_only.email = None;
-        assert_eq!(check(&phone_only).unwrap_err().code, "email_required");
+        assert_eq!(answer(&phone_only).1, "email_required");
     }
 }

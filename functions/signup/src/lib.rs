@@ -12,10 +12,11 @@
 //! sql/migrations/0012_signup_rpc.sql) that is atomic and idempotent, also when calls race.
 //!
 //! Modules: [`request`] checks the body (field-named 400s, rules in [`validate`]),
-//! [`eligibility`] decides whose token may sign up, [`service`] talks to the database, [`api`]
-//! translates HTTP. All but the last two are pure and tested natively and on wasm32. The address
-//! must be one auth.users has confirmed: otherwise the RPC refuses it (migration 0018) and the
-//! answer is 403 `email_not_confirmed` ([`db_errors`]).
+//! [`eligibility`] decides whose token may sign up, [`error`] holds both refusals as values,
+//! [`service`] talks to the database, [`api`] translates HTTP. All but the last two are pure
+//! and tested natively and on wasm32. The address must be one auth.users has confirmed:
+//! otherwise the RPC refuses it (migration 0018) and the answer is 403 `email_not_confirmed`
+//! ([`db_errors`]).
 //!
 //! It is not a profile editor: a repeat call returns what is stored and changes nothing, even
 //! when its body differs. It does not create `auth.users` rows; the token issuer does.
@@ -23,6 +24,7 @@
 pub mod api;
 pub mod db_errors;
 pub mod eligibility;
+pub mod error;
 pub mod model;
 pub mod request;
 pub mod service;

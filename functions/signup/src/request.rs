@@ -5,12 +5,12 @@
 //! `role` are refused with a message saying why (the email comes from the verified token; a
 //! role is never chosen by the client), and any other key not in [`FIELDS`] is refused naming
 //! it. Each value must have its JSON type (`null` means "not sent") and pass its rule from
-//! [`crate::validate`]. Every refusal is a 400 `invalid_field` whose `details.field` names the
-//! field, so a form can show the message next to it.
+//! [`crate::validate`]. Every refusal is an [`InvalidField`] naming the field, answered as a
+//! 400 `invalid_field` whose `details.field` names it, so a form can show the message next to it.
 
+use crate::error::{FieldProblem, InvalidField};
 use crate::validate;
 use serde_json::{Map, Value};
-use shared::error::ApiError;
 
 /// The keys a sign-up body may contain, all optional.
 pub const FIELDS: [&str; 5] = [
@@ -33,7 +33,7 @@ pub struct SignupRequest {
 
 impl SignupRequest {
     /// Checks a decoded body. `None` (no body, an empty body or `null`) asks for the defaults.
-    pub fn from_body(body: Option<Map<String, Value>>) -> Result<SignupRequest, ApiError> {
+    pub fn from_body(body: Option<Map<String, Value>>) -> Result<SignupRequest, InvalidField> {
         let Some(fields) = body else {
             return Ok(SignupRequest::default());
         };
@@ -69,27 +69,19 @@ impl SignupRequest {
 }
 
 /// `email` and `role` first, with their own explanations, then anything else unknown.
-fn refuse_foreign_keys(fields: &Map<String, Value>) -> Result<(), ApiError> {
-    if fields.contains_key("email") {
-        return Err(ApiError::invalid_field(
-            "email",
-            "email cannot be set here: it is taken from your verified access token; remove it from the body",
-        ));
-    }
-    if fields.contains_key("role") {
-        return Err(ApiError::invalid_field(
-            "role",
-            "role cannot be set by a client: every new profile gets the role 'user'; remove it from the body",
-        ));
-    }
-    match fields.keys().find(|key| !FIELDS.contains(&key.as_str())) {
-        Some(unknown) => Err(ApiError::invalid_field(
-            unknown,
-            format!(
-                "unknown field '{unknown}'; the accepted fields are {}",
-                FIELDS.join(", ")
-            ),
-        )),
+fn refuse_foreign_keys(fields: &Map<String, Value>) -> Result<(), InvalidField> {
+    let refused = if fields.contains_key("email") {
+        Some(("email", FieldProblem::EmailFromToken))
+    } else if fields.contains_key("role") {
+        Some(("role", FieldProblem::RoleNotSettable))
+    } else {
+        fields
+            .keys()
+            .find(|key| !FIELDS.contains(&key.as_str()))
+            .map(|unknown| (unknown.as_str(), FieldProblem::Unknown))
+    };
+    match refused {
+        Some((field, problem)) => Err(invalid(field, problem)),
         None => Ok(()),
     }
 }
@@ -98,17 +90,17 @@ fn text(
     fields: &Map<String, Value>,
     field: &'static str,
     rule: fn(&str) -> Result<String, String>,
-) -> Result<Option<String>, ApiError> {
+) -> Result<Option<String>, InvalidField> {
     match fields.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(raw)) => rule(raw)
             .map(Some)
-            .map_err(|problem| ApiError::invalid_field(field, format!("{field} {problem}"))),
+            .map_err(|problem| invalid(field, FieldProblem::Rule(problem))),
         Some(other) => Err(wrong_type(field, "a string", other)),
     }
 }
 
-fn boolean(fields: &Map<String, Value>, field: &'static str) -> Result<Option<bool>, ApiError> {
+fn boolean(fields: &Map<String, Value>, field: &'static str) -> Result<Option<bool>, InvalidField> {
     match fields.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(value)) => Ok(Some(*value)),
@@ -116,8 +108,8 @@ fn boolean(fields: &Map<String, Value>, field: &'static str) -> Result<Option<bo
     }
 }
 
-fn wrong_type(field: &str, expected: &str, got: &Value) -> ApiError {
-    let kind = match got {
+fn wrong_type(field: &str, expected: &'static str, got: &Value) -> InvalidField {
+    let got = match got {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
         Value::Number(_) => "a number",
@@ -125,17 +117,25 @@ fn wrong_type(field: &str, expected: &str, got: &Value) -> ApiError {
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
     };
-    ApiError::invalid_field(field, format!("{field} must be {expected}, not {kind}"))
+    invalid(field, FieldProblem::WrongType { expected, got })
+}
+
+fn invalid(field: &str, problem: FieldProblem) -> InvalidField {
+    InvalidField {
+        field: field.to_string(),
+        problem,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+    use shared::error::ApiError;
 
     fn parse(body: Value) -> Result<SignupRequest, ApiError> {
         match body {
-            Value::Object(fields) => SignupRequest::from_body(Some(fields)),
+            Value::Object(fields) => Ok(SignupRequest::from_body(Some(fields))?),
             other => panic!("test bodies are objects, got {other}"),
         }
     }

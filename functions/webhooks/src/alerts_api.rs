@@ -5,7 +5,7 @@
 //! `POST /functions/v1/webhooks/alerts/run` ([`request`]).
 
 use crate::alerts::{Alert, AlertConfig};
-use crate::{operator_api, reconcile_api};
+use crate::operator_api;
 use serde::Serialize;
 use serde_json::json;
 use shared::auth::DatabaseRole;
@@ -26,15 +26,13 @@ pub struct AlertRun {
 
 pub async fn request(req: Request, context: &RequestContext) -> Result<Response, ApiError> {
     operator_api::admit(&req, context, "webhooks/alerts/run").await?;
-    let config = AlertConfig::from_source(context.env())
-        .map_err(|errors| http::config_error(&errors))?
-        .ok_or_else(|| {
-            ApiError::new(
-                409,
-                "alerts_not_configured",
-                "set WEBHOOK_ALERT_URL (a Slack-compatible incoming webhook) to send alerts",
-            )
-        })?;
+    let config = AlertConfig::from_source(context.env())?.ok_or_else(|| {
+        ApiError::new(
+            409,
+            "alerts_not_configured",
+            "set WEBHOOK_ALERT_URL (a Slack-compatible incoming webhook) to send alerts",
+        )
+    })?;
     let db = context.db_as_role(DatabaseRole::Maintenance, JOB).await?;
     http::json_response(200, &run(&config, &db).await?)
 }
@@ -42,13 +40,11 @@ pub async fn request(req: Request, context: &RequestContext) -> Result<Response,
 /// The cron's run; does nothing when alerts are not configured.
 pub async fn scheduled(env: &Env) {
     let outcome = async {
-        let Some(config) =
-            AlertConfig::from_source(env).map_err(|errors| http::config_error(&errors))?
-        else {
+        let Some(config) = AlertConfig::from_source(env)? else {
             return Ok(None);
         };
-        let core = CoreConfig::from_source(env).map_err(|errors| http::config_error(&errors))?;
-        let db = reconcile_api::role_db(&core, DatabaseRole::Maintenance, JOB).await?;
+        let core = CoreConfig::from_source(env)?;
+        let db = Db::for_role(&core, DatabaseRole::Maintenance, JOB).await?;
         run(&config, &db).await.map(Some)
     }
     .await;

@@ -8,7 +8,7 @@
 //! a body over the limit, 5xx when we could not store an authentic event (so it is retried).
 
 use crate::config;
-use crate::envelope::{EnvelopeError, Provider, VerifiedEvent};
+use crate::envelope::{Provider, VerifiedEvent};
 use crate::error::VerifyError;
 use crate::intake::{self, IntakeOutcome};
 use crate::limits::DeliveryLimits;
@@ -26,7 +26,7 @@ pub async fn receive_stripe(
     context: &RequestContext,
     limits: &impl DeliveryLimits,
 ) -> Result<Response, ApiError> {
-    let verifier = config::stripe(context.env()).map_err(|errors| http::config_error(&errors))?;
+    let verifier = config::stripe(context.env())?;
     let body = match http::read_body(&mut req, context.config()?.max_body_bytes).await {
         Ok(body) => body,
         Err(unreadable) => return refused(limits, unreadable).await,
@@ -37,7 +37,7 @@ pub async fn receive_stripe(
         Err(error) => return refused(limits, signature_refused(error)).await,
     };
     let fields = limits.verified(Provider::Stripe).await?;
-    let event = VerifiedEvent::from_stripe(&verified).map_err(not_an_event)?;
+    let event = VerifiedEvent::from_stripe(&verified)?;
     accept(context, event, fields).await
 }
 
@@ -46,7 +46,7 @@ pub async fn receive_resend(
     context: &RequestContext,
     limits: &impl DeliveryLimits,
 ) -> Result<Response, ApiError> {
-    let verifier = config::resend(context.env()).map_err(|errors| http::config_error(&errors))?;
+    let verifier = config::resend(context.env())?;
     let body = match http::read_body(&mut req, context.config()?.max_body_bytes).await {
         Ok(body) => body,
         Err(unreadable) => return refused(limits, unreadable).await,
@@ -57,7 +57,7 @@ pub async fn receive_resend(
         Err(error) => return refused(limits, signature_refused(error)).await,
     };
     let fields = limits.verified(Provider::Resend).await?;
-    let event = VerifiedEvent::from_resend(&verified).map_err(not_an_event)?;
+    let event = VerifiedEvent::from_resend(&verified)?;
     accept(context, event, fields).await
 }
 
@@ -69,8 +69,7 @@ pub async fn receive_source(
     name: &str,
     limits: &impl DeliveryLimits,
 ) -> Result<Response, ApiError> {
-    let sources =
-        Sources::from_source(context.env()).map_err(|errors| http::config_error(&errors))?;
+    let sources = Sources::from_source(context.env())?;
     let Some(verifier) = sources.verifier(name) else {
         return refused(limits, http::no_route(context)).await;
     };
@@ -84,7 +83,7 @@ pub async fn receive_source(
         Err(error) => return refused(limits, signature_refused(error)).await,
     };
     let fields = limits.verified(Provider::Standard).await?;
-    let event = VerifiedEvent::from_source(name, &verified).map_err(not_an_event)?;
+    let event = VerifiedEvent::from_source(name, &verified)?;
     accept(context, event, fields).await
 }
 
@@ -147,8 +146,4 @@ async fn refused(limits: &impl DeliveryLimits, error: ApiError) -> Result<Respon
 
 fn signature_refused(error: VerifyError) -> ApiError {
     ApiError::bad_request(error.code(), error.to_string())
-}
-
-fn not_an_event(error: EnvelopeError) -> ApiError {
-    ApiError::bad_request("invalid_event", error.to_string())
 }

@@ -7,6 +7,7 @@
 use crate::stripe::VerifiedStripeBody;
 use crate::svix::VerifiedSvixMessage;
 use serde_json::{Map, Value};
+use shared::error::ApiError;
 use std::fmt;
 
 /// Longest event id or type accepted; real ones are a few dozen characters.
@@ -90,6 +91,13 @@ impl fmt::Display for EnvelopeError {
 }
 
 impl std::error::Error for EnvelopeError {}
+
+/// A verified delivery that is not an event we can read: 400 `invalid_event`.
+impl From<EnvelopeError> for ApiError {
+    fn from(error: EnvelopeError) -> Self {
+        ApiError::bad_request("invalid_event", error.to_string())
+    }
+}
 
 /// An authentic event: its envelope, and the whole payload for the database to store.
 #[derive(Debug, Clone, PartialEq)]
@@ -224,6 +232,14 @@ fn short_text(value: &Value, field: &'static str) -> Result<String, EnvelopeErro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
+    fn an_unreadable_event_is_a_400_invalid_event_saying_why() {
+        let error = ApiError::from(EnvelopeError::NotAnObject);
+        assert_eq!((error.status, error.code), (400, "invalid_event"));
+        assert_eq!(error.message, "the body is JSON but not an object");
+        assert_eq!(error.details, None);
+    }
 
     fn stripe(body: &str) -> Result<EventEnvelope, EnvelopeError> {
         let event = VerifiedEvent::from_stripe(&VerifiedStripeBody {

@@ -41,15 +41,13 @@ struct Started {
 
 pub async fn request(req: Request, context: &RequestContext) -> Result<Response, ApiError> {
     let actor = operator_api::admit(&req, context, "webhooks/reconcile/stripe").await?;
-    let config = ReconcileConfig::from_source(context.env())
-        .map_err(|errors| http::config_error(&errors))?
-        .ok_or_else(|| {
-            ApiError::new(
-                409,
-                "reconcile_not_configured",
-                "set STRIPE_RECONCILE_API_KEY (a restricted Stripe key that reads Events) to reconcile",
-            )
-        })?;
+    let config = ReconcileConfig::from_source(context.env())?.ok_or_else(|| {
+        ApiError::new(
+            409,
+            "reconcile_not_configured",
+            "set STRIPE_RECONCILE_API_KEY (a restricted Stripe key that reads Events) to reconcile",
+        )
+    })?;
     let runs = context
         .db_as_role(DatabaseRole::Maintenance, RUN_JOB)
         .await?;
@@ -67,14 +65,12 @@ pub async fn request(req: Request, context: &RequestContext) -> Result<Response,
 /// The cron's run; does nothing when reconcile is not configured.
 pub async fn scheduled(env: &Env) {
     let outcome = async {
-        let Some(config) =
-            ReconcileConfig::from_source(env).map_err(|errors| http::config_error(&errors))?
-        else {
+        let Some(config) = ReconcileConfig::from_source(env)? else {
             return Ok(None);
         };
-        let core = CoreConfig::from_source(env).map_err(|errors| http::config_error(&errors))?;
-        let runs = role_db(&core, DatabaseRole::Maintenance, RUN_JOB).await?;
-        let intake = role_db(&core, DatabaseRole::WebhookIngest, INTAKE_JOB).await?;
+        let core = CoreConfig::from_source(env)?;
+        let runs = Db::for_role(&core, DatabaseRole::Maintenance, RUN_JOB).await?;
+        let intake = Db::for_role(&core, DatabaseRole::WebhookIngest, INTAKE_JOB).await?;
         run(&config, &runs, &intake, "cron", None).await.map(Some)
     }
     .await;
@@ -92,13 +88,6 @@ pub async fn scheduled(env: &Env) {
         }),
     };
     logging::emit(&line.to_string());
-}
-
-/// A client acting as `role` from the Worker's settings alone (a cron run has no request).
-pub async fn role_db(core: &CoreConfig, role: DatabaseRole, job: &str) -> Result<Db, ApiError> {
-    Db::for_role(core, role, job)
-        .await
-        .map_err(|problem| http::config_error(&[problem]))
 }
 
 /// One run: opens it (the window), pulls and feeds every page, closes it with its counts.

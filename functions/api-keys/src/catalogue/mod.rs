@@ -8,6 +8,8 @@ mod shape;
 #[cfg(test)]
 mod tests;
 
+use serde_json::json;
+use shared::error::ApiError;
 use std::fmt;
 
 pub use probe::{Probe, ProbeAuth, ProbeRequest, ProbeVerdict};
@@ -265,3 +267,11 @@ impl fmt::Display for UnknownService {
 }
 
 impl std::error::Error for UnknownService {}
+
+/// 400 `invalid_field` on `service`, listing the services that are configured.
+impl From<UnknownService> for ApiError {
+    fn from(unknown: UnknownService) -> Self {
+        ApiError::invalid_field("service", unknown.to_string())
+            .with_details(json!({ "field": "service", "supported": unknown.configured }))
+    }
+}

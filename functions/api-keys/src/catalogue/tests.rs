@@ -190,6 +190,23 @@ fn configured_list_decides_which_services_exist() {
 }
 
 #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
+fn an_unknown_service_is_a_400_on_the_service_field_listing_the_supported_ones() {
+    let unknown = UnknownService {
+        configured: vec!["openai".to_string(), "mailgun".to_string()],
+    };
+    let error = ApiError::from(unknown);
+    assert_eq!((error.status, error.code), (400, "invalid_field"));
+    assert_eq!(
+        error.message,
+        "unknown service; supported services are: openai, mailgun"
+    );
+    assert_eq!(
+        error.details,
+        Some(json!({ "field": "service", "supported": ["openai", "mailgun"] }))
+    );
+}
+
+#[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
 fn service_lists_with_bad_or_repeated_names_are_refused() {
     for (list, expected) in [
         (
