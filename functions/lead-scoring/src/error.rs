@@ -3,6 +3,8 @@
 //! point at it and a 400 response can say exactly what to fix.
 
 use crate::vocabulary::{list_names, Field, Operator};
+use serde_json::{json, Value};
+use shared::error::ApiError;
 use std::fmt;
 
 /// Every problem found in a rule set, in the order the rules were given. Never empty.
@@ -26,6 +28,17 @@ impl fmt::Display for InvalidRules {
 }
 
 impl std::error::Error for InvalidRules {}
+
+/// The 400 for a refused rule set, listing every problem, each naming its rule and where in it.
+pub fn invalid_rules(invalid: InvalidRules) -> ApiError {
+    let problems: Vec<Value> = invalid
+        .errors()
+        .iter()
+        .map(|error| json!({ "rule": error.rule, "location": error.location, "message": error.problem.to_string() }))
+        .collect();
+    ApiError::bad_request("invalid_rules", invalid.to_string())
+        .with_details(json!({ "rules": problems }))
+}
 
 /// One problem in one rule.
 #[derive(Debug, Clone, PartialEq)]
