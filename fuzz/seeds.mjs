@@ -1,7 +1,8 @@
 // Writes the seed corpus, fuzz/corpus/<target>/<name>, from what the repository's own tests
 // use: the Stripe and Svix deliveries signed by the official libraries
 // (functions/webhooks/tests/vectors), the tokens the `jose` package signed and the JWKS fixtures
-// (shared/tests/fixtures/auth), the built-in scoring rules and the e2e suites' rule sets,
+// (shared/tests/fixtures/auth), the built-in scoring rules, the condition corpus shared with the
+// database's validator and the e2e suites' rule sets,
 // preview and sign-up bodies, and the query strings of the gateway's integration suite. Each
 // seed is named for what it is. Inputs added later by hand (findings of the fuzzer, kept as
 // regressions) are not touched.
@@ -119,6 +120,11 @@ seed("lead_scoring_rules", "invalid rules", JSON.stringify([
   rule("bad_group", "hype", 5, { field: "status", op: "exists" }),
   rule("bad_points", "fit", 5, { field: "status", op: "exists" }),
 ]));
+// The conditions the engine and the database's own validator are held to (tests/sql_parity.rs),
+// as written there, each in a one-rule list.
+json("functions/lead-scoring/tests/condition_corpus.json").forEach(({ condition }, index) =>
+  seed("lead_scoring_rules", `condition corpus ${String(index).padStart(3, "0")}`,
+    `[{"rule_key":"r","rule_group":"fit","points":1,"condition":${condition}}]`));
 let deep = { field: "status", op: "exists" };
 for (let level = 0; level < 9; level += 1) deep = { not: deep };
 seed("lead_scoring_rules", "too deep", JSON.stringify([rule("deep", "fit", 1, deep)]));
