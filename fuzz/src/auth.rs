@@ -4,9 +4,15 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::Value;
-use shared::auth::{bearer_token, AuthError, Claims, Jwks, TokenVerifier, VerifierConfig};
+use std::cell::RefCell;
+
+use shared::auth::{
+    bearer_token, AuthError, Claims, Jwks, JwksCache, JwksCachePolicy, JwksFetcher, TokenVerifier,
+    VerifierConfig,
+};
 use shared::crypto::hmac_sha256;
 
+use crate::executor::block_on;
 use crate::input;
 
 /// The Supabase local-development secret the auth tests and `jose-vectors.json` use.
@@ -49,7 +55,7 @@ pub fn jwt_token(data: &[u8]) {
     let verifier = verifier(Some(JWT_SECRET));
     KEYS.with(|keys| {
         for jwks in [Some(keys), None] {
-            if let Ok(claims) = verifier.verify(token, jwks, NOW) {
+            if let Ok(claims) = block_on(verifier.verify(token, jwks, NOW)) {
                 assert_current(&claims);
             }
         }
@@ -63,7 +69,8 @@ pub fn jwt_claims(data: &[u8]) {
     let ([header], payload) = input::lines::<1>(data);
     let (header, payload) = (header.unwrap_or_default(), payload.unwrap_or_default());
     let token = hs256_token(header, payload, JWT_SECRET);
-    let accepted = KEYS.with(|keys| verifier(Some(JWT_SECRET)).verify(&token, Some(keys), NOW));
+    let accepted =
+        KEYS.with(|keys| block_on(verifier(Some(JWT_SECRET)).verify(&token, Some(keys), NOW)));
     if let Ok(claims) = accepted {
         assert_current(&claims);
         let alg = serde_json::from_slice::<Value>(header)
@@ -76,7 +83,7 @@ pub fn jwt_claims(data: &[u8]) {
         );
         let forged = hs256_token(header, payload, OTHER_SECRET);
         assert_eq!(
-            verifier(Some(JWT_SECRET)).verify(&forged, None, NOW),
+            block_on(verifier(Some(JWT_SECRET)).verify(&forged, None, NOW)),
             Err(AuthError::BadSignature),
             "a token signed with another secret was not refused for its signature"
         );
@@ -93,22 +100,39 @@ fn hs256_token(header: &[u8], claims: &[u8], secret: &[u8]) -> String {
     format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature))
 }
 
-/// A JWKS document as the issuer's endpoint might serve it, then used to verify tokens that
-/// real keys signed (an RS256 and two ES256 ones).
+/// A JWKS document as the issuer's endpoint might serve it: fetched into a fresh `JwksCache`
+/// by the verifier itself, then used to verify tokens that real keys signed (an RS256 and two
+/// ES256 ones).
 pub fn jwks(data: &[u8]) {
-    let document = String::from_utf8_lossy(data);
-    let Ok(keys) = Jwks::from_json(&document) else {
-        return;
-    };
-    assert!(keys.key_ids().count() <= keys.len());
+    let document = String::from_utf8_lossy(data).into_owned();
+    let parsed = Jwks::from_json(&document);
+    if let Ok(keys) = &parsed {
+        assert!(keys.key_ids().count() <= keys.len());
+    }
     let verifier = verifier(None);
+    let fetcher = Endpoint(document);
     SIGNED_TOKENS.with(|tokens| {
         for token in tokens {
-            if let Ok(claims) = verifier.verify(token, Some(&keys), NOW) {
+            let cache = RefCell::new(JwksCache::new(JwksCachePolicy::default()));
+            let outcome = block_on(verifier.verify_with_jwks(token, &cache, &fetcher, NOW));
+            if let Ok(claims) = outcome {
+                assert!(
+                    parsed.is_ok(),
+                    "a token was accepted with a JWKS that does not parse"
+                );
                 assert_current(&claims);
             }
         }
     });
+}
+
+/// The issuer's JWKS endpoint, answering 200 with the fuzzer's document.
+struct Endpoint(String);
+
+impl JwksFetcher for Endpoint {
+    async fn fetch_jwks(&self) -> Result<String, String> {
+        Ok(self.0.clone())
+    }
 }
 
 /// What every accepted token must be: unexpired, already valid, for the `authenticated`

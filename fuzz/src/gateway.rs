@@ -6,18 +6,16 @@ use gateway::error::ApiError;
 use gateway::request::media::{self, Media};
 use gateway::request::prefer::{Applied, Preferences};
 use gateway::request::range;
-use gateway::request::QueryParams;
+use gateway::request::{query_pairs, QueryParams};
 
 use crate::input;
 
 /// The `db-max-rows` the row window is capped at.
 const MAX_ROWS: Option<u64> = Some(1_000);
 
-/// A raw query string, decoded as the gateway decodes `?...` into pairs and parsed.
+/// A raw query string, decoded into pairs by the gateway's own `query_pairs` and parsed.
 pub fn query(data: &[u8]) {
-    let pairs: Vec<(String, String)> = form_urlencoded::parse(data)
-        .map(|(key, value)| (key.into_owned(), value.into_owned()))
-        .collect();
+    let pairs = query_pairs(&String::from_utf8_lossy(data));
     match QueryParams::parse(&pairs) {
         Ok(query) => {
             query.uses_aggregates();
@@ -41,15 +39,9 @@ pub fn headers(data: &[u8]) {
         Ok(preferences) => assert_echoed(&preferences),
         Err(refused) => assert_client_error(&refused),
     }
-    let window = match range_header
-        .as_deref()
-        .map(range::parse_range_header)
-        .transpose()
-    {
-        Ok(window) => range::combine(window, None, None, MAX_ROWS),
-        Err(refused) => Err(refused),
-    };
-    match window {
+    // An unparsable `Range` is ignored, as PostgREST ignores it.
+    let window = range_header.as_deref().and_then(range::parse_range_header);
+    match range::combine(window, None, None, MAX_ROWS) {
         Ok(window) => assert_window(window.offset, window.limit),
         Err(refused) => assert_client_error(&refused),
     }

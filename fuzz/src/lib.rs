@@ -18,6 +18,7 @@
 //! gateway's SQL generation, which needs a schema cache (its parse results are checked here).
 
 pub mod auth;
+pub mod executor;
 pub mod gateway;
 pub mod input;
 pub mod lead_scoring;

@@ -33,8 +33,9 @@ bash tools/scripts/setup.sh
 # Crates whose core tests also run on wasm32 (the gateway and the bundle are native-only / glue).
 WASM_TEST_CRATES=(shared signup api-keys lead-scoring rate-limit webhooks cleanup)
 
-# Every Cargo workspace in the repository: the root one and the benchmarks' own.
-RUST_MANIFESTS=(Cargo.toml tools/bench/Cargo.toml)
+# Every Cargo workspace in the repository: the root one, the benchmarks' own and the fuzz targets'
+# (whose targets build on stable too; only `npm run fuzz` needs nightly).
+RUST_MANIFESTS=(Cargo.toml tools/bench/Cargo.toml fuzz/Cargo.toml)
 
 run_lint() {
   log "rustfmt --check and clippy -D warnings"
@@ -47,6 +48,7 @@ run_lint() {
   for crate in "${WASM_TEST_CRATES[@]}"; do args+=(-p "$crate"); done
   cargo clippy --target wasm32-unknown-unknown -p rls-edge "${args[@]}" --all-targets -- -D warnings
   cargo clippy --manifest-path tools/bench/Cargo.toml --all-targets --all-features -- -D warnings
+  cargo clippy --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings
 }
 
 run_native() {
