@@ -22,7 +22,7 @@ const slowLimitMs = Number(slowMs);
 const PARSERS = {
   jwt_token: "`Authorization` header: bearer scheme, compact JWS, header, signature (`shared::auth`)",
   jwt_claims: "JWT header and claims JSON of HS256-signed tokens: alg/kid/crit, exp/nbf/iat/aud",
-  jwks: "JWKS documents: RSA and P-256 keys, then verifying real RS256/ES256 tokens",
+  jwks: "JWKS documents, fetched through the JWKS cache: RSA and P-256 keys, then verifying real RS256/ES256 tokens",
   stripe_signature: "`Stripe-Signature` header with the raw body",
   stripe_event: "Stripe event envelope of correctly signed bodies",
   svix_signature: "Svix / Standard Webhooks `*-id`, `*-timestamp`, `*-signature` headers with the body",

@@ -21,9 +21,9 @@
 # .local/fuzz/slowest/, crash inputs in .local/fuzz/artifacts/<target>/, logs in .local/fuzz/logs/.
 # Limits: FUZZ_RSS_LIMIT_MB (512), FUZZ_MALLOC_LIMIT_MB (64, one allocation), FUZZ_TIMEOUT_SECONDS
 # (1, libFuzzer's smallest). AddressSanitizer's quarantine of freed memory is held at 16 MB
-# (its default, 256 MB, would fill the RSS figures), so RSS at start and at peak show growth. libFuzzer counts time in whole seconds, so the 100 ms goal is checked
-# by timing the corpus and the slowest input again natively, without sanitizers
-# (fuzz/examples/replay.rs).
+# (its default, 256 MB, would fill the RSS figures), so RSS at start and at peak show growth.
+# libFuzzer counts time in whole seconds, so the 100 ms goal is checked by timing the corpus and
+# the slowest input again natively, without sanitizers (fuzz/examples/replay.rs).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$RLS_EDGE_ROOT"
