@@ -115,7 +115,8 @@ const e2e = stage("e2e", () => ({
 }));
 const gateway = stage("gateway", () => (existsSync(path.join(workDir, "gateway.json")) ? read("gateway.json") : { skipped: "no bench/gateway/run.sh" }));
 
-// Other tools' keys (the soak's, the fuzzers') stay as they are.
+// Keys other commands write (`soak` from `npm run soak`, `fuzz` from `npm run fuzz`) are kept as
+// they are.
 const results = { ...previous, generated_at: now, command: "npm run bench", machine: read("machine.json"), sizes, cpu, e2e, gateway };
 mkdirSync(path.dirname(resultsFile), { recursive: true });
 writeFileSync(resultsFile, JSON.stringify(results, null, 2) + "\n");

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # `npm test`: every suite, on a fresh machine or a warm one. Installs what it needs (setup.sh),
 # then runs, in order: formatting and clippy (warnings are errors) on every Rust workspace and
-# target, native Rust tests (including the gateway's and the origin's integration
-# suites), the core tests again on wasm32 in Node, the pgTAP suite, and the end-to-end tests over
-# HTTP: the gateway under @supabase/postgrest-js, the stack scripts (a database that keeps its
-# data, db reset, new migrations), then the functions against the local stack (Postgres + sql/ +
-# the one origin + the built bundle in wrangler dev), once with signing keys (every file) and
-# once with the legacy HS256 secret (LEGACY_E2E_FILES). Every process it starts is stopped on
-# exit, also on failure and Ctrl-C.
+# target, native Rust tests (including the gateway's and the origin's integration suites, and
+# every committed input of every fuzz target replayed natively), the core tests again on wasm32
+# in Node, the pgTAP suite, and the end-to-end tests over HTTP: the gateway under
+# @supabase/postgrest-js, the stack scripts (a database that keeps its data, db reset, new
+# migrations), then the functions against the local stack (Postgres + sql/ + the one origin + the
+# built bundle in wrangler dev), once with signing keys (every file) and once with the legacy
+# HS256 secret (LEGACY_E2E_FILES). Every process it starts is stopped on exit, also on failure
+# and Ctrl-C.
 #
 # Ports (override when taken): TEST_PG_PORT 25432, TEST_ORIGIN_PORT 25321, TEST_WRANGLER_PORT 28787
 # (below Linux's ephemeral range, so an outgoing connection never holds them); the stack-script
@@ -34,8 +35,9 @@ bash tools/scripts/setup.sh
 mapfile -t WASM_TEST_CRATES < <(printf 'shared\n'
   for manifest in functions/*/Cargo.toml; do sed -n 's/^name = "\(.*\)"$/\1/p' "$manifest" | head -n 1; done)
 
-# Every Cargo workspace in the repository: the root one and the benchmarks' own.
-RUST_MANIFESTS=(Cargo.toml bench/Cargo.toml)
+# Every Cargo workspace in the repository: the root one, the benchmarks' own and the fuzz targets'
+# (whose targets build on stable too; only `npm run fuzz` needs nightly).
+RUST_MANIFESTS=(Cargo.toml bench/Cargo.toml fuzz/Cargo.toml)
 
 run_lint() {
   log "rustfmt --check and clippy -D warnings"
@@ -48,11 +50,14 @@ run_lint() {
   for crate in "${WASM_TEST_CRATES[@]}"; do args+=(-p "$crate"); done
   cargo clippy --target wasm32-unknown-unknown -p rls-edge "${args[@]}" --all-targets -- -D warnings
   cargo clippy --manifest-path bench/Cargo.toml --all-targets --all-features -- -D warnings
+  cargo clippy --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings
 }
 
 run_native() {
   log "native Rust tests"
   cargo test --workspace
+  log "fuzz corpus replay: every committed input of every fuzz target, natively (fuzz/README.md)"
+  cargo test --manifest-path fuzz/Cargo.toml --lib
 }
 
 run_wasm() {

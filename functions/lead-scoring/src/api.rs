@@ -15,8 +15,7 @@ use worker::{Request, Response};
 
 use crate::batch::{top_movers, BatchBody, Selection, TOP_MOVERS};
 use crate::decay::HalfLife;
-use crate::defaults::default_rule_definitions;
-use crate::lead::Lead;
+use crate::preview::{Preview, PreviewBody, PreviewRules};
 use crate::rules::{RuleDefinition, RuleSet};
 use crate::service::{self, WorkspaceRuleSets};
 use crate::store;
@@ -118,46 +117,26 @@ pub async fn score_batch(mut req: Request, context: &RequestContext) -> Result<R
     )
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PreviewBody {
-    lead: Value,
-    rules: Option<Value>,
-    workspace_id: Option<String>,
-    engagement_half_life_days: Option<f64>,
-    now: Option<String>,
-}
-
 /// `POST /preview` `{"lead": {...}, "rules"?: [...], "workspace_id"?: id,
 /// "engagement_half_life_days"?: n, "now"?: ts}`: score a lead sent in the body, write nothing.
 /// Rules: the ones sent, else the workspace's, else the built-in ones.
 pub async fn preview(mut req: Request, context: &RequestContext) -> Result<Response, ApiError> {
     let db = caller_db(&req, context).await?;
     let body: PreviewBody = http::read_json(&mut req, context).await?;
-    let lead: Lead = serde_json::from_value(body.lead)
-        .map_err(|error| ApiError::invalid_field("lead", format!("not a lead: {error}")))?;
-    let now = match body.now {
-        Some(text) => Timestamp::parse_rfc3339(&text)
-            .map_err(|problem| ApiError::invalid_field("now", problem.to_string()))?,
-        None => Timestamp::from_unix_millis(clock::now_millis() as i64),
-    };
-    let half_life = body
-        .engagement_half_life_days
-        .map(HalfLife::from_days)
-        .transpose()
-        .map_err(|problem| {
-            ApiError::invalid_field("engagement_half_life_days", problem.to_string())
-        })?;
-    let rules = match (body.rules, body.workspace_id) {
-        (Some(rules), _) => RuleSet::from_json(&rules, half_life)?,
-        (None, Some(workspace_id)) => {
+    let preview = Preview::from_body(body)?;
+    let now = preview
+        .now
+        .unwrap_or_else(|| Timestamp::from_unix_millis(clock::now_millis() as i64));
+    let rules = match preview.rules {
+        PreviewRules::Sent(rules) | PreviewRules::BuiltIn(rules) => rules,
+        PreviewRules::OfWorkspace(workspace_id) => {
             let mut stored = visible_workspace_rules(&db, &workspace_id, context, &req).await?;
-            stored.engagement_half_life = half_life.or(stored.engagement_half_life);
+            stored.engagement_half_life =
+                preview.engagement_half_life.or(stored.engagement_half_life);
             stored.compile()?
         }
-        (None, None) => RuleSet::compile(&default_rule_definitions(), half_life)?,
     };
-    let scored = rules.score(&lead, now);
+    let scored = rules.score(&preview.lead, now);
     http::json_response(
         200,
         &json!({ "score": scored.score, "score_breakdown": scored, "now": now.to_rfc3339() }),

@@ -80,6 +80,7 @@ pub mod decay;
 pub mod defaults;
 pub mod error;
 pub mod lead;
+pub mod preview;
 pub mod rules;
 pub mod score;
 pub mod service;

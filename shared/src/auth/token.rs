@@ -51,8 +51,14 @@ pub(super) fn parse(token: &str) -> Result<CompactToken<'_>, AuthError> {
     let header_json = URL_SAFE_NO_PAD
         .decode(header)
         .map_err(|_| AuthError::MalformedToken("the header is not base64url"))?;
-    let header: Header = serde_json::from_slice(&header_json)
-        .map_err(|_| AuthError::MalformedToken("the header is not a JSON object with an `alg`"))?;
+    // RFC 7515 5.2: the header is UTF-8 JSON. serde_json skips the members `Header` does not
+    // read without checking their bytes, so the text is checked first.
+    let header: Header = std::str::from_utf8(&header_json)
+        .ok()
+        .and_then(|text| serde_json::from_str(text).ok())
+        .ok_or(AuthError::MalformedToken(
+            "the header is not a JSON object with an `alg`",
+        ))?;
     if header.crit.is_some() {
         return Err(AuthError::MalformedToken(
             "the header lists critical extensions this project does not support",
@@ -130,6 +136,16 @@ mod tests {
             assert!(matches!(error, AuthError::MalformedToken(_)), "{error:?}");
             assert!(!error.to_string().contains("secret-looking-garbage"));
         }
+    }
+
+    /// Found by the `jwt_claims` fuzz target (fuzz/corpus/jwt_claims/regression-header-not-utf8):
+    /// a signed token whose header had bytes that are not UTF-8, in a member nothing reads, was
+    /// accepted, though RFC 7515 5.2 refuses it and the same bytes in the claims were refused.
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
+    fn a_header_that_is_not_utf8_is_malformed() {
+        let header = URL_SAFE_NO_PAD.encode(b"{\"typ\":\"JWT\xff\xff\xff\xff\",\"alg\":\"HS256\"}");
+        let token = format!("{header}.{}.sig", encode(r#"{"exp":5}"#));
+        assert!(matches!(parse(&token), Err(AuthError::MalformedToken(_))));
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]

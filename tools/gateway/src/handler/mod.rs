@@ -236,16 +236,8 @@ fn negotiate_schema(config: &Config, request: &HttpRequest) -> Result<(String, b
     }
 }
 
-/// The query string's `key=value` pairs, decoded (`+` is a space); as in PostgREST, a key
-/// without `=` is no parameter at all.
 fn query_pairs(request: &HttpRequest) -> Vec<(String, String)> {
-    request
-        .query
-        .split('&')
-        .filter(|pair| pair.contains('='))
-        .flat_map(|pair| form_urlencoded::parse(pair.as_bytes()))
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
+    crate::request::query_pairs(&request.query)
 }
 
 impl Context<'_> {

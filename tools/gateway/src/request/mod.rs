@@ -22,6 +22,17 @@ pub use select::{Aggregate, Field, JsonKey, JsonStep, SelectItem};
 /// A path of embed names (or aliases) from the top-level relation; empty means top level.
 pub type EmbedPath = Vec<String>;
 
+/// The query string's `key=value` pairs, decoded (`+` is a space); as in PostgREST, a key
+/// without `=` is no parameter at all.
+pub fn query_pairs(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|pair| pair.contains('='))
+        .flat_map(|pair| form_urlencoded::parse(pair.as_bytes()))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
 #[derive(Debug, Default)]
 pub struct QueryParams {
     pub select: Vec<SelectItem>,

@@ -1,0 +1,2 @@
+#![no_main]
+rls_edge_fuzz::fuzz_target!("gateway_query");
