@@ -5,6 +5,7 @@
 //! one in [`health::FUNCTIONS`].
 
 mod health;
+mod openapi;
 
 use shared::error::ApiError;
 use shared::http::{self, RequestContext};
@@ -32,6 +33,7 @@ pub async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
 async fn dispatch(req: Request, context: RequestContext) -> Result<Response, ApiError> {
     match context.function() {
         "health" => health::handle(req, context).await,
+        "openapi.json" => openapi::handle(&req, &context),
         "webhooks" => {
             let limits = WebhookLimits {
                 client_ip: http::header(&req, "cf-connecting-ip"),
