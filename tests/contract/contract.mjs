@@ -119,3 +119,25 @@ export class Contract {
     return problems;
   }
 }
+
+const SECURITY_WORDS = {
+  userJwt: "user JWT",
+  serviceBearer: "privileged Bearer",
+  secretKey: "secret key (apikey)",
+  cleanupSecret: "x-cleanup-secret",
+  rateLimitCheckSecret: "x-api-key",
+};
+
+/** README's endpoint list, rendered from the document (tests/contract/readme.mjs writes it). */
+export function endpointTable(document) {
+  const rows = operations(document).map(({ method, template }) => {
+    const operation = document.paths[template][method.toLowerCase()];
+    const who = (operation.security ?? [])
+      .map((requirement) => Object.keys(requirement).map((name) => SECURITY_WORDS[name] ?? name).join(" + ") || "anyone")
+      .join(", ");
+    return `| \`${method} ${template.slice("/functions/v1/".length)}\` | ${operation.summary} | ${who} | ${Object.keys(operation.responses).join(" ")} |`;
+  });
+  return ["| operation | what | credentials | answers |", "|---|---|---|---|", ...rows].join("\n");
+}
+
+export const README_MARKERS = ["<!-- openapi:start -->", "<!-- openapi:end -->"];

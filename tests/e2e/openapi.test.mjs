@@ -14,7 +14,7 @@ import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import Stripe from "stripe";
 import { Webhook } from "svix";
-import { Contract, loadDocument, operations } from "../contract/contract.mjs";
+import { Contract, endpointTable, loadDocument, operations, README_MARKERS } from "../contract/contract.mjs";
 import { liftRateLimit } from "./lift-limit.mjs";
 import { call, env, newUser } from "./lib.mjs";
 
@@ -54,6 +54,12 @@ describe("the OpenAPI document and the router", () => {
     assert.equal(document.openapi, "3.1.0");
   });
 
+  test("README's endpoint list is the one rendered from the document (node tests/contract/readme.mjs)", () => {
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    const [start, end] = README_MARKERS;
+    assert.equal(readme.slice(readme.indexOf(start) + start.length, readme.indexOf(end)).trim(), endpointTable(document));
+  });
+
   test("documents exactly the functions the Worker serves (health's list) and itself", async () => {
     const health = await send("GET", `${PREFIX}/health`, { headers: { apikey: env.secretKey } });
     assert.ok(Array.isArray(health.body.functions), JSON.stringify(health.body));
@@ -72,7 +78,7 @@ describe("the OpenAPI document and the router", () => {
         assert.notEqual(answer.status, 405, `${method} ${path}: ${JSON.stringify(answer.body)}`);
         assert.ok(!(answer.status === 404 && ROUTER_404.test(answer.body?.error?.message ?? "")), `${method} ${path}: the router has no such route`);
       }
-      for (const method of ["GET", "POST", "PUT", "PATCH", "DELETE"].filter((method) => !documented.includes(method))) {
+      for (const method of ["GET", "POST", "PUT", "PATCH", "DELETE", "QUERY"].filter((method) => !documented.includes(method))) {
         const answer = await send(method, path);
         assert.equal(answer.status, 405, `${method} ${path} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
         assert.deepEqual(answer.headers.get("allow").split(", ").sort(), [...documented].sort(), `${method} ${path}`);
