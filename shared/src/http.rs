@@ -428,7 +428,8 @@ where
     let not_served = |allowed: &[&str]| ApiError::method_not_allowed(raw, allowed);
     let probe = req.url().and_then(|url| {
         let mut init = worker::RequestInit::new();
-        init.with_method(Method::Head).with_headers(req.headers().clone());
+        init.with_method(Method::Head)
+            .with_headers(req.headers().clone());
         Request::new_with_init(url.as_str(), &init)
     });
     let Ok(probe) = probe else {

@@ -2,11 +2,11 @@
 // operation, the test cases tried, the statuses answered and the checks that failed. With
 // `own-stack` (npm run fuzz) it also writes the figures under bench/results.json's `contract`
 // key (other keys kept) and README's table between <!-- api-fuzz:start --> and <!-- api-fuzz:end -->.
-//   node tests/contract/fuzz-report.mjs <work-dir> <mode> <examples> <crashes> <health> <rest> <run-label>...
+//   node tests/contract/fuzz-report.mjs <work-dir> <mode> <examples> <crashes> <health> <run-label>...
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
-const [workDir, mode, examples, crashes, health, rest, ...labels] = process.argv.slice(2);
+const [workDir, mode, examples, crashes, health, ...labels] = process.argv.slice(2);
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
 
 function events(label) {
@@ -64,7 +64,6 @@ const result = {
   runs,
   worker_and_gateway_crashes: Number(crashes),
   health_after: Number(health),
-  rest_after: Number(rest),
 };
 
 const operationLabels = [...new Set(labels.flatMap((label) => Object.keys(runs[label].by_operation)))].sort();
@@ -91,7 +90,7 @@ const table = [
   ...rows,
   `| **all** | ${totals.join(" | ")} |`,
 ].join("\n");
-process.stderr.write(`${table}\n\ncrashes in the Worker's and the gateway's logs: ${crashes}; health after: ${health}; /rest/v1 after: ${rest}\n`);
+process.stderr.write(`${table}\n\ncrashes in the Worker's and the gateway's logs: ${crashes}; health after: ${health}\n`);
 
 if (mode === "own-stack") {
   const resultsFile = path.join(root, "bench/results.json");

@@ -158,8 +158,8 @@ struct PreviewBody {
 pub async fn preview(mut req: Request, context: &RequestContext) -> Result<Response, ApiError> {
     let db = caller_db(&req, context).await?;
     let body: PreviewBody = http::read_json(&mut req, context).await?;
-    let lead: Lead = serde_json::from_value(body.lead)
-        .map_err(|error| ApiError::invalid_field("lead", format!("not a lead: {error}")))?;
+    let lead = Lead::from_client_json(body.lead)
+        .map_err(|problem| ApiError::invalid_field("lead", format!("not a lead: {problem}")))?;
     let now = match body.now {
         Some(text) => Timestamp::parse_rfc3339(&text)
             .map_err(|problem| ApiError::invalid_field("now", problem.to_string()))?,
