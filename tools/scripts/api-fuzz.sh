@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Property-based API fuzzing of every operation of the OpenAPI document (src/openapi.json) with
-# schemathesis, against the local stack: once with a signed-up user's token and once without.
+# schemathesis, against the local stack: once with a signed-up user's token and once without (and,
+# on a stack of its own, the privileged endpoints once more with the secret key).
 # Goals: no 500 (or any 5xx but the documented 503s of a dependency), no answer the document does
 # not allow (status, headers, content type, body schema; 405s with an exact Allow), schema-invalid
 # input refused with a 4xx, and the Worker and the gateway alive and healthy at the end.
@@ -134,8 +135,16 @@ run_schemathesis() { # label [schemathesis args...]
 }
 
 failed=()
+runs=(user-token no-token)
 run_schemathesis user-token -H "Authorization: Bearer $token" || failed+=(user-token)
 run_schemathesis no-token || failed+=(no-token)
+# The privileged endpoints past their credential check, with the secret key: only on a stack of
+# its own, since cleanup/run's jobs would work on the e2e suite's database.
+if [ "$mode" = own-stack ]; then
+  runs+=(secret-key)
+  run_schemathesis secret-key -H "apikey: $SECRET_KEY" \
+    --include-path-regex '/functions/v1/(api-keys/rotate|rate-limit/check|cleanup/run)$' || failed+=(secret-key)
+fi
 
 # The Worker and the gateway must have lived through it: health answers 200 (its probe reads
 # through the origin's /rest/v1, so the gateway answers too), and neither logged a panic or an
@@ -143,7 +152,7 @@ run_schemathesis no-token || failed+=(no-token)
 crashes=$( (tail -n +"$((wrangler_lines_before + 1))" "$WRANGLER_LOG"; tail -n +"$((origin_lines_before + 1))" "$ORIGIN_LOG") |
   grep -cE 'panicked at|Uncaught|RuntimeError|unreachable|Worker exceeded|worker restarted' || true)
 health=$(curl -s -o /dev/null -w '%{http_code}' "$ORIGIN_URL/functions/v1/health")
-node tests/contract/fuzz-report.mjs "$WORK" "$mode" "$API_FUZZ_EXAMPLES" "$crashes" "$health" user-token no-token || failed+=("answers outside the document")
+node tests/contract/fuzz-report.mjs "$WORK" "$mode" "$API_FUZZ_EXAMPLES" "$crashes" "$health" "${runs[@]}" || failed+=("answers outside the document")
 [ "$crashes" -eq 0 ] || failed+=("crashes in the logs")
 [ "$health" = 200 ] || failed+=("health answered $health after the run")
 [ "${#failed[@]}" -eq 0 ] || die "API fuzzing failed: ${failed[*]} (reports in $WORK)"
