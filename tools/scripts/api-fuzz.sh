@@ -68,11 +68,7 @@ if [ "$mode" = own-stack ]; then
   mapfile -t worker_vars < <(stack_worker_vars "http://127.0.0.1:$API_FUZZ_ORIGIN_PORT" signing)
   # The e2e settings: webhook secrets, master keys, check and cleanup secrets, limits read
   # from system_rate_limits within a second.
-  function_vars=()
-  while IFS= read -r line; do
-    case "$line" in '' | '#'*) continue ;; esac
-    function_vars+=(--var "${line/=/:}")
-  done < <(cat tests/e2e/vars/*.env)
+  mapfile -t function_vars < <(stack_test_vars)
   stack_start_wrangler "$API_FUZZ_WRANGLER_PORT" "$WORK/wrangler.log" --env-file /dev/null "${worker_vars[@]}" "${function_vars[@]}"
   ORIGIN_URL=http://127.0.0.1:$API_FUZZ_ORIGIN_PORT
   AUTH_URL=$ORIGIN_URL/auth/v1
