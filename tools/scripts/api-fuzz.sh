@@ -139,7 +139,7 @@ run_schemathesis no-token || failed+=(no-token)
 if [ "$mode" = own-stack ]; then
   runs+=(secret-key)
   run_schemathesis secret-key -H "apikey: $SECRET_KEY" \
-    --include-path-regex '/functions/v1/(api-keys/rotate|rate-limit/check|cleanup/run)$' || failed+=(secret-key)
+    --include-path-regex '/functions/v1/(api-keys/rotate|rate-limit/check|cleanup/run|webhooks/(events.*|reconcile/stripe|alerts/run))$' || failed+=(secret-key)
 fi
 
 # The Worker and the gateway must have lived through it: health answers 200 (its probe reads
