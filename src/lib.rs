@@ -10,6 +10,8 @@
 mod health;
 #[cfg(feature = "webhooks")]
 mod limited_webhooks;
+#[cfg(feature = "openapi")]
+mod openapi;
 mod registry;
 #[cfg(test)]
 mod worker_configs;
@@ -41,6 +43,10 @@ pub async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
 }
 
 async fn dispatch(req: Request, context: RequestContext) -> Result<Response, ApiError> {
+    #[cfg(feature = "openapi")]
+    if context.function() == openapi::PATH {
+        return openapi::handle(&req, &context);
+    }
     match shared::registry::find(FUNCTIONS, context.function()) {
         Some(function) => (function.handle)(req, context).await,
         None => Err(ApiError::not_found(format!(

@@ -357,7 +357,10 @@ where
         (_, None) => Err(ApiError::not_found(format!(
             "no route for {path}; functions live under {FUNCTIONS_PREFIX}<name>"
         ))),
-        (_, Some(context)) => dispatch(req, context).await,
+        (_, Some(context)) => match unrecognised_method(&req) {
+            None => dispatch(req, context).await,
+            Some(raw) => refuse_unrecognised_method(&req, context, &raw, dispatch).await,
+        },
     };
     let (mut response, error_code, error_cause) = match outcome {
         Ok(response) => (response, None, None),
@@ -398,6 +401,65 @@ where
     .to_line();
     logging::emit(&line);
     response
+}
+
+/// Whether `raw` is a method the routers can tell apart. `worker::Method` reads any method it
+/// has no variant for (QUERY, PROPFIND, `get` in lower case: methods are case-sensitive) as GET,
+/// so without this check such a request would be served as a GET.
+pub fn is_recognised_method(raw: &str) -> bool {
+    Method::from(raw.to_string()).as_ref() == raw
+}
+
+fn unrecognised_method(req: &Request) -> Option<String> {
+    let raw = req.inner().method();
+    (!is_recognised_method(&raw)).then_some(raw)
+}
+
+/// A method no route serves gets what any other unserved method gets: the route's 405 naming the
+/// methods it does serve (or the 404 of a path that does not exist, or the guard's 401/429). The
+/// route is asked with a HEAD copy of the request, headers only: no route serves HEAD.
+async fn refuse_unrecognised_method<F, Fut>(
+    req: &Request,
+    context: RequestContext,
+    raw: &str,
+    dispatch: F,
+) -> Result<Response, ApiError>
+where
+    F: FnOnce(Request, RequestContext) -> Fut,
+    Fut: Future<Output = Result<Response, ApiError>>,
+{
+    let not_served = |allowed: &[&str]| ApiError::method_not_allowed(raw, allowed);
+    let probe = req.url().and_then(|url| {
+        let mut init = worker::RequestInit::new();
+        init.with_method(Method::Head)
+            .with_headers(req.headers().clone());
+        Request::new_with_init(url.as_str(), &init)
+    });
+    let Ok(probe) = probe else {
+        return Err(not_served(&[]));
+    };
+    match dispatch(probe, context).await {
+        Err(error) if error.status == 405 => {
+            let allowed = error
+                .headers
+                .iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case("allow"))
+                .map(|(_, value)| value.clone())
+                .unwrap_or_default();
+            let mut refused = not_served(&allowed.split(", ").collect::<Vec<_>>());
+            refused.headers.extend(
+                error
+                    .headers
+                    .into_iter()
+                    .filter(|(name, _)| !name.eq_ignore_ascii_case("allow")),
+            );
+            Err(refused)
+        }
+        Err(error) => Err(error),
+        // No route serves HEAD today; one that did would be answered here without its other
+        // methods, which only it knows.
+        Ok(_) => Err(not_served(&["HEAD"])),
+    }
 }
 
 /// The project's JWKS URL as the JWKS cache reaches it.
@@ -695,6 +757,16 @@ mod tests {
         assert_eq!(parse_function_path("/functions/v1/"), None);
         assert_eq!(parse_function_path("/functions/v2/signup"), None);
         assert_eq!(parse_function_path("/other"), None);
+    }
+
+    #[test]
+    fn methods_worker_would_read_as_get_are_unrecognised() {
+        for known in ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] {
+            assert!(is_recognised_method(known), "{known}");
+        }
+        for unknown in ["QUERY", "PROPFIND", "get", "Post", "FOO", ""] {
+            assert!(!is_recognised_method(unknown), "{unknown:?}");
+        }
     }
 
     #[test]

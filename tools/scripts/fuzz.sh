@@ -6,8 +6,10 @@
 # property, a leak, an allocation or RSS over its limit, an input over FUZZ_TIMEOUT_SECONDS) or
 # an input took 100 ms or more natively.
 #
-#   npm run fuzz                               every target for FUZZ_SECONDS (default 60) each
+#   npm run fuzz                               every target for FUZZ_SECONDS (default 60) each,
+#                                              then the API fuzzing (tools/scripts/api-fuzz.sh)
 #   npm run fuzz -- gateway_query jwt_token    some targets (the others keep their last figures)
+#   npm run fuzz -- api                        the API fuzzing alone
 #   FUZZ_SECONDS=600 npm run fuzz
 #
 # Installs what it needs from the registries: a nightly toolchain (rustup, minimal profile) and
@@ -37,7 +39,16 @@ FUZZ_TARGET_DIR=${FUZZ_TARGET_DIR:-$CARGO_TARGET_DIR/fuzz-nightly}
 SLOW_INPUT_MS=100
 WORK=$RLS_EDGE_LOCAL/fuzz
 ALL_TARGETS=$(cd fuzz/fuzz_targets && ls -- *.rs | sed 's/\.rs$//')
-targets=${*:-$ALL_TARGETS}
+run_api=no
+named=()
+for arg in "$@"; do
+  if [ "$arg" = api ]; then run_api=yes; else named+=("$arg"); fi
+done
+if [ $# -eq 0 ]; then
+  run_api=yes targets=$ALL_TARGETS
+else
+  targets=${named[*]:-}
+fi
 
 # The longest input each target is given: above every limit the parser enforces itself (a 16 KiB
 # token, a 255-character event id...), so the refusals are reached, and small enough to keep
@@ -54,6 +65,7 @@ for target in $targets; do
   [ -f "fuzz/fuzz_targets/$target.rs" ] || die "unknown fuzz target '$target' (targets: $(echo $ALL_TARGETS))"
 done
 case "$FUZZ_SECONDS" in '' | *[!0-9]*) die "FUZZ_SECONDS must be a whole number of seconds" ;; esac
+[ -n "$targets" ] || exec bash tools/scripts/api-fuzz.sh
 
 if ! rustup run nightly rustc --version >/dev/null 2>&1; then
   log "installing the nightly Rust toolchain (cargo-fuzz needs it for the sanitizers)"
@@ -108,3 +120,4 @@ node fuzz/report.mjs "$WORK" "$FUZZ_SECONDS" "$SLOW_INPUT_MS" \
   report_status=$?
 [ ${#failed[@]} -eq 0 ] || die "fuzzing found crashes in: ${failed[*]} (inputs in $WORK/artifacts/)"
 [ "$report_status" -eq 0 ] || die "an input took ${SLOW_INPUT_MS} ms or more natively (named above)"
+[ "$run_api" = no ] || exec bash tools/scripts/api-fuzz.sh

@@ -58,3 +58,6 @@ install_crate() { # crate version binary
 }
 install_crate wasm-bindgen-cli "$(locked_version wasm-bindgen)" wasm-bindgen
 install_crate worker-build "$(locked_version worker)" worker-build
+
+# schemathesis (PyPI) for the API fuzzing, into a venv in the tool cache (tools/scripts/api-fuzz.sh).
+[ "$mode" = "--build" ] || bash tools/scripts/api-fuzz.sh --install

@@ -108,6 +108,12 @@ e2e_run() { # key-mode files...
   DATABASE_URL="postgres://postgres@127.0.0.1:$TEST_PG_PORT/rls_edge_e2e" ORIGIN_LOG="$TEST_DIR/origin.log" \
   PG_DATA_DIR="$TEST_DIR/postgres" PG_PORT=$TEST_PG_PORT WRANGLER_LOG="$TEST_DIR/wrangler.log" \
     node --test --test-concurrency=1 "$@"
+  if [ "$mode" = signing ]; then
+    log "API fuzzing against the OpenAPI document (schemathesis, a short run)"
+    ORIGIN_URL=$origin AUTH_URL="$origin/auth/v1" PUBLISHABLE_KEY=$STACK_PUBLISHABLE_KEY SECRET_KEY=$STACK_SECRET_KEY \
+    DATABASE_URL="postgres://postgres@127.0.0.1:$TEST_PG_PORT/rls_edge_e2e" WRANGLER_LOG="$TEST_DIR/wrangler.log" \
+    ORIGIN_LOG="$TEST_DIR/origin.log" bash tools/scripts/api-fuzz.sh --stack-running
+  fi
   stack_stop_processes
 }
 

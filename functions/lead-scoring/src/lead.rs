@@ -101,6 +101,16 @@ pub struct Lead {
 }
 
 impl Lead {
+    /// A lead a client sends (the preview body's `lead`): a JSON object of columns. serde would
+    /// also read the struct from an array of its fields in order (`[null, null]`), which no
+    /// client means.
+    pub fn from_client_json(value: serde_json::Value) -> Result<Lead, String> {
+        if !value.is_object() {
+            return Err("must be a JSON object of lead columns".to_string());
+        }
+        serde_json::from_value(value).map_err(|error| error.to_string())
+    }
+
     /// The last time someone on the team touched this lead: the last contact, or, for a lead
     /// nobody has contacted yet, its arrival. `updated_at` is deliberately not used: writing
     /// the score back updates it, and a score must not decay more slowly because it was scored.
@@ -128,5 +138,31 @@ fn notes_count<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Err
     match NotesCount::deserialize(deserializer)? {
         NotesCount::Plain(count) => Ok(count.unwrap_or(0)),
         NotesCount::EmbeddedRows(rows) => Ok(u32::try_from(rows.len()).unwrap_or(u32::MAX)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
+    fn a_client_lead_is_an_object_never_an_array_of_fields() {
+        let lead =
+            Lead::from_client_json(json!({ "status": "active", "tags": ["probate"] })).unwrap();
+        assert_eq!((lead.status, lead.tags.len()), (LeadStatus::Active, 1));
+        for refused in [
+            json!([null, null]),
+            json!([]),
+            json!("lead"),
+            json!(null),
+            json!(7),
+        ] {
+            assert!(
+                Lead::from_client_json(refused.clone()).is_err(),
+                "{refused}"
+            );
+        }
+        assert!(Lead::from_client_json(json!({ "status": "gone" })).is_err());
     }
 }

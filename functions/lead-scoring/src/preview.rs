@@ -49,8 +49,8 @@ pub enum PreviewRules {
 
 impl Preview {
     pub fn from_body(body: PreviewBody) -> Result<Preview, ApiError> {
-        let lead: Lead = serde_json::from_value(body.lead)
-            .map_err(|error| ApiError::invalid_field("lead", format!("not a lead: {error}")))?;
+        let lead = Lead::from_client_json(body.lead)
+            .map_err(|problem| ApiError::invalid_field("lead", format!("not a lead: {problem}")))?;
         let now = body
             .now
             .map(|text| Timestamp::parse_rfc3339(&text))
