@@ -23,6 +23,7 @@ pub const FUNCTIONS: &[&str] = &[
     "signup",
     "lead-scoring",
     "cleanup",
+    "personal-keys",
 ];
 
 pub async fn handle(req: Request, context: RequestContext) -> Result<Response, ApiError> {

@@ -14,7 +14,9 @@ use worker::{event, Context, Env, Request, Response, ScheduleContext, ScheduledE
 pub async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
     Ok(
         http::serve(req, env, shared::clock::now_millis, |req, context| {
-            rate_limit::guarded(req, context, dispatch)
+            personal_keys::acting_as_key_owner(req, context, |req, context| {
+                rate_limit::guarded(req, context, dispatch)
+            })
         })
         .await,
     )
@@ -44,6 +46,8 @@ async fn dispatch(req: Request, context: RequestContext) -> Result<Response, Api
         "signup" => signup::handle(req, context).await,
         "lead-scoring" => lead_scoring::handle(req, context).await,
         "cleanup" => cleanup::handle(req, context).await,
+        "personal-keys" => personal_keys::handle(req, context).await,
+        http::REST_FUNCTION => personal_keys::rest::handle(req, context).await,
         other => Err(ApiError::not_found(format!(
             "no function named '{other}'; available: {}",
             health::FUNCTIONS.join(", ")

@@ -30,7 +30,7 @@ mkdir -p "$TEST_DIR"
 bash tools/scripts/setup.sh
 
 # Crates whose core tests also run on wasm32 (the gateway and the bundle are native-only / glue).
-WASM_TEST_CRATES=(shared signup api-keys lead-scoring rate-limit webhooks cleanup)
+WASM_TEST_CRATES=(shared signup api-keys lead-scoring rate-limit webhooks cleanup personal-keys)
 
 # Every Cargo workspace in the repository: the root one and the benchmarks' own.
 RUST_MANIFESTS=(Cargo.toml tools/bench/Cargo.toml)

@@ -32,6 +32,8 @@
 //! |----------------|-----------------|------------------------|-----------------------------------------------|
 //! | `signup`       | 5 per 60 s      | closed (503)           | account creation is what abuse goes for first |
 //! | `api-keys`     | 30 per 60 s     | closed (503)           | guards the secrets vault and provider checks  |
+//! | `personal-keys` | 30 per 60 s    | closed (503)           | creating and revoking personal API keys       |
+//! | `personal-key` | 120 per 60 s    | closed (503)           | per personal key, on every endpoint, besides its owner's budget there |
 //! | `lead-scoring` | 60 per 60 s     | open                   | RLS still bounds what a caller can touch      |
 //! | `webhooks`     | 6000 per 60 s   | open                   | per provider, verified deliveries; a refused one is a delayed payment event |
 //! | `webhooks.unverified` | 60 per 60 s | open              | per source IP, requests refused before a signature checked out; once used up, refused before verifying |

@@ -38,6 +38,9 @@ pub const WEBHOOKS_ENDPOINT: &str = "webhooks";
 /// Deliveries that fail verification, charged per client IP; a source whose budget is used up
 /// is refused before its next delivery is even verified.
 pub const UNVERIFIED_WEBHOOKS_POLICY: &str = "webhooks.unverified";
+/// Requests made with a personal key (functions/personal-keys), charged per key on every
+/// endpoint, besides the owner's budget for the endpoint itself.
+pub const PERSONAL_KEY_POLICY: &str = "personal-key";
 
 /// The longest endpoint name accepted, matching the column's practical use.
 const MAX_ENDPOINT_LENGTH: usize = 64;
@@ -141,8 +144,10 @@ const fn built_in(
 
 /// The defaults when `system_rate_limits` has no row for an endpoint. Kept in step with the
 /// table in the crate documentation.
-pub const BUILT_IN_DEFAULTS: [BuiltInDefault; 7] = [
+pub const BUILT_IN_DEFAULTS: [BuiltInDefault; 9] = [
     built_in("signup", 5, 60, FailureMode::Closed),
+    built_in("personal-keys", 30, 60, FailureMode::Closed),
+    built_in(PERSONAL_KEY_POLICY, 120, 60, FailureMode::Closed),
     built_in("api-keys", 30, 60, FailureMode::Closed),
     built_in("lead-scoring", 60, 60, FailureMode::Open),
     built_in(WEBHOOKS_ENDPOINT, 6_000, 60, FailureMode::Open),
