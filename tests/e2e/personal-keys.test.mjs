@@ -137,6 +137,20 @@ describe("using a key", () => {
     sql(`delete from public.crm_leads where name = 'From a key'`);
   });
 
+  test("without a key, /rest/v1 serves a user's session as that user and the publishable key as anon", async () => {
+    const session = createClient(env.workerUrl, env.publishableKey, {
+      auth: { persistSession: false, autoRefreshToken: false },
+      global: { headers: { Authorization: `Bearer ${bob.token}` } },
+      realtime: { transport: ws },
+    });
+    const bobs = await session.from("crm_leads").select("name");
+    assert.equal(bobs.error, null);
+    assert.deepEqual(bobs.data, [{ name: "Bob lead" }]);
+    const anon = await supabaseWithKey(env.publishableKey).from("crm_leads").select("name");
+    assert.equal(anon.status, 401, "anon has no grant on leads: PostgREST's own refusal, passed through");
+    assert.equal(anon.error.code, "42501");
+  });
+
   test("a read-only key cannot write, and reads RPCs only with GET", async () => {
     const { key } = await createKey(alice, { name: "read only", tables: ["crm_leads"], rpcs: ["is_workspace_member"] });
     const supabase = supabaseWithKey(key);

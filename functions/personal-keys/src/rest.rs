@@ -46,7 +46,9 @@ pub async fn handle(mut req: Request, context: RequestContext) -> Result<Respons
         ))
     })?;
     let method = req.method();
-    let token = match context.knows_caller() || header(&req, "authorization").is_some() {
+    let authorization = header(&req, "authorization");
+    let session = !is_api_key_as_bearer(authorization.as_deref());
+    let token = match context.knows_caller() || (authorization.is_some() && session) {
         true => Some(context.caller(&req).await?),
         false => None,
     };
@@ -103,6 +105,14 @@ pub async fn handle(mut req: Request, context: RequestContext) -> Result<Respons
         .body(upstream.body().clone()))
 }
 
+/// `Authorization: Bearer sb_...`: what supabase-js sends with a publishable (or secret) key and
+/// no session. Supabase's gateway takes it as the key, not as a token, so the request is anon.
+fn is_api_key_as_bearer(authorization: Option<&str>) -> bool {
+    authorization
+        .and_then(|value| value.trim().strip_prefix("Bearer "))
+        .is_some_and(|token| token.trim().starts_with("sb_"))
+}
+
 /// A header value or URL the platform would not take as given.
 fn malformed(error: worker::Error) -> ApiError {
     ApiError::bad_request("invalid_request", "the request could not be forwarded as sent")
@@ -153,6 +163,13 @@ pub fn postgrest_error_body(error: &ApiError) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
+    fn a_publishable_key_as_bearer_is_no_session() {
+        assert!(is_api_key_as_bearer(Some("Bearer sb_publishable_abc")));
+        assert!(!is_api_key_as_bearer(Some("Bearer eyJhbGciOiJFUzI1NiJ9.e30.x")));
+        assert!(!is_api_key_as_bearer(None));
+    }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn refusals_read_like_postgrest_errors() {
