@@ -81,7 +81,11 @@ pub async fn list(req: Request, context: &RequestContext) -> Result<Response, Ap
 }
 
 /// `DELETE /<id>`: revokes the key (idempotent); 404 when it is not the caller's.
-pub async fn revoke(req: Request, context: &RequestContext, id: &str) -> Result<Response, ApiError> {
+pub async fn revoke(
+    req: Request,
+    context: &RequestContext,
+    id: &str,
+) -> Result<Response, ApiError> {
     let caller = context.caller(&req).await?;
     if !is_uuid(id) {
         return Err(ApiError::not_found("no such personal key"));

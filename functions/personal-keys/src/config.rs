@@ -19,14 +19,16 @@ impl Settings {
     pub fn from_source(source: &(impl VarSource + ?Sized)) -> Result<Settings, Vec<ConfigError>> {
         let mut vars = Vars::new(source);
         let cache_seconds =
-            vars.parsed(CACHE_SECONDS_VARIABLE, DEFAULT_CACHE_SECONDS, |text| {
-                match text.parse::<u64>() {
+            vars.parsed(
+                CACHE_SECONDS_VARIABLE,
+                DEFAULT_CACHE_SECONDS,
+                |text| match text.parse::<u64>() {
                     Ok(seconds) if seconds <= MAX_CACHE_SECONDS => Ok(seconds),
                     _ => Err(format!(
                         "must be a whole number of seconds from 0 to {MAX_CACHE_SECONDS}"
                     )),
-                }
-            });
+                },
+            );
         vars.finish(Settings { cache_seconds })
     }
 }

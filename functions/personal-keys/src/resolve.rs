@@ -35,7 +35,10 @@ thread_local! {
 /// key's owner (or as the key's refusal, a 401 the function answers when it asks who calls, so
 /// the limiter still charges the client's IP for a bad key). A live key outside its scope for
 /// this function is refused here with 403.
-pub async fn resolve_presented_key(req: &Request, context: &RequestContext) -> Result<(), ApiError> {
+pub async fn resolve_presented_key(
+    req: &Request,
+    context: &RequestContext,
+) -> Result<(), ApiError> {
     let authorization = header(req, "authorization");
     let x_api_key = header(req, "x-api-key");
     let apikey = header(req, "apikey");
@@ -77,8 +80,8 @@ pub async fn resolve(context: &RequestContext, presented: &str) -> Result<Resolu
     if !secret::is_well_formed(presented) {
         return Err(refused());
     }
-    let settings =
-        Settings::from_source(context.env()).map_err(|errors| shared::http::config_error(&errors))?;
+    let settings = Settings::from_source(context.env())
+        .map_err(|errors| shared::http::config_error(&errors))?;
     let hash = secret::hash(presented);
     let now_millis = shared::clock::now_millis();
     if let Some(cached) = RESOLVED.with(|cache| cache.borrow().get(&hash, now_millis)) {
@@ -87,10 +90,9 @@ pub async fn resolve(context: &RequestContext, presented: &str) -> Result<Resolu
     let db = context
         .db_as_role(DatabaseRole::PersonalKeyResolver, "personal-keys")
         .await?;
-    let found: Option<ResolvedKey> = shared::db::fetch_json(
-        db.rpc("resolve_personal_api_key", &json!({ "key_hash": hash })),
-    )
-    .await?;
+    let found: Option<ResolvedKey> =
+        shared::db::fetch_json(db.rpc("resolve_personal_api_key", &json!({ "key_hash": hash })))
+            .await?;
     let key = found
         .filter(|key| !key.expired(now_millis))
         .ok_or_else(refused)?;
@@ -143,7 +145,9 @@ async fn owner_caller(
     claims.insert("iss".into(), ROLE_TOKEN_ISSUER.into());
     claims.insert(
         "iat".into(),
-        now_seconds.saturating_sub(ROLE_TOKEN_BACKDATE_SECONDS).into(),
+        now_seconds
+            .saturating_sub(ROLE_TOKEN_BACKDATE_SECONDS)
+            .into(),
     );
     claims.insert("exp".into(), (now_seconds + USER_TOKEN_TTL_SECONDS).into());
     let claims: Claims = serde_json::from_value(Value::Object(claims)).map_err(|error| {

@@ -115,8 +115,11 @@ fn is_api_key_as_bearer(authorization: Option<&str>) -> bool {
 
 /// A header value or URL the platform would not take as given.
 fn malformed(error: worker::Error) -> ApiError {
-    ApiError::bad_request("invalid_request", "the request could not be forwarded as sent")
-        .with_cause(error.to_string())
+    ApiError::bad_request(
+        "invalid_request",
+        "the request could not be forwarded as sent",
+    )
+    .with_cause(error.to_string())
 }
 
 /// PostgREST's URL for this request: the path after `/rest/v1` and the query, without `apikey`
@@ -167,7 +170,9 @@ mod tests {
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn a_publishable_key_as_bearer_is_no_session() {
         assert!(is_api_key_as_bearer(Some("Bearer sb_publishable_abc")));
-        assert!(!is_api_key_as_bearer(Some("Bearer eyJhbGciOiJFUzI1NiJ9.e30.x")));
+        assert!(!is_api_key_as_bearer(Some(
+            "Bearer eyJhbGciOiJFUzI1NiJ9.e30.x"
+        )));
         assert!(!is_api_key_as_bearer(None));
     }
 
@@ -179,10 +184,7 @@ mod tests {
         assert_eq!(body["code"], "forbidden");
         assert_eq!(body["message"], "this personal key is read-only");
         assert_eq!(body["hint"], Value::Null);
-        assert_eq!(
-            body["details"],
-            r#"{"reason":"personal_key_out_of_scope"}"#
-        );
+        assert_eq!(body["details"], r#"{"reason":"personal_key_out_of_scope"}"#);
         assert_eq!(
             body.as_object().unwrap().keys().collect::<Vec<_>>(),
             vec!["code", "details", "hint", "message"]

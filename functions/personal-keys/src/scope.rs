@@ -96,7 +96,6 @@ impl ResolvedKey {
         self.expires_at
             .is_some_and(|expires| expires.unix_millis() <= now_millis as i64)
     }
-
 }
 
 /// The claim naming the key a token was minted for.
@@ -116,7 +115,8 @@ impl Scopes {
     pub fn allows_function(&self, function: &str, method: &str) -> Result<(), OutOfScope> {
         if function == MANAGEMENT_FUNCTION {
             return Err(OutOfScope(
-                "a personal key cannot manage personal keys; sign in to create or revoke keys".into(),
+                "a personal key cannot manage personal keys; sign in to create or revoke keys"
+                    .into(),
             ));
         }
         if !listed(&self.functions, function) {
@@ -154,7 +154,6 @@ impl Scopes {
         }
         Ok(())
     }
-
 }
 
 /// The personal key a request presents, if any: `Authorization: Bearer <key>`, else
@@ -212,11 +211,18 @@ mod tests {
         assert!(read.allows_rest(&leads, "HEAD").is_ok());
         for method in ["POST", "PATCH", "PUT", "DELETE"] {
             assert!(read.allows_rest(&leads, method).is_err(), "{method}");
-            assert!(read.allows_function("lead-scoring", method).is_err(), "{method}");
+            assert!(
+                read.allows_function("lead-scoring", method).is_err(),
+                "{method}"
+            );
         }
         let rpc = RestTarget::Rpc("score_lead".into());
         assert!(read.allows_rest(&rpc, "GET").is_ok());
-        assert!(read.allows_rest(&rpc, "POST").unwrap_err().0.contains("get: true"));
+        assert!(read
+            .allows_rest(&rpc, "POST")
+            .unwrap_err()
+            .0
+            .contains("get: true"));
         let write = key(Access::Write);
         assert!(write.allows_rest(&leads, "DELETE").is_ok());
         assert!(write.allows_rest(&rpc, "POST").is_ok());
@@ -280,7 +286,10 @@ mod tests {
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn the_key_is_found_where_clients_put_it() {
         let key = "rlse_pk_abc";
-        assert_eq!(presented_key(Some("Bearer rlse_pk_abc"), None, None), Some(key));
+        assert_eq!(
+            presented_key(Some("Bearer rlse_pk_abc"), None, None),
+            Some(key)
+        );
         assert_eq!(presented_key(None, Some("rlse_pk_abc"), None), Some(key));
         assert_eq!(presented_key(None, None, Some("rlse_pk_abc")), Some(key));
         assert_eq!(

@@ -57,7 +57,9 @@ pub fn is_personal_key(text: &str) -> bool {
 pub fn is_well_formed(text: &str) -> bool {
     text.len() == KEY_LENGTH
         && is_personal_key(text)
-        && text[KEY_PREFIX.len()..].bytes().all(|byte| byte.is_ascii_alphanumeric())
+        && text[KEY_PREFIX.len()..]
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric())
         && checksum(&text[..KEY_LENGTH - CHECKSUM_CHARS]) == text[KEY_LENGTH - CHECKSUM_CHARS..]
 }
 
