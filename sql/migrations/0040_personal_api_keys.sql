@@ -25,10 +25,10 @@
 --   authenticated, with a session (not a token minted for a personal key: a key cannot make
 --   keys). The row as JSON, without key_hash. 22023 (400) for malformed input or an expiry in
 --   the past, 42501 (403) for another's workspace, 23505 (409) for a duplicate hash or prefix,
---   54000 (400) past 50 active keys.
+--   P0001 (400) past 50 active keys.
 -- revoke_personal_api_key(key_id uuid) returns jsonb
 --   authenticated, with a session; own keys only. Idempotent: a revoked key keeps its first
---   revoked_at. P0002 (404) for a key that is not the caller's.
+--   revoked_at. PT404 (PostgREST answers 404) for a key that is not the caller's.
 -- resolve_personal_api_key(key_hash text) returns jsonb
 --   personal_key_resolver only (the edge acts as it through a one-minute role token): the
 --   owner and scopes of a live key (not revoked, not expired, owner's profile present, still a
@@ -171,7 +171,7 @@ begin
   if (select count(*) from public.security_personal_api_keys k
       where k.user_id = caller and k.revoked_at is null
         and (k.expires_at is null or k.expires_at > now())) >= 50 then
-    raise exception 'at most 50 active personal keys; revoke one first' using errcode = '54000';
+    raise exception 'at most 50 active personal keys; revoke one first' using errcode = 'P0001';
   end if;
 
   begin
@@ -212,7 +212,7 @@ begin
   where k.id = key_id and k.user_id = caller
   returning * into revoked;
   if revoked.id is null then
-    raise exception 'no such personal key' using errcode = 'P0002';
+    raise exception 'no such personal key' using errcode = 'PT404';
   end if;
   return to_jsonb(revoked) - 'key_hash';
 end

@@ -117,7 +117,7 @@ reset role;
 set local role authenticated;
 set local request.jwt.claims = :'bob';
 select throws_ok(format('select revoke_personal_api_key(%L)', (select id from security_personal_api_keys where key_prefix = 'rlse_pk_Alice001')),
-  'P0002', null, 'Bob cannot revoke Alice''s key (and is not told it exists)');
+  'PT404', null, 'Bob cannot revoke Alice''s key (and is not told it exists)');
 set local request.jwt.claims = :'alice';
 select isnt(revoke_personal_api_key((select id from security_personal_api_keys where name = 'ci script')) ->> 'revoked_at', null,
   'Alice revokes her key');
@@ -137,6 +137,16 @@ set local role personal_key_resolver;
 set local request.jwt.claims = :'resolver';
 select is(resolve_personal_api_key(:bob_hash), null, 'An expired key resolves to nothing');
 select is(resolve_personal_api_key(:alice_ws_hash), null, 'A workspace key whose owner left the workspace resolves to nothing');
+reset role;
+
+-- at most 50 active keys --------------------------------------------------------------------------
+set local role authenticated;
+set local request.jwt.claims = :'bob';
+select is((select count(*)::int from generate_series(1, 50) g,
+           lateral create_personal_api_key('bulk ' || g, 'rlse_pk_Bulk' || lpad(g::text, 4, '0'), encode(sha256(g::text::bytea), 'hex'))),
+  50, 'Bob makes 50 active keys (his expired one does not count)');
+select throws_ok(format($$select create_personal_api_key('one too many', 'rlse_pk_Bulk0051', %L)$$, repeat('5', 64)), 'P0001', null,
+  'The 51st active key is refused');
 reset role;
 
 select * from finish();

@@ -47,10 +47,14 @@ pub async fn handle(mut req: Request, context: RequestContext) -> Result<Respons
     })?;
     let method = req.method();
     let authorization = header(&req, "authorization");
-    let session = !is_api_key_as_bearer(authorization.as_deref());
-    let token = match context.knows_caller() || (authorization.is_some() && session) {
-        true => Some(context.caller(&req).await?),
-        false => None,
+    // A key as bearer means anon (and then no personal key was presented: see
+    // scope::presented_key); otherwise a settled caller or a bearer token is the caller.
+    let token = if is_api_key_as_bearer(authorization.as_deref()) {
+        None
+    } else if context.knows_caller() || authorization.is_some() {
+        Some(context.caller(&req).await?)
+    } else {
+        None
     };
     if let Some(scopes) = token
         .as_ref()
