@@ -114,12 +114,21 @@ as $$
   )
 $$;
 
--- Whether the request runs under a token the edge minted for a personal key.
-create or replace function private.acting_through_personal_key() returns boolean
-language sql stable
+-- The caller managing keys: a signed-in user, never a token the edge minted for a personal key
+-- (a leaked key must not mint itself a successor). 42501 otherwise.
+create or replace function private.key_managing_user(action text) returns uuid
+language plpgsql stable
 set search_path = ''
 as $$
-  select coalesce(auth.jwt() ? 'api_key_id', false)
+begin
+  if auth.uid() is null then
+    raise exception 'sign in to % a personal key', action using errcode = '42501';
+  end if;
+  if coalesce(auth.jwt() ? 'api_key_id', false) then
+    raise exception 'a personal key cannot % keys; sign in', action using errcode = '42501';
+  end if;
+  return auth.uid();
+end
 $$;
 
 -- the RPCs -----------------------------------------------------------------------------------
@@ -139,15 +148,9 @@ language plpgsql volatile security definer
 set search_path = ''
 as $$
 declare
-  caller uuid := auth.uid();
+  caller uuid := private.key_managing_user('create');
   created public.security_personal_api_keys;
 begin
-  if caller is null then
-    raise exception 'sign in to create a personal key' using errcode = '42501';
-  end if;
-  if private.acting_through_personal_key() then
-    raise exception 'a personal key cannot create keys; sign in' using errcode = '42501';
-  end if;
   if not exists (select 1 from public.user_profiles p where p.id = caller) then
     raise exception 'create your profile first' using errcode = '42501';
   end if;
@@ -198,15 +201,9 @@ language plpgsql volatile security definer
 set search_path = ''
 as $$
 declare
-  caller uuid := auth.uid();
+  caller uuid := private.key_managing_user('revoke');
   revoked public.security_personal_api_keys;
 begin
-  if caller is null then
-    raise exception 'sign in to revoke a personal key' using errcode = '42501';
-  end if;
-  if private.acting_through_personal_key() then
-    raise exception 'a personal key cannot revoke keys; sign in' using errcode = '42501';
-  end if;
   update public.security_personal_api_keys k
   set revoked_at = coalesce(k.revoked_at, now())
   where k.id = key_id and k.user_id = caller

@@ -10,7 +10,7 @@ use crate::config::Settings;
 use crate::scope::{presented_key, ResolvedKey};
 use crate::secret;
 use serde_json::{json, Value};
-use shared::auth::{Claims, DatabaseRole, ROLE_TOKEN_BACKDATE_SECONDS, ROLE_TOKEN_ISSUER};
+use shared::auth::{Claims, DatabaseRole};
 use shared::error::ApiError;
 use shared::http::{header, Caller, RequestContext, REST_FUNCTION};
 use std::cell::RefCell;
@@ -125,7 +125,7 @@ async fn owner_caller(
             problem: "is required to act for a personal key's owner".into(),
         }])
     })?;
-    let token = signer
+    let (token, claims) = signer
         .mint_user_token(
             &key.user_id,
             &config.jwt.audience,
@@ -138,18 +138,6 @@ async fn owner_caller(
             ApiError::internal("could not sign the key owner's token")
                 .with_cause(format!("minting a user token: {problem}"))
         })?;
-    let mut claims = key.claims();
-    claims.insert("sub".into(), key.user_id.clone().into());
-    claims.insert("role".into(), "authenticated".into());
-    claims.insert("aud".into(), config.jwt.audience.clone().into());
-    claims.insert("iss".into(), ROLE_TOKEN_ISSUER.into());
-    claims.insert(
-        "iat".into(),
-        now_seconds
-            .saturating_sub(ROLE_TOKEN_BACKDATE_SECONDS)
-            .into(),
-    );
-    claims.insert("exp".into(), (now_seconds + USER_TOKEN_TTL_SECONDS).into());
     let claims: Claims = serde_json::from_value(Value::Object(claims)).map_err(|error| {
         ApiError::internal("could not describe the key owner").with_cause(error.to_string())
     })?;

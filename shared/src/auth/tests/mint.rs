@@ -189,7 +189,7 @@ async_test! {
 async_test! {
     async fn user_tokens_pass_the_projects_own_user_token_check_with_their_extra_claims() {
         let signer = es256_signer();
-        let token = signer
+        let (token, minted) = signer
             .mint_user_token(
                 "4f1c2a9e-8d7b-4c3a-9e2f-1a2b3c4d5e6f",
                 "authenticated",
@@ -216,5 +216,6 @@ async_test! {
         assert_eq!(claims.exp, NOW + 60);
         assert_eq!(claims.iat, Some(NOW - ROLE_TOKEN_BACKDATE_SECONDS));
         assert_eq!(claims.other["api_key_id"], "k1");
+        assert_eq!(serde_json::to_value(&claims).unwrap(), Value::Object(minted));
     }
 }
