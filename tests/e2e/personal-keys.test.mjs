@@ -180,6 +180,15 @@ describe("using a key", () => {
     assert.match(error.message, /workspaces/);
   });
 
+  test("a body above MAX_BODY_BYTES is refused with 413 in PostgREST's shape, before PostgREST sees it", async () => {
+    const { key } = await createKey(alice, { name: "big writer", access: "write", tables: ["crm_leads"] });
+    const name = "x".repeat(1024 * 1024 + 1);
+    const answer = await rest("POST", "/crm_leads", bearer(key), { workspace_id: aliceWorkspace, user_id: alice.id, name });
+    assert.equal(answer.status, 413);
+    assertPostgrestShape(answer.body);
+    assert.equal(rows(`select count(*)::int as n from public.crm_leads where length(name) > 1000000`)[0].n, 0);
+  });
+
   test("a made-up or mistyped key is refused with 401 in PostgREST's shape", async () => {
     const { key } = await createKey(alice, { name: "typo" });
     const typo = `${key.slice(0, 20)}${key[20] === "a" ? "b" : "a"}${key.slice(21)}`;
