@@ -28,7 +28,11 @@ pub async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Resp
         env,
         FUNCTIONS,
         shared::clock::now_millis,
-        |req, context| rate_limiter::guarded(req, context, dispatch),
+        |req, context| {
+            personal_key_owner::acting_as_key_owner(req, context, |req, context| {
+                rate_limiter::guarded(req, context, dispatch)
+            })
+        },
     )
     .await)
 }
@@ -46,6 +50,10 @@ async fn dispatch(req: Request, context: RequestContext) -> Result<Response, Api
     #[cfg(feature = "openapi")]
     if context.function() == openapi::PATH {
         return openapi::handle(&req, &context);
+    }
+    #[cfg(feature = "personal-keys")]
+    if context.function() == http::REST_FUNCTION {
+        return personal_key_owner::rest::handle(req, context).await;
     }
     match shared::registry::find(FUNCTIONS, context.function()) {
         Some(function) => (function.handle)(req, context).await,

@@ -26,4 +26,6 @@ pub const FUNCTIONS: &[Function] = &[
     cleanup::FUNCTION,
     #[cfg(feature = "webhooks")]
     crate::limited_webhooks::FUNCTION,
+    #[cfg(feature = "personal-keys")]
+    personal_key_owner::FUNCTION,
 ];

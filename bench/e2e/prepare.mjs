@@ -8,8 +8,9 @@
 // DATABASE_URL, JWT_SECRET, ANON_KEY, STRIPE_WEBHOOK_SECRET, RATE_LIMIT_CHECK_SECRET.
 //   node prepare.mjs <out-dir>
 import { execFileSync } from "node:child_process";
-import { randomUUID } from "node:crypto";
+import { createHash, randomInt, randomUUID } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync, statSync } from "node:fs";
+import { crc32 } from "node:zlib";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { SignJWT, decodeJwt } from "jose";
@@ -142,6 +143,36 @@ sql(`insert into public.crm_leads (id, workspace_id, user_id, name, phone, email
      values ('${leadId}', '${workspaceId}', '${userId}', 'Bench Seller', '(555) 201-0000', 'seller@example.com', 'referral', 'active',
              array['probate','vacant','high equity']::text[], 'opted_in', now() - interval '3 days', now() - interval '20 days')`);
 
+// Personal keys (functions/personal-keys/src/secret.rs: rlse_pk_ + 37 base62 + a base62 CRC-32),
+// stored as the create RPC would store them: one for the cached case, and one per request for the
+// case that resolves a key every time (an isolate caches each key it resolved).
+const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+function personalKey() {
+  let body = "rlse_pk_";
+  for (let i = 0; i < 37; i++) body += BASE62[randomInt(62)];
+  let value = crc32(body);
+  let checksum = "";
+  for (let i = 0; i < 6; i++) {
+    checksum = BASE62[value % 62] + checksum;
+    value = Math.floor(value / 62);
+  }
+  return body + checksum;
+}
+const personalKeys = Array.from({ length: DISTINCT_DELIVERIES + 3 }, personalKey);
+const keyRows = personalKeys.map(
+  (key, index) => `${userId}\tbench key ${index}\t${key.slice(0, 16)}\t${createHash("sha256").update(key).digest("hex")}\tread\t{crm_leads}`,
+);
+const copyFile = path.join(outDir, "personal-keys.tsv");
+writeFileSync(copyFile, `${keyRows.join("\n")}\n`);
+execFileSync("psql", [env.DATABASE_URL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c",
+  `\\copy public.security_personal_api_keys (user_id, name, key_prefix, key_hash, access, tables) from '${copyFile}'`]);
+sql(`insert into public.system_rate_limits (endpoint, plan, max_requests, window_seconds)
+     values ('personal-key', 'default', 1000000000, 60), ('rest', 'default', 1000000000, 60)
+     on conflict (endpoint, plan) do update set max_requests = excluded.max_requests, window_seconds = excluded.window_seconds`);
+const cachedKey = personalKeys.pop();
+const keyRead = (key) => ({ method: "GET", path: "/rest/v1/crm_leads?select=id", headers: { authorization: `Bearer ${key}` } });
+const uncachedKeys = { warm: personalKeys.pop(), sample: personalKeys.pop() };
+
 // ---- the cases ------------------------------------------------------------------------------
 
 function stripeDelivery(index) {
@@ -185,6 +216,17 @@ const cases = [
     },
   },
   { id: "rate_limited_429", label: "limited endpoint (refused, 429)", expect: 429, request: { method: "GET", path: "/functions/v1/bench-limited", headers: asUser } },
+  // /rest/v1 at the edge: the same read with a session (the peer), with a personal key the isolate
+  // has resolved already, and with a key it has never seen (resolved through Postgres and a
+  // token minted, every request).
+  { id: "rest_session", label: "/rest/v1 read, session", expect: 200, request: { method: "GET", path: "/rest/v1/crm_leads?select=id", headers: asUser } },
+  { id: "rest_key_cached", label: "/rest/v1 read, personal key (cached)", expect: 200, request: keyRead(cachedKey) },
+  {
+    id: "rest_key_resolved",
+    label: "/rest/v1 read, personal key (resolved)",
+    expect: 200,
+    distinct: (index) => keyRead(uncachedKeys[index] ?? personalKeys[index]),
+  },
 ];
 
 const manifest = [];
@@ -211,7 +253,7 @@ for (const benchCase of cases) {
   };
   if (second.calls.length > 0) {
     let direct = await Promise.all(second.calls.map(directRequest));
-    if (benchCase.distinct) {
+    if (benchCase.distinct && sample.body !== undefined) {
       // The recorded delivery's event id, made unique per replay as the edge side's are.
       const eventId = JSON.parse(sample.body).id;
       direct = Array.from({ length: DISTINCT_DELIVERIES }, (_, index) =>

@@ -31,12 +31,18 @@ use worker::{AbortController, Delay, Env, Fetch, Headers, Method, Request, Respo
 /// `supabase.functions.invoke('<name>')` works unchanged.
 pub const FUNCTIONS_PREFIX: &str = "/functions/v1/";
 
+/// PostgREST's path on a Supabase project. The Worker serves it too (functions/personal-keys'
+/// edge `/rest/v1`), as the function [`REST_FUNCTION`], so supabase-js pointed at the Worker works.
+pub const REST_PREFIX: &str = "/rest/v1";
+/// The function name `/rest/v1/...` is served as.
+pub const REST_FUNCTION: &str = "rest";
+
 /// Methods any function may use; browsers need them listed in the preflight answer, or they
 /// refuse to send PUT and DELETE.
 const CORS_ALLOW_METHODS: &str = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
 /// What Supabase clients send, plus the webhook and rate-limit headers our endpoints read.
 const CORS_ALLOW_HEADERS: &str =
-    "authorization, apikey, x-client-info, content-type, x-api-key, x-region";
+    "authorization, apikey, x-client-info, content-type, x-api-key, x-region, prefer, range, accept-profile, content-profile";
 const CORS_EXPOSE_HEADERS: &str =
     "x-request-id, retry-after, ratelimit, ratelimit-policy, content-range, location";
 
@@ -308,6 +314,23 @@ impl RequestContext {
         Ok(Db::for_role(self.config()?, role, job).await?)
     }
 
+    /// Settles who the caller is before anyone asks ([`Self::caller`] then answers this): the
+    /// owner of a personal API key, with a token minted for them, or the refusal of the key.
+    pub fn act_as(&self, caller: Result<Caller, ApiError>) {
+        if let Ok(caller) = &caller {
+            if let Some(user_id) = caller.user_id() {
+                self.set_user_id(user_id);
+            }
+        }
+        *self.inner.caller.borrow_mut() = Some(caller);
+    }
+
+    /// Whether the caller is already settled (by [`Self::act_as`] or an earlier
+    /// [`Self::caller`]), whatever the request's headers.
+    pub fn knows_caller(&self) -> bool {
+        self.inner.caller.borrow().is_some()
+    }
+
     /// Records who the caller is, for the request log line.
     pub fn set_user_id(&self, user_id: &str) {
         *self.inner.user_id.borrow_mut() = Some(user_id.to_string());
@@ -355,7 +378,7 @@ where
     let outcome = match (&method, context.clone()) {
         (Method::Options, _) => preflight(),
         (_, None) => Err(ApiError::not_found(format!(
-            "no route for {path}; functions live under {FUNCTIONS_PREFIX}<name>"
+            "no route for {path}; functions live under {FUNCTIONS_PREFIX}<name>, PostgREST under {REST_PREFIX}/"
         ))),
         (_, Some(context)) => match unrecognised_method(&req) {
             None => dispatch(req, context).await,
@@ -560,9 +583,19 @@ fn preflight() -> Result<Response, ApiError> {
     Ok(response)
 }
 
-/// `/functions/v1/<name>/<rest...>` -> (name, rest). Empty segments (double or trailing
-/// slashes) are dropped.
+/// `/functions/v1/<name>/<rest...>` -> (name, rest), and `/rest/v1/<rest...>` ->
+/// ([`REST_FUNCTION`], rest). Empty segments (double or trailing slashes) are dropped.
 pub fn parse_function_path(path: &str) -> Option<(String, Vec<String>)> {
+    if let Some(rest) = path
+        .strip_prefix(REST_PREFIX)
+        .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+    {
+        let segments = rest
+            .split('/')
+            .filter(|segment| !segment.is_empty())
+            .map(String::from);
+        return Some((REST_FUNCTION.to_string(), segments.collect()));
+    }
     let rest = path
         .strip_prefix(FUNCTIONS_PREFIX)
         .or_else(|| (path == "/functions/v1").then_some(""))?;
@@ -757,6 +790,15 @@ mod tests {
         assert_eq!(parse_function_path("/functions/v1/"), None);
         assert_eq!(parse_function_path("/functions/v2/signup"), None);
         assert_eq!(parse_function_path("/other"), None);
+        assert_eq!(
+            parse_function_path("/rest/v1/rpc/score"),
+            Some(("rest".into(), vec!["rpc".into(), "score".into()]))
+        );
+        assert_eq!(
+            parse_function_path("/rest/v1"),
+            Some(("rest".into(), vec![]))
+        );
+        assert_eq!(parse_function_path("/rest/v10/x"), None);
     }
 
     #[test]

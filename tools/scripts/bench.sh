@@ -93,8 +93,8 @@ e2e_setting() { # name -> its value in tests/e2e/vars/*.env
 
 start_worker() { # postgrest-url
   local vars=()
-  # Production's cache time for system_rate_limits rather than the tests' 1 s.
-  mapfile -t vars < <(stack_test_vars RATE_LIMIT_CACHE_SECONDS)
+  # Production's cache times for system_rate_limits and personal keys rather than the tests' 1 s and 2 s.
+  mapfile -t vars < <(stack_test_vars RATE_LIMIT_CACHE_SECONDS PERSONAL_KEY_CACHE_SECONDS)
   stack_start_wrangler "$BENCH_WRANGLER_PORT" "$WORK/stack/wrangler.log" \
     --var "POSTGREST_URL:$1" --var "SUPABASE_ANON_KEY:$DEV_ANON_KEY" --var "SUPABASE_JWT_SECRET:$DEV_JWT_SECRET" "${vars[@]}"
 }

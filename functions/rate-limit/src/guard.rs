@@ -22,7 +22,7 @@ use crate::key::{self, Caller, LimiterKey};
 use crate::limiter::{self, Charge, Outcome};
 use crate::policy::{
     self, FailureMode, RateLimitRow, ResolvedQuota, DEFAULT_ENDPOINT, DEFAULT_PLAN,
-    UNVERIFIED_WEBHOOKS_POLICY, WEBHOOKS_ENDPOINT,
+    PERSONAL_KEY_POLICY, UNVERIFIED_WEBHOOKS_POLICY, WEBHOOKS_ENDPOINT,
 };
 use crate::{limits, plans};
 use serde::Serialize;
@@ -33,6 +33,9 @@ use shared::privileged::PrivilegedEndpoint;
 use shared::registry::{self, RateLimit};
 use std::future::Future;
 use worker::{Request, Response};
+
+/// The claim of a personal key owner's token naming the key (functions/personal-keys).
+const PERSONAL_KEY_CLAIM: &str = "api_key_id";
 
 /// The answer when the limiter's store is down and the endpoint fails closed: 503, retry after
 /// the one `shared::error::RETRY_AFTER_SECONDS`.
@@ -99,6 +102,9 @@ pub struct Identity {
     /// The client IP's budget, spent as well on sign-up and by anonymous users
     /// ([`key::also_per_ip`]).
     pub ip_key: Option<LimiterKey>,
+    /// The personal key the request came with (the `api_key_id` of its owner's token): it
+    /// spends the [`PERSONAL_KEY_POLICY`] budget as well, the owner the endpoint's.
+    pub personal_key: Option<LimiterKey>,
     pub plan: String,
     pub plan_source: PlanSource,
 }
@@ -140,13 +146,15 @@ pub async fn identify(
     look_up_plan: bool,
 ) -> Identity {
     let client_ip = header(req, "cf-connecting-ip");
-    let user = match header(req, "authorization") {
-        Some(_) => context
+    // A caller already settled (a personal key's owner, functions/personal-keys) counts even
+    // when the key came in a header other than Authorization.
+    let user = match context.knows_caller() || header(req, "authorization").is_some() {
+        true => context
             .caller(req)
             .await
             .ok()
             .filter(|caller| caller.user_id().is_some()),
-        None => None,
+        false => None,
     };
     let service = match &user {
         None => context
@@ -192,9 +200,15 @@ pub async fn identify(
     let endpoint = context.function().to_ascii_lowercase();
     let ip_key = (user_id.is_some() && key::also_per_ip(&endpoint, user_is_anonymous))
         .then(|| key::ip_key(client_ip.as_deref()));
+    let personal_key = user
+        .as_ref()
+        .and_then(|caller| caller.claims.other.get(PERSONAL_KEY_CLAIM))
+        .and_then(|id| id.as_str())
+        .map(LimiterKey::from_api_key);
     Identity {
         key: key::limiter_key(caller),
         ip_key,
+        personal_key,
         plan,
         plan_source,
     }
@@ -242,6 +256,15 @@ async fn admit(
                 _ => verdict,
             });
         }
+    }
+    if let Some(personal_key) = &identity.personal_key {
+        let per_key = policy::resolve_quota(
+            &rows,
+            &settings.defaults,
+            PERSONAL_KEY_POLICY,
+            &identity.plan,
+        );
+        spend(context, &settings, &per_key, &personal_key.to_string(), 1).await?;
     }
     Ok(fields(&resolved, tightest.as_ref()))
 }

@@ -27,13 +27,14 @@
 //! Used when `system_rate_limits` has no row for the endpoint (see [`policy`] for the order in
 //! which rows and defaults apply). Each function's default is part of its registration
 //! (`FUNCTION.rate_limit` in its crate, `shared::registry`), which the Worker hands the guard
-//! through `RequestContext::functions` ([`policy::BuiltIns`]); this crate adds only its own two
+//! through `RequestContext::functions` ([`policy::BuiltIns`]); this crate adds only its own three
 //! policies ([`policy::LIMITER_DEFAULTS`]). Limits are per key; failure mode is what happens when
 //! the store holding the limiter state cannot be reached. The store is `auto` for every
 //! endpoint: the Durable Object when its binding is configured, else the Postgres RPC.
 //!
 //! | endpoint       | limit per key   | when the store is down | why                                           |
 //! |----------------|-----------------|------------------------|-----------------------------------------------|
+//! | `personal-key` | 120 per 60 s    | closed (503)           | per personal key, on every endpoint, besides its owner's budget there |
 //! | `webhooks.unverified` | 60 per 60 s | open              | per source IP, requests refused before a signature checked out; once used up, refused before verifying |
 //! | `default`      | 60 per 60 s     | closed (503)           | any endpoint without its own entry            |
 //!

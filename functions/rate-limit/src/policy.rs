@@ -39,6 +39,9 @@ pub const WEBHOOKS_ENDPOINT: &str = "webhooks";
 /// Deliveries that fail verification, charged per client IP; a source whose budget is used up
 /// is refused before its next delivery is even verified.
 pub const UNVERIFIED_WEBHOOKS_POLICY: &str = "webhooks.unverified";
+/// Requests made with a personal key (functions/personal-keys), charged per key on every
+/// endpoint, besides the owner's budget for the endpoint itself.
+pub const PERSONAL_KEY_POLICY: &str = "personal-key";
 
 /// The longest endpoint name accepted, matching the column's practical use.
 const MAX_ENDPOINT_LENGTH: usize = 64;
@@ -141,8 +144,10 @@ const fn built_in(
 }
 
 /// The limiter's own policies, which are not functions: failed webhook verifications per
-/// source IP, and the `default` budget of every endpoint without a limit of its own (kept last).
-pub const LIMITER_DEFAULTS: [BuiltInDefault; 2] = [
+/// source IP, requests made with a personal key per key, and the `default` budget of every
+/// endpoint without a limit of its own (kept last).
+pub const LIMITER_DEFAULTS: [BuiltInDefault; 3] = [
+    built_in(PERSONAL_KEY_POLICY, 120, 60, FailureMode::Closed),
     built_in(UNVERIFIED_WEBHOOKS_POLICY, 60, 60, FailureMode::Open),
     built_in(DEFAULT_ENDPOINT, 60, 60, FailureMode::Closed),
 ];

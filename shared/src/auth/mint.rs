@@ -36,6 +36,8 @@ pub enum DatabaseRole {
     RateLimiter,
     /// Records security events (sql/migrations/0024_security_events.sql); nothing else.
     SecurityRecorder,
+    /// Resolves a personal API key's hash to its owner (sql/migrations/0040_personal_api_keys.sql).
+    PersonalKeyResolver,
 }
 
 impl DatabaseRole {
@@ -46,6 +48,7 @@ impl DatabaseRole {
             DatabaseRole::Maintenance => "maintenance",
             DatabaseRole::RateLimiter => "rate_limiter",
             DatabaseRole::SecurityRecorder => "security_recorder",
+            DatabaseRole::PersonalKeyResolver => "personal_key_resolver",
         }
     }
 }
@@ -124,6 +127,37 @@ impl RoleTokenSigner {
         let mut claims = extra_claims;
         claims.insert("role".into(), role.as_str().into());
         claims.insert("sub".into(), job.into());
+        self.sign(&mut claims, ttl_seconds, now_seconds).await
+    }
+
+    /// A token for the user `user_id` (role `authenticated`, `aud` as given), for a caller who
+    /// proved who they are some other way than a session: a personal API key
+    /// (functions/personal-keys). PostgREST and RLS see the user, as if they had signed in.
+    /// `extra_claims` (email, the key's id and scopes) cannot override `sub`, `role`, `aud` or
+    /// the timestamps. Answers the token and the claims it carries.
+    pub async fn mint_user_token(
+        &self,
+        user_id: &str,
+        audience: &str,
+        ttl_seconds: u64,
+        now_seconds: u64,
+        extra_claims: Map<String, Value>,
+    ) -> Result<(String, Map<String, Value>), String> {
+        let mut claims = extra_claims;
+        claims.insert("role".into(), "authenticated".into());
+        claims.insert("sub".into(), user_id.into());
+        claims.insert("aud".into(), audience.into());
+        let token = self.sign(&mut claims, ttl_seconds, now_seconds).await?;
+        Ok((token, claims))
+    }
+
+    /// Adds `iss`, a backdated `iat` and `exp` to `claims` and signs them.
+    async fn sign(
+        &self,
+        claims: &mut Map<String, Value>,
+        ttl_seconds: u64,
+        now_seconds: u64,
+    ) -> Result<String, String> {
         claims.insert("iss".into(), ROLE_TOKEN_ISSUER.into());
         claims.insert(
             "iat".into(),
@@ -139,7 +173,7 @@ impl RoleTokenSigner {
         let signing_input = format!(
             "{}.{}",
             encode(header.to_string().as_bytes()),
-            encode(Value::Object(claims).to_string().as_bytes())
+            encode(Value::Object(claims.clone()).to_string().as_bytes())
         );
         let signature = match &self.key {
             SignerKey::Jwk(signer) => signer.private.sign(signing_input.as_bytes()).await?,

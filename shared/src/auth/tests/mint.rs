@@ -129,6 +129,7 @@ async_test! {
             (DatabaseRole::Maintenance, "maintenance"),
             (DatabaseRole::RateLimiter, "rate_limiter"),
             (DatabaseRole::SecurityRecorder, "security_recorder"),
+            (DatabaseRole::PersonalKeyResolver, "personal_key_resolver"),
         ] {
             let token = es256_signer().mint(role, "cron", 60, NOW, Map::new()).await.unwrap();
             assert_eq!(header_and_claims(&token).1["role"], name);
@@ -182,5 +183,39 @@ async_test! {
             Err(AuthError::UnknownKeyId),
             "a token under another kid is not this Worker's"
         );
+    }
+}
+
+async_test! {
+    async fn user_tokens_pass_the_projects_own_user_token_check_with_their_extra_claims() {
+        let signer = es256_signer();
+        let (token, minted) = signer
+            .mint_user_token(
+                "4f1c2a9e-8d7b-4c3a-9e2f-1a2b3c4d5e6f",
+                "authenticated",
+                60,
+                NOW,
+                extra(json!({ "api_key_id": "k1", "role": "service_role", "sub": "someone-else" })),
+            )
+            .await
+            .unwrap();
+        let verifier = TokenVerifier::new(
+            VerifierConfig {
+                audience: Some("authenticated".to_string()),
+                issuer: None,
+                leeway_seconds: 0,
+            },
+            None,
+        );
+        let claims = verifier
+            .verify(&token, signer.public_keys(), NOW)
+            .await
+            .unwrap();
+        assert_eq!(claims.user_id(), Some("4f1c2a9e-8d7b-4c3a-9e2f-1a2b3c4d5e6f"));
+        assert_eq!(claims.role.as_deref(), Some("authenticated"));
+        assert_eq!(claims.exp, NOW + 60);
+        assert_eq!(claims.iat, Some(NOW - ROLE_TOKEN_BACKDATE_SECONDS));
+        assert_eq!(claims.other["api_key_id"], "k1");
+        assert_eq!(serde_json::to_value(&claims).unwrap(), Value::Object(minted));
     }
 }
