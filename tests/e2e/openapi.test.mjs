@@ -180,6 +180,21 @@ describe("real answers against the document", () => {
     assert.equal((await exchange("POST", `${PREFIX}/api-keys/rotate`, { headers: { apikey: env.secretKey }, json: { limit: 0 } })).status, 400);
   });
 
+  test("personal-keys: create, list, refused with a key, without a profile and to a stranger, revoke", async () => {
+    assert.equal((await exchange("GET", `${PREFIX}/personal-keys`)).status, 401);
+    const expiresAt = new Date(Date.now() + 3_600_000).toISOString();
+    const created = await exchange("POST", `${PREFIX}/personal-keys`, { token: user.token, json: { name: "contract", expires_at: expiresAt } });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.equal((await exchange("GET", `${PREFIX}/personal-keys`, { token: user.token })).status, 200);
+    assert.equal((await exchange("GET", `${PREFIX}/personal-keys`, { token: created.body.key })).status, 403);
+    assert.equal((await exchange("POST", `${PREFIX}/personal-keys`, { token: user.token, json: { name: "x", access: "admin" } })).status, 400);
+    assert.equal((await exchange("POST", `${PREFIX}/personal-keys`, { token: user.token, json: { name: "x", owner: "me" } })).status, 400);
+    assert.equal((await exchange("POST", `${PREFIX}/personal-keys`, { token: stranger.token, json: { name: "no profile yet" } })).status, 403);
+    assert.equal((await exchange("DELETE", `${PREFIX}/personal-keys/${created.body.id}`, { token: stranger.token })).status, 404);
+    assert.equal((await exchange("DELETE", `${PREFIX}/personal-keys/${created.body.id}`, { token: user.token })).status, 200);
+    assert.equal((await exchange("DELETE", `${PREFIX}/personal-keys/not-a-key`, { token: user.token })).status, 404);
+  });
+
   test("lead-scoring: preview, rules, batch, one lead, as a member and as a stranger", async () => {
     const lead = { status: "active", tags: ["probate"], phone: "+14155550123", last_contacted_at: new Date().toISOString() };
     assert.equal((await exchange("POST", `${PREFIX}/lead-scoring/preview`, { token: user.token, json: { lead } })).status, 200);

@@ -99,7 +99,7 @@ if [ "$mode" = own-stack ]; then
 else
   trap restore_rate_limits EXIT
 fi
-for endpoint in signup api-keys lead-scoring webhooks webhooks.unverified rate-limit openapi.json default; do
+for endpoint in signup api-keys lead-scoring webhooks webhooks.unverified rate-limit personal-keys personal-key openapi.json default; do
   inserted=$(psql "$DATABASE_URL" -XqtA -c "insert into public.system_rate_limits (endpoint, plan, max_requests, window_seconds)
     values ('$endpoint', 'free', 1000000, 60) on conflict do nothing returning 1")
   if [ "$inserted" = 1 ]; then LIFTED+=("$endpoint"); fi
