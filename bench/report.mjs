@@ -23,7 +23,18 @@ const GOALS = {
   per_operation_ms: 1,
   endpoint_cpu_ms: 2,
   wasm32_leads_per_second: 100_000,
+  // Issue 18, against the JavaScript peer (bench/peer) measured in the same run.
+  signup_rps_over_peer: 1.2,
+  not_found_p50_added_ms: 0.3,
+  compute_rps_over_peer: 2,
 };
+
+/** The peer goals: which case, which figure, and the bound it must meet. */
+const PEER_GOALS = [
+  { case: "signup_get", what: "GET signup req/s ÷ JS peer's", figure: "rps_ratio_edge_over_peer", at_least: GOALS.signup_rps_over_peer },
+  { case: "unknown_function", what: "unknown function 404: p50 − JS peer's (ms)", figure: "p50_added_ms", at_most: GOALS.not_found_p50_added_ms },
+  { case: "stripe_webhook", what: "Stripe webhook req/s ÷ JS peer's", figure: "rps_ratio_edge_over_peer", at_least: GOALS.compute_rps_over_peer },
+];
 
 /** The pure CPU each endpoint spends per request: the micro cases it runs, in order. */
 const ENDPOINTS = [
@@ -104,6 +115,66 @@ const cpu = stage("micro", () => {
   };
 }, "cpu");
 
+/** Each peer goal at each connection count: the figure, whether it is met and by how much not. */
+function peerGoals(cases) {
+  return PEER_GOALS.flatMap((goal) => {
+    const found = cases.find((entry) => entry.id === goal.case);
+    return (found?.runs ?? [])
+      .filter((run) => run.against_peer)
+      .map((run) => {
+        const value = run.against_peer[goal.figure];
+        const met = goal.at_least !== undefined ? value >= goal.at_least : value <= goal.at_most;
+        const shortBy = met ? 0 : goal.at_least !== undefined ? round(goal.at_least - value, 3) : round(value - goal.at_most, 3);
+        return { case: goal.case, what: goal.what, connections: run.connections, value, goal: goal.at_least ?? goal.at_most, met, short_by: shortBy };
+      });
+  });
+}
+
+/**
+ * Where one `GET signup` request's p50 goes at one connection, from cases of the same run that
+ * differ by one part each (no estimate): the peer's 404 is workerd and wrangler dev's proxy; the
+ * peer's 404 with a log line, what one line costs; the bundle's 404 outside /functions/v1 adds
+ * the Rust/Wasm shim and its line; GET signup/x with the token (a 404 below the function) adds
+ * the guard; GET signup adds the two PostgREST reads. The top-level parts add up to the total;
+ * the indented ones say what a part holds: the guard without a token (one budget, the client
+ * IP's, where signup with a token spends two one after the other, the IP's and the user's:
+ * functions/rate-limit/src/key.rs `also_per_ip`), JWT verification's CPU (micro stage), the
+ * same two reads made by the JS peer, and one read straight to the gateway.
+ */
+function breakdown(cases, micro) {
+  const p50 = (id, side = "edge") => cases.find((entry) => entry.id === id)?.runs.find((run) => run.connections === 1)?.[side]?.p50_ms;
+  const parts = {
+    floor: p50("router_floor", "peer"),
+    logged: p50("router_floor", "peer_logged"),
+    bundleFloor: p50("router_floor"),
+    noToken: p50("signup_no_token"),
+    guarded: p50("signup_guard_only"),
+    signup: p50("signup_get"),
+    read: p50("signup_get", "direct"),
+    peerSignup: p50("signup_get", "peer"),
+  };
+  if (Object.values(parts).some((value) => value === undefined)) return null;
+  const jwtMs = (micro?.cases?.find((entry) => entry.id === "jwt_hs256")?.wasm32_us ?? 0) / 1000;
+  const logLine = parts.logged - parts.floor;
+  const rows = [
+    { part: "workerd + wrangler dev's proxy (the JS peer's 404, no I/O)", ms: parts.floor },
+    { part: "the Rust/Wasm shim: entry, routing, 404 rendering (bundle's 404 outside /functions/v1 − peer's 404 − one log line)", ms: parts.bundleFloor - parts.floor - logLine },
+    { part: "one request log line (the peer's 404 with the bundle's line − without)", ms: logLine },
+    { part: "the guard: JWT verification, limits, the client IP's and the user's budgets (GET signup/x with token − bundle's 404)", ms: parts.guarded - parts.bundleFloor },
+    { part: "· of which the guard with one budget, no token (GET signup without token − bundle's 404)", ms: parts.noToken - parts.bundleFloor, detail: true },
+    { part: "· of which JWT verification, HS256 in Wasm (micro stage, CPU only)", ms: jwtMs, detail: true },
+    { part: "two PostgREST reads in parallel, from the Worker (GET signup − GET signup/x)", ms: parts.signup - parts.guarded },
+    { part: "· the same two reads from the JS peer, its JWT check included (peer's GET signup − its 404)", ms: parts.peerSignup - parts.floor, detail: true },
+    { part: "· one of the reads straight to the gateway", ms: parts.read, detail: true },
+  ];
+  return {
+    note: "p50 at 1 connection; each part is the difference between two cases of the same run that differ by that part (bench/report.mjs breakdown()); lines starting with · detail the part above and are not added",
+    total_ms: parts.signup,
+    js_peer_total_ms: parts.peerSignup,
+    parts: rows.map((row) => ({ ...row, ms: round(row.ms, 3) })),
+  };
+}
+
 const e2e = stage("e2e", () => ({
   note:
     "wrk on loopback; 'edge' goes through wrangler dev (the bundle) to the gateway and Postgres; 'direct' replays the PostgREST calls " +
@@ -113,6 +184,12 @@ const e2e = stage("e2e", () => ({
     "call, direct latency is per call and the ratios use the sum of the calls; rate limits are lifted except for the refused case.",
   ...read("e2e.json"),
 }));
+if (e2e && stagesRun.includes("e2e")) {
+  e2e.peer_note =
+    "the JS peer is bench/peer/worker.mjs in a second wrangler dev (same workerd), doing what the bundle does on that path (no rate limiter, no log line); ratios are edge ÷ peer from the same run";
+  e2e.peer_goals = peerGoals(e2e.cases);
+  e2e.breakdown = breakdown(e2e.cases, cpu);
+}
 const gateway = stage("gateway", () => (existsSync(path.join(workDir, "gateway.json")) ? read("gateway.json") : { skipped: "no bench/gateway/run.sh" }));
 
 // Keys other commands write (`soak` from `npm run soak`, `fuzz` from `npm run fuzz`) are kept as
@@ -213,6 +290,26 @@ if (e2e) {
             : "no PostgREST call | | | | |"),
       );
     }
+  }
+  const peered = e2e.cases.flatMap((benchCase) => benchCase.runs.filter((run) => run.peer).map((run) => ({ benchCase, run })));
+  if (peered.length > 0) {
+    lines.push("", `Against the JavaScript peer: ${e2e.peer_note}.`, "");
+    lines.push("| endpoint | conns | rls-edge req/s | p50 ms | JS peer req/s | p50 ms | rls-edge ÷ peer req/s | p50 difference ms |", "|---|---:|---:|---:|---:|---:|---:|---:|");
+    for (const { benchCase, run } of peered) {
+      lines.push(
+        `| ${benchCase.label} | ${run.connections} | ${run.edge.rps} | ${run.edge.p50_ms} | ${run.peer.rps} | ${run.peer.p50_ms} | ` +
+          `${run.against_peer.rps_ratio_edge_over_peer} | ${run.against_peer.p50_added_ms} |`,
+      );
+    }
+    lines.push("", "Goals (issue 18):", "", "| goal | conns | measured | goal | met | short by |", "|---|---:|---:|---:|---|---:|");
+    for (const goal of e2e.peer_goals ?? []) {
+      lines.push(`| ${goal.what} | ${goal.connections} | ${goal.value} | ${goal.goal} | ${mark(goal.met)} | ${goal.met ? "" : goal.short_by} |`);
+    }
+  }
+  if (e2e.breakdown) {
+    lines.push("", `Where one GET signup request goes (${e2e.breakdown.note}): ${e2e.breakdown.total_ms} ms p50; the JS peer's ${e2e.breakdown.js_peer_total_ms} ms.`, "");
+    lines.push("| part | ms |", "|---|---:|");
+    for (const part of e2e.breakdown.parts) lines.push(`| ${part.part} | ${round(part.ms, 3)} |`);
   }
   lines.push("", "PostgREST calls per request, as recorded (the direct side replays them):", "");
   for (const benchCase of e2e.cases) {

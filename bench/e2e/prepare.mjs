@@ -3,9 +3,11 @@
 // (this is the benchmark's own database), then calls every benchmarked endpoint twice and keeps
 // the PostgREST calls the second call made (the steady state: caches warm, signup a repeat).
 // Writes one wrk plan per side and case (Lua, read by replay.lua) and cases.json to <out-dir>.
+// Cases the JavaScript peer (bench/peer/worker.mjs, at PEER_URL) also serves get a plan for it
+// too, once the peer has answered the sample as the bundle did.
 //
 // Environment: WORKER_URL, GATEWAY_URL (http://host:port, the gateway's origin), PROXY_LOG,
-// DATABASE_URL, JWT_SECRET, ANON_KEY, STRIPE_WEBHOOK_SECRET, RATE_LIMIT_CHECK_SECRET.
+// DATABASE_URL, JWT_SECRET, ANON_KEY, STRIPE_WEBHOOK_SECRET, RATE_LIMIT_CHECK_SECRET, PEER_URL.
 //   node prepare.mjs <out-dir>
 import { execFileSync } from "node:child_process";
 import { createHash, randomInt, randomUUID } from "node:crypto";
@@ -17,7 +19,7 @@ import { SignJWT, decodeJwt } from "jose";
 import Stripe from "stripe";
 
 const env = Object.fromEntries(
-  ["WORKER_URL", "GATEWAY_URL", "PROXY_LOG", "DATABASE_URL", "JWT_SECRET", "ANON_KEY", "STRIPE_WEBHOOK_SECRET", "RATE_LIMIT_CHECK_SECRET"].map(
+  ["WORKER_URL", "GATEWAY_URL", "PROXY_LOG", "DATABASE_URL", "JWT_SECRET", "ANON_KEY", "STRIPE_WEBHOOK_SECRET", "RATE_LIMIT_CHECK_SECRET", "PEER_URL"].map(
     (name) => {
       if (!process.env[name]) throw new Error(`${name} is not set; run through npm run bench`);
       return [name, process.env[name]];
@@ -63,9 +65,12 @@ function logSize() {
 }
 
 /** Calls the Worker; with `record`, also returns the PostgREST calls it made meanwhile. */
-async function call(request, { record = false } = {}) {
+async function call(request, { record = false, base = env.WORKER_URL } = {}) {
   const before = logSize();
-  const response = await fetch(`${env.WORKER_URL}${request.path}`, { method: request.method, headers: request.headers, body: request.body });
+  const send = () => fetch(`${base}${request.path}`, { method: request.method, headers: request.headers, body: request.body });
+  // A kept-alive connection the dev server closed meanwhile fails before the request is read:
+  // sent again once, on a new connection.
+  const response = await send().catch((error) => (error.cause?.code === "UND_ERR_SOCKET" ? send() : Promise.reject(error)));
   const text = await response.text();
   // Anything the Worker still sends after answering (e.g. a log write) lands in this window too.
   await sleep(300);
@@ -117,7 +122,7 @@ function writePlan(name, requests) {
 
 sql(`update public.system_rate_limits set max_requests = 1000000000, window_seconds = 60`);
 sql(`insert into public.system_rate_limits (endpoint, plan, max_requests, window_seconds)
-     values ('bench-limited', 'default', 1, 3600), ('bench-check', 'default', 1000000000, 60)
+     values ('personal-keys', 'default', 1, 3600), ('bench-check', 'default', 1000000000, 60)
      on conflict (endpoint, plan) do update set max_requests = excluded.max_requests, window_seconds = excluded.window_seconds`);
 
 const userId = randomUUID();
@@ -198,12 +203,30 @@ function stripeDelivery(index) {
 const cases = [
   // The floor: the router answers outside /functions/v1 at once (no guard, no I/O), so this is
   // what wrangler dev itself costs per request.
-  { id: "router_floor", label: "router only (404, no I/O)", expect: 404, request: { method: "GET", path: "/bench-floor", headers: {} } },
+  // The peer's floor is its own 404; `peer_logged` is the same 404 writing the bundle's log line,
+  // so the difference is what one log line costs in workerd.
+  {
+    id: "router_floor",
+    label: "router only (404, no I/O)",
+    expect: 404,
+    peer: true,
+    peer_logged: { method: "GET", path: "/bench/logged-404", headers: {} },
+    request: { method: "GET", path: "/bench-floor", headers: {} },
+  },
+  // An unknown function, with a user's token: a client probing or mistyped.
+  { id: "unknown_function", label: "unknown function (404), token sent", expect: 404, peer: true, request: { method: "GET", path: "/functions/v1/no-such-function", headers: asUser } },
+  // The same function path without a token: the guard charges the client IP, then the handler
+  // answers 401 before any PostgREST call, so next to unknown_function this is the guard's cost.
+  { id: "signup_no_token", label: "GET signup, no token (401 after the guard)", expect: 401, request: { method: "GET", path: "/functions/v1/signup", headers: {} } },
+  // GET signup's guard alone: the same token and function, a path below it with no route, so the
+  // handler answers 404 after the guard and before any read.
+  { id: "signup_guard_only", label: "GET signup/x, token sent (404 after the guard)", expect: 404, request: { method: "GET", path: "/functions/v1/signup/x", headers: asUser } },
+  { id: "signup_get", label: "GET signup", expect: 200, peer: true, request: { method: "GET", path: "/functions/v1/signup", headers: asUser } },
   { id: "health", label: "health", expect: 200, request: { method: "GET", path: "/functions/v1/health", headers: {} } },
   { id: "signup_repeat", label: "signup (repeat call)", expect: 200, request: { method: "POST", path: "/functions/v1/signup", headers: json, body: "{}" } },
   { id: "api_keys_list", label: "api-keys list", expect: 200, request: { method: "GET", path: "/functions/v1/api-keys", headers: asUser } },
   { id: "score_lead", label: "score one lead", expect: 200, request: { method: "POST", path: `/functions/v1/lead-scoring/leads/${leadId}`, headers: json, body: "{}" } },
-  { id: "stripe_webhook", label: "Stripe webhook (new event)", expect: 200, distinct: stripeDelivery },
+  { id: "stripe_webhook", label: "Stripe webhook (new event)", expect: 200, peer: true, distinct: stripeDelivery },
   {
     id: "rate_limit_check",
     label: "rate-limit check (allowed)",
@@ -215,7 +238,8 @@ const cases = [
       body: JSON.stringify({ key: "bench-client", endpoint: "bench-check" }),
     },
   },
-  { id: "rate_limited_429", label: "limited endpoint (refused, 429)", expect: 429, request: { method: "GET", path: "/functions/v1/bench-limited", headers: asUser } },
+  // A registered function whose budget (1 per hour, set above) the warm-up call spent.
+  { id: "rate_limited_429", label: "limited endpoint (refused, 429)", expect: 429, request: { method: "GET", path: "/functions/v1/personal-keys", headers: asUser } },
   // /rest/v1 at the edge: the same read with a session (the peer), with a personal key the isolate
   // has resolved already, and with a key it has never seen (resolved through Postgres and a
   // token minted, every request).
@@ -256,11 +280,24 @@ for (const benchCase of cases) {
     if (benchCase.distinct && sample.body !== undefined) {
       // The recorded delivery's event id, made unique per replay as the edge side's are.
       const eventId = JSON.parse(sample.body).id;
-      direct = Array.from({ length: DISTINCT_DELIVERIES }, (_, index) =>
+      // One Lua chunk holds at most 65536 constants, so the plan's requests (every call of every
+      // delivery) stay at DISTINCT_DELIVERIES.
+      direct = Array.from({ length: Math.floor(DISTINCT_DELIVERIES / direct.length) }, (_, index) =>
         direct.map((request) => ({ ...request, group: index, body: request.body?.replaceAll(eventId, `${eventId}_direct_${index}`) })),
       ).flat();
     }
     entry.direct_plan = writePlan(`${benchCase.id}.direct`, direct);
+  }
+  if (benchCase.peer) {
+    // The peer must answer what the bundle answered: the same status, and the same JSON but for
+    // request ids (a distinct delivery is a new event for it too, so only its status is compared).
+    const peerSample = benchCase.distinct ? benchCase.distinct("peer-sample") : sample;
+    const answer = await call(peerSample, { base: env.PEER_URL });
+    const comparable = (text) => JSON.stringify(JSON.parse(text), (key, value) => (key === "request_id" || key === "message" ? undefined : value));
+    const same = answer.status === second.status && (benchCase.distinct || comparable(answer.text) === comparable(second.text));
+    if (!same) throw new Error(`${benchCase.id}: the peer answered ${answer.status} ${answer.text.slice(0, 300)}, the bundle ${second.status} ${second.text.slice(0, 300)}`);
+    entry.peer_plan = benchCase.distinct ? entry.edge_plan : writePlan(`${benchCase.id}.peer`, [peerSample]);
+    if (benchCase.peer_logged) entry.peer_logged_plan = writePlan(`${benchCase.id}.peer-logged`, [benchCase.peer_logged]);
   }
   manifest.push(entry);
   console.error(`prepared ${benchCase.id}: ${second.status}, PostgREST calls: ${entry.postgrest_calls.join(", ") || "none"}`);

@@ -1,7 +1,8 @@
 // Runs the end-to-end cases prepare.mjs wrote with wrk: each case through the Worker (wrangler
-// dev) and, where the function calls PostgREST, the same calls straight to the gateway, at each
-// connection count, a few seconds each. Prints one JSON document.
-//   WORKER_URL=... GATEWAY_URL=... node run.mjs <plan-dir>
+// dev) and, where the function calls PostgREST, the same calls straight to the gateway, and, where
+// it has the path, the JavaScript peer (bench/peer), at each connection count, a few seconds
+// each, one after the other in the same run. Prints one JSON document.
+//   WORKER_URL=... GATEWAY_URL=... PEER_URL=... node run.mjs <plan-dir>
 // BENCH_SECONDS (default 3) and BENCH_CONNECTIONS (default "1 8") shape the runs.
 import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -12,7 +13,8 @@ const planDir = process.argv[2];
 if (!planDir) throw new Error("usage: node run.mjs <plan-dir>");
 const workerUrl = process.env.WORKER_URL;
 const gatewayUrl = process.env.GATEWAY_URL;
-if (!workerUrl || !gatewayUrl) throw new Error("set WORKER_URL and GATEWAY_URL");
+const peerUrl = process.env.PEER_URL;
+if (!workerUrl || !gatewayUrl || !peerUrl) throw new Error("set WORKER_URL, GATEWAY_URL and PEER_URL");
 const seconds = Number(process.env.BENCH_SECONDS ?? 3);
 const connectionCounts = (process.env.BENCH_CONNECTIONS ?? "1 8").split(/\s+/).filter(Boolean).map(Number);
 const replayScript = path.join(path.dirname(fileURLToPath(import.meta.url)), "replay.lua");
@@ -86,6 +88,20 @@ for (const benchCase of cases) {
         p50_added_ms: round(edge.p50_ms - direct.p50_ms * calls),
       };
       line += ` | direct ${direct.sequences_per_s} seq/s (${calls} call${calls > 1 ? "s" : ""}) p50 ${direct.p50_ms} ms/call`;
+    }
+    if (benchCase.peer_plan) {
+      const peer = wrk(peerUrl, benchCase.peer_plan, connections);
+      peer.expected_share = share(peer.statuses, (status) => status === benchCase.expect);
+      run.peer = peer;
+      run.against_peer = {
+        rps_ratio_edge_over_peer: round(edge.rps / peer.rps),
+        p50_added_ms: round(edge.p50_ms - peer.p50_ms),
+      };
+      line += ` | JS peer ${peer.rps} req/s p50 ${peer.p50_ms} ms (edge/peer ${run.against_peer.rps_ratio_edge_over_peer}x)`;
+    }
+    if (benchCase.peer_logged_plan) {
+      run.peer_logged = wrk(peerUrl, benchCase.peer_logged_plan, connections);
+      line += ` | JS peer + log line p50 ${run.peer_logged.p50_ms} ms`;
     }
     console.error(line);
     runs.push(run);

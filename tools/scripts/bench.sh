@@ -9,11 +9,12 @@
 #            raw and gzipped .wasm, and start-up (compile + instantiate in Node, fresh process)
 #   micro    per-request CPU of the hot paths on wasm32 in Node and natively (bench/micro)
 #   e2e      req/s and p50/p99 through wrangler dev and the local stack with wrk, next to the same
-#            PostgREST calls straight to the gateway (bench/e2e)
+#            PostgREST calls straight to the gateway and, where it has the path, the JavaScript
+#            peer (bench/peer, a second wrangler dev: same workerd), all in the same run (bench/e2e)
 #   gateway  the gateway's own benchmark (bench/gateway/run.sh), merged as is
 #
 # Ports (override when taken): BENCH_PG_PORT 56810, BENCH_GATEWAY_PORT 56811,
-# BENCH_WRANGLER_PORT 56812, BENCH_PROXY_PORT 56813. BENCH_SECONDS (3) and BENCH_CONNECTIONS
+# BENCH_WRANGLER_PORT 56812, BENCH_PROXY_PORT 56813, BENCH_PEER_PORT 56814. BENCH_SECONDS (3) and BENCH_CONNECTIONS
 # ("1 8") shape each wrk run; BENCH_STARTUP_RUNS (15) is the number of fresh Node processes per
 # start-up figure. Stage outputs go to .local/bench/; bench/README.md describes the parts.
 set -euo pipefail
@@ -25,6 +26,7 @@ BENCH_PG_PORT=${BENCH_PG_PORT:-56810}
 BENCH_GATEWAY_PORT=${BENCH_GATEWAY_PORT:-56811}
 BENCH_WRANGLER_PORT=${BENCH_WRANGLER_PORT:-56812}
 BENCH_PROXY_PORT=${BENCH_PROXY_PORT:-56813}
+BENCH_PEER_PORT=${BENCH_PEER_PORT:-56814}
 WORK=$RLS_EDGE_LOCAL/bench
 stages=${*:-sizes micro e2e gateway}
 WASM_OPT_FEATURES=(--enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int --enable-bulk-memory
@@ -93,10 +95,29 @@ e2e_setting() { # name -> its value in tests/e2e/vars/*.env
 
 start_worker() { # postgrest-url
   local vars=()
-  # Production's cache times for system_rate_limits and personal keys rather than the tests' 1 s and 2 s.
-  mapfile -t vars < <(stack_test_vars RATE_LIMIT_CACHE_SECONDS PERSONAL_KEY_CACHE_SECONDS)
+  # Production's cache times for system_rate_limits and personal keys rather than the tests' 1 s
+  # and 2 s, and its limiter store (the Durable Object for every endpoint) rather than the tests'
+  # Postgres for some.
+  mapfile -t vars < <(stack_test_vars RATE_LIMIT_CACHE_SECONDS PERSONAL_KEY_CACHE_SECONDS RATE_LIMIT_STORE)
   stack_start_wrangler "$BENCH_WRANGLER_PORT" "$WORK/stack/wrangler.log" \
     --var "POSTGREST_URL:$1" --var "SUPABASE_ANON_KEY:$DEV_ANON_KEY" --var "SUPABASE_JWT_SECRET:$DEV_JWT_SECRET" "${vars[@]}"
+}
+
+# The JavaScript peer (bench/peer/worker.mjs) in a wrangler dev of its own, straight on the
+# gateway, with the keys and the Stripe secret the bundle gets.
+start_peer() { # postgrest-url
+  local stripe_secret
+  stripe_secret=$(e2e_setting STRIPE_WEBHOOK_SECRETS | cut -d, -f1)
+  require_free_port "$BENCH_PEER_PORT" BENCH_PEER_PORT
+  log "starting the JavaScript peer on http://127.0.0.1:$BENCH_PEER_PORT"
+  (cd "$RLS_EDGE_ROOT/bench/peer" && RLS_EDGE_SKIP_SETUP=1 WRANGLER_SEND_METRICS=false \
+    exec wrangler dev --ip 127.0.0.1 --port "$BENCH_PEER_PORT" --inspector-port 0 \
+      --persist-to "$WORK/stack/peer-state" --show-interactive-dev-session=false \
+      --var "POSTGREST_URL:$1" --var "SUPABASE_ANON_KEY:$DEV_ANON_KEY" --var "SUPABASE_JWT_SECRET:$DEV_JWT_SECRET" \
+      --var "JWT_AUDIENCE:authenticated" --var "STRIPE_WEBHOOK_SECRET:$stripe_secret" \
+  ) >"$WORK/stack/peer.log" 2>&1 &
+  STACK_PIDS+=($!)
+  wait_for_http "http://127.0.0.1:$BENCH_PEER_PORT/" 180 "the JavaScript peer" "$WORK/stack/peer.log"
 }
 
 stop_last() { # stops the most recently started stack process
@@ -124,16 +145,20 @@ run_e2e() {
   STACK_PIDS+=($!)
   wait_for_http "http://127.0.0.1:$BENCH_PROXY_PORT/rest/v1/" 10 "the recording proxy" /dev/null
   start_worker "http://127.0.0.1:$BENCH_PROXY_PORT/rest/v1"
+  start_peer "$gateway/rest/v1"
   WORKER_URL="http://127.0.0.1:$BENCH_WRANGLER_PORT" GATEWAY_URL=$gateway PROXY_LOG=$proxy_log \
   DATABASE_URL="postgres://postgres@127.0.0.1:$BENCH_PG_PORT/rls_edge_bench" JWT_SECRET=$DEV_JWT_SECRET ANON_KEY=$DEV_ANON_KEY \
   STRIPE_WEBHOOK_SECRET=$(e2e_setting STRIPE_WEBHOOK_SECRETS | cut -d, -f1) RATE_LIMIT_CHECK_SECRET=$(e2e_setting RATE_LIMIT_CHECK_SECRET) \
-    node bench/e2e/prepare.mjs "$WORK/plans"
+  PEER_URL="http://127.0.0.1:$BENCH_PEER_PORT" node bench/e2e/prepare.mjs "$WORK/plans"
+  local peer=${STACK_PIDS[-1]}
+  unset "STACK_PIDS[-1]" # the peer keeps running, stopped with the rest below
   stop_last # wrangler
   stop_last # the proxy
+  STACK_PIDS+=("$peer")
 
   log "end to end with wrk: through wrangler dev, and the same calls straight to the gateway"
   start_worker "$gateway/rest/v1"
-  WORKER_URL="http://127.0.0.1:$BENCH_WRANGLER_PORT" GATEWAY_URL=$gateway \
+  WORKER_URL="http://127.0.0.1:$BENCH_WRANGLER_PORT" GATEWAY_URL=$gateway PEER_URL="http://127.0.0.1:$BENCH_PEER_PORT" \
     node bench/e2e/run.mjs "$WORK/plans" >"$WORK/e2e.json"
   stack_stop
 }
