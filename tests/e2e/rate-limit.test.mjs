@@ -94,6 +94,25 @@ describe("the guard in front of every function", () => {
     assert.equal(refused.headers.get("ratelimit"), `"rate-limit";r=0;t=${retryAfter}`);
   });
 
+  test("an unknown function is a 404 at once: no rate-limit fields, nothing of the caller's budget spent", async () => {
+    // Before issue 18 such a request spent its caller's `default` budget (1000 per 60 s here,
+    // tests/e2e/vars/rate-limit.env); the router now answers it before the guard (src/lib.rs).
+    const user = await newUser();
+    for (let i = 0; i < 5; i += 1) {
+      const response = await call("GET", `/no-such-function-${unique()}`, { token: user.token });
+      expectError(assert, response, 404, "not_found");
+      assert.equal(response.headers.get("ratelimit-policy"), null, "no policy was applied");
+      assert.equal(response.headers.get("ratelimit"), null, "no budget was consulted");
+    }
+    // /check charges the same key under the same policy as the guard would have
+    // (functions/rate-limit/src/api.rs): the budget is whole, so this first charge leaves 999.
+    const spent = await check({ key: `user:${user.id}`, endpoint: "default" });
+    assert.equal(spent.status, 200, JSON.stringify(spent.body));
+    assert.equal(spent.body.allowed, true);
+    assert.equal(spent.body.limit, 1000, JSON.stringify(spent.body));
+    assert.equal(spent.body.remaining, 999, JSON.stringify(spent.body));
+  });
+
   test("a new window admits the whole quota again", async () => {
     const plan = `e2e-${unique()}`;
     await limit("rate-limit", plan, 2, 2);
@@ -309,8 +328,9 @@ describe("the plan: the token's app_metadata.plan, else the user's plan in user_
       const lookedLog = await workerLog(looked.headers.get("x-request-id"));
       assert.ok(lookedLog.some((line) => line.msg.includes("rate_limit_plan failed")), "the failed lookup is logged");
 
-      // No row of `e2e-noplan-*` or `default` names a plan, so the guard has no reason to ask.
-      const skipped = await call("GET", `/e2e-noplan-${unique()}`, { token: (await userOnPlan(plan)).token });
+      // No row of `signup` or `default` names a plan, so the guard has no reason to ask (a path
+      // below the function with no route: guarded, then a 404 without further work).
+      const skipped = await call("GET", "/signup/no-route", { token: (await userOnPlan(plan)).token });
       expectError(assert, skipped, 404, "not_found");
       assert.ok(skipped.headers.get("ratelimit"), "the request was guarded");
       const skippedLog = await workerLog(skipped.headers.get("x-request-id"));

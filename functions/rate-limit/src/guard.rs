@@ -4,8 +4,9 @@
 //! and `RateLimit` fields on whatever the handler answers, errors included.
 //!
 //! The endpoint is the function's name (`/functions/v1/<name>/...`); a name with neither a
-//! table row nor a built-in default spends the `default` budget, so probing unknown paths is
-//! limited too. A function registered as `RateLimit::Unguarded` (health) is not guarded.
+//! table row nor a built-in default spends the `default` budget. The router puts only the
+//! functions it serves behind the guard (src/lib.rs): a name it does not serve is a 404 that
+//! spends nothing. A function registered as `RateLimit::Unguarded` (health) is not guarded.
 //!
 //! A request spends its caller's budget ([`identify`]); sign-up requests and anonymous users
 //! spend their client IP's as well, and are refused when either is used up. Webhook deliveries
