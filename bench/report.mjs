@@ -133,10 +133,11 @@ function peerGoals(cases) {
 /**
  * Where one `GET signup` request's p50 goes at one connection, from cases of the same run that
  * differ by one part each (no estimate): the peer's 404 is workerd and wrangler dev's proxy; the
- * peer's 404 with a log line, what one line costs; the bundle's 404 outside /functions/v1 adds
- * the Rust/Wasm shim and its line; GET signup/x with the token (a 404 below the function) adds
- * the guard; GET signup adds the two PostgREST reads. The top-level parts add up to the total;
- * the indented ones say what a part holds: the guard without a token (one budget, the client
+ * bundle's 404 outside /functions/v1 adds the Rust/Wasm shim and its log line (what one line
+ * costs: the peer's 404 with the same line); GET signup/x with the token (a 404 below the
+ * function) adds the guard; GET signup adds the two PostgREST reads. The top-level parts add up
+ * to the total; the indented ones say what a part holds: one log line, the guard without a
+ * token (one budget, the client
  * IP's, where signup with a token spends two one after the other, the IP's and the user's:
  * functions/rate-limit/src/key.rs `also_per_ip`), JWT verification's CPU (micro stage), the
  * same two reads made by the JS peer, and one read straight to the gateway.
@@ -158,8 +159,8 @@ function breakdown(cases, micro) {
   const logLine = parts.logged - parts.floor;
   const rows = [
     { part: "workerd + wrangler dev's proxy (the JS peer's 404, no I/O)", ms: parts.floor },
-    { part: "the Rust/Wasm shim: entry, routing, 404 rendering (bundle's 404 outside /functions/v1 − peer's 404 − one log line)", ms: parts.bundleFloor - parts.floor - logLine },
-    { part: "one request log line (the peer's 404 with the bundle's line − without)", ms: logLine },
+    { part: "the Rust/Wasm shim and its request log line: entry, routing, 404 rendering (bundle's 404 outside /functions/v1 − peer's 404)", ms: parts.bundleFloor - parts.floor },
+    { part: "· of which one log line, as the peer pays it (its 404 with the bundle's line − without; sub-ms differences are within this box's noise)", ms: logLine, detail: true },
     { part: "the guard: JWT verification, limits, the client IP's and the user's budgets (GET signup/x with token − bundle's 404)", ms: parts.guarded - parts.bundleFloor },
     { part: "· of which the guard with one budget, no token (GET signup without token − bundle's 404)", ms: parts.noToken - parts.bundleFloor, detail: true },
     { part: "· of which JWT verification, HS256 in Wasm (micro stage, CPU only)", ms: jwtMs, detail: true },
