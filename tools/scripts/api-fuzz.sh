@@ -70,6 +70,18 @@ if [ "$mode" = own-stack ]; then
   # from system_rate_limits within a second.
   mapfile -t function_vars < <(stack_test_vars)
   stack_start_wrangler "$API_FUZZ_WRANGLER_PORT" "$WORK/wrangler.log" --env-file /dev/null "${worker_vars[@]}" "${function_vars[@]}"
+  # A Stripe for the reconcile job to ask, as production has one: the e2e suite's fake of
+  # GET /v1/events (no events), at the address and with the key of the e2e settings. Without it
+  # every reconcile run is a 502 (Stripe unreachable), which schemathesis counts as a server error.
+  stripe_setting() { stack_test_vars | sed -n "s/^$1://p"; }
+  stripe_url=$(stripe_setting STRIPE_API_BASE_URL)
+  stripe_port=${stripe_url##*:}
+  require_free_port "$stripe_port" "STRIPE_API_BASE_URL in tests/e2e/vars/webhooks.env"
+  node --input-type=module -e "
+    const { startFakeStripe } = await import('$RLS_EDGE_ROOT/tests/e2e/webhook-fake-stripe.mjs');
+    startFakeStripe({ port: $stripe_port, apiKey: process.argv[1] });" "$(stripe_setting STRIPE_RECONCILE_API_KEY)" \
+    >"$WORK/fake-stripe.log" 2>&1 &
+  STACK_PIDS+=($!)
   ORIGIN_URL=http://127.0.0.1:$API_FUZZ_ORIGIN_PORT
   AUTH_URL=$ORIGIN_URL/auth/v1
   PUBLISHABLE_KEY=$STACK_PUBLISHABLE_KEY SECRET_KEY=$STACK_SECRET_KEY
