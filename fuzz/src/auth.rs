@@ -12,8 +12,8 @@ use shared::auth::{
 };
 use shared::crypto::hmac_sha256;
 
-use crate::executor::block_on;
 use crate::input;
+use shared::executor::block_on;
 
 /// The Supabase local-development secret the auth tests and `jose-vectors.json` use.
 const JWT_SECRET: &[u8] = b"super-secret-jwt-token-with-at-least-32-characters-long";

@@ -18,7 +18,6 @@
 //! gateway's SQL generation, which needs a schema cache (its parse results are checked here).
 
 pub mod auth;
-pub mod executor;
 pub mod gateway;
 pub mod input;
 pub mod lead_scoring;

@@ -19,6 +19,9 @@
 #[macro_use]
 mod test_support;
 
+#[cfg(any(test, feature = "native-executor"))]
+pub mod executor;
+
 pub mod auth;
 pub mod clock;
 pub mod config;

@@ -1,16 +1,15 @@
-//! What the crate's async tests share: [`async_test!`] declares a test once for both targets,
-//! [`block_on`] runs it natively, and [`Gate`] holds a future back until a test lets it go.
+//! What the crate's async tests share: [`async_test!`] declares a test once for both targets
+//! (natively through `crate::executor::block_on`), and [`Gate`] holds a future back until a test
+//! lets it go.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
-use std::pin::{pin, Pin};
+use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Poll, Waker};
 
-/// Declares an async test that runs natively through [`block_on`] (RustCrypto, where every
-/// signature check completes at once) and on wasm32 in Node through wasm-bindgen-test
+/// Declares an async test that runs natively through `crate::executor::block_on` (RustCrypto,
+/// where every signature check completes at once) and on wasm32 in Node through wasm-bindgen-test
 /// (WebCrypto, whose promises the JS event loop settles): the same assertions against both
 /// backends.
 macro_rules! async_test {
@@ -19,7 +18,7 @@ macro_rules! async_test {
         #[cfg(not(target_arch = "wasm32"))]
         #[test]
         fn $name() {
-            $crate::test_support::block_on(async $body)
+            $crate::executor::block_on(async $body)
         }
 
         $(#[$meta])*
@@ -27,33 +26,6 @@ macro_rules! async_test {
         #[wasm_bindgen_test::wasm_bindgen_test]
         async fn $name() $body
     };
-}
-
-struct WokenFlag(AtomicBool);
-
-impl Wake for WokenFlag {
-    fn wake(self: Arc<Self>) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-}
-
-/// Polls `future` to completion on this thread. A future that waits while nothing has woken it
-/// would wait forever: the test fails instead of hanging.
-#[cfg_attr(target_arch = "wasm32", allow(dead_code))]
-pub fn block_on<T>(future: impl Future<Output = T>) -> T {
-    let woken = Arc::new(WokenFlag(AtomicBool::new(false)));
-    let waker = Waker::from(Arc::clone(&woken));
-    let mut context = Context::from_waker(&waker);
-    let mut future = pin!(future);
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
-            return output;
-        }
-        assert!(
-            woken.0.swap(false, Ordering::SeqCst),
-            "the test future waits for something nothing will wake"
-        );
-    }
 }
 
 /// Closed until [`Gate::open`]; [`Gate::pass`] waits for that.

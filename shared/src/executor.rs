@@ -1,5 +1,7 @@
-//! Runs `shared::auth`'s async verification natively: with RustCrypto every signature check and
-//! every fetch here completes without waiting on anything outside the future.
+//! Runs this crate's async code to completion natively, on the calling thread: with RustCrypto
+//! every signature check and every in-memory fetch completes without waiting on anything outside
+//! the future. The crate's own tests use it (`test_support::async_test!`), and so do the fuzz
+//! targets (fuzz/, through the `native-executor` feature).
 
 use std::future::Future;
 use std::pin::pin;
@@ -16,7 +18,8 @@ impl Wake for WokenFlag {
 }
 
 /// Polls `future` to completion on this thread. A future that waits while nothing has woken it
-/// would wait forever natively: that is a finding, so it panics instead of hanging.
+/// would wait forever natively: that is a bug in the caller's setup, so it panics instead of
+/// hanging.
 pub fn block_on<T>(future: impl Future<Output = T>) -> T {
     let woken = Arc::new(WokenFlag(AtomicBool::new(false)));
     let waker = Waker::from(Arc::clone(&woken));
