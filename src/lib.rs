@@ -20,6 +20,7 @@ mod worker_configs;
 use registry::FUNCTIONS;
 use shared::error::ApiError;
 use shared::http::{self, RequestContext};
+use shared::registry::Handler;
 use worker::{event, Context, Env, Request, Response, ScheduleContext, ScheduledEvent};
 
 #[event(fetch)]
@@ -32,7 +33,7 @@ pub async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Resp
 /// key, token or limit remotely, so a mistyped or probing request costs no more than the answer
 /// (tests/e2e/rate-limit.test.mjs holds it).
 async fn route(req: Request, context: RequestContext) -> Result<Response, ApiError> {
-    if !serves(context.function()) {
+    if handler(context.function()).is_none() {
         return Err(unknown_function(&context));
     }
     personal_key_owner::acting_as_key_owner(req, context, |req, context| {
@@ -41,17 +42,19 @@ async fn route(req: Request, context: RequestContext) -> Result<Response, ApiErr
     .await
 }
 
-/// Whether [`dispatch`] has something for `function`: the same three cases it tells apart.
-fn serves(function: &str) -> bool {
+/// What serves `function`: the OpenAPI document and the edge `/rest/v1` (when built in), else
+/// the registry's function of that name. The router and [`dispatch`] both ask here, so they
+/// never disagree about which names exist.
+fn handler(function: &str) -> Option<Handler> {
     #[cfg(feature = "openapi")]
     if function == openapi::PATH {
-        return true;
+        return Some(|req, context| Box::pin(async move { openapi::handle(&req, &context) }));
     }
     #[cfg(feature = "personal-keys")]
     if function == http::REST_FUNCTION {
-        return true;
+        return Some(|req, context| Box::pin(personal_key_owner::rest::handle(req, context)));
     }
-    shared::registry::find(FUNCTIONS, function).is_some()
+    shared::registry::find(FUNCTIONS, function).map(|found| found.handle)
 }
 
 fn unknown_function(context: &RequestContext) -> ApiError {
@@ -72,16 +75,8 @@ pub async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
 }
 
 async fn dispatch(req: Request, context: RequestContext) -> Result<Response, ApiError> {
-    #[cfg(feature = "openapi")]
-    if context.function() == openapi::PATH {
-        return openapi::handle(&req, &context);
-    }
-    #[cfg(feature = "personal-keys")]
-    if context.function() == http::REST_FUNCTION {
-        return personal_key_owner::rest::handle(req, context).await;
-    }
-    match shared::registry::find(FUNCTIONS, context.function()) {
-        Some(function) => (function.handle)(req, context).await,
+    match handler(context.function()) {
+        Some(handle) => handle(req, context).await,
         None => Err(unknown_function(&context)),
     }
 }
@@ -93,14 +88,14 @@ mod tests {
     #[test]
     fn only_names_the_worker_serves_pass_the_router() {
         for function in FUNCTIONS {
-            assert!(serves(function.name), "{}", function.name);
+            assert!(handler(function.name).is_some(), "{}", function.name);
         }
         #[cfg(feature = "openapi")]
-        assert!(serves(openapi::PATH));
+        assert!(handler(openapi::PATH).is_some());
         #[cfg(feature = "personal-keys")]
-        assert!(serves(http::REST_FUNCTION));
+        assert!(handler(http::REST_FUNCTION).is_some());
         for unknown in ["no-such-function", "Signup", "signup ", ""] {
-            assert!(!serves(unknown), "{unknown:?}");
+            assert!(handler(unknown).is_none(), "{unknown:?}");
         }
     }
 }
