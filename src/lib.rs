@@ -24,8 +24,8 @@ use shared::registry::Handler;
 use worker::{event, Context, Env, Request, Response, ScheduleContext, ScheduledEvent};
 
 #[event(fetch)]
-pub async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
-    Ok(http::serve(req, env, FUNCTIONS, shared::clock::now_millis, route).await)
+pub async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+    Ok(http::serve(req, env, ctx, FUNCTIONS, shared::clock::now_millis, route).await)
 }
 
 /// A function this Worker serves goes through personal-key resolution and the guard to

@@ -25,7 +25,7 @@ use std::future::Future;
 use std::pin::pin;
 use std::rc::Rc;
 use std::time::Duration;
-use worker::{AbortController, Delay, Env, Fetch, Headers, Method, Request, Response};
+use worker::{AbortController, Context, Delay, Env, Fetch, Headers, Method, Request, Response};
 
 /// Every function is served below this path, the shape Supabase Edge Functions use, so
 /// `supabase.functions.invoke('<name>')` works unchanged.
@@ -123,6 +123,7 @@ pub struct RequestContext {
 struct ContextInner {
     request_id: String,
     env: Env,
+    background: Context,
     config: ParsedConfig,
     functions: &'static [Function],
     function: String,
@@ -138,6 +139,12 @@ impl RequestContext {
 
     pub fn env(&self) -> &Env {
         &self.inner.env
+    }
+
+    /// Runs `work` after the response is sent (`ctx.waitUntil`): what the caller need not wait
+    /// for, such as refilling the rate limiter's lease (functions/rate-limit/src/limiter.rs).
+    pub fn wait_until(&self, work: impl Future<Output = ()> + 'static) {
+        self.inner.background.wait_until(work);
     }
 
     /// The validated core configuration, or a 500 naming nothing but logging everything.
@@ -342,6 +349,7 @@ impl RequestContext {
 pub async fn serve<F, Fut>(
     req: Request,
     env: Env,
+    background: Context,
     functions: &'static [Function],
     now_millis: fn() -> u64,
     dispatch: F,
@@ -366,6 +374,7 @@ where
         inner: Rc::new(ContextInner {
             request_id: request_id.clone(),
             env,
+            background,
             config,
             functions,
             function,

@@ -155,6 +155,88 @@ describe("the guard in front of every function", () => {
   });
 });
 
+describe("lease mode (the default) and exact mode, seen at the Durable Object", () => {
+  // functions/rate-limit/src/lease.rs states what each mode guarantees; tests/e2e/vars/rate-limit.env
+  // makes lead-scoring exact. wrangler dev runs one isolate, so here lease mode must answer
+  // exactly as exact mode does; what differs is what the object has charged. /check with cost 0
+  // reads the object's state without spending.
+  const peek = async (key, endpoint, plan) => {
+    const response = await check({ key, endpoint, cost: 0, plan });
+    assert.equal(response.status, 200, JSON.stringify(response.body));
+    return response.body.remaining;
+  };
+  const remainingField = (response) => Number(/;r=(\d+);/.exec(response.headers.get("ratelimit"))?.[1]);
+
+  test("a request is admitted from a lease the object charged ahead, refilled once half is spent", async () => {
+    const plan = `e2e-${unique()}`;
+    // A lease of 400 / 40 = 10 requests; one request back every 9 s, so none returns while the
+    // test looks.
+    await limit("rate-limit", plan, 400, 3_600);
+    const user = await newUser({ claims: { app_metadata: { plan } } });
+    const status = () => call("GET", "/rate-limit/status", { token: user.token });
+
+    const first = await status();
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    assert.equal(remainingField(first), 399, "the answer counts this request only");
+    assert.equal(await peek(`user:${user.id}`, "rate-limit", plan), 390, "the object charged a lease of 10");
+
+    for (let i = 0; i < 3; i += 1) assert.equal((await status()).status, 200);
+    assert.equal(await peek(`user:${user.id}`, "rate-limit", plan), 390, "three more came from the lease: no charge");
+
+    const fifth = await status();
+    assert.equal(remainingField(fifth), 395);
+    let charged;
+    for (let wait = 0; wait < 20; wait += 1) {
+      charged = await peek(`user:${user.id}`, "rate-limit", plan);
+      if (charged === 380) break;
+      await sleep(50);
+    }
+    assert.equal(charged, 380, "half the lease spent: the next 10 were asked after the response");
+    assert.equal(remainingField(await status()), 394, "the answer still counts requests, not leases");
+  });
+
+  test("in one isolate, lease mode admits exactly the limit and then refuses with the object's Retry-After", async () => {
+    const plan = `e2e-${unique()}`;
+    await limit("rate-limit", plan, 80, 3_600); // one request back every 45 s: none returns during the test
+    const user = await newUser({ claims: { app_metadata: { plan } } });
+    const statuses = [];
+    for (let round = 0; round < 9; round += 1) {
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, () => call("GET", "/rate-limit/status", { token: user.token })),
+      );
+      statuses.push(...answers);
+    }
+    const admitted = statuses.filter((response) => response.status === 200).length;
+    assert.equal(admitted, 80);
+    const refused = statuses.filter((response) => response.status === 429);
+    assert.equal(refused.length, 10);
+    for (const response of refused) {
+      const retryAfter = Number(response.headers.get("retry-after"));
+      assert.ok(retryAfter > 40 && retryAfter <= 45, `Retry-After ${retryAfter}`);
+    }
+  });
+
+  test("an endpoint set to exact charges the object one request at a time", async () => {
+    const plan = `e2e-${unique()}`;
+    await limit("lead-scoring", plan, 400, 3_600); // lease mode would charge 10 at once
+    const user = await newUser({ claims: { app_metadata: { plan } } });
+    for (const remaining of [399, 398]) {
+      const response = await call("GET", "/lead-scoring/no-such-route", { token: user.token });
+      expectError(assert, response, 404, "not_found");
+      assert.equal(remainingField(response), remaining);
+      assert.equal(await peek(`user:${user.id}`, "lead-scoring", plan), remaining, "exactly one request charged");
+    }
+  });
+
+  test("a quota too small to lease within a tenth of its limit is decided exactly", async () => {
+    const plan = `e2e-${unique()}`;
+    await limit("rate-limit", plan, 39, 3_600);
+    const user = await newUser({ claims: { app_metadata: { plan } } });
+    assert.equal((await call("GET", "/rate-limit/status", { token: user.token })).status, 200);
+    assert.equal(await peek(`user:${user.id}`, "rate-limit", plan), 38);
+  });
+});
+
 describe("POST /functions/v1/rate-limit/check", () => {
   test("only the service role or the check secret may call it", async () => {
     expectError(assert, await check({ key: "k", endpoint: "e" }, {}), 401, "unauthorized");

@@ -97,8 +97,8 @@ start_worker() { # postgrest-url
   local vars=()
   # Production's cache times for system_rate_limits and personal keys rather than the tests' 1 s
   # and 2 s, and its limiter store (the Durable Object for every endpoint) rather than the tests'
-  # Postgres for some.
-  mapfile -t vars < <(stack_test_vars RATE_LIMIT_CACHE_SECONDS PERSONAL_KEY_CACHE_SECONDS RATE_LIMIT_STORE)
+  # Postgres for some, and its mode (lease for every endpoint) rather than the tests' exact for one.
+  mapfile -t vars < <(stack_test_vars RATE_LIMIT_CACHE_SECONDS PERSONAL_KEY_CACHE_SECONDS RATE_LIMIT_STORE RATE_LIMIT_MODE)
   stack_start_wrangler "$BENCH_WRANGLER_PORT" "$WORK/stack/wrangler.log" \
     --var "POSTGREST_URL:$1" --var "SUPABASE_ANON_KEY:$DEV_ANON_KEY" --var "SUPABASE_JWT_SECRET:$DEV_JWT_SECRET" "${vars[@]}"
 }

@@ -20,7 +20,7 @@ use crate::guard;
 use crate::key::is_plan_name;
 use crate::limiter::{self, Charge, Outcome};
 use crate::limits;
-use crate::policy::{self, FailureMode, DEFAULT_PLAN};
+use crate::policy::{self, EndpointSettings, FailureMode, Mode, DEFAULT_PLAN};
 use serde::Deserialize;
 use serde_json::json;
 use shared::error::ApiError;
@@ -141,7 +141,12 @@ async fn check(req: &mut Request, context: &RequestContext) -> Result<Response, 
         key: &valid.key,
         quota: resolved.quota,
         cost: valid.cost,
-        settings: settings.stores.for_endpoint(&valid.endpoint),
+        // Exact whatever the endpoint's mode: the caller decides for someone else, often at a
+        // cost above one (crate::lease).
+        settings: EndpointSettings {
+            mode: Mode::Exact,
+            ..settings.stores.for_endpoint(&valid.endpoint)
+        },
     };
     let limit = json!({ "limit": resolved.quota.max_requests(), "window_seconds": resolved.quota.window_seconds() });
     let body = match limiter::charge(context, charge).await {

@@ -4,6 +4,7 @@
 //! |----------------------------|---------|--------|------------------------------------------------------------|
 //! | `RATE_LIMIT_STORE`         | `auto`  | no     | per-endpoint store: `auto`, `durable-object`, `postgres`   |
 //! | `RATE_LIMIT_FAILURE_MODE`  | table   | no     | per-endpoint `open` / `closed` when the store is down      |
+//! | `RATE_LIMIT_MODE`          | `lease` | no     | per-endpoint `lease` / `exact`: how the guard asks the Durable Object (`crate::lease`) |
 //! | `RATE_LIMIT_DEFAULTS`      | table   | no     | per-endpoint quota `L/W` used when the table has no row    |
 //! | `RATE_LIMIT_CACHE_SECONDS` | `60`    | no     | how long `system_rate_limits` and users' plans are cached per isolate (0-3600) |
 //! | `RATE_LIMIT_CHECK_SECRET`  | unset   | yes    | lets a service call `/check` with `x-api-key: <secret>`    |
@@ -13,7 +14,7 @@
 
 use crate::policy::{
     BuiltIns, DefaultQuotas, SettingsError, StoreSettings, DEFAULTS_VARIABLE,
-    FAILURE_MODE_VARIABLE, STORE_VARIABLE,
+    FAILURE_MODE_VARIABLE, MODE_VARIABLE, STORE_VARIABLE,
 };
 use shared::config::{self, ConfigError, Parsed, VarSource, Vars};
 use shared::error::ApiError;
@@ -50,6 +51,7 @@ impl Settings {
             vars.optional(FAILURE_MODE_VARIABLE).as_deref(),
             built_ins.clone(),
         )
+        .and_then(|stores| stores.with_modes(vars.optional(MODE_VARIABLE).as_deref()))
         .unwrap_or_else(|error| {
             record(&mut vars, error);
             StoreSettings::default()

@@ -24,13 +24,24 @@ const TAT_KEY: &str = "tat";
 /// The shortest wait before an idle key's storage is deleted.
 const CLEAN_UP_DELAY_MS: u64 = 60_000;
 
-/// What the Worker asks the object: one check of `cost` against the quota.
+/// What the Worker asks the object: one check of `cost` against the quota, or with `lease`,
+/// as many requests as fit up to `cost` ([`gcra::lease`], for `crate::lease`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CheckRequest {
     pub max_requests: u32,
     pub window_seconds: u32,
     pub cost: u32,
+    #[serde(default)]
+    pub lease: bool,
+}
+
+/// The object's answer: the verdict, and how many requests it charged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckAnswer {
+    #[serde(flatten)]
+    pub verdict: gcra::Verdict,
+    pub granted: u32,
 }
 
 #[durable_object(alarm)]
@@ -61,13 +72,27 @@ impl DurableObject for RateLimiter {
         self.load().await?;
         let stored = self.tat_ms.get().unwrap_or(0);
         let now = shared::clock::now_millis();
-        let decision = gcra::check(quota, stored, now, check.cost);
+        let (granted, decision) = match check.lease {
+            true => gcra::lease(quota, stored, now, check.cost.max(1)),
+            false => {
+                let decision = gcra::check(quota, stored, now, check.cost);
+                let granted = if decision.verdict.allowed() {
+                    check.cost
+                } else {
+                    0
+                };
+                (granted, decision)
+            }
+        };
         self.tat_ms.set(Some(decision.tat_ms));
         if decision.tat_ms != stored {
             self.write_unconfirmed(decision.tat_ms)?;
             self.schedule_clean_up(decision.tat_ms, now).await?;
         }
-        Response::from_json(&decision.verdict)
+        Response::from_json(&CheckAnswer {
+            verdict: decision.verdict,
+            granted,
+        })
     }
 
     async fn alarm(&self) -> Result<Response> {

@@ -207,6 +207,20 @@ pub fn check(quota: Quota, stored_tat_ms: u64, now_ms: u64, cost: u32) -> Decisi
     }
 }
 
+/// Charges as many requests as fit now, at most `up_to` (at least 1): the largest `k <= up_to`
+/// for which [`check`] of cost `k` is admitted, and that check's decision. When not even one
+/// fits, the decision is the refusal of a request of cost 1 and nothing is granted. This is how
+/// an isolate takes a lease of requests ahead of need (`crate::lease`): each one is charged here
+/// exactly as if it had been checked on its own, only sooner.
+pub fn lease(quota: Quota, stored_tat_ms: u64, now_ms: u64, up_to: u32) -> (u32, Decision) {
+    let peek = check(quota, stored_tat_ms, now_ms, 0);
+    let granted = peek.verdict.remaining.min(up_to);
+    match granted {
+        0 => (0, check(quota, stored_tat_ms, now_ms, 1)),
+        _ => (granted, check(quota, stored_tat_ms, now_ms, granted)),
+    }
+}
+
 /// What a request of cost 1 would get, told from a peek (a check of cost 0, which spends
 /// nothing): `None` when it would be admitted, else the refusal it would meet, with the wait
 /// until it fits (`reset_after - (tau - T)`). Lets a caller refuse early without spending.
@@ -558,6 +572,46 @@ mod tests {
         let full_burst = check(widest, 0, NOW, u32::MAX);
         assert!(full_burst.verdict.allowed());
         assert_eq!(full_burst.verdict.remaining, 0);
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
+    fn a_lease_grants_the_most_that_fit_and_is_charged_like_that_many_checks() {
+        let q = quota(7, 3);
+        let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut tat = 0;
+        let mut now = NOW;
+        for _ in 0..5_000 {
+            now += next() % 700;
+            let up_to = 1 + (next() % 9) as u32;
+            let (granted, decision) = lease(q, tat, now, up_to);
+            assert!(granted <= up_to);
+            let largest_fitting = (0..=up_to)
+                .rev()
+                .find(|cost| check(q, tat, now, *cost).verdict.allowed())
+                .unwrap_or(0);
+            assert_eq!(granted, largest_fitting, "at {now} with tat {tat}");
+            let one_by_one = (0..granted).fold(tat, |tat, _| check(q, tat, now, 1).tat_ms);
+            if granted > 0 {
+                assert!(decision.verdict.allowed());
+                assert_eq!(
+                    decision.tat_ms, one_by_one,
+                    "the same charge as {granted} checks"
+                );
+            } else {
+                assert_eq!(
+                    decision,
+                    check(q, tat, now, 1),
+                    "the refusal of one request"
+                );
+            }
+            tat = decision.tat_ms;
+        }
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]

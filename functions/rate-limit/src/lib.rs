@@ -10,7 +10,9 @@
 //! Generic Cell Rate Algorithm with exact, documented integer semantics ([`gcra`]); the Postgres
 //! fallback RPC `check_rate_limit` runs the same algorithm (the differences are in [`gcra`]).
 //! State lives in a Durable Object per (endpoint, key) ([`durable`]) or, without that binding,
-//! in Postgres ([`store`]). Every guarded response carries the IETF draft `RateLimit-Policy`
+//! in Postgres ([`store`]). In lease mode (the default) the guard admits from its isolate's
+//! lease of requests the object charged ahead, so the common case makes no round trip; the
+//! bounds that mode keeps, and exact mode, are in [`lease`]. Every guarded response carries the IETF draft `RateLimit-Policy`
 //! and `RateLimit` fields, and a refusal `Retry-After` ([`headers`]).
 //!
 //! The Worker wraps every function in [`guarded`] (but those registered as unguarded: health);
@@ -45,8 +47,8 @@
 //! `wrangler dev` on a loaded 2-core box, on a cache miss).
 //!
 //! Overrides: `RATE_LIMIT_DEFAULTS` (e.g. `signup=10/60`), `RATE_LIMIT_STORE` (e.g.
-//! `webhooks=postgres,default=durable-object`) and `RATE_LIMIT_FAILURE_MODE` (e.g.
-//! `lead-scoring=closed`); see [`config`].
+//! `webhooks=postgres,default=durable-object`), `RATE_LIMIT_FAILURE_MODE` (e.g.
+//! `lead-scoring=closed`) and `RATE_LIMIT_MODE` (e.g. `signup=exact`); see [`config`].
 
 pub mod api;
 pub mod config;
@@ -55,6 +57,7 @@ pub mod gcra;
 pub mod guard;
 pub mod headers;
 pub mod key;
+pub mod lease;
 pub mod limiter;
 pub mod limits;
 pub mod plans;

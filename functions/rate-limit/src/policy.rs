@@ -346,18 +346,31 @@ fn compare_rates(a: Quota, b: Quota) -> std::cmp::Ordering {
     a_rate.cmp(&b_rate)
 }
 
-/// Store and failure mode for one endpoint.
+/// How the guard asks the Durable Object (`crate::lease` states what each guarantees).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Requests are charged a few at a time ahead of need and admitted from the isolate's
+    /// lease: no round trip in the common case, at most a tenth of the limit over it.
+    Lease,
+    /// One round trip to the object per request: never over the limit.
+    Exact,
+}
+
+/// Store, failure mode and mode for one endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EndpointSettings {
     pub store: StoreChoice,
     pub failure_mode: FailureMode,
+    pub mode: Mode,
 }
 
-/// The store and failure-mode configuration: built-in defaults plus per-endpoint overrides.
+/// The store, failure-mode and mode configuration: built-in defaults plus per-endpoint
+/// overrides.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StoreSettings {
     stores: Vec<(String, StoreChoice)>,
     failure_modes: Vec<(String, FailureMode)>,
+    modes: Vec<(String, Mode)>,
     built_ins: BuiltIns,
 }
 
@@ -384,6 +397,8 @@ impl std::error::Error for SettingsError {}
 pub const STORE_VARIABLE: &str = "RATE_LIMIT_STORE";
 /// The variable naming per-endpoint failure modes, e.g. `lead-scoring=closed`.
 pub const FAILURE_MODE_VARIABLE: &str = "RATE_LIMIT_FAILURE_MODE";
+/// The variable naming per-endpoint modes, e.g. `signup=exact` (default `lease`).
+pub const MODE_VARIABLE: &str = "RATE_LIMIT_MODE";
 
 impl StoreSettings {
     /// Reads the two optional override lists ([`STORE_VARIABLE`], [`FAILURE_MODE_VARIABLE`]).
@@ -419,7 +434,24 @@ impl StoreSettings {
                     _ => None,
                 },
             )?,
+            modes: Vec::new(),
         })
+    }
+
+    /// Adds the mode overrides ([`MODE_VARIABLE`]): `lease` or `exact` per endpoint, the
+    /// endpoint's own entry first, then the `default` entry, then `lease`.
+    pub fn with_modes(self, modes: Option<&str>) -> Result<StoreSettings, SettingsError> {
+        let modes = parse_pairs(
+            MODE_VARIABLE,
+            modes,
+            "lease or exact",
+            |value| match value {
+                "lease" => Some(Mode::Lease),
+                "exact" => Some(Mode::Exact),
+                _ => None,
+            },
+        )?;
+        Ok(StoreSettings { modes, ..self })
     }
 
     pub fn for_endpoint(&self, endpoint: &str) -> EndpointSettings {
@@ -440,6 +472,7 @@ impl StoreSettings {
         EndpointSettings {
             store,
             failure_mode,
+            mode: lookup(&self.modes, &endpoint).unwrap_or(Mode::Lease),
         }
     }
 }
@@ -712,6 +745,25 @@ mod tests {
         assert_eq!(mode("lead-scoring"), FailureMode::Open);
         assert_eq!(mode("reports"), FailureMode::Closed);
         assert_eq!(settings.for_endpoint("signup").store, StoreChoice::Auto);
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
+    fn modes_default_to_lease_and_are_overridden_per_endpoint_then_by_default() {
+        let settings = StoreSettings::parse(None, None, built_ins()).unwrap();
+        assert_eq!(settings.for_endpoint("signup").mode, Mode::Lease);
+        let settings = settings
+            .with_modes(Some("Signup=exact, default=exact, webhooks=lease"))
+            .unwrap();
+        assert_eq!(settings.for_endpoint("signup").mode, Mode::Exact);
+        assert_eq!(settings.for_endpoint("reports").mode, Mode::Exact);
+        assert_eq!(settings.for_endpoint("webhooks").mode, Mode::Lease);
+        let error = StoreSettings::default()
+            .with_modes(Some("signup=sometimes"))
+            .unwrap_err();
+        assert_eq!(
+            (error.variable, error.entry.as_str()),
+            (MODE_VARIABLE, "signup=sometimes")
+        );
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]

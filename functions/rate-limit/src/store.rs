@@ -3,8 +3,9 @@
 //! `INSERT ... ON CONFLICT` statement, reached through PostgREST as the `rate_limiter` role).
 
 use crate::config::DURABLE_OBJECT_BINDING;
-use crate::durable::CheckRequest;
+use crate::durable::{CheckAnswer, CheckRequest};
 use crate::gcra::{Quota, Refusal, Verdict};
+use crate::lease::Grant;
 use crate::policy::StoreChoice;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -52,7 +53,9 @@ pub async fn check(
     cost: u32,
 ) -> Result<Verdict, StoreError> {
     let outcome = match store {
-        Store::DurableObject => check_durable_object(context, endpoint, key, quota, cost).await,
+        Store::DurableObject => ask_durable_object(context, endpoint, key, quota, cost, false)
+            .await
+            .map(|answer| answer.verdict),
         Store::Postgres => check_postgres(context, endpoint, key, quota, cost).await,
     };
     outcome.map_err(|problem| StoreError {
@@ -61,18 +64,40 @@ pub async fn check(
     })
 }
 
+/// Asks the Durable Object for a lease of up to `size` requests of `key` under `endpoint`
+/// (`crate::lease`; only this store leases).
+pub async fn lease(
+    context: &RequestContext,
+    endpoint: &str,
+    key: &str,
+    quota: Quota,
+    size: u32,
+) -> Result<Grant, StoreError> {
+    ask_durable_object(context, endpoint, key, quota, size, true)
+        .await
+        .map(|answer| Grant {
+            granted: answer.granted,
+            verdict: answer.verdict,
+        })
+        .map_err(|problem| StoreError {
+            store: Some(Store::DurableObject),
+            problem,
+        })
+}
+
 /// One object per (endpoint, key). Endpoint names never contain `/`, so the name is unambiguous.
 pub fn object_name(endpoint: &str, key: &str) -> String {
     format!("{endpoint}/{key}")
 }
 
-async fn check_durable_object(
+async fn ask_durable_object(
     context: &RequestContext,
     endpoint: &str,
     key: &str,
     quota: Quota,
     cost: u32,
-) -> Result<Verdict, String> {
+    lease: bool,
+) -> Result<CheckAnswer, String> {
     let namespace = context
         .env()
         .durable_object(DURABLE_OBJECT_BINDING)
@@ -85,6 +110,7 @@ async fn check_durable_object(
         max_requests: quota.max_requests(),
         window_seconds: quota.window_seconds(),
         cost,
+        lease,
     };
     let body = serde_json::to_string(&body).map_err(|error| error.to_string())?;
     let mut init = RequestInit::new();
@@ -103,7 +129,7 @@ async fn check_durable_object(
         ));
     }
     response
-        .json::<Verdict>()
+        .json::<CheckAnswer>()
         .await
         .map_err(|error| error.to_string())
 }
