@@ -135,21 +135,8 @@ async fn probe_postgrest(context: &RequestContext) -> ProbeVerdict {
             }
         }
     };
-    let answer = match db
-        .from(PROBE_TABLE)
-        .select(PROBE_COLUMN)
-        .limit(1)
-        .execute()
-        .await
-    {
-        Ok(response) => {
-            let status = response.status().as_u16();
-            Ok((status, response.text().await.unwrap_or_default()))
-        }
-        Err(error) => Err(error.to_string()),
-    };
-    match answer {
-        Ok((status, body)) => health::classify_probe(status, &body, role_token_variable),
-        Err(reason) => health::unreachable_probe(&reason),
+    match shared::db::send(db.from(PROBE_TABLE).select(PROBE_COLUMN).limit(1)).await {
+        Ok(answer) => health::classify_probe(answer.status, &answer.body, role_token_variable),
+        Err(error) => health::unreachable_probe(error.cause.as_deref().unwrap_or(&error.message)),
     }
 }
