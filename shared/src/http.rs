@@ -123,7 +123,7 @@ pub struct RequestContext {
 struct ContextInner {
     request_id: String,
     env: Env,
-    background: Context,
+    background: Rc<Context>,
     config: ParsedConfig,
     functions: &'static [Function],
     function: String,
@@ -358,6 +358,7 @@ where
     F: FnOnce(Request, RequestContext) -> Fut,
     Fut: Future<Output = Result<Response, ApiError>>,
 {
+    let background = Rc::new(background);
     let started = now_millis();
     let method = req.method();
     let path = req.path();
@@ -374,7 +375,7 @@ where
         inner: Rc::new(ContextInner {
             request_id: request_id.clone(),
             env,
-            background,
+            background: Rc::clone(&background),
             config,
             functions,
             function,
@@ -431,7 +432,13 @@ where
         error_cause: error_cause.as_deref(),
     }
     .to_line();
-    logging::emit(&line);
+    // Written once the response is on its way: in `wrangler dev` a console line cost ~0.65 ms
+    // of every request's latency (`npm run bench`, the breakdown's log line). The timer puts it
+    // behind the response, which the runtime sends as soon as this handler returns.
+    background.wait_until(async move {
+        Delay::from(Duration::ZERO).await;
+        logging::emit(&line);
+    });
     response
 }
 

@@ -314,7 +314,9 @@ fn fields(resolved: &ResolvedQuota, verdict: Option<&Verdict>) -> Vec<(&'static 
 }
 
 /// Before a webhook delivery is verified: refuse its source IP when its budget for failed
-/// verifications is used up. A peek: nothing is spent here.
+/// verifications is used up. A peek: nothing is spent here. (In lease mode an isolate that holds
+/// none of the IP's budget leases some first, for the next failures to spend; unspent, it is
+/// back within the lease's life, `crate::lease`.)
 async fn admit_webhook_source(
     context: &RequestContext,
     settings: &Settings,
