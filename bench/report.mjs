@@ -187,7 +187,7 @@ const e2e = stage("e2e", () => ({
 }));
 if (e2e && stagesRun.includes("e2e")) {
   e2e.peer_note =
-    "the JS peer is bench/peer/worker.mjs in a second wrangler dev (same workerd), doing what the bundle does on that path (no rate limiter, no log line); ratios are edge ÷ peer from the same run";
+    "the JS peer is bench/peer/worker.mjs in a second wrangler dev (same workerd), doing what the bundle does on that path (no rate limiter, no log line); the bundle's limiter is on, in its default lease mode; the two take turns in rounds (BENCH_PEER_ROUNDS, alternating which goes first) and each side's figures are its rounds together: req/s over all its time, p50 the rounds' median; ratios are edge ÷ peer from the same run, each round's ratio in the last column";
   e2e.peer_goals = peerGoals(e2e.cases);
   e2e.breakdown = breakdown(e2e.cases, cpu);
 }
@@ -295,11 +295,14 @@ if (e2e) {
   const peered = e2e.cases.flatMap((benchCase) => benchCase.runs.filter((run) => run.peer).map((run) => ({ benchCase, run })));
   if (peered.length > 0) {
     lines.push("", `Against the JavaScript peer: ${e2e.peer_note}.`, "");
-    lines.push("| endpoint | conns | rls-edge req/s | p50 ms | JS peer req/s | p50 ms | rls-edge ÷ peer req/s | p50 difference ms |", "|---|---:|---:|---:|---:|---:|---:|---:|");
+    lines.push(
+      "| endpoint | conns | rls-edge req/s | p50 ms | JS peer req/s | p50 ms | rls-edge ÷ peer req/s | p50 difference ms | ÷ per round |",
+      "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    );
     for (const { benchCase, run } of peered) {
       lines.push(
         `| ${benchCase.label} | ${run.connections} | ${run.edge.rps} | ${run.edge.p50_ms} | ${run.peer.rps} | ${run.peer.p50_ms} | ` +
-          `${run.against_peer.rps_ratio_edge_over_peer} | ${run.against_peer.p50_added_ms} |`,
+          `${run.against_peer.rps_ratio_edge_over_peer} | ${run.against_peer.p50_added_ms} | ${(run.against_peer.round_ratios ?? []).join(", ")} |`,
       );
     }
     lines.push("", "Goals (issue 18):", "", "| goal | conns | measured | goal | met | short by |", "|---|---:|---:|---:|---|---:|");

@@ -3,7 +3,10 @@
 // it has the path, the JavaScript peer (bench/peer), at each connection count, a few seconds
 // each, one after the other in the same run. Prints one JSON document.
 //   WORKER_URL=... GATEWAY_URL=... PEER_URL=... node run.mjs <plan-dir>
-// BENCH_SECONDS (default 3) and BENCH_CONNECTIONS (default "1 8") shape the runs.
+// BENCH_SECONDS (default 3) and BENCH_CONNECTIONS (default "1 8") shape the runs. Against the
+// peer, the Worker and the peer take turns, BENCH_PEER_ROUNDS (default 3) rounds each, in
+// alternating order, so a machine that speeds up or slows down during the run (this one is a
+// shared VM) weighs on both sides alike; each side's figures are the rounds' together.
 import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -40,6 +43,7 @@ function wrk(url, plan, connections) {
   const ms = (us) => Math.round(us) / 1000;
   return {
     requests: summary.requests,
+    duration_s: summary.duration_us / 1e6,
     rps: Math.round((summary.requests / (summary.duration_us / 1e6)) * 10) / 10,
     p50_ms: ms(summary.p50_us),
     p90_ms: ms(summary.p90_us),
@@ -47,6 +51,58 @@ function wrk(url, plan, connections) {
     max_ms: ms(summary.max_us),
     statuses: summary.statuses,
     socket_errors: summary.socket_errors,
+  };
+}
+
+const peerRounds = Number(process.env.BENCH_PEER_ROUNDS ?? 3);
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
+
+/** The rounds of one side as one measurement: rates over the whole time, the rounds' median percentiles. */
+function together(rounds) {
+  const sum = (pick) => rounds.reduce((total, round) => total + pick(round), 0);
+  const requests = sum((round) => round.requests);
+  const duration = sum((round) => round.duration_s);
+  const statuses = {};
+  const socketErrors = {};
+  for (const round of rounds) {
+    for (const [status, count] of Object.entries(round.statuses)) statuses[status] = (statuses[status] ?? 0) + count;
+    for (const [kind, count] of Object.entries(round.socket_errors ?? {})) socketErrors[kind] = (socketErrors[kind] ?? 0) + count;
+  }
+  return {
+    requests,
+    duration_s: Math.round(duration * 1000) / 1000,
+    rps: Math.round((requests / duration) * 10) / 10,
+    p50_ms: median(rounds.map((round) => round.p50_ms)),
+    p90_ms: median(rounds.map((round) => round.p90_ms)),
+    p99_ms: median(rounds.map((round) => round.p99_ms)),
+    max_ms: Math.max(...rounds.map((round) => round.max_ms)),
+    statuses,
+    socket_errors: socketErrors,
+    rounds: rounds.length,
+  };
+}
+
+/** The Worker and the peer in turns: edge, peer, then peer, edge, ... */
+function alternate(edgePlan, peerPlan, connections) {
+  const edge = [];
+  const peer = [];
+  for (let turn = 0; turn < peerRounds; turn += 1) {
+    if (turn % 2 === 0) {
+      edge.push(wrk(workerUrl, edgePlan, connections));
+      peer.push(wrk(peerUrl, peerPlan, connections));
+    } else {
+      peer.push(wrk(peerUrl, peerPlan, connections));
+      edge.push(wrk(workerUrl, edgePlan, connections));
+    }
+  }
+  return {
+    edge: together(edge),
+    peer: together(peer),
+    round_ratios: edge.map((run, index) => round(run.rps / peer[index].rps)),
   };
 }
 
@@ -67,7 +123,8 @@ const results = [];
 for (const benchCase of cases) {
   const runs = [];
   for (const connections of connectionCounts) {
-    const edge = wrk(workerUrl, benchCase.edge_plan, connections);
+    const paired = benchCase.peer_plan ? alternate(benchCase.edge_plan, benchCase.peer_plan, connections) : null;
+    const edge = paired ? paired.edge : wrk(workerUrl, benchCase.edge_plan, connections);
     edge.expected_share = share(edge.statuses, (status) => status === benchCase.expect);
     const run = { connections, edge };
     let line = `${benchCase.id.padEnd(18)} c=${String(connections).padEnd(3)} edge ${String(edge.rps).padStart(8)} req/s p50 ${edge.p50_ms} ms p99 ${edge.p99_ms} ms`;
@@ -89,15 +146,16 @@ for (const benchCase of cases) {
       };
       line += ` | direct ${direct.sequences_per_s} seq/s (${calls} call${calls > 1 ? "s" : ""}) p50 ${direct.p50_ms} ms/call`;
     }
-    if (benchCase.peer_plan) {
-      const peer = wrk(peerUrl, benchCase.peer_plan, connections);
+    if (paired) {
+      const peer = paired.peer;
       peer.expected_share = share(peer.statuses, (status) => status === benchCase.expect);
       run.peer = peer;
       run.against_peer = {
         rps_ratio_edge_over_peer: round(edge.rps / peer.rps),
         p50_added_ms: round(edge.p50_ms - peer.p50_ms),
+        round_ratios: paired.round_ratios,
       };
-      line += ` | JS peer ${peer.rps} req/s p50 ${peer.p50_ms} ms (edge/peer ${run.against_peer.rps_ratio_edge_over_peer}x)`;
+      line += ` | JS peer ${peer.rps} req/s p50 ${peer.p50_ms} ms (edge/peer ${run.against_peer.rps_ratio_edge_over_peer}x; rounds ${paired.round_ratios.join(", ")})`;
     }
     if (benchCase.peer_logged_plan) {
       run.peer_logged = wrk(peerUrl, benchCase.peer_logged_plan, connections);

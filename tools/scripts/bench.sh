@@ -15,8 +15,9 @@
 #
 # Ports (override when taken): BENCH_PG_PORT 56810, BENCH_GATEWAY_PORT 56811,
 # BENCH_WRANGLER_PORT 56812, BENCH_PROXY_PORT 56813, BENCH_PEER_PORT 56814. BENCH_SECONDS (3) and BENCH_CONNECTIONS
-# ("1 8") shape each wrk run; BENCH_STARTUP_RUNS (15) is the number of fresh Node processes per
-# start-up figure. Stage outputs go to .local/bench/; bench/README.md describes the parts.
+# ("1 8") shape each wrk run; BENCH_PEER_ROUNDS (3) is how many turns the bundle and the JavaScript
+# peer take on each case they share; BENCH_STARTUP_RUNS (15) is the number of fresh Node processes
+# per start-up figure. Stage outputs go to .local/bench/; bench/README.md describes the parts.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 source "$(dirname "$0")/stack.sh"
