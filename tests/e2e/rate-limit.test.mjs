@@ -186,7 +186,7 @@ describe("lease mode (the default) and exact mode, seen at the Durable Object", 
     const fifth = await status();
     assert.equal(remainingField(fifth), 395);
     let charged;
-    for (let wait = 0; wait < 20; wait += 1) {
+    for (let wait = 0; wait < 60; wait += 1) {
       charged = await peek(`user:${user.id}`, "rate-limit", plan);
       if (charged === 380) break;
       await sleep(50);

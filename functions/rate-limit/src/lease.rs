@@ -18,13 +18,14 @@
 //!   mode admits at most what exact mode could admit in `D + ttl`: `L + floor(D / T) +
 //!   ceil(ttl / T)` against exact mode's `L + floor(D / T)`, and `ceil(ttl / T) <= L / 10`. The
 //!   long-run rate is exact mode's.
-//! - **Early refusals, bounded.** Requests charged to one isolate cannot be spent by another, so
-//!   while a caller's lease sits in one isolate, another may refuse it although the key still
-//!   has budget: at most `n + n/2` requests' worth per isolate holding a lease for the key (one
-//!   lease plus one refill), for at most `ttl`. Within one isolate a caller is admitted as often
-//!   as exact mode would admit it: a lease is spent before it expires unless the caller is below
-//!   a quarter of its rate, where what expires cannot use the budget up (tested below against
-//!   exact mode on the same arrivals).
+//! - **Early refusals, bounded in time.** Requests charged to one isolate cannot be spent by
+//!   another, so while other isolates hold unspent leases of a key, a request may be refused
+//!   although the key still has budget: what they hold, typically a lease and a half each (more
+//!   only when several requests found an isolate's lease empty at the same moment and each asked
+//!   for one), and for at most `ttl`. Within one isolate a caller is admitted as often as exact
+//!   mode would admit it: a lease is spent before it expires unless the caller is below a quarter
+//!   of its rate, where what expires cannot use the budget up (tested below against exact mode
+//!   on the same arrivals).
 //! - **Refusals stay exact.** A refusal comes from the object; the isolate then refuses the
 //!   key locally until the object's `Retry-After` has passed, which is exact because a key's
 //!   budget cannot come back sooner than that, whatever other isolates do.
