@@ -20,9 +20,9 @@
 //!   long-run rate is exact mode's.
 //! - **Early refusals, bounded in time.** Requests charged to one isolate cannot be spent by
 //!   another, so while other isolates hold unspent leases of a key, a request may be refused
-//!   although the key still has budget: what they hold, typically a lease and a half each (more
-//!   only when several requests found an isolate's lease empty at the same moment and each asked
-//!   for one), and for at most `ttl`. Within one isolate a caller is admitted as often as exact
+//!   although the key still has budget: what they hold, at most a lease and a half each (a
+//!   request that finds the lease empty while a lease or refill is on its way asks for itself
+//!   only), and for at most `ttl`. Within one isolate a caller is admitted as often as exact
 //!   mode would admit it: a lease is spent before it expires unless the caller is below a quarter
 //!   of its rate, where what expires cannot use the budget up (tested below against exact mode
 //!   on the same arrivals).
@@ -127,6 +127,13 @@ impl From<Answer> for Local {
     }
 }
 
+/// A request's [`Local::Ask`]: how many it asked for, and when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Asked {
+    pub size: u32,
+    pub at_ms: u64,
+}
+
 /// The object's answer to a lease request: how many it granted and its verdict after that.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Grant {
@@ -149,6 +156,8 @@ struct Entry {
     remaining_elsewhere: u32,
     whole_at_ms: u64,
     refused_until_ms: u64,
+    /// A request's ask for a whole lease is on its way.
+    leasing: bool,
     refilling: bool,
 }
 
@@ -160,6 +169,7 @@ impl Entry {
             remaining_elsewhere: 0,
             whole_at_ms: 0,
             refused_until_ms: 0,
+            leasing: false,
             refilling: false,
         }
     }
@@ -175,6 +185,7 @@ impl Entry {
 
     fn is_idle(&self, now_ms: u64) -> bool {
         !self.refilling
+            && !self.leasing
             && self.refused_until_ms <= now_ms
             && self
                 .batches
@@ -262,7 +273,21 @@ impl LeaseBook {
         if entry.refused_until_ms > now_ms {
             return Local::Refused(entry.refused(now_ms));
         }
+        // While a lease is on its way, a request asks for itself only: a burst that finds the
+        // lease empty would otherwise charge a whole lease per request and refuse the rest.
+        if entry.leasing || entry.refilling {
+            return Local::Ask { size: 1 };
+        }
+        entry.leasing = true;
         Local::Ask { size: terms.size }
+    }
+
+    /// The object could not answer a request's [`Local::Ask`].
+    pub fn ask_failed(&mut self, key: &str, leased: Leased, asked: Asked, now_ms: u64) {
+        let entry = self.entry(key, leased.quota, now_ms);
+        if asked.size == leased.terms.size {
+            entry.leasing = false;
+        }
     }
 
     /// The object's answer to a request's own [`Local::Ask`], asked at `asked_at_ms`. Answers
@@ -273,12 +298,16 @@ impl LeaseBook {
         key: &str,
         leased: Leased,
         spend: bool,
+        asked: Asked,
         grant: Grant,
-        asked_at_ms: u64,
         now_ms: u64,
     ) -> Answer {
         let Leased { quota, terms } = leased;
+        let asked_at_ms = asked.at_ms;
         let entry = self.entry(key, quota, now_ms);
+        if asked.size == terms.size {
+            entry.leasing = false;
+        }
         if grant.granted == 0 {
             entry.record(&grant, terms, 0, asked_at_ms);
             return Answer::Refused(grant.verdict);
@@ -459,7 +488,7 @@ mod tests {
                 let grant = object.lease(size, now);
                 local = isolate
                     .book
-                    .settle_ask(KEY, leased, true, grant, now, now)
+                    .settle_ask(KEY, leased, true, Asked { size, at_ms: now }, grant, now)
                     .into();
             }
             match local {
@@ -491,6 +520,13 @@ mod tests {
 
     fn leased(max_requests: u32, window_seconds: u32) -> Leased {
         Leased::new(quota(max_requests, window_seconds)).unwrap()
+    }
+
+    fn asked_whole(leased: Leased) -> Asked {
+        Asked {
+            size: leased.terms.size,
+            at_ms: NOW,
+        }
     }
 
     fn grant(granted: u32, remaining: u32) -> Grant {
@@ -575,7 +611,14 @@ mod tests {
         let admitted_at = |book: &mut LeaseBook, object: &mut Object, now: u64| {
             let local = match book.take("k", leased, true, now) {
                 Local::Ask { size } => book
-                    .settle_ask("k", leased, true, object.lease(size, now), now, now)
+                    .settle_ask(
+                        "k",
+                        leased,
+                        true,
+                        Asked { size, at_ms: now },
+                        object.lease(size, now),
+                        now,
+                    )
                     .into(),
                 local => local,
             };
@@ -634,6 +677,59 @@ mod tests {
         }
     }
 
+    /// Requests that arrive together, before the object has answered any: one asks for a whole
+    /// lease, the rest for themselves, so the burst is admitted as exact mode would admit it.
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
+    fn a_burst_that_finds_the_lease_empty_charges_one_lease_beyond_what_it_admits() {
+        for (q, burst) in [(quota(1_000, 60), 200), (quota(200, 3_600), 300)] {
+            let leased = Leased::new(q).unwrap();
+            let mut book = LeaseBook::default();
+            let mut object = Object {
+                quota: q,
+                tat_ms: 0,
+            };
+            let asks: Vec<u32> = (0..burst)
+                .map(|_| match book.take("k", leased, true, NOW) {
+                    Local::Ask { size } => size,
+                    other => panic!("nothing is held yet: {other:?}"),
+                })
+                .collect();
+            assert_eq!(asks[0], leased.terms.size);
+            assert!(
+                asks[1..].iter().all(|size| *size == 1),
+                "the rest ask for themselves"
+            );
+            let admitted = asks
+                .iter()
+                .filter(|size| {
+                    let asked = Asked {
+                        size: **size,
+                        at_ms: NOW,
+                    };
+                    let grant = object.lease(**size, NOW);
+                    matches!(
+                        book.settle_ask("k", leased, true, asked, grant, NOW),
+                        Answer::Admitted { .. }
+                    )
+                })
+                .count();
+            let size = leased.terms.size as usize;
+            let limit = q.max_requests() as usize;
+            let held = book.held("k", q, NOW) as usize;
+            assert!(held < size, "{q:?}: at most the first lease's rest is held");
+            assert_eq!(
+                admitted + held,
+                (burst + size - 1).min(limit),
+                "{q:?}: the object charged one lease beyond the burst, or the whole budget"
+            );
+            let exact = burst.min(limit);
+            assert!(
+                admitted + size > exact,
+                "{q:?}: {admitted} admitted; exact mode {exact}"
+            );
+        }
+    }
+
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn a_caller_under_its_limit_waits_on_the_object_only_for_its_first_request() {
         let leased = leased(200, 60);
@@ -649,8 +745,15 @@ mod tests {
             let local = match book.take("k", leased, true, now) {
                 Local::Ask { size } => {
                     asks += 1;
-                    book.settle_ask("k", leased, true, object.lease(size, now), now, now)
-                        .into()
+                    book.settle_ask(
+                        "k",
+                        leased,
+                        true,
+                        Asked { size, at_ms: now },
+                        object.lease(size, now),
+                        now,
+                    )
+                    .into()
                 }
                 local => local,
             };
@@ -679,7 +782,14 @@ mod tests {
         for _ in 0..60 {
             let local = match book.take("k", leased, true, NOW) {
                 Local::Ask { size } => book
-                    .settle_ask("k", leased, true, object.lease(size, NOW), NOW, NOW)
+                    .settle_ask(
+                        "k",
+                        leased,
+                        true,
+                        Asked { size, at_ms: NOW },
+                        object.lease(size, NOW),
+                        NOW,
+                    )
                     .into(),
                 local => local,
             };
@@ -696,7 +806,14 @@ mod tests {
         }
         let refused = match book.take("k", leased, true, NOW) {
             Local::Ask { size } => book
-                .settle_ask("k", leased, true, object.lease(size, NOW), NOW, NOW)
+                .settle_ask(
+                    "k",
+                    leased,
+                    true,
+                    Asked { size, at_ms: NOW },
+                    object.lease(size, NOW),
+                    NOW,
+                )
                 .into(),
             local => local,
         };
@@ -717,7 +834,7 @@ mod tests {
         let leased = leased(200, 60);
         let mut book = LeaseBook::default();
         assert_eq!(book.take("k", leased, false, NOW), Local::Ask { size: 5 });
-        book.settle_ask("k", leased, false, grant(5, 195), NOW, NOW);
+        book.settle_ask("k", leased, false, asked_whole(leased), grant(5, 195), NOW);
         for _ in 0..10 {
             assert!(matches!(
                 book.take("k", leased, false, NOW),
@@ -743,11 +860,11 @@ mod tests {
         book.take("k", leased, true, NOW);
         assert_eq!(
             book.take("k", leased, true, NOW),
-            Local::Ask { size: 5 },
-            "nothing left and the refill not back: the request asks itself"
+            Local::Ask { size: 1 },
+            "nothing left and the refill not back: the request asks for itself only"
         );
         book.settle_refill("k", leased, None, NOW, NOW);
-        book.settle_ask("k", leased, true, grant(5, 190), NOW, NOW);
+        book.settle_ask("k", leased, true, asked_whole(leased), grant(5, 190), NOW);
         assert!(matches!(
             book.take("k", leased, true, NOW),
             Local::Admitted { refill: false, .. }
@@ -765,7 +882,7 @@ mod tests {
     fn a_lease_expires_unspent_and_a_changed_limit_drops_it() {
         let leased = leased(200, 60);
         let mut book = LeaseBook::default();
-        book.settle_ask("k", leased, true, grant(5, 195), NOW, NOW);
+        book.settle_ask("k", leased, true, asked_whole(leased), grant(5, 195), NOW);
         assert_eq!(book.held("k", leased.quota, NOW + 5_999), 4);
         assert_eq!(
             book.held("k", leased.quota, NOW + 6_000),
@@ -776,7 +893,7 @@ mod tests {
             book.take("k", leased, true, NOW + 6_000),
             Local::Ask { size: 5 }
         );
-        book.settle_ask("k", leased, true, grant(5, 195), NOW, NOW);
+        book.settle_ask("k", leased, true, asked_whole(leased), grant(5, 195), NOW);
         let raised = self::leased(400, 60);
         assert_eq!(book.held("k", raised.quota, NOW), 0);
         assert_eq!(book.take("k", raised, true, NOW), Local::Ask { size: 10 });
@@ -787,7 +904,14 @@ mod tests {
         let leased = leased(200, 60);
         let mut book = LeaseBook::default();
         for index in 0..MAX_KEYS {
-            book.settle_ask(&format!("k{index}"), leased, true, grant(5, 195), NOW, NOW);
+            book.settle_ask(
+                &format!("k{index}"),
+                leased,
+                true,
+                asked_whole(leased),
+                grant(5, 195),
+                NOW,
+            );
         }
         assert_eq!(book.len(), MAX_KEYS);
         book.take("fresh", leased, true, NOW + 10_000);

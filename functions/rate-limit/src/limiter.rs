@@ -3,7 +3,7 @@
 //! guard and the `/check` endpoint both go through here, so they cannot disagree.
 
 use crate::gcra::{Quota, Refusal, Verdict};
-use crate::lease::{Answer, LeaseBook, Leased, Local};
+use crate::lease::{Answer, Asked, LeaseBook, Leased, Local};
 use crate::policy::{EndpointSettings, FailureMode, Mode};
 use crate::store::{self, Store, StoreError};
 use shared::http::RequestContext;
@@ -81,16 +81,23 @@ async fn charge_leased(context: &RequestContext, charge: &Charge<'_>, leased: Le
         Local::Admitted { verdict, refill } => Answer::Admitted { verdict, refill },
         Local::Refused(verdict) => Answer::Refused(verdict),
         Local::Ask { size } => {
-            let grant = match store::lease(context, charge.endpoint, charge.key, charge.quota, size)
-                .await
-            {
-                Ok(grant) => grant,
-                Err(error) => return store_down(context, charge, error),
+            let asked = Asked {
+                size,
+                at_ms: asked_at,
             };
+            let answer =
+                store::lease(context, charge.endpoint, charge.key, charge.quota, size).await;
             let now = shared::clock::now_millis();
+            let grant = match answer {
+                Ok(grant) => grant,
+                Err(error) => {
+                    LEASES.with(|book| book.borrow_mut().ask_failed(&name, leased, asked, now));
+                    return store_down(context, charge, error);
+                }
+            };
             LEASES.with(|book| {
                 book.borrow_mut()
-                    .settle_ask(&name, leased, spend, grant, asked_at, now)
+                    .settle_ask(&name, leased, spend, asked, grant, now)
             })
         }
     };
