@@ -22,10 +22,11 @@
 //!   another, so while other isolates hold unspent leases of a key, a request may be refused
 //!   although the key still has budget: what they hold, at most a lease and a half each (a
 //!   request that finds the lease empty while a lease or refill is on its way asks for itself
-//!   only), and for at most `ttl`. Within one isolate a caller is admitted as often as exact
-//!   mode would admit it: a lease is spent before it expires unless the caller is below a quarter
-//!   of its rate, where what expires cannot use the budget up (tested below against exact mode
-//!   on the same arrivals).
+//!   only), and for at most `ttl`. Within one isolate, requests one after another are admitted
+//!   as often as exact mode would admit them: a lease is spent before it expires unless the
+//!   caller is below a quarter of its rate, where what expires cannot use the budget up (tested
+//!   below against exact mode on the same arrivals); a burst that finds the lease empty at the
+//!   end of the budget can be refused up to `n - 1` requests early, held by this isolate.
 //! - **Refusals stay exact.** A refusal comes from the object; the isolate then refuses the
 //!   key locally until the object's `Retry-After` has passed, which is exact because a key's
 //!   budget cannot come back sooner than that, whatever other isolates do.
