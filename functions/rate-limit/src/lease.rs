@@ -423,6 +423,18 @@ mod tests {
         }
     }
 
+    /// One request that spends, the object answering at once when it must be asked.
+    fn spend_one(book: &mut LeaseBook, object: &mut Object, leased: Leased, now: u64) -> Local {
+        match book.take("k", leased, true, now) {
+            Local::Ask { size } => {
+                let asked = Asked { size, at_ms: now };
+                let grant = object.lease(size, now);
+                book.settle_ask("k", leased, true, asked, grant, now).into()
+            }
+            local => local,
+        }
+    }
+
     struct Isolate {
         book: LeaseBook,
         /// A refill on its way: asked at, reaches the object at.
@@ -610,19 +622,7 @@ mod tests {
         };
         let mut fleet: Vec<LeaseBook> = (0..40).map(|_| LeaseBook::default()).collect();
         let admitted_at = |book: &mut LeaseBook, object: &mut Object, now: u64| {
-            let local = match book.take("k", leased, true, now) {
-                Local::Ask { size } => book
-                    .settle_ask(
-                        "k",
-                        leased,
-                        true,
-                        Asked { size, at_ms: now },
-                        object.lease(size, now),
-                        now,
-                    )
-                    .into(),
-                local => local,
-            };
+            let local = spend_one(book, object, leased, now);
             match local {
                 Local::Admitted { refill, .. } => {
                     if refill {
@@ -781,19 +781,7 @@ mod tests {
         };
         let mut exact_tat = 0;
         for _ in 0..60 {
-            let local = match book.take("k", leased, true, NOW) {
-                Local::Ask { size } => book
-                    .settle_ask(
-                        "k",
-                        leased,
-                        true,
-                        Asked { size, at_ms: NOW },
-                        object.lease(size, NOW),
-                        NOW,
-                    )
-                    .into(),
-                local => local,
-            };
+            let local = spend_one(&mut book, &mut object, leased, NOW);
             let Local::Admitted { verdict, refill } = local else {
                 panic!("{local:?}");
             };
@@ -805,19 +793,7 @@ mod tests {
             exact_tat = exact.tat_ms;
             assert_eq!(verdict, exact.verdict);
         }
-        let refused = match book.take("k", leased, true, NOW) {
-            Local::Ask { size } => book
-                .settle_ask(
-                    "k",
-                    leased,
-                    true,
-                    Asked { size, at_ms: NOW },
-                    object.lease(size, NOW),
-                    NOW,
-                )
-                .into(),
-            local => local,
-        };
+        let refused = spend_one(&mut book, &mut object, leased, NOW);
         assert_eq!(refused, Local::Refused(check(q, exact_tat, NOW, 1).verdict));
         let later = NOW + 400;
         let Local::Refused(remembered) = book.take("k", leased, true, later) else {
