@@ -472,13 +472,8 @@ mod tests {
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn admissions_never_exceed_burst_plus_elapsed_intervals_under_random_traffic() {
         let q = quota(13, 7);
-        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rng = crate::TestRng(0x9E37_79B9_7F4A_7C15);
+        let mut next = move || rng.next();
         let mut tat = 0;
         let mut now = NOW;
         let mut admitted_cost = 0u64;
@@ -577,13 +572,8 @@ mod tests {
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn a_lease_grants_the_most_that_fit_and_is_charged_like_that_many_checks() {
         let q = quota(7, 3);
-        let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rng = crate::TestRng(0x2545_F491_4F6C_DD1D);
+        let mut next = move || rng.next();
         let mut tat = 0;
         let mut now = NOW;
         for _ in 0..5_000 {

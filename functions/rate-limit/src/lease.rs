@@ -395,17 +395,6 @@ mod tests {
         Quota::new(max_requests, window_seconds).unwrap()
     }
 
-    struct Rng(u64);
-
-    impl Rng {
-        fn below(&mut self, bound: u64) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0 % bound.max(1)
-        }
-    }
-
     /// The Durable Object of one key: its stored state, decided by the real GCRA.
     struct Object {
         quota: Quota,
@@ -453,7 +442,7 @@ mod tests {
     fn simulate(q: Quota, isolates: usize, seed: u64, arrivals: usize, max_gap_ms: u64) -> Run {
         const KEY: &str = "signup/user:1";
         let leased = Leased::new(q).expect("a quota that can be leased");
-        let mut rng = Rng(seed);
+        let mut rng = crate::TestRng(seed);
         let mut object = Object {
             quota: q,
             tat_ms: 0,

@@ -66,6 +66,26 @@ pub mod store;
 
 pub use guard::guarded;
 
+/// The xorshift generator the random-traffic tests share: the same seed gives the same
+/// traffic on every run and target.
+#[cfg(test)]
+pub(crate) struct TestRng(pub u64);
+
+#[cfg(test)]
+impl TestRng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// The next value below `bound` (0 when `bound` is 0).
+    pub fn below(&mut self, bound: u64) -> u64 {
+        self.next() % bound.max(1)
+    }
+}
+
 /// The header a service sends the check secret in.
 pub const API_KEY_HEADER: &str = "x-api-key";
 
