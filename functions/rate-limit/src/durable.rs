@@ -13,6 +13,7 @@
 //! for a while, so idle keys cost nothing.
 
 use crate::gcra::{self, Quota};
+use crate::lease::Grant;
 use js_sys::{Function, Object, Reflect};
 use serde::{Deserialize, Serialize};
 use std::cell::Cell;
@@ -34,14 +35,6 @@ pub struct CheckRequest {
     pub cost: u32,
     #[serde(default)]
     pub lease: bool,
-}
-
-/// The object's answer: the verdict, and how many requests it charged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CheckAnswer {
-    #[serde(flatten)]
-    pub verdict: gcra::Verdict,
-    pub granted: u32,
 }
 
 #[durable_object(alarm)]
@@ -89,9 +82,9 @@ impl DurableObject for RateLimiter {
             self.write_unconfirmed(decision.tat_ms)?;
             self.schedule_clean_up(decision.tat_ms, now).await?;
         }
-        Response::from_json(&CheckAnswer {
-            verdict: decision.verdict,
+        Response::from_json(&Grant {
             granted,
+            verdict: decision.verdict,
         })
     }
 

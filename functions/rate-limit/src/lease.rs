@@ -40,6 +40,7 @@
 //! (`crate::guard`) drives it.
 
 use crate::gcra::{Quota, Refusal, Verdict};
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 /// Requests of `L` per lease: `L / 40`, so four leases' lifetimes stay within a tenth of `L`.
@@ -135,10 +136,12 @@ pub struct Asked {
     pub at_ms: u64,
 }
 
-/// The object's answer to a lease request: how many it granted and its verdict after that.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The object's answer (`crate::durable`): how many requests it charged and its verdict after
+/// that. A lease asks for up to its size; an exact check is granted its whole cost or nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Grant {
     pub granted: u32,
+    #[serde(flatten)]
     pub verdict: Verdict,
 }
 

@@ -3,7 +3,7 @@
 //! `INSERT ... ON CONFLICT` statement, reached through PostgREST as the `rate_limiter` role).
 
 use crate::config::DURABLE_OBJECT_BINDING;
-use crate::durable::{CheckAnswer, CheckRequest};
+use crate::durable::CheckRequest;
 use crate::gcra::{Quota, Refusal, Verdict};
 use crate::lease::Grant;
 use crate::policy::StoreChoice;
@@ -75,10 +75,6 @@ pub async fn lease(
 ) -> Result<Grant, StoreError> {
     ask_durable_object(context, endpoint, key, quota, size, true)
         .await
-        .map(|answer| Grant {
-            granted: answer.granted,
-            verdict: answer.verdict,
-        })
         .map_err(|problem| StoreError {
             store: Some(Store::DurableObject),
             problem,
@@ -97,7 +93,7 @@ async fn ask_durable_object(
     quota: Quota,
     cost: u32,
     lease: bool,
-) -> Result<CheckAnswer, String> {
+) -> Result<Grant, String> {
     let namespace = context
         .env()
         .durable_object(DURABLE_OBJECT_BINDING)
@@ -129,7 +125,7 @@ async fn ask_durable_object(
         ));
     }
     response
-        .json::<CheckAnswer>()
+        .json::<Grant>()
         .await
         .map_err(|error| error.to_string())
 }
