@@ -252,12 +252,7 @@ fn saturate(value: u128) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const NOW: u64 = 1_700_000_000_000;
-
-    fn quota(max_requests: u32, window_seconds: u32) -> Quota {
-        Quota::new(max_requests, window_seconds).unwrap()
-    }
+    use crate::test_support::{quota, TestRng, NOW};
 
     /// Sends `count` requests of cost 1 at the same instant; returns the decisions and final state.
     fn burst(quota: Quota, mut tat: u64, now: u64, count: u32) -> (Vec<Decision>, u64) {
@@ -472,14 +467,13 @@ mod tests {
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn admissions_never_exceed_burst_plus_elapsed_intervals_under_random_traffic() {
         let q = quota(13, 7);
-        let mut rng = crate::TestRng(0x9E37_79B9_7F4A_7C15);
-        let mut next = move || rng.next();
+        let mut rng = TestRng(0x9E37_79B9_7F4A_7C15);
         let mut tat = 0;
         let mut now = NOW;
         let mut admitted_cost = 0u64;
         for _ in 0..20_000 {
-            now += next() % 900;
-            let cost = (next() % 4) as u32;
+            now += rng.below(900);
+            let cost = rng.below(4) as u32;
             let decision = check(q, tat, now, cost);
             assert!(decision.verdict.remaining <= q.max_requests());
             assert!(decision.verdict.reset_after_ms <= q.burst_tolerance_ms());
@@ -572,13 +566,12 @@ mod tests {
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn a_lease_grants_the_most_that_fit_and_is_charged_like_that_many_checks() {
         let q = quota(7, 3);
-        let mut rng = crate::TestRng(0x2545_F491_4F6C_DD1D);
-        let mut next = move || rng.next();
+        let mut rng = TestRng(0x2545_F491_4F6C_DD1D);
         let mut tat = 0;
         let mut now = NOW;
         for _ in 0..5_000 {
-            now += next() % 700;
-            let up_to = 1 + (next() % 9) as u32;
+            now += rng.below(700);
+            let up_to = 1 + rng.below(9) as u32;
             let (granted, decision) = lease(q, tat, now, up_to);
             assert!(granted <= up_to);
             let largest_fitting = (0..=up_to)

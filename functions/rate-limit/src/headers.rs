@@ -92,12 +92,7 @@ fn sf_string(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::gcra::check;
-
-    const NOW: u64 = 1_700_000_000_000;
-
-    fn quota(max_requests: u32, window_seconds: u32) -> Quota {
-        Quota::new(max_requests, window_seconds).unwrap()
-    }
+    use crate::test_support::{quota, NOW};
 
     fn header<'a>(headers: &'a [(&'static str, String)], name: &str) -> Option<&'a str> {
         headers

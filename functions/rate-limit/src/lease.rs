@@ -391,12 +391,7 @@ impl LeaseBook {
 mod tests {
     use super::*;
     use crate::gcra::{self, check};
-
-    const NOW: u64 = 1_700_000_000_000;
-
-    fn quota(max_requests: u32, window_seconds: u32) -> Quota {
-        Quota::new(max_requests, window_seconds).unwrap()
-    }
+    use crate::test_support::{quota, TestRng, NOW};
 
     /// The Durable Object of one key: its stored state, decided by the real GCRA.
     struct Object {
@@ -445,7 +440,7 @@ mod tests {
     fn simulate(q: Quota, isolates: usize, seed: u64, arrivals: usize, max_gap_ms: u64) -> Run {
         const KEY: &str = "signup/user:1";
         let leased = Leased::new(q).expect("a quota that can be leased");
-        let mut rng = crate::TestRng(seed);
+        let mut rng = TestRng(seed);
         let mut object = Object {
             quota: q,
             tat_ms: 0,

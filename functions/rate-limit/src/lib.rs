@@ -66,26 +66,6 @@ pub mod store;
 
 pub use guard::guarded;
 
-/// The xorshift generator the random-traffic tests share: the same seed gives the same
-/// traffic on every run and target.
-#[cfg(test)]
-pub(crate) struct TestRng(pub u64);
-
-#[cfg(test)]
-impl TestRng {
-    pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    /// The next value below `bound` (0 when `bound` is 0).
-    pub fn below(&mut self, bound: u64) -> u64 {
-        self.next() % bound.max(1)
-    }
-}
-
 /// The header a service sends the check secret in.
 pub const API_KEY_HEADER: &str = "x-api-key";
 
@@ -105,4 +85,29 @@ pub async fn handle(
     context: shared::http::RequestContext,
 ) -> Result<worker::Response, shared::error::ApiError> {
     api::route(req, context).await
+}
+
+/// What the crate's tests share: a fixed clock reading, quotas, and the xorshift generator of
+/// the random-traffic tests (the same seed gives the same traffic on every run and target).
+#[cfg(test)]
+pub(crate) mod test_support {
+    use crate::gcra::Quota;
+
+    pub const NOW: u64 = 1_700_000_000_000;
+
+    pub fn quota(max_requests: u32, window_seconds: u32) -> Quota {
+        Quota::new(max_requests, window_seconds).unwrap()
+    }
+
+    pub struct TestRng(pub u64);
+
+    impl TestRng {
+        /// The next value below `bound` (0 when `bound` is 0).
+        pub fn below(&mut self, bound: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % bound.max(1)
+        }
+    }
 }

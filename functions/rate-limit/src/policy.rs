@@ -519,6 +519,7 @@ fn parse_pairs<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::quota;
 
     fn row(
         endpoint: &str,
@@ -550,10 +551,6 @@ mod tests {
 
     fn defaults() -> DefaultQuotas {
         DefaultQuotas::parse(None, built_ins()).unwrap()
-    }
-
-    fn quota(max_requests: u32, window_seconds: u32) -> Quota {
-        Quota::new(max_requests, window_seconds).unwrap()
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
