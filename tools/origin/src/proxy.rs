@@ -74,6 +74,12 @@ impl Upstream {
     }
 }
 
+/// How long an upstream connection may sit idle in the pool before it is dropped instead of
+/// reused. Shorter than the 5 s after which workerd (wrangler dev, the functions' upstream) closes
+/// an idle keep-alive connection: a request written on a connection just as the upstream closes
+/// it gets no answer, and the caller a 502 it did nothing to cause.
+const UPSTREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// A pooled HTTP/1 client shared by every route.
 pub struct Proxy {
     client: Client<HttpConnector, Body>,
@@ -84,7 +90,7 @@ impl Default for Proxy {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(30))
+            .pool_idle_timeout(UPSTREAM_IDLE_TIMEOUT)
             .set_host(false)
             .build(connector);
         Proxy { client }
@@ -240,6 +246,65 @@ pub fn apikey_parameter(query: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::convert::Infallible;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    /// An upstream that answers 204 to everything and counts the connections it accepted.
+    async fn counting_upstream() -> (Upstream, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&accepted);
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                counter.fetch_add(1, Ordering::SeqCst);
+                let service = hyper::service::service_fn(|_request| async {
+                    let mut response = Response::new(full(""));
+                    *response.status_mut() = StatusCode::NO_CONTENT;
+                    Ok::<_, Infallible>(response)
+                });
+                tokio::spawn(
+                    hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service),
+                );
+            }
+        });
+        let upstream = Upstream::parse(&format!("http://{address}"), "UPSTREAM").unwrap();
+        (upstream, accepted)
+    }
+
+    async fn forward_one(proxy: &Proxy, upstream: &Upstream) -> StatusCode {
+        let request = Request::new(full(""));
+        let outgoing = Outgoing {
+            path: "/".into(),
+            query: None,
+            client: "127.0.0.1:40000".parse().unwrap(),
+            timeout: Duration::from_secs(5),
+        };
+        proxy.forward(upstream, request, outgoing).await.status()
+    }
+
+    #[tokio::test]
+    async fn upstream_connections_are_reused_only_while_fresh() {
+        assert!(UPSTREAM_IDLE_TIMEOUT < Duration::from_secs(5));
+        let (upstream, accepted) = counting_upstream().await;
+        let proxy = Proxy::default();
+        assert_eq!(forward_one(&proxy, &upstream).await, StatusCode::NO_CONTENT);
+        assert_eq!(forward_one(&proxy, &upstream).await, StatusCode::NO_CONTENT);
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            1,
+            "a fresh connection is reused"
+        );
+        tokio::time::sleep(UPSTREAM_IDLE_TIMEOUT + Duration::from_millis(300)).await;
+        assert_eq!(forward_one(&proxy, &upstream).await, StatusCode::NO_CONTENT);
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            2,
+            "a connection idle past UPSTREAM_IDLE_TIMEOUT is not reused"
+        );
+    }
 
     #[test]
     fn hop_by_hop_headers_and_those_named_in_connection_are_dropped() {
