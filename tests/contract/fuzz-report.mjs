@@ -21,9 +21,26 @@ function events(label) {
 
 function summarise(label) {
   const operations = {};
+  // What schemathesis counts against a run besides failed checks: an error while testing an
+  // operation (a request that got no answer, a schema it could not generate from) stops that
+  // operation's cases early and fails the run with no failed check to show for it.
+  const errors = [];
   let elapsed = 0;
   for (const event of events(label)) {
-    if (event.EngineFinished) elapsed = event.EngineFinished.running_time ?? elapsed;
+    if (event.EngineFinished) {
+      elapsed = event.EngineFinished.running_time ?? elapsed;
+      for (const failure of event.EngineFinished.failures ?? []) {
+        errors.push({ operation: null, phase: "after the run", type: failure.title ?? "check failed", message: failure.message ?? "" });
+      }
+    }
+    if (event.NonFatalError) {
+      const { label: operation, phase, value } = event.NonFatalError;
+      errors.push({ operation, phase: phase ?? null, type: value?.type ?? "unknown", message: value?.message ?? "" });
+    }
+    if (event.FatalError) {
+      const { exception } = event.FatalError;
+      errors.push({ operation: null, phase: null, type: exception?.type ?? "unknown", message: exception?.message ?? "" });
+    }
     const scenario = event.ScenarioFinished;
     if (!scenario?.recorder?.label) continue;
     const operation = (operations[scenario.recorder.label] ??= { cases: 0, statuses: {}, failed_checks: {} });
@@ -49,6 +66,7 @@ function summarise(label) {
     answers_500: answers((status) => status === "500"),
     answers_5xx: answers((status) => /^5/.test(status)),
     failed_checks: all.reduce((sum, operation) => sum + Object.values(operation.failed_checks).reduce((a, b) => a + b, 0), 0),
+    errors,
     by_operation: operations,
   };
 }
@@ -82,7 +100,7 @@ const rows = operationLabels.map((operation) => {
 });
 const totals = labels.map((label) => {
   const run = runs[label];
-  return `${run.cases} cases, ${run.requests} requests, ${run.answers_500} × 500, ${run.failed_checks} failed checks, ${run.elapsed_seconds} s`;
+  return `${run.cases} cases, ${run.requests} requests, ${run.answers_500} × 500, ${run.failed_checks} failed checks, ${run.errors.length} errors, ${run.elapsed_seconds} s`;
 });
 const table = [
   `| operation | ${labels.map((label) => `${label}: cases (answers)`).join(" | ")} |`,
@@ -91,6 +109,13 @@ const table = [
   `| **all** | ${totals.join(" | ")} |`,
 ].join("\n");
 process.stderr.write(`${table}\n\ncrashes in the Worker's and the gateway's logs: ${crashes}; health after: ${health}\n`);
+// Last on the terminal, so a CI log cut in the middle still shows them.
+for (const label of labels) {
+  for (const error of runs[label].errors) {
+    const where = [error.operation, error.phase && `${error.phase} phase`].filter(Boolean).join(", ") || "the run";
+    process.stderr.write(`schemathesis error (${label}; ${where}): ${error.type}: ${error.message}\n`);
+  }
+}
 
 if (mode === "own-stack") {
   const resultsFile = path.join(root, "bench/results.json");
@@ -110,5 +135,5 @@ if (mode === "own-stack") {
   }
 }
 
-const failed = labels.filter((label) => runs[label].failed_checks > 0 || runs[label].answers_500 > 0);
+const failed = labels.filter((label) => runs[label].failed_checks > 0 || runs[label].answers_500 > 0 || runs[label].errors.length > 0);
 if (failed.length > 0) process.exitCode = 1;
